@@ -1,0 +1,20 @@
+# Writes OUTPUT, a C++ file that defines verifyd::lua_script_source(name) for every
+# LUA_DIR/*.lua. lua/prelude.lua is prepended to every other script so that each one
+# begins with the shared per-key request limit.
+file(GLOB scripts ${LUA_DIR}/*.lua)
+list(SORT scripts)
+file(READ ${LUA_DIR}/prelude.lua prelude)
+set(body "// Generated from lua/*.lua by cmake/embed_lua.cmake. Do not edit.\n")
+string(APPEND body "#include \"verifyd/lua_scripts.hpp\"\n\nnamespace verifyd {\n\n")
+string(APPEND body "const std::vector<LuaScript>& lua_scripts() {\n")
+string(APPEND body "    static const std::vector<LuaScript> scripts = {\n")
+foreach(path ${scripts})
+  get_filename_component(name ${path} NAME_WE)
+  if(name STREQUAL "prelude")
+    continue()
+  endif()
+  file(READ ${path} source)
+  string(APPEND body "        {\"${name}\", R\"VERIFYD_LUA(${prelude}\n${source})VERIFYD_LUA\"},\n")
+endforeach()
+string(APPEND body "    };\n    return scripts;\n}\n\n}  // namespace verifyd\n")
+file(WRITE ${OUTPUT} "${body}")

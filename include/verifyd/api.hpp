@@ -1,0 +1,65 @@
+// The HTTP API of the contract (§1–§4), independent of the HTTP server: a request in,
+// a response out. Routing, authentication, validation, and the envelopes live here.
+// Not for: sockets or connection handling (http_server) or Redis (store).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "verifyd/config.hpp"
+#include "verifyd/delivery.hpp"
+#include "verifyd/keys.hpp"
+#include "verifyd/metrics.hpp"
+#include "verifyd/phone.hpp"
+#include "verifyd/store.hpp"
+
+namespace verifyd {
+
+struct HttpRequest {
+    std::string method;
+    std::string path;  // without the query
+    std::vector<std::pair<std::string, std::string>> query;
+    std::function<std::optional<std::string>(const std::string& name)> header;
+    std::string body;
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+constexpr size_t kMaxBodyBytes = 16 * 1024;
+
+class Api {
+public:
+    Api(const Config& config, const KeyRing& keys, Store& store, Provider* provider,
+        Metrics& metrics);
+
+    HttpResponse handle(const HttpRequest& request);
+
+private:
+    struct Context;
+    HttpResponse route(const HttpRequest& request, Context& context);
+    HttpResponse send(const HttpRequest& request, Context& context);
+    HttpResponse check(const HttpRequest& request, Context& context);
+    HttpResponse get_verification(const std::string& id, Context& context);
+    HttpResponse cancel(const std::string& id, Context& context);
+    HttpResponse get_message(const std::string& id, Context& context);
+    HttpResponse list_messages(const HttpRequest& request, Context& context);
+    HttpResponse readyz(Context& context);
+
+    const Config& config_;
+    const KeyRing& keys_;
+    Store& store_;
+    Provider* provider_;
+    Metrics& metrics_;
+    PhoneValidator phones_;
+};
+
+}  // namespace verifyd

@@ -1,0 +1,80 @@
+// Configuration: every VERIFYD_* setting of the contract (§6) in one struct, and the
+// parser that reads them. A missing or malformed setting is a ConfigError that names
+// the variable; main turns it into exit status 2. Not for: command-line flags.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace verifyd {
+
+using HashKey = std::array<unsigned char, 32>;
+
+struct SendWindow {
+    int count;
+    int seconds;
+};
+
+struct RedisEndpoint {
+    bool unix_socket = false;
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    std::string path;  // unix socket path
+    std::string user;
+    std::string password;
+    int db = 0;
+};
+
+enum class ProviderKind { None, Log, Sent, Webhook };
+
+struct Config {
+    std::string listen_host = "0.0.0.0";
+    int listen_port = 8080;
+    int threads = 1;
+    RedisEndpoint redis;
+    int redis_timeout_ms = 250;
+    HashKey hash_key{};
+    std::string api_keys_file;
+    int code_length = 6;
+    int code_ttl = 600;
+    int max_attempts = 5;
+    std::vector<SendWindow> send_limits{{5, 600}, {10, 86400}};
+    int resend_cooldown = 30;
+    int expired_grace = 86400;
+    int key_rpm = 6000;
+    std::set<std::string> allowed_countries;  // empty = all
+    std::string app_name = "Verify";
+    ProviderKind provider = ProviderKind::None;
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(std::string variable, const std::string& problem)
+        : std::runtime_error(variable + ": " + problem), variable_(std::move(variable)) {}
+    const std::string& variable() const { return variable_; }
+
+private:
+    std::string variable_;
+};
+
+// Returns a variable's value, or nothing when it is unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+EnvLookup process_environment();
+
+// Throws ConfigError. Reads VERIFYD_HASH_KEY_FILE through the filesystem.
+Config load_config(const EnvLookup& env);
+
+// Parsers shared with tests and tools; each returns nothing and sets `problem` on error.
+std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string& problem);
+std::optional<std::vector<SendWindow>> parse_send_limits(const std::string& text,
+                                                         std::string& problem);
+std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& problem);
+
+}  // namespace verifyd

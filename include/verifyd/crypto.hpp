@@ -1,0 +1,39 @@
+// Randomness and hashing for codes, ids and keys, all from libsodium. This is the only
+// file that touches key material; it never logs or formats a secret.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "verifyd/config.hpp"
+
+namespace verifyd {
+
+// Must run once before any other function here; safe to call again.
+void init_crypto();
+
+// `length` uniformly random decimal digits (leading zeros allowed).
+std::string generate_code(int length);
+
+// The keyed BLAKE2b-256 of a verification's code, bound to its id: 32 raw bytes.
+std::string code_hash(const HashKey& key, std::string_view verification_id, std::string_view code);
+
+// A keyed hash of (account, number): the Redis hash tag of everything about that
+// number, so no phone number appears in a key name. URL-safe, 22 characters.
+std::string number_tag(const HashKey& key, std::string_view account, std::string_view number);
+
+// `bytes` random bytes, base64url without padding.
+std::string random_token(size_t bytes);
+
+// `length` random characters of [A-Za-z0-9].
+std::string random_alphanumeric(size_t length);
+
+// Unkeyed BLAKE2b-256 of an API key, lowercase hex (the keys file's `hash`).
+std::string api_key_hash(std::string_view key);
+
+std::string to_hex(std::string_view bytes);
+
+// Compares in time that depends only on the lengths.
+bool equal_constant_time(std::string_view a, std::string_view b);
+
+}  // namespace verifyd

@@ -1,0 +1,64 @@
+// The error catalog of the API contract (§2): one table maps each code to its HTTP
+// status, its type and a default message. Every error response is built from an
+// ApiError; nothing else decides a code's status or type.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace verifyd {
+
+enum class ErrorCode : int {
+    InvalidRequest = 4000,
+    InvalidPhone = 4001,
+    MissingApiKey = 4010,
+    InvalidApiKey = 4011,
+    RevokedApiKey = 4012,
+    ExpiredApiKey = 4013,
+    RateLimitExceeded = 4029,
+    InsufficientScope = 4030,
+    VerificationNotFound = 4040,
+    VerificationExpired = 4041,
+    MaxAttemptsExceeded = 4042,
+    OtpRateLimit = 4043,
+    MessageNotFound = 4044,
+    InternalError = 5000,
+    ProviderError = 5001,
+};
+
+struct ErrorInfo {
+    ErrorCode code;
+    int http_status;  // the usual status; some situations override it (see ApiError)
+    const char* type;
+    const char* message;
+};
+
+// The whole catalog, in code order.
+const std::vector<ErrorInfo>& error_catalog();
+const ErrorInfo& error_info(ErrorCode code);
+std::optional<ErrorCode> error_code_from_int(int code);
+
+using FieldProblems = std::map<std::string, std::vector<std::string>>;
+
+struct ApiError {
+    ErrorCode code = ErrorCode::InternalError;
+    int http_status = 500;
+    std::string message;
+    int retry_after = 0;  // seconds; 0 = none
+    FieldProblems details;
+
+    const char* type() const { return error_info(code).type; }
+};
+
+// An error with the catalog's status and message, unless given others.
+ApiError make_error(ErrorCode code, std::string message = {});
+ApiError make_field_error(ErrorCode code, const std::string& field, std::string problem);
+ApiError with_status(ApiError error, int http_status);
+ApiError with_retry_after(ApiError error, int seconds);
+
+// Redis could not be reached or answered too slowly: 503, code 5000, retry_after.
+ApiError store_unavailable();
+
+}  // namespace verifyd

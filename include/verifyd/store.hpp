@@ -1,0 +1,123 @@
+// The verification store: Redis, reached through hiredis, one connection per worker
+// thread. Every state change is one Lua script call (lua/); this file only names the
+// operations, passes their arguments and reads their answers. Not for: validation or
+// hashing, which the caller has done.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "verifyd/config.hpp"
+#include "verifyd/errors.hpp"
+
+namespace verifyd {
+
+class Metrics;
+
+// Ids are a prefix, the 22-character tag of the number and 22 random characters.
+constexpr const char* kVerificationPrefix = "vrf_";
+constexpr const char* kMessagePrefix = "msg_";
+
+struct RecordRef {
+    std::string tag;
+    std::string suffix;
+};
+
+// Splits "vrf_<tag><suffix>" (or "msg_…" with that prefix); nothing when malformed.
+std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix);
+std::string make_record_id(const char* prefix, const RecordRef& ref);
+
+// Who is asking, for the per-key request limit that every script applies first.
+struct Caller {
+    std::string account;
+    std::string key_id;
+    int requests_per_minute = 0;
+};
+
+struct NewVerification {
+    RecordRef ref;
+    bool sandbox = false;
+    std::string to;
+    std::string channel;
+    std::string fallback;
+    std::string locale;
+    int code_length = 6;
+    int ttl_seconds = 600;
+    int max_attempts = 5;
+    std::string code_hash;  // 32 raw bytes
+    std::string template_name;
+    std::string template_variables;  // JSON object; holds the code only when sandboxed
+    std::string delivery_status;
+};
+
+struct Verification {
+    RecordRef ref;
+    std::string account;
+    std::string to;
+    std::string channel;
+    std::string fallback;
+    std::string locale;
+    std::string status;  // pending, approved, locked, canceled, expired
+    int code_length = 0;
+    int max_attempts = 0;
+    int attempts = 0;
+    int64_t created_ms = 0;
+    int64_t expires_ms = 0;
+    bool sandbox = false;
+    std::string template_name;
+    std::string template_variables;
+    std::string delivery_status;
+};
+
+struct CheckOutcome {
+    std::string to;
+    std::string status;  // approved, pending or locked
+    int attempts_remaining = 0;
+};
+
+template <typename T>
+struct Result {
+    std::optional<ApiError> error;
+    T value{};
+    bool ok() const { return !error; }
+};
+
+struct StoreLimits {
+    std::vector<SendWindow> send_limits;
+    int resend_cooldown = 0;
+    int expired_grace = 0;
+};
+
+class Store {
+public:
+    Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, Metrics* metrics);
+
+    // Rate limits, supersedes the number's pending verification, creates this one.
+    Result<Verification> send(const Caller& caller, const NewVerification& verification);
+    // The id of the caller's current verification for a number tag (no limit counted).
+    Result<std::string> current_verification(const Caller& caller, const std::string& tag);
+    Result<CheckOutcome> check(const Caller& caller, const RecordRef& ref,
+                               const std::string& code_hash);
+    Result<Verification> cancel(const Caller& caller, const RecordRef& ref);
+    Result<Verification> get(const Caller& caller, const RecordRef& ref);
+    // Newest first, at most `limit`.
+    Result<std::vector<Verification>> list_messages(const Caller& caller, const std::string& tag,
+                                                    int limit);
+    // Redis answers and this thread's connection has the scripts loaded.
+    bool ready();
+
+private:
+    struct Connection;
+    Connection& connection();
+
+    RedisEndpoint endpoint_;
+    int timeout_ms_;
+    StoreLimits limits_;
+    std::string send_limits_arg_;
+    Metrics* metrics_;
+};
+
+}  // namespace verifyd
