@@ -1,0 +1,222 @@
+// Covers crypto.hpp: code generation and its uniformity, code and key hashes, tokens, number tags.
+#include "verifyd/crypto.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+
+using verifyd::HashKey;
+
+namespace {
+
+// The 0.001 critical value of the chi-square distribution with 9 degrees of freedom.
+constexpr double kChiSquare9At001 = 27.88;
+
+HashKey key_of(unsigned char fill) {
+    HashKey key{};
+    key.fill(fill);
+    return key;
+}
+
+bool all_digits(const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool url_safe(const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_';
+    });
+}
+
+bool alphanumeric(const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    });
+}
+
+double chi_square(const std::array<long, 10>& counts) {
+    long total = 0;
+    for (long n : counts) total += n;
+    const double expected = static_cast<double>(total) / 10.0;
+    double sum = 0;
+    for (long n : counts) sum += (n - expected) * (n - expected) / expected;
+    return sum;
+}
+
+std::string blake2b_256_hex(const std::string& data) {
+    unsigned char out[32];
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(data.data()),
+                       data.size(), nullptr, 0);
+    return verifyd::to_hex(std::string(reinterpret_cast<const char*>(out), sizeof out));
+}
+
+}  // namespace
+
+TEST_CASE("a code has exactly the asked number of digits, 4 to 10") {
+    verifyd::init_crypto();
+    for (int length = 4; length <= 10; ++length) {
+        for (int i = 0; i < 200; ++i) {
+            const std::string code = verifyd::generate_code(length);
+            INFO("length " << length << ": " << code);
+            REQUIRE(code.size() == static_cast<size_t>(length));
+            REQUIRE(all_digits(code));
+        }
+    }
+}
+
+TEST_CASE("codes may start with a zero, about one time in ten") {
+    verifyd::init_crypto();
+    int leading_zeros = 0;
+    for (int i = 0; i < 20000; ++i) {
+        if (verifyd::generate_code(4)[0] == '0') ++leading_zeros;
+    }
+    CHECK(leading_zeros > 1500);
+    CHECK(leading_zeros < 2500);
+}
+
+TEST_CASE("the digits of codes are uniform by a chi-square test") {
+    verifyd::init_crypto();
+    std::array<long, 10> counts{};
+    for (int i = 0; i < 10000; ++i) {
+        for (char c : verifyd::generate_code(10)) ++counts[c - '0'];
+    }
+    CHECK(chi_square(counts) < kChiSquare9At001);
+}
+
+TEST_CASE("each position of a six-digit code is uniform by a chi-square test") {
+    verifyd::init_crypto();
+    std::array<std::array<long, 10>, 6> counts{};
+    for (int i = 0; i < 20000; ++i) {
+        const std::string code = verifyd::generate_code(6);
+        REQUIRE(code.size() == 6);
+        for (size_t p = 0; p < 6; ++p) ++counts[p][code[p] - '0'];
+    }
+    for (size_t p = 0; p < 6; ++p) {
+        INFO("position " << p);
+        CHECK(chi_square(counts[p]) < kChiSquare9At001);
+    }
+}
+
+TEST_CASE("two codes drawn in a row are not always equal") {
+    verifyd::init_crypto();
+    std::set<std::string> seen;
+    for (int i = 0; i < 100; ++i) seen.insert(verifyd::generate_code(10));
+    CHECK(seen.size() > 95);
+}
+
+TEST_CASE("a code hash is 32 bytes and depends on the key, the id and the code") {
+    verifyd::init_crypto();
+    const HashKey key = key_of(0x11);
+    const std::string id = "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBB";
+    const std::string hash = verifyd::code_hash(key, id, "123456");
+    CHECK(hash.size() == 32);
+    CHECK(verifyd::code_hash(key, id, "123456") == hash);
+    CHECK(verifyd::code_hash(key_of(0x12), id, "123456") != hash);
+    CHECK(verifyd::code_hash(key, "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBC", "123456") !=
+          hash);
+    CHECK(verifyd::code_hash(key, id, "123457") != hash);
+    CHECK(verifyd::code_hash(key, id, "0123456") != hash);
+    CHECK(verifyd::code_hash(key, id, "") != hash);
+}
+
+TEST_CASE("a code hash is not the unkeyed hash of the code") {
+    verifyd::init_crypto();
+    const std::string hash = verifyd::to_hex(verifyd::code_hash(key_of(0), "vrf_x", "123456"));
+    CHECK(hash != blake2b_256_hex("123456"));
+    CHECK(hash != blake2b_256_hex("vrf_x123456"));
+}
+
+TEST_CASE("constant-time comparison is equality of bytes and of lengths") {
+    CHECK(verifyd::equal_constant_time("abc", "abc"));
+    CHECK(verifyd::equal_constant_time("", ""));
+    CHECK_FALSE(verifyd::equal_constant_time("abc", "abd"));
+    CHECK_FALSE(verifyd::equal_constant_time("abc", "bbc"));
+    CHECK_FALSE(verifyd::equal_constant_time("abc", "abcd"));
+    CHECK_FALSE(verifyd::equal_constant_time("abcd", "abc"));
+    CHECK_FALSE(verifyd::equal_constant_time("", "a"));
+    CHECK_FALSE(verifyd::equal_constant_time("a", ""));
+    const std::string a("\0\x01\x02", 3);
+    const std::string b("\0\x01\x03", 3);
+    CHECK(verifyd::equal_constant_time(a, std::string("\0\x01\x02", 3)));
+    CHECK_FALSE(verifyd::equal_constant_time(a, b));
+    CHECK_FALSE(verifyd::equal_constant_time(std::string("\0", 1), std::string("\0\0", 2)));
+}
+
+TEST_CASE("an API key hash is the unkeyed BLAKE2b-256 of the key, lowercase hex") {
+    verifyd::init_crypto();
+    CHECK(verifyd::api_key_hash("abc") ==
+          "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
+    const std::string key = "sk_test_0123456789abcdefghijABCDEFGHIJ0123";
+    CHECK(verifyd::api_key_hash(key) == blake2b_256_hex(key));
+}
+
+TEST_CASE("to_hex writes two lowercase digits per byte") {
+    CHECK(verifyd::to_hex(std::string("\x00\xff\x10\xab", 4)) == "00ff10ab");
+    CHECK(verifyd::to_hex("") == "");
+}
+
+TEST_CASE("a random token is base64url without padding and differs between draws") {
+    verifyd::init_crypto();
+    const std::string a = verifyd::random_token(16);
+    const std::string b = verifyd::random_token(16);
+    CHECK(a.size() == 22);
+    CHECK(url_safe(a));
+    CHECK(url_safe(b));
+    CHECK(a != b);
+    CHECK(verifyd::random_token(32).size() == 43);
+    CHECK(verifyd::random_token(3).size() == 4);
+}
+
+TEST_CASE("random tokens use the whole base64url alphabet") {
+    verifyd::init_crypto();
+    std::set<char> seen;
+    for (int i = 0; i < 200; ++i) {
+        for (char c : verifyd::random_token(30)) seen.insert(c);
+    }
+    CHECK(seen.size() == 64);
+}
+
+TEST_CASE("random alphanumerics have the asked length and use all 62 characters") {
+    verifyd::init_crypto();
+    CHECK(verifyd::random_alphanumeric(0).empty());
+    CHECK(verifyd::random_alphanumeric(40).size() == 40);
+    std::set<char> seen;
+    for (int i = 0; i < 100; ++i) {
+        const std::string s = verifyd::random_alphanumeric(100);
+        REQUIRE(s.size() == 100);
+        REQUIRE(alphanumeric(s));
+        seen.insert(s.begin(), s.end());
+    }
+    CHECK(seen.size() == 62);
+    CHECK(verifyd::random_alphanumeric(32) != verifyd::random_alphanumeric(32));
+}
+
+TEST_CASE(
+    "a number tag is 22 URL-safe characters, stable, and differs per account, number "
+    "and key") {
+    verifyd::init_crypto();
+    const HashKey key = key_of(0x42);
+    const std::string tag = verifyd::number_tag(key, "acct_a", "+14155552671");
+    CHECK(tag.size() == 22);
+    CHECK(url_safe(tag));
+    CHECK(verifyd::number_tag(key, "acct_a", "+14155552671") == tag);
+    CHECK(verifyd::number_tag(key, "acct_b", "+14155552671") != tag);
+    CHECK(verifyd::number_tag(key, "acct_a", "+14155552672") != tag);
+    CHECK(verifyd::number_tag(key_of(0x43), "acct_a", "+14155552671") != tag);
+}
+
+TEST_CASE("a number tag never shows the number") {
+    verifyd::init_crypto();
+    const HashKey key = key_of(0x42);
+    for (const char* number : {"+14155552671", "+447400123456", "+4915123456789"}) {
+        const std::string tag = verifyd::number_tag(key, "acct_a", number);
+        INFO(number << " -> " << tag);
+        CHECK(tag.find(number + 1) == std::string::npos);
+        CHECK(tag.find(std::string(number + 1).substr(0, 7)) == std::string::npos);
+    }
+}

@@ -1,0 +1,150 @@
+// Covers phone.hpp: strict E.164, validity and OTP-capable types (libphonenumber), regions (§5.1).
+#include "verifyd/phone.hpp"
+
+#include <phonenumbers/phonenumberutil.h>
+
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <string>
+#include <vector>
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+using verifyd::PhoneCheck;
+using verifyd::PhoneValidator;
+
+namespace {
+
+using Type = PhoneNumberUtil::PhoneNumberType;
+
+// libphonenumber's own example of a type in a region, as E.164, checked to be of that type.
+std::string example_number(const std::string& region, Type type) {
+    const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+    PhoneNumber number;
+    REQUIRE(util->GetExampleNumberForType(region, type, &number));
+    REQUIRE(util->GetNumberType(number) == type);
+    std::string e164;
+    util->Format(number, PhoneNumberUtil::E164, &e164);
+    return e164;
+}
+
+// Lower case, with '_' and '-' read as spaces: "FIXED_LINE" matches "fixed-line" and "fixed line".
+std::string normalized(std::string text) {
+    for (char& c : text) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (c == '_' || c == '-') c = ' ';
+    }
+    return text;
+}
+
+bool mentions(const std::string& text, const std::string& word) {
+    return normalized(text).find(normalized(word)) != std::string::npos;
+}
+
+struct TypeCase {
+    const char* region;
+    Type type;
+    const char* name;
+};
+
+}  // namespace
+
+TEST_CASE("strict E.164 is a plus then 7 to 15 digits, the first not zero") {
+    for (const char* to : {"+14155552671", "+1234567", "+123456789012345", "+447400123456"}) {
+        INFO(to);
+        CHECK(verifyd::is_strict_e164(to));
+    }
+}
+
+TEST_CASE("anything but strict E.164 is refused") {
+    for (const char* to :
+         {"14155552671", "+1 415 555 2671", "+1-415-555-2671", "(415) 555-2671", "+0123456789",
+          "+123456", "+1234567890123456", "+1415555267a", "", "+", "++14155552671",
+          "+14155552671\n", " +14155552671", "+1415555\xd9\xa1\xd9\xa2\xd9\xa3\xd9\xa4"}) {
+        INFO(to);
+        CHECK_FALSE(verifyd::is_strict_e164(to));
+    }
+}
+
+TEST_CASE("the validator refuses input that is not strict E.164") {
+    const PhoneValidator validator;
+    for (const char* to : {"14155552671", "+1 415 555 2671", "(415) 555-2671", "+0123456789",
+                           "+1234567890123456", ""}) {
+        INFO(to);
+        const PhoneCheck check = validator.check(to);
+        CHECK_FALSE(check.ok);
+        CHECK_FALSE(check.problem.empty());
+    }
+}
+
+TEST_CASE("mobile, fixed-line-or-mobile, VoIP and personal numbers can receive a code") {
+    const PhoneValidator validator;
+    const std::vector<TypeCase> cases = {
+        {"GB", Type::MOBILE, "MOBILE"}, {"IN", Type::MOBILE, "MOBILE"},
+        {"DE", Type::MOBILE, "MOBILE"}, {"US", Type::FIXED_LINE_OR_MOBILE, "FIXED_LINE_OR_MOBILE"},
+        {"GB", Type::VOIP, "VOIP"},     {"GB", Type::PERSONAL_NUMBER, "PERSONAL_NUMBER"},
+    };
+    for (const auto& c : cases) {
+        const std::string to = example_number(c.region, c.type);
+        INFO(c.region << " " << c.name << " " << to);
+        const PhoneCheck check = validator.check(to);
+        CHECK(check.ok);
+        CHECK(check.type == c.name);
+        CHECK(check.region == c.region);
+    }
+}
+
+TEST_CASE(
+    "fixed-line, premium, shared-cost, toll-free, UAN, voicemail and pager numbers are "
+    "refused, naming the type") {
+    const PhoneValidator validator;
+    const std::vector<TypeCase> cases = {
+        {"GB", Type::FIXED_LINE, "FIXED_LINE"},
+        {"DE", Type::FIXED_LINE, "FIXED_LINE"},
+        {"GB", Type::PREMIUM_RATE, "PREMIUM_RATE"},
+        {"DE", Type::SHARED_COST, "SHARED_COST"},
+        {"GB", Type::TOLL_FREE, "TOLL_FREE"},
+        {"US", Type::TOLL_FREE, "TOLL_FREE"},
+        {"GB", Type::UAN, "UAN"},
+        {"DE", Type::VOICEMAIL, "VOICEMAIL"},
+        {"GB", Type::PAGER, "PAGER"},
+    };
+    for (const auto& c : cases) {
+        const std::string to = example_number(c.region, c.type);
+        INFO(c.region << " " << c.name << " " << to);
+        const PhoneCheck check = validator.check(to);
+        CHECK_FALSE(check.ok);
+        CHECK(check.type == c.name);
+        CHECK(mentions(check.problem, c.name));
+    }
+}
+
+TEST_CASE("an E.164-shaped number that libphonenumber finds invalid is refused") {
+    const PhoneValidator validator;
+    for (const char* to : {"+10000000000", "+44123456", "+999123456789"}) {
+        INFO(to);
+        const PhoneCheck check = validator.check(to);
+        CHECK_FALSE(check.ok);
+        CHECK_FALSE(check.problem.empty());
+    }
+}
+
+TEST_CASE("allowed regions refuse a number from another region, naming its region") {
+    const PhoneValidator validator({"GB"});
+    const std::string us = example_number("US", Type::FIXED_LINE_OR_MOBILE);
+    const PhoneCheck refused = validator.check(us);
+    CHECK_FALSE(refused.ok);
+    CHECK(refused.region == "US");
+    CHECK(refused.problem.find("US") != std::string::npos);
+
+    const PhoneCheck accepted = validator.check(example_number("GB", Type::MOBILE));
+    CHECK(accepted.ok);
+    CHECK(accepted.region == "GB");
+}
+
+TEST_CASE("no allowed regions means every region is allowed") {
+    const PhoneValidator validator;
+    CHECK(validator.check(example_number("US", Type::FIXED_LINE_OR_MOBILE)).ok);
+    CHECK(validator.check(example_number("GB", Type::MOBILE)).ok);
+    CHECK(validator.check(example_number("IN", Type::MOBILE)).ok);
+}
