@@ -45,6 +45,8 @@ public:
 
 private:
     struct Context;
+    std::optional<ApiError> authenticate(const HttpRequest& request, unsigned scope,
+                                         Context& context);
     HttpResponse route(const HttpRequest& request, Context& context);
     HttpResponse send(const HttpRequest& request, Context& context);
     HttpResponse check(const HttpRequest& request, Context& context);

@@ -22,6 +22,8 @@ std::string code_hash(const HashKey& key, std::string_view verification_id, std:
 // number, so no phone number appears in a key name. URL-safe, 22 characters.
 std::string number_tag(const HashKey& key, std::string_view account, std::string_view number);
 
+std::string random_bytes(size_t count);
+
 // `bytes` random bytes, base64url without padding.
 std::string random_token(size_t bytes);
 

@@ -4,8 +4,8 @@
 // hashing, which the caller has done.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,9 +13,16 @@
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"
 
+struct redisReply;
+
 namespace verifyd {
 
 class Metrics;
+
+struct ReplyFree {
+    void operator()(redisReply* reply) const;
+};
+using ReplyHandle = std::unique_ptr<redisReply, ReplyFree>;
 
 // Ids are a prefix, the 22-character tag of the number and 22 random characters.
 constexpr const char* kVerificationPrefix = "vrf_";
@@ -98,11 +105,12 @@ public:
     // Rate limits, supersedes the number's pending verification, creates this one.
     Result<Verification> send(const Caller& caller, const NewVerification& verification);
     // The id of the caller's current verification for a number tag (no limit counted).
-    Result<std::string> current_verification(const Caller& caller, const std::string& tag);
+    Result<std::string> current_verification(const std::string& tag);
     Result<CheckOutcome> check(const Caller& caller, const RecordRef& ref,
                                const std::string& code_hash);
     Result<Verification> cancel(const Caller& caller, const RecordRef& ref);
-    Result<Verification> get(const Caller& caller, const RecordRef& ref);
+    // `not_found` is the code for an unknown id: 4040, or 4044 when read as a message.
+    Result<Verification> get(const Caller& caller, const RecordRef& ref, ErrorCode not_found);
     // Newest first, at most `limit`.
     Result<std::vector<Verification>> list_messages(const Caller& caller, const std::string& tag,
                                                     int limit);
@@ -112,6 +120,13 @@ public:
 private:
     struct Connection;
     Connection& connection();
+    // EVALSHA of a script of lua/ with the caller's request counter as KEYS[1] and its
+    // limit as ARGV[1]; an error for any reply other than {0, …}.
+    Result<ReplyHandle> call(const Caller& caller, const char* script,
+                             const std::vector<std::string>& keys,
+                             const std::vector<std::string>& args);
+    Result<Verification> read_one(const Caller& caller, const char* script, const RecordRef& ref,
+                                  std::vector<std::string> args);
 
     RedisEndpoint endpoint_;
     int timeout_ms_;

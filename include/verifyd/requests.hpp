@@ -1,0 +1,57 @@
+// Request bodies and query strings of the API, parsed and validated into plain structs.
+// Every problem is reported per field in ApiError::details. Not for: authentication,
+// phone validation beyond the field's type, or anything that needs Redis.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "verifyd/config.hpp"
+#include "verifyd/errors.hpp"
+
+namespace verifyd {
+
+struct SendRequest {
+    std::string to;
+    std::string channel = "sms";
+    std::string fallback;
+    int code_length = 6;
+    int ttl_seconds = 600;
+    std::string locale = "en";
+    std::string template_name;
+    nlohmann::json template_variables = nlohmann::json::object();
+    bool sandbox = false;
+};
+
+struct CheckRequest {
+    std::string id;  // exactly one of id and to
+    std::string to;
+    std::string code;
+};
+
+struct ListMessagesQuery {
+    std::string to;
+    int limit = 10;
+};
+
+template <typename T>
+struct Parsed {
+    T value{};
+    std::optional<ApiError> error;
+};
+
+// The body as a JSON object, or 4000 (413 when larger than 16 KiB).
+Parsed<nlohmann::json> parse_json_body(const std::string& body);
+
+Parsed<SendRequest> parse_send_request(const nlohmann::json& body, const Config& config);
+Parsed<CheckRequest> parse_check_request(const nlohmann::json& body);
+Parsed<ListMessagesQuery> parse_list_messages_query(
+    const std::vector<std::pair<std::string, std::string>>& query);
+
+// A BCP 47 language tag, e.g. "en", "pt-BR", "zh-Hant-TW".
+bool is_language_tag(const std::string& tag);
+
+}  // namespace verifyd

@@ -1,0 +1,411 @@
+// The API's routes and handlers: authentication, the success and error envelopes, and
+// the shape of every response. Handlers validate with requests.hpp, hash with
+// crypto.hpp and change state only through the store.
+#include "verifyd/api.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cctype>
+
+#include "verifyd/crypto.hpp"
+#include "verifyd/requests.hpp"
+
+namespace verifyd {
+namespace {
+
+using nlohmann::json;
+using SystemClock = std::chrono::system_clock;
+
+const char* kDefaultTemplateName = "verify";
+
+bool is_request_id(const std::string& id) {
+    return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+}
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               SystemClock::now().time_since_epoch())
+        .count();
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> parts;
+    size_t pos = 1;
+    while (pos <= path.size()) {
+        size_t next = path.find('/', pos);
+        if (next == std::string::npos) next = path.size();
+        parts.push_back(path.substr(pos, next - pos));
+        pos = next + 1;
+    }
+    return parts;
+}
+
+std::string lowercase(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), ::tolower);
+    return text;
+}
+
+int ttl_minutes(int ttl_seconds) { return (ttl_seconds + 59) / 60; }
+
+json delivery_json(const Verification& v) {
+    return {{"status", v.delivery_status},
+            {"channel", v.channel},
+            {"fallback_reason", nullptr},
+            {"error", nullptr}};
+}
+
+json verification_json(const Verification& v, bool with_details) {
+    json data = {{"id", make_record_id(kVerificationPrefix, v.ref)},
+                 {"to", v.to},
+                 {"channel", v.channel},
+                 {"status", v.status},
+                 {"code_length", v.code_length},
+                 {"max_attempts", v.max_attempts},
+                 {"attempts_remaining", std::max(0, v.max_attempts - v.attempts)},
+                 {"created_at", format_rfc3339(v.created_ms)},
+                 {"expires_at", format_rfc3339(v.expires_ms)},
+                 {"sandbox", v.sandbox},
+                 {"message_id", make_record_id(kMessagePrefix, v.ref)},
+                 {"locale", v.locale},
+                 {"fallback", v.fallback.empty() ? json(nullptr) : json(v.fallback)}};
+    if (v.status == "locked") data["attempts_remaining"] = 0;
+    if (with_details) {
+        data["attempts"] = v.attempts;
+        data["delivery"] = delivery_json(v);
+        if (v.sandbox) data["template_variables"] = json::parse(v.template_variables, nullptr, false);
+    }
+    return data;
+}
+
+// A live message never shows its code: the stored variables of a live verification
+// hold none, and its body (which would) is left out.
+json message_json(const Verification& v) {
+    json variables = json::parse(v.template_variables, nullptr, false);
+    if (variables.is_discarded()) variables = json::object();
+    json data = {{"id", make_record_id(kMessagePrefix, v.ref)},
+                 {"verification_id", make_record_id(kVerificationPrefix, v.ref)},
+                 {"to", v.to},
+                 {"channel", v.channel},
+                 {"status", v.delivery_status},
+                 {"sandbox", v.sandbox},
+                 {"template", {{"name", v.template_name}, {"variables", variables}}},
+                 {"locale", v.locale},
+                 {"created_at", format_rfc3339(v.created_ms)}};
+    if (v.sandbox) data["body"] = render_body(v.locale, variables);
+    return data;
+}
+
+json meta_of(const std::string& request_id) {
+    return {{"request_id", request_id}, {"timestamp", format_rfc3339(now_ms())}, {"version", "v1"}};
+}
+
+HttpResponse success(const std::string& request_id, int status, json data) {
+    HttpResponse response;
+    response.status = status;
+    response.body = json{{"success", true}, {"data", std::move(data)}, {"meta", meta_of(request_id)}}
+                        .dump(-1, ' ', false, json::error_handler_t::replace);
+    return response;
+}
+
+HttpResponse failure(const std::string& request_id, const ApiError& error) {
+    json body_error = {{"code", static_cast<int>(error.code)},
+                       {"type", error.type()},
+                       {"message", error.message},
+                       {"request_id", request_id}};
+    HttpResponse response;
+    response.status = error.http_status;
+    if (error.retry_after > 0) {
+        body_error["retry_after"] = error.retry_after;
+        response.headers.emplace_back("Retry-After", std::to_string(error.retry_after));
+    }
+    if (!error.details.empty()) body_error["details"] = error.details;
+    response.body = json{{"success", false}, {"error", body_error}, {"meta", meta_of(request_id)}}
+                        .dump(-1, ' ', false, json::error_handler_t::replace);
+    return response;
+}
+
+}  // namespace
+
+struct Api::Context {
+    std::string request_id;
+    std::string route = "unmatched";
+    Caller caller;
+    bool live_key = false;
+    std::optional<ApiError> error;  // set by a handler that refuses
+
+    HttpResponse fail(ApiError e) {
+        error = e;
+        return failure(request_id, e);
+    }
+    HttpResponse ok(int status, json data) { return success(request_id, status, std::move(data)); }
+};
+
+Api::Api(const Config& config, const KeyRing& keys, Store& store, Provider* provider,
+         Metrics& metrics)
+    : config_(config),
+      keys_(keys),
+      store_(store),
+      provider_(provider),
+      metrics_(metrics),
+      phones_(config.allowed_countries) {}
+
+HttpResponse Api::handle(const HttpRequest& request) {
+    auto started = std::chrono::steady_clock::now();
+    Context context;
+    auto presented_id = request.header("X-Request-Id");
+    context.request_id =
+        presented_id && is_request_id(*presented_id) ? *presented_id : "req_" + random_token(12);
+
+    HttpResponse response = route(request, context);
+
+    response.headers.emplace_back("X-Request-Id", context.request_id);
+    if (context.error) metrics_.count_error(context.error->code);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics_.observe_request(context.route, response.status, seconds);
+    return response;
+}
+
+std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned scope,
+                                          Context& context) {
+    std::optional<std::string> presented;
+    if (auto authorization = request.header("Authorization")) {
+        const std::string bearer = "bearer ";
+        if (authorization->size() > bearer.size() &&
+            lowercase(authorization->substr(0, bearer.size())) == bearer)
+            presented = authorization->substr(bearer.size());
+        else
+            presented = "";
+    } else if (auto api_key = request.header("x-api-key")) {
+        presented = *api_key;
+    }
+    if (!presented) return make_error(ErrorCode::MissingApiKey);
+    AuthResult auth = keys_.authenticate(*presented, now_ms() / 1000);
+    if (auth.error) return make_error(*auth.error);
+    if (!(auth.key->scopes & scope)) return make_error(ErrorCode::InsufficientScope);
+    context.caller = {auth.key->account, auth.key->id, auth.key->requests_per_minute};
+    context.live_key = auth.key->live;
+    return std::nullopt;
+}
+
+HttpResponse Api::route(const HttpRequest& request, Context& context) {
+    const std::vector<std::string> parts = split_path(request.path);
+    const std::string& method = request.method;
+    auto matches = [&](std::initializer_list<const char*> pattern) {
+        if (parts.size() != pattern.size()) return false;
+        size_t i = 0;
+        for (const char* expected : pattern) {
+            if (std::string(expected) != "*" && parts[i] != expected) return false;
+            if (std::string(expected) == "*" && parts[i].empty()) return false;
+            ++i;
+        }
+        return true;
+    };
+
+    struct Route {
+        std::initializer_list<const char*> pattern;
+        const char* label;
+        const char* method;
+        unsigned scope;  // 0 = no authentication
+        std::function<HttpResponse()> handler;
+    };
+    const std::string id = parts.size() > 1 ? parts[1] : "";
+    const std::string v3_id = parts.size() > 2 ? parts[2] : "";
+    const Route routes[] = {
+        {{"verify", "send"}, "/verify/send", "POST", kScopeSend,
+         [&] { return send(request, context); }},
+        {{"verify", "check"}, "/verify/check", "POST", kScopeCheck,
+         [&] { return check(request, context); }},
+        {{"verify", "*"}, "/verify/{id}", "GET", kScopeRead,
+         [&] { return get_verification(id, context); }},
+        {{"verify", "*", "cancel"}, "/verify/{id}/cancel", "POST", kScopeSend,
+         [&] { return cancel(id, context); }},
+        {{"messages"}, "/messages", "GET", kScopeRead,
+         [&] { return list_messages(request, context); }},
+        {{"messages", "*"}, "/messages/{id}", "GET", kScopeRead,
+         [&] { return get_message(id, context); }},
+        {{"v3", "messages", "*"}, "/v3/messages/{id}", "GET", kScopeRead,
+         [&] { return get_message(v3_id, context); }},
+        {{"healthz"}, "/healthz", "GET", 0,
+         [&] { return context.ok(200, {{"status", "ok"}}); }},
+        {{"readyz"}, "/readyz", "GET", 0, [&] { return readyz(context); }},
+        {{"metrics"}, "/metrics", "GET", 0,
+         [&] {
+             HttpResponse response;
+             response.body = metrics_.render();
+             response.content_type = "text/plain; version=0.0.4";
+             return response;
+         }},
+    };
+
+    std::string allowed;
+    for (const Route& route : routes) {
+        if (!matches(route.pattern)) continue;
+        bool same_method = method == route.method || (method == "HEAD" && route.scope == 0 &&
+                                                      std::string(route.method) == "GET");
+        if (!same_method) {
+            if (!allowed.empty()) allowed += ", ";
+            allowed += route.method;
+            if (context.route == "unmatched") context.route = route.label;
+            continue;
+        }
+        context.route = route.label;
+        if (route.scope != 0) {
+            if (auto refused = authenticate(request, route.scope, context))
+                return context.fail(*refused);
+        }
+        return route.handler();
+    }
+    if (!allowed.empty()) {
+        HttpResponse response = context.fail(with_status(
+            make_error(ErrorCode::InvalidRequest, "Method " + method + " is not allowed here."),
+            405));
+        response.headers.emplace_back("Allow", allowed);
+        return response;
+    }
+    return context.fail(with_status(
+        make_error(ErrorCode::InvalidRequest, "No route " + request.path + "."), 404));
+}
+
+HttpResponse Api::send(const HttpRequest& request, Context& context) {
+    auto body = parse_json_body(request.body);
+    if (body.error) return context.fail(*body.error);
+    auto parsed = parse_send_request(body.value, config_);
+    if (parsed.error) return context.fail(*parsed.error);
+    const SendRequest& send = parsed.value;
+
+    PhoneCheck phone = phones_.check(send.to);
+    if (!phone.ok) return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+
+    const bool sandbox = !context.live_key || send.sandbox;
+    if (!sandbox && !provider_)
+        return context.fail(with_retry_after(
+            with_status(make_error(ErrorCode::ProviderError,
+                                   "No delivery provider is configured for live sends "
+                                   "(VERIFYD_PROVIDER)."),
+                        503),
+            30));
+
+    NewVerification v;
+    v.ref = {number_tag(config_.hash_key, context.caller.account, send.to), random_token(16)};
+    const std::string verification_id = make_record_id(kVerificationPrefix, v.ref);
+    const std::string code = generate_code(send.code_length);
+    v.sandbox = sandbox;
+    v.to = send.to;
+    v.channel = send.channel;
+    v.fallback = send.fallback;
+    v.locale = send.locale;
+    v.code_length = send.code_length;
+    v.ttl_seconds = send.ttl_seconds;
+    v.max_attempts = config_.max_attempts;
+    v.code_hash = code_hash(config_.hash_key, verification_id, code);
+    v.template_name = send.template_name.empty() ? kDefaultTemplateName : send.template_name;
+
+    json variables = {{"app_name", config_.app_name},
+                      {"ttl_minutes", ttl_minutes(send.ttl_seconds)}};
+    variables.update(send.template_variables);
+    json stored_variables = variables;
+    if (sandbox) stored_variables["code"] = code;
+    v.template_variables = stored_variables.dump();
+    // The log provider cannot fail, so a live send is recorded as sent when it is
+    // accepted; the durable outbox of the delivery issue replaces this.
+    v.delivery_status = sandbox ? "sandboxed" : "sent";
+
+    auto created = store_.send(context.caller, v);
+    if (created.error) return context.fail(*created.error);
+
+    if (!sandbox) {
+        OutgoingMessage message;
+        message.message_id = make_record_id(kMessagePrefix, v.ref);
+        message.verification_id = verification_id;
+        message.to = v.to;
+        message.channel = v.channel;
+        message.locale = v.locale;
+        message.template_name = v.template_name;
+        message.variables = variables;
+        message.variables["code"] = code;
+        provider_->deliver(message);
+    }
+    metrics_.count_send(sandbox, v.channel);
+    return context.ok(201, verification_json(created.value, false));
+}
+
+HttpResponse Api::check(const HttpRequest& request, Context& context) {
+    auto body = parse_json_body(request.body);
+    if (body.error) return context.fail(*body.error);
+    auto parsed = parse_check_request(body.value);
+    if (parsed.error) return context.fail(*parsed.error);
+    const CheckRequest& check = parsed.value;
+
+    std::string verification_id = check.id;
+    if (!check.to.empty() || verification_id.empty()) {
+        PhoneCheck phone = phones_.check(check.to);
+        if (!phone.ok)
+            return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+        auto current = store_.current_verification(
+            number_tag(config_.hash_key, context.caller.account, check.to));
+        if (current.error) return context.fail(*current.error);
+        verification_id = current.value;
+    }
+    auto ref = parse_record_id(verification_id, kVerificationPrefix);
+    if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
+
+    auto outcome = store_.check(context.caller, *ref,
+                                code_hash(config_.hash_key, verification_id, check.code));
+    if (outcome.error) return context.fail(*outcome.error);
+    return context.ok(200, {{"id", verification_id},
+                            {"to", outcome.value.to},
+                            {"status", outcome.value.status},
+                            {"verified", outcome.value.status == "approved"},
+                            {"attempts_remaining", outcome.value.attempts_remaining}});
+}
+
+HttpResponse Api::get_verification(const std::string& id, Context& context) {
+    auto ref = parse_record_id(id, kVerificationPrefix);
+    if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
+    auto found = store_.get(context.caller, *ref, ErrorCode::VerificationNotFound);
+    if (found.error) return context.fail(*found.error);
+    return context.ok(200, verification_json(found.value, true));
+}
+
+HttpResponse Api::cancel(const std::string& id, Context& context) {
+    auto ref = parse_record_id(id, kVerificationPrefix);
+    if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
+    auto canceled = store_.cancel(context.caller, *ref);
+    if (canceled.error) return context.fail(*canceled.error);
+    return context.ok(200, verification_json(canceled.value, true));
+}
+
+HttpResponse Api::get_message(const std::string& id, Context& context) {
+    auto ref = parse_record_id(id, kMessagePrefix);
+    if (!ref) return context.fail(make_error(ErrorCode::MessageNotFound));
+    auto found = store_.get(context.caller, *ref, ErrorCode::MessageNotFound);
+    if (found.error) return context.fail(*found.error);
+    return context.ok(200, message_json(found.value));
+}
+
+HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
+    auto query = parse_list_messages_query(request.query);
+    if (query.error) return context.fail(*query.error);
+    PhoneCheck phone = phones_.check(query.value.to);
+    if (!phone.ok) return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+    auto found = store_.list_messages(
+        context.caller, number_tag(config_.hash_key, context.caller.account, query.value.to),
+        query.value.limit);
+    if (found.error) return context.fail(*found.error);
+    json messages = json::array();
+    for (const auto& v : found.value) messages.push_back(message_json(v));
+    return context.ok(200, {{"messages", messages}});
+}
+
+HttpResponse Api::readyz(Context& context) {
+    if (!store_.ready()) {
+        return context.fail(with_retry_after(
+            with_status(make_error(ErrorCode::InternalError, "Redis is not reachable."), 503), 1));
+    }
+    return context.ok(200, {{"status", "ready"}});
+}
+
+}  // namespace verifyd

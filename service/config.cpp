@@ -1,0 +1,320 @@
+// Reads the VERIFYD_* environment into Config. Each setting has one parser here; a
+// bad value throws ConfigError naming the variable, so start-up fails loudly.
+#include "verifyd/config.hpp"
+
+#include <phonenumbers/phonenumberutil.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace verifyd {
+namespace {
+
+std::optional<long long> parse_int(const std::string& text) {
+    if (text.empty() || text.size() > 18) return std::nullopt;
+    if (!std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
+        return std::nullopt;
+    return std::stoll(text);
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+    std::vector<std::string> parts;
+    std::string part;
+    std::istringstream stream(text);
+    while (std::getline(stream, part, separator)) parts.push_back(part);
+    if (!text.empty() && text.back() == separator) parts.emplace_back();
+    return parts;
+}
+
+std::string trim(const std::string& text) {
+    auto begin = text.find_first_not_of(" \t");
+    if (begin == std::string::npos) return "";
+    auto end = text.find_last_not_of(" \t");
+    return text.substr(begin, end - begin + 1);
+}
+
+std::string percent_decode(const std::string& text, bool& ok) {
+    std::string out;
+    ok = true;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        if (i + 2 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+            !std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+            ok = false;
+            return {};
+        }
+        out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+    }
+    return out;
+}
+
+// "host:port" or "[v6]:port"; the port is required when `default_port` is 0.
+bool split_host_port(const std::string& text, int default_port, std::string& host, int& port,
+                     std::string& problem) {
+    std::string port_text;
+    if (!text.empty() && text[0] == '[') {
+        auto close = text.find(']');
+        if (close == std::string::npos) {
+            problem = "unterminated [ in the address";
+            return false;
+        }
+        host = text.substr(1, close - 1);
+        std::string rest = text.substr(close + 1);
+        if (!rest.empty() && rest[0] != ':') {
+            problem = "expected :port after ]";
+            return false;
+        }
+        port_text = rest.empty() ? "" : rest.substr(1);
+        if (rest == ":") port_text = ":";
+    } else {
+        auto colon = text.rfind(':');
+        host = text.substr(0, colon);
+        if (colon != std::string::npos) port_text = text.substr(colon + 1);
+        if (colon != std::string::npos && port_text.empty()) port_text = ":";
+    }
+    if (host.empty()) {
+        problem = "the host is missing";
+        return false;
+    }
+    if (port_text.empty()) {
+        if (default_port == 0) {
+            problem = "the port is missing (expected host:port)";
+            return false;
+        }
+        port = default_port;
+        return true;
+    }
+    auto value = parse_int(port_text);
+    if (!value || *value < 1 || *value > 65535) {
+        problem = "the port must be a number from 1 to 65535";
+        return false;
+    }
+    port = static_cast<int>(*value);
+    return true;
+}
+
+class Reader {
+public:
+    explicit Reader(const EnvLookup& env) : env_(env) {}
+
+    std::optional<std::string> raw(const std::string& name) const { return env_(name); }
+
+    long long integer(const std::string& name, long long fallback, long long min, long long max) {
+        auto text = env_(name);
+        if (!text) return fallback;
+        auto value = parse_int(*text);
+        if (!value || *value < min || *value > max)
+            throw ConfigError(name, "must be a whole number from " + std::to_string(min) +
+                                        " to " + std::to_string(max) + ", got \"" + *text +
+                                        "\"");
+        return *value;
+    }
+
+private:
+    const EnvLookup& env_;
+};
+
+std::string read_file(const std::string& variable, const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError(variable, "cannot read " + path);
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+HashKey load_hash_key(const Reader& reader) {
+    auto inline_key = reader.raw("VERIFYD_HASH_KEY");
+    auto key_file = reader.raw("VERIFYD_HASH_KEY_FILE");
+    if (inline_key && key_file)
+        throw ConfigError("VERIFYD_HASH_KEY", "set either it or VERIFYD_HASH_KEY_FILE, not both");
+    std::string variable = key_file ? "VERIFYD_HASH_KEY_FILE" : "VERIFYD_HASH_KEY";
+    if (!inline_key && !key_file)
+        throw ConfigError("VERIFYD_HASH_KEY",
+                          "is required (64 hex characters), or set VERIFYD_HASH_KEY_FILE");
+    std::string hex = inline_key ? *inline_key : trim(read_file(variable, *key_file));
+    while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+    std::string problem;
+    auto key = parse_hash_key(hex, problem);
+    if (!key) throw ConfigError(variable, problem);
+    return *key;
+}
+
+std::set<std::string> parse_countries(const std::string& text) {
+    std::set<std::string> countries;
+    if (trim(text).empty()) return countries;
+    std::set<std::string> supported;
+    i18n::phonenumbers::PhoneNumberUtil::GetInstance()->GetSupportedRegions(&supported);
+    for (const auto& part : split(text, ',')) {
+        std::string region = trim(part);
+        std::transform(region.begin(), region.end(), region.begin(), ::toupper);
+        if (region.size() != 2 || !supported.count(region))
+            throw ConfigError("VERIFYD_ALLOWED_COUNTRIES",
+                              "\"" + trim(part) + "\" is not an ISO 3166 alpha-2 region");
+        countries.insert(region);
+    }
+    return countries;
+}
+
+ProviderKind parse_provider(const std::optional<std::string>& text) {
+    if (!text || text->empty()) return ProviderKind::None;
+    if (*text == "log") return ProviderKind::Log;
+    if (*text == "sent" || *text == "webhook")
+        throw ConfigError("VERIFYD_PROVIDER",
+                          "\"" + *text + "\" is not available in this version; use log");
+    throw ConfigError("VERIFYD_PROVIDER", "must be log, sent or webhook, got \"" + *text + "\"");
+}
+
+}  // namespace
+
+EnvLookup process_environment() {
+    return [](const std::string& name) -> std::optional<std::string> {
+        const char* value = std::getenv(name.c_str());
+        if (!value) return std::nullopt;
+        return std::string(value);
+    };
+}
+
+std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& problem) {
+    if (hex.size() != 64 ||
+        !std::all_of(hex.begin(), hex.end(), [](unsigned char c) { return std::isxdigit(c); })) {
+        problem = "must be 64 hex characters (32 bytes)";
+        return std::nullopt;
+    }
+    HashKey key{};
+    for (size_t i = 0; i < key.size(); ++i)
+        key[i] = static_cast<unsigned char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+    return key;
+}
+
+std::optional<std::vector<SendWindow>> parse_send_limits(const std::string& text,
+                                                         std::string& problem) {
+    std::vector<SendWindow> windows;
+    for (const auto& part : split(text, ',')) {
+        std::string window = trim(part);
+        auto slash = window.find('/');
+        auto count = slash == std::string::npos ? std::nullopt : parse_int(window.substr(0, slash));
+        auto seconds =
+            slash == std::string::npos ? std::nullopt : parse_int(window.substr(slash + 1));
+        if (!count || !seconds || *count < 1 || *seconds < 1 || *count > 1000000 ||
+            *seconds > 31536000) {
+            problem = "each window must be COUNT/SECONDS with both at least 1, got \"" + window +
+                      "\"";
+            return std::nullopt;
+        }
+        windows.push_back({static_cast<int>(*count), static_cast<int>(*seconds)});
+    }
+    if (windows.empty()) {
+        problem = "must list at least one COUNT/SECONDS window";
+        return std::nullopt;
+    }
+    return windows;
+}
+
+std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string& problem) {
+    RedisEndpoint endpoint;
+    const std::string unix_scheme = "unix://";
+    const std::string redis_scheme = "redis://";
+    if (url.rfind(unix_scheme, 0) == 0) {
+        endpoint.unix_socket = true;
+        endpoint.path = url.substr(unix_scheme.size());
+        if (endpoint.path.empty() || endpoint.path[0] != '/') {
+            problem = "a unix socket URL needs an absolute path: unix:///path/to/sock";
+            return std::nullopt;
+        }
+        return endpoint;
+    }
+    if (url.rfind(redis_scheme, 0) != 0) {
+        problem = "must start with redis:// or unix://";
+        return std::nullopt;
+    }
+    std::string rest = url.substr(redis_scheme.size());
+    auto at = rest.rfind('@');
+    if (at != std::string::npos) {
+        std::string userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        auto colon = userinfo.find(':');
+        bool ok_user = true, ok_password = true;
+        endpoint.user = percent_decode(userinfo.substr(0, colon), ok_user);
+        if (colon != std::string::npos)
+            endpoint.password = percent_decode(userinfo.substr(colon + 1), ok_password);
+        if (!ok_user || !ok_password) {
+            problem = "bad percent-encoding in the user or password";
+            return std::nullopt;
+        }
+    }
+    auto slash = rest.find('/');
+    std::string hostport = rest.substr(0, slash);
+    if (slash != std::string::npos) {
+        std::string db_text = rest.substr(slash + 1);
+        if (!db_text.empty()) {
+            auto db = parse_int(db_text);
+            if (!db || *db > 1000000) {
+                problem = "the database must be a whole number, got \"" + db_text + "\"";
+                return std::nullopt;
+            }
+            endpoint.db = static_cast<int>(*db);
+        }
+    }
+    if (!split_host_port(hostport, 6379, endpoint.host, endpoint.port, problem))
+        return std::nullopt;
+    return endpoint;
+}
+
+Config load_config(const EnvLookup& env) {
+    Reader reader(env);
+    Config config;
+
+    if (auto listen = reader.raw("VERIFYD_LISTEN")) {
+        std::string problem;
+        if (!split_host_port(*listen, 0, config.listen_host, config.listen_port, problem))
+            throw ConfigError("VERIFYD_LISTEN", problem);
+    }
+    long long cores = std::max(1u, std::thread::hardware_concurrency());
+    config.threads = static_cast<int>(reader.integer("VERIFYD_THREADS", cores, 1, 256));
+    if (auto url = reader.raw("VERIFYD_REDIS_URL")) {
+        std::string problem;
+        auto endpoint = parse_redis_url(*url, problem);
+        if (!endpoint) throw ConfigError("VERIFYD_REDIS_URL", problem);
+        config.redis = *endpoint;
+    }
+    config.redis_timeout_ms =
+        static_cast<int>(reader.integer("VERIFYD_REDIS_TIMEOUT_MS", 250, 10, 60000));
+    config.hash_key = load_hash_key(reader);
+    auto keys_file = reader.raw("VERIFYD_API_KEYS_FILE");
+    if (!keys_file || keys_file->empty())
+        throw ConfigError("VERIFYD_API_KEYS_FILE", "is required: the path of the API keys file");
+    config.api_keys_file = *keys_file;
+    config.code_length = static_cast<int>(reader.integer("VERIFYD_CODE_LENGTH", 6, 4, 10));
+    config.code_ttl = static_cast<int>(reader.integer("VERIFYD_CODE_TTL", 600, 1, 86400));
+    config.max_attempts = static_cast<int>(reader.integer("VERIFYD_MAX_ATTEMPTS", 5, 1, 100));
+    if (auto limits = reader.raw("VERIFYD_SEND_LIMITS")) {
+        std::string problem;
+        auto windows = parse_send_limits(*limits, problem);
+        if (!windows) throw ConfigError("VERIFYD_SEND_LIMITS", problem);
+        config.send_limits = *windows;
+    }
+    config.resend_cooldown =
+        static_cast<int>(reader.integer("VERIFYD_RESEND_COOLDOWN", 30, 0, 86400));
+    config.expired_grace =
+        static_cast<int>(reader.integer("VERIFYD_EXPIRED_GRACE", 86400, 0, 30 * 86400));
+    config.key_rpm = static_cast<int>(reader.integer("VERIFYD_KEY_RPM", 6000, 1, 100000000));
+    if (auto countries = reader.raw("VERIFYD_ALLOWED_COUNTRIES"))
+        config.allowed_countries = parse_countries(*countries);
+    if (auto app_name = reader.raw("VERIFYD_APP_NAME")) {
+        if (trim(*app_name).empty() || app_name->size() > 64)
+            throw ConfigError("VERIFYD_APP_NAME", "must be 1 to 64 characters");
+        config.app_name = *app_name;
+    }
+    config.provider = parse_provider(reader.raw("VERIFYD_PROVIDER"));
+    return config;
+}
+
+}  // namespace verifyd

@@ -1,0 +1,96 @@
+// Codes, ids and hashes from libsodium. Inputs to keyed hashes are framed with a
+// purpose label and NUL separators so that no two purposes or field splits collide.
+#include "verifyd/crypto.hpp"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+namespace verifyd {
+namespace {
+
+std::string keyed_hash(const HashKey& key, std::string_view purpose,
+                       std::initializer_list<std::string_view> fields, size_t out_bytes) {
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, key.data(), key.size(), out_bytes);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(purpose.data()),
+                              purpose.size());
+    for (std::string_view field : fields) {
+        const unsigned char separator = 0;
+        crypto_generichash_update(&state, &separator, 1);
+        crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(field.data()),
+                                  field.size());
+    }
+    std::string out(out_bytes, '\0');
+    crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(out.data()), out_bytes);
+    return out;
+}
+
+std::string base64url(std::string_view bytes) {
+    const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+    std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                      bytes.size(), variant);
+    out.resize(out.size() - 1);  // the terminating NUL
+    return out;
+}
+
+}  // namespace
+
+void init_crypto() {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+}
+
+std::string generate_code(int length) {
+    std::string code(static_cast<size_t>(length), '0');
+    for (char& digit : code) digit = static_cast<char>('0' + randombytes_uniform(10));
+    return code;
+}
+
+std::string code_hash(const HashKey& key, std::string_view verification_id,
+                      std::string_view code) {
+    return keyed_hash(key, "verifyd code", {verification_id, code}, 32);
+}
+
+std::string number_tag(const HashKey& key, std::string_view account, std::string_view number) {
+    return base64url(keyed_hash(key, "verifyd number", {account, number}, 16));
+}
+
+std::string random_bytes(size_t count) {
+    std::string raw(count, '\0');
+    randombytes_buf(raw.data(), raw.size());
+    return raw;
+}
+
+std::string random_token(size_t bytes) { return base64url(random_bytes(bytes)); }
+
+std::string random_alphanumeric(size_t length) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string out(length, '\0');
+    for (char& c : out) c = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+    return out;
+}
+
+std::string api_key_hash(std::string_view key) {
+    unsigned char digest[32];
+    crypto_generichash(digest, sizeof(digest), reinterpret_cast<const unsigned char*>(key.data()),
+                       key.size(), nullptr, 0);
+    return to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+std::string to_hex(std::string_view bytes) {
+    std::string out(bytes.size() * 2 + 1, '\0');
+    sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                   bytes.size());
+    out.pop_back();
+    return out;
+}
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    if (a.empty()) return true;
+    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace verifyd

@@ -1,0 +1,81 @@
+// Phone validation with libphonenumber. Strictness comes first: anything that is not
+// already `+` and digits is refused before libphonenumber, which would happily parse
+// national formats, spaces and punctuation.
+#include "verifyd/phone.hpp"
+
+#include <phonenumbers/phonenumberutil.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace verifyd {
+namespace {
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+const char* type_name(PhoneNumberUtil::PhoneNumberType type) {
+    switch (type) {
+        case PhoneNumberUtil::FIXED_LINE: return "FIXED_LINE";
+        case PhoneNumberUtil::MOBILE: return "MOBILE";
+        case PhoneNumberUtil::FIXED_LINE_OR_MOBILE: return "FIXED_LINE_OR_MOBILE";
+        case PhoneNumberUtil::TOLL_FREE: return "TOLL_FREE";
+        case PhoneNumberUtil::PREMIUM_RATE: return "PREMIUM_RATE";
+        case PhoneNumberUtil::SHARED_COST: return "SHARED_COST";
+        case PhoneNumberUtil::VOIP: return "VOIP";
+        case PhoneNumberUtil::PERSONAL_NUMBER: return "PERSONAL_NUMBER";
+        case PhoneNumberUtil::PAGER: return "PAGER";
+        case PhoneNumberUtil::UAN: return "UAN";
+        case PhoneNumberUtil::VOICEMAIL: return "VOICEMAIL";
+        case PhoneNumberUtil::UNKNOWN: return "UNKNOWN";
+    }
+    return "UNKNOWN";
+}
+
+bool can_receive_code(PhoneNumberUtil::PhoneNumberType type) {
+    return type == PhoneNumberUtil::MOBILE || type == PhoneNumberUtil::FIXED_LINE_OR_MOBILE ||
+           type == PhoneNumberUtil::VOIP || type == PhoneNumberUtil::PERSONAL_NUMBER;
+}
+
+}  // namespace
+
+bool is_strict_e164(const std::string& to) {
+    if (to.size() < 8 || to.size() > 16 || to[0] != '+' || to[1] == '0') return false;
+    return std::all_of(to.begin() + 1, to.end(),
+                       [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+PhoneValidator::PhoneValidator(std::set<std::string> allowed_regions)
+    : allowed_regions_(std::move(allowed_regions)) {}
+
+PhoneCheck PhoneValidator::check(const std::string& to) const {
+    PhoneCheck result;
+    if (!is_strict_e164(to)) {
+        result.problem = "must be strict E.164: + then 7 to 15 digits, no spaces or punctuation";
+        return result;
+    }
+    const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+    PhoneNumber number;
+    if (util.Parse(to, "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR ||
+        !util.IsValidNumber(number)) {
+        result.type = "UNKNOWN";
+        result.problem = "is not a valid phone number";
+        return result;
+    }
+    util.GetRegionCodeForNumber(number, &result.region);
+    auto type = util.GetNumberType(number);
+    result.type = type_name(type);
+    if (!can_receive_code(type)) {
+        result.problem = "is a " + result.type + " number, which cannot receive a code";
+        return result;
+    }
+    if (!allowed_regions_.empty() && !allowed_regions_.count(result.region)) {
+        result.problem = "is in region " + (result.region.empty() ? "unknown" : result.region) +
+                         ", which is not allowed";
+        return result;
+    }
+    result.ok = true;
+    return result;
+}
+
+}  // namespace verifyd

@@ -1,0 +1,223 @@
+// Parsing and validation of request bodies and query strings. Unknown fields are
+// refused rather than ignored, so a misspelt option never silently does nothing.
+#include "verifyd/requests.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+#include <set>
+
+#include "verifyd/api.hpp"
+
+namespace verifyd {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxTemplateVariables = 20;
+constexpr size_t kMaxNameLength = 64;
+constexpr size_t kMaxValueLength = 256;
+
+class Problems {
+public:
+    void add(const std::string& field, std::string problem) {
+        details_[field].push_back(std::move(problem));
+    }
+    bool any() const { return !details_.empty(); }
+    ApiError error() const {
+        const auto& [field, problems] = *details_.begin();
+        ApiError error = make_error(ErrorCode::InvalidRequest, field + ": " + problems.front());
+        error.details = details_;
+        return error;
+    }
+
+private:
+    FieldProblems details_;
+};
+
+void refuse_unknown_fields(const json& body, const std::set<std::string>& known,
+                           Problems& problems) {
+    for (const auto& item : body.items())
+        if (!known.count(item.key())) problems.add(item.key(), "is not a known field");
+}
+
+bool read_string(const json& body, const char* field, std::string& out, Problems& problems) {
+    if (!body.contains(field)) return false;
+    if (!body[field].is_string()) {
+        problems.add(field, "must be a string");
+        return false;
+    }
+    out = body[field].get<std::string>();
+    return true;
+}
+
+void read_integer(const json& body, const char* field, int min, int max, int& out,
+                  Problems& problems) {
+    if (!body.contains(field)) return;
+    const json& value = body[field];
+    if (!value.is_number_integer()) {
+        problems.add(field, "must be a whole number");
+        return;
+    }
+    long long number = value.get<long long>();
+    if (value.is_number_unsigned() && value.get<unsigned long long>() > 1000000000ULL)
+        number = max + 1LL;
+    if (number < min || number > max) {
+        problems.add(field, "must be from " + std::to_string(min) + " to " + std::to_string(max));
+        return;
+    }
+    out = static_cast<int>(number);
+}
+
+bool is_variable_name(const std::string& name) {
+    return !name.empty() && name.size() <= kMaxNameLength &&
+           std::all_of(name.begin(), name.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
+void read_template(const json& body, SendRequest& request, Problems& problems) {
+    if (!body.contains("template")) return;
+    const json& tmpl = body["template"];
+    if (!tmpl.is_object()) {
+        problems.add("template", "must be an object with name and variables");
+        return;
+    }
+    for (const auto& item : tmpl.items())
+        if (item.key() != "name" && item.key() != "variables")
+            problems.add("template." + item.key(), "is not a known field");
+    if (!tmpl.contains("name") || !tmpl["name"].is_string() ||
+        tmpl["name"].get<std::string>().empty() ||
+        tmpl["name"].get<std::string>().size() > kMaxNameLength) {
+        problems.add("template.name", "must be a string of 1 to 64 characters");
+    } else {
+        request.template_name = tmpl["name"].get<std::string>();
+    }
+    if (!tmpl.contains("variables")) return;
+    const json& variables = tmpl["variables"];
+    if (!variables.is_object()) {
+        problems.add("template.variables", "must be an object of strings and numbers");
+        return;
+    }
+    if (variables.size() > kMaxTemplateVariables)
+        problems.add("template.variables", "may hold at most 20 variables");
+    for (const auto& item : variables.items()) {
+        const std::string field = "template.variables." + item.key();
+        if (item.key() == "code") {
+            problems.add(field, "is reserved: verifyd fills in the code");
+        } else if (!is_variable_name(item.key())) {
+            problems.add(field, "names must be 1 to 64 of [A-Za-z0-9_]");
+        } else if (item.value().is_string()) {
+            if (item.value().get<std::string>().size() > kMaxValueLength)
+                problems.add(field, "must be at most 256 characters");
+        } else if (!item.value().is_number()) {
+            problems.add(field, "must be a string or a number");
+        }
+    }
+    if (!problems.any()) request.template_variables = variables;
+}
+
+}  // namespace
+
+bool is_language_tag(const std::string& tag) {
+    static const std::regex pattern("^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$");
+    return tag.size() <= 35 && std::regex_match(tag, pattern);
+}
+
+Parsed<json> parse_json_body(const std::string& body) {
+    Parsed<json> parsed;
+    if (body.size() > kMaxBodyBytes) {
+        parsed.error = with_status(
+            make_error(ErrorCode::InvalidRequest, "The request body is larger than 16 KiB."), 413);
+        return parsed;
+    }
+    parsed.value = json::parse(body, nullptr, false);
+    if (parsed.value.is_discarded()) {
+        parsed.error = make_error(ErrorCode::InvalidRequest, "The body is not valid JSON.");
+    } else if (!parsed.value.is_object()) {
+        parsed.error = make_error(ErrorCode::InvalidRequest, "The body must be a JSON object.");
+    }
+    return parsed;
+}
+
+Parsed<SendRequest> parse_send_request(const json& body, const Config& config) {
+    Parsed<SendRequest> parsed;
+    SendRequest& request = parsed.value;
+    request.code_length = config.code_length;
+    request.ttl_seconds = std::min(std::max(config.code_ttl, 1), 86400);
+    Problems problems;
+    refuse_unknown_fields(body, {"to", "channel", "fallback", "code_length", "ttl_seconds",
+                                 "locale", "template", "sandbox"},
+                          problems);
+    if (!read_string(body, "to", request.to, problems) && !body.contains("to"))
+        problems.add("to", "is required");
+    if (read_string(body, "channel", request.channel, problems) && request.channel != "sms" &&
+        request.channel != "whatsapp")
+        problems.add("channel", "must be \"sms\" or \"whatsapp\"");
+    if (read_string(body, "fallback", request.fallback, problems)) {
+        if (request.fallback != "sms")
+            problems.add("fallback", "must be \"sms\"");
+        else if (request.channel != "whatsapp")
+            problems.add("fallback", "is only allowed with channel \"whatsapp\"");
+    }
+    read_integer(body, "code_length", 4, 10, request.code_length, problems);
+    read_integer(body, "ttl_seconds", 30, 3600, request.ttl_seconds, problems);
+    if (read_string(body, "locale", request.locale, problems) && !is_language_tag(request.locale))
+        problems.add("locale", "must be a BCP 47 language tag such as en or pt-BR");
+    read_template(body, request, problems);
+    if (body.contains("sandbox")) {
+        if (body["sandbox"].is_boolean())
+            request.sandbox = body["sandbox"].get<bool>();
+        else
+            problems.add("sandbox", "must be true or false");
+    }
+    if (problems.any()) parsed.error = problems.error();
+    return parsed;
+}
+
+Parsed<CheckRequest> parse_check_request(const json& body) {
+    Parsed<CheckRequest> parsed;
+    CheckRequest& request = parsed.value;
+    Problems problems;
+    refuse_unknown_fields(body, {"id", "to", "code"}, problems);
+    bool has_id = read_string(body, "id", request.id, problems);
+    bool has_to = read_string(body, "to", request.to, problems);
+    if (has_id && has_to) problems.add("id", "give either id or to, not both");
+    if (!body.contains("id") && !body.contains("to")) problems.add("id", "id or to is required");
+    static const std::regex code_pattern("^[0-9]{4,10}$");
+    if (!body.contains("code"))
+        problems.add("code", "is required");
+    else if (read_string(body, "code", request.code, problems) &&
+             !std::regex_match(request.code, code_pattern))
+        problems.add("code", "must be 4 to 10 digits");
+    if (problems.any()) parsed.error = problems.error();
+    return parsed;
+}
+
+Parsed<ListMessagesQuery> parse_list_messages_query(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+    Parsed<ListMessagesQuery> parsed;
+    Problems problems;
+    bool has_to = false;
+    for (const auto& [name, value] : query) {
+        if (name == "to") {
+            has_to = true;
+            parsed.value.to = value;
+        } else if (name == "limit") {
+            bool digits = !value.empty() && value.size() <= 3 &&
+                          std::all_of(value.begin(), value.end(),
+                                      [](unsigned char c) { return std::isdigit(c); });
+            int limit = digits ? std::stoi(value) : 0;
+            if (limit < 1 || limit > 100)
+                problems.add("limit", "must be a whole number from 1 to 100");
+            else
+                parsed.value.limit = limit;
+        } else {
+            problems.add(name, "is not a known query parameter");
+        }
+    }
+    if (!has_to) problems.add("to", "is required");
+    if (problems.any()) parsed.error = problems.error();
+    return parsed;
+}
+
+}  // namespace verifyd

@@ -1,0 +1,412 @@
+// Redis access for the store: a hiredis connection per worker thread, the scripts of
+// lua/ loaded on every new connection and called by EVALSHA, and the one translation
+// of a script's reply into data or an ApiError (script_error). While Redis is
+// unreachable a thread retries its connection with a growing backoff and answers
+// 503 at once in between, so callers never queue behind a dead server.
+#include "verifyd/store.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "verifyd/lua_scripts.hpp"
+#include "verifyd/metrics.hpp"
+
+namespace verifyd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kTagLength = 22;
+constexpr size_t kSuffixLength = 22;
+constexpr int kMaxBackoffMs = 1000;
+
+bool is_url_safe(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+}
+
+std::string counter_key(const Caller& caller) { return "k:" + caller.key_id; }
+std::string number_key(const std::string& tag) { return "n:{" + tag + "}"; }
+std::string verification_prefix(const std::string& tag) { return "v:{" + tag + "}"; }
+std::string verification_key(const RecordRef& ref) {
+    return verification_prefix(ref.tag) + ref.suffix;
+}
+
+std::string reply_string(const redisReply* reply) {
+    if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
+        reply->type == REDIS_REPLY_ERROR)
+        return std::string(reply->str, reply->len);
+    if (reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
+    return {};
+}
+
+long long reply_integer(const redisReply* reply) {
+    if (reply->type == REDIS_REPLY_INTEGER) return reply->integer;
+    if (reply->type == REDIS_REPLY_STRING) return std::atoll(reply->str);
+    return 0;
+}
+
+// The one place where a script's refusal becomes an API error.
+ApiError script_error(const redisReply* reply) {
+    int code = static_cast<int>(reply_integer(reply->element[0]));
+    auto known = error_code_from_int(code);
+    if (!known) return make_error(ErrorCode::InternalError);
+    int retry_after = reply->elements > 1 ? static_cast<int>(reply_integer(reply->element[1])) : 0;
+    switch (*known) {
+        case ErrorCode::OtpRateLimit:
+            return with_retry_after(
+                make_error(*known, "Too many codes sent to this number. Retry after " +
+                                       std::to_string(retry_after) + " seconds."),
+                retry_after);
+        case ErrorCode::RateLimitExceeded:
+            return with_retry_after(
+                make_error(*known, "Too many requests for this API key. Retry after " +
+                                       std::to_string(retry_after) + " seconds."),
+                retry_after);
+        default: return make_error(*known);
+    }
+}
+
+Verification parse_verification(const RecordRef& ref, const redisReply* fields, int64_t now_ms) {
+    std::unordered_map<std::string, std::string> map;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        map[reply_string(fields->element[i])] = reply_string(fields->element[i + 1]);
+    auto number = [&](const char* name) { return std::atoll(map[name].c_str()); };
+    Verification v;
+    v.ref = ref;
+    v.account = map["a"];
+    v.to = map["to"];
+    v.channel = map["ch"];
+    v.fallback = map["fb"];
+    v.locale = map["loc"];
+    v.code_length = static_cast<int>(number("len"));
+    v.max_attempts = static_cast<int>(number("mx"));
+    v.attempts = static_cast<int>(number("n"));
+    v.created_ms = number("c");
+    v.expires_ms = number("e");
+    v.sandbox = map["sb"] == "1";
+    v.template_name = map["tn"];
+    v.template_variables = map["tv"];
+    v.delivery_status = map["ds"];
+    const std::string& status = map["st"];
+    if (status == "a") {
+        v.status = "approved";
+    } else if (status == "l") {
+        v.status = "locked";
+    } else if (status == "c" || status == "s") {
+        v.status = "canceled";
+    } else {
+        v.status = now_ms >= v.expires_ms ? "expired" : "pending";
+    }
+    return v;
+}
+
+std::string format_send_limits(const std::vector<SendWindow>& windows) {
+    std::string out;
+    for (const auto& window : windows) {
+        if (!out.empty()) out += ',';
+        out += std::to_string(window.count) + "/" + std::to_string(window.seconds);
+    }
+    return out;
+}
+
+bool authenticate_and_select(redisContext* context, const RedisEndpoint& endpoint) {
+    auto ok = [](void* raw) {
+        ReplyHandle reply(static_cast<redisReply*>(raw));
+        return reply && reply->type != REDIS_REPLY_ERROR;
+    };
+    if (!endpoint.password.empty()) {
+        if (endpoint.user.empty()) {
+            if (!ok(redisCommand(context, "AUTH %s", endpoint.password.c_str()))) return false;
+        } else if (!ok(redisCommand(context, "AUTH %s %s", endpoint.user.c_str(),
+                                    endpoint.password.c_str()))) {
+            return false;
+        }
+    }
+    return endpoint.db == 0 || ok(redisCommand(context, "SELECT %d", endpoint.db));
+}
+
+}  // namespace
+
+void ReplyFree::operator()(redisReply* reply) const { freeReplyObject(reply); }
+
+std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix) {
+    const std::string expected_prefix(prefix);
+    if (id.size() != expected_prefix.size() + kTagLength + kSuffixLength ||
+        id.compare(0, expected_prefix.size(), expected_prefix) != 0)
+        return std::nullopt;
+    std::string rest = id.substr(expected_prefix.size());
+    if (!std::all_of(rest.begin(), rest.end(), is_url_safe)) return std::nullopt;
+    return RecordRef{rest.substr(0, kTagLength), rest.substr(kTagLength)};
+}
+
+std::string make_record_id(const char* prefix, const RecordRef& ref) {
+    return std::string(prefix) + ref.tag + ref.suffix;
+}
+
+struct Store::Connection {
+    const Store* owner = nullptr;
+    redisContext* context = nullptr;
+    std::map<std::string, std::string> script_shas;
+    Clock::time_point next_attempt{};
+    int backoff_ms = 0;
+
+    ~Connection() { drop(); }
+
+    void drop() {
+        if (context) redisFree(context);
+        context = nullptr;
+    }
+
+    ReplyHandle command(const std::vector<std::string>& args) {
+        std::vector<const char*> argv;
+        std::vector<size_t> lengths;
+        for (const auto& arg : args) {
+            argv.push_back(arg.data());
+            lengths.push_back(arg.size());
+        }
+        auto* reply = static_cast<redisReply*>(
+            redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+        return ReplyHandle(reply);
+    }
+
+    bool load_scripts() {
+        for (const auto& script : lua_scripts()) {
+            ReplyHandle reply = command({"SCRIPT", "LOAD", script.source});
+            if (!reply || reply->type != REDIS_REPLY_STRING) return false;
+            script_shas[script.name] = reply_string(reply.get());
+        }
+        return true;
+    }
+
+    // Connects if there is no connection and the backoff has passed.
+    bool ensure(const RedisEndpoint& endpoint, int timeout_ms) {
+        if (context) return true;
+        auto now = Clock::now();
+        if (now < next_attempt) return false;
+        timeval timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        context = endpoint.unix_socket
+                      ? redisConnectUnixWithTimeout(endpoint.path.c_str(), timeout)
+                      : redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, timeout);
+        bool ok = context && !context->err && redisSetTimeout(context, timeout) == REDIS_OK &&
+                  authenticate_and_select(context, endpoint) && load_scripts();
+        if (!ok) {
+            drop();
+            backoff_ms = std::min(kMaxBackoffMs, std::max(50, backoff_ms * 2));
+            next_attempt = now + std::chrono::milliseconds(backoff_ms);
+            return false;
+        }
+        redisEnableKeepAlive(context);
+        backoff_ms = 0;
+        return true;
+    }
+};
+
+Store::Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, Metrics* metrics)
+    : endpoint_(std::move(endpoint)),
+      timeout_ms_(timeout_ms),
+      limits_(std::move(limits)),
+      send_limits_arg_(format_send_limits(limits_.send_limits)),
+      metrics_(metrics) {}
+
+Store::Connection& Store::connection() {
+    thread_local Connection connection;
+    if (connection.owner != this) {
+        connection.drop();
+        connection.owner = this;
+        connection.backoff_ms = 0;
+        connection.next_attempt = {};
+    }
+    return connection;
+}
+
+Result<ReplyHandle> Store::call(const Caller& caller, const char* script,
+                                const std::vector<std::string>& keys,
+                                const std::vector<std::string>& args) {
+    Connection& c = connection();
+    Result<ReplyHandle> result;
+    if (!c.ensure(endpoint_, timeout_ms_)) {
+        if (metrics_) metrics_->count_redis_error();
+        result.error = store_unavailable();
+        return result;
+    }
+    std::vector<std::string> command = {"EVALSHA", "", std::to_string(keys.size() + 1),
+                                        counter_key(caller)};
+    command.insert(command.end(), keys.begin(), keys.end());
+    command.push_back(std::to_string(caller.requests_per_minute));
+    command.insert(command.end(), args.begin(), args.end());
+
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        command[1] = c.script_shas[script];
+        ReplyHandle reply = c.command(command);
+        if (!reply) {
+            // A broken or timed-out connection may still deliver a stale reply: drop it.
+            c.drop();
+            break;
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+            std::string message = reply_string(reply.get());
+            if (message.rfind("NOSCRIPT", 0) == 0 && attempt == 0 && c.load_scripts()) continue;
+            std::fprintf(stderr, "verifyd: redis error in %s: %s\n", script, message.c_str());
+            if (metrics_) metrics_->count_redis_error();
+            bool transient = message.rfind("LOADING", 0) == 0 ||
+                             message.rfind("READONLY", 0) == 0 || message.rfind("BUSY", 0) == 0 ||
+                             message.rfind("MASTERDOWN", 0) == 0;
+            result.error = transient ? store_unavailable() : make_error(ErrorCode::InternalError);
+            return result;
+        }
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+            result.error = make_error(ErrorCode::InternalError);
+            return result;
+        }
+        if (reply_integer(reply->element[0]) != 0) {
+            result.error = script_error(reply.get());
+            return result;
+        }
+        result.value = std::move(reply);
+        return result;
+    }
+    if (metrics_) metrics_->count_redis_error();
+    result.error = store_unavailable();
+    return result;
+}
+
+Result<Verification> Store::send(const Caller& caller, const NewVerification& v) {
+    std::vector<std::string> args = {v.sandbox ? "s" : "l",
+                                     send_limits_arg_,
+                                     std::to_string(limits_.resend_cooldown),
+                                     std::to_string(v.ttl_seconds),
+                                     std::to_string(limits_.expired_grace),
+                                     verification_prefix(v.ref.tag),
+                                     v.ref.suffix,
+                                     "a", caller.account,
+                                     "to", v.to,
+                                     "ch", v.channel,
+                                     "fb", v.fallback,
+                                     "loc", v.locale,
+                                     "len", std::to_string(v.code_length),
+                                     "mx", std::to_string(v.max_attempts),
+                                     "sb", v.sandbox ? "1" : "0",
+                                     "tn", v.template_name,
+                                     "tv", v.template_variables,
+                                     "ds", v.delivery_status,
+                                     "h", v.code_hash};
+    auto reply = call(caller, "send", {number_key(v.ref.tag), verification_key(v.ref)}, args);
+    Result<Verification> result;
+    if (!reply.ok()) {
+        result.error = reply.error;
+        return result;
+    }
+    Verification& out = result.value;
+    out.ref = v.ref;
+    out.account = caller.account;
+    out.to = v.to;
+    out.channel = v.channel;
+    out.fallback = v.fallback;
+    out.locale = v.locale;
+    out.status = "pending";
+    out.code_length = v.code_length;
+    out.max_attempts = v.max_attempts;
+    out.created_ms = reply_integer(reply.value->element[1]);
+    out.expires_ms = reply_integer(reply.value->element[2]);
+    out.sandbox = v.sandbox;
+    out.template_name = v.template_name;
+    out.template_variables = v.template_variables;
+    out.delivery_status = v.delivery_status;
+    return result;
+}
+
+Result<std::string> Store::current_verification(const std::string& tag) {
+    Result<std::string> result;
+    Connection& c = connection();
+    if (!c.ensure(endpoint_, timeout_ms_)) {
+        if (metrics_) metrics_->count_redis_error();
+        result.error = store_unavailable();
+        return result;
+    }
+    ReplyHandle reply = c.command({"HGET", number_key(tag), "cur"});
+    if (!reply) {
+        c.drop();
+        if (metrics_) metrics_->count_redis_error();
+        result.error = store_unavailable();
+    } else if (reply->type == REDIS_REPLY_STRING) {
+        result.value = make_record_id(kVerificationPrefix, {tag, reply_string(reply.get())});
+    } else {
+        result.error = make_error(ErrorCode::VerificationNotFound);
+    }
+    return result;
+}
+
+Result<CheckOutcome> Store::check(const Caller& caller, const RecordRef& ref,
+                                  const std::string& code_hash) {
+    auto reply = call(caller, "check", {verification_key(ref)}, {caller.account, code_hash});
+    Result<CheckOutcome> result;
+    if (!reply.ok()) {
+        result.error = reply.error;
+        return result;
+    }
+    const redisReply* r = reply.value.get();
+    result.value.status = reply_string(r->element[1]);
+    result.value.attempts_remaining = static_cast<int>(reply_integer(r->element[2]));
+    result.value.to = reply_string(r->element[3]);
+    return result;
+}
+
+Result<Verification> Store::read_one(const Caller& caller, const char* script,
+                                     const RecordRef& ref, std::vector<std::string> args) {
+    args.insert(args.begin(), caller.account);
+    auto reply = call(caller, script, {verification_key(ref)}, args);
+    Result<Verification> result;
+    if (!reply.ok()) {
+        result.error = reply.error;
+        return result;
+    }
+    const redisReply* r = reply.value.get();
+    result.value = parse_verification(ref, r->element[2], reply_integer(r->element[1]));
+    return result;
+}
+
+Result<Verification> Store::cancel(const Caller& caller, const RecordRef& ref) {
+    return read_one(caller, "cancel", ref, {});
+}
+
+Result<Verification> Store::get(const Caller& caller, const RecordRef& ref, ErrorCode not_found) {
+    return read_one(caller, "read", ref, {std::to_string(static_cast<int>(not_found))});
+}
+
+Result<std::vector<Verification>> Store::list_messages(const Caller& caller,
+                                                       const std::string& tag, int limit) {
+    auto reply = call(caller, "list", {number_key(tag)},
+                      {caller.account, std::to_string(limit), verification_prefix(tag)});
+    Result<std::vector<Verification>> result;
+    if (!reply.ok()) {
+        result.error = reply.error;
+        return result;
+    }
+    const redisReply* r = reply.value.get();
+    int64_t now_ms = reply_integer(r->element[1]);
+    for (size_t i = 2; i + 1 < r->elements; i += 2) {
+        RecordRef ref{tag, reply_string(r->element[i])};
+        result.value.push_back(parse_verification(ref, r->element[i + 1], now_ms));
+    }
+    return result;
+}
+
+bool Store::ready() {
+    Connection& c = connection();
+    if (!c.ensure(endpoint_, timeout_ms_)) return false;
+    ReplyHandle reply = c.command({"PING"});
+    if (!reply) {
+        c.drop();
+        return false;
+    }
+    return reply->type == REDIS_REPLY_STATUS && c.script_shas.size() == lua_scripts().size();
+}
+
+}  // namespace verifyd
