@@ -1,0 +1,51 @@
+// Assertions on verifyd's responses as the contract (§1, §2) defines them: the success
+// and error envelopes, the error catalog, request ids, timestamps; and small helpers the
+// test files share (phone numbers, JSON searches, rate-window timing). They use Catch2
+// macros, so they may only be called from inside a running test case.
+// Not for: starting processes or sending requests.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "support/http_client.hpp"
+
+namespace verifyd_test {
+
+// The catalog's `type` for a code (§2), or an empty string for a code not in it.
+std::string catalog_type(int code);
+
+// Requires the error envelope with this HTTP status, integer code and the catalog's type,
+// request ids that agree (error, meta, X-Request-Id), and for 4029, 4043 and 503 a
+// `retry_after` ≥ 1 equal to the Retry-After header. Returns the `error` object.
+nlohmann::json require_error(const HttpResponse& response, int http_status, int code);
+// Requires the success envelope with this HTTP status; returns `data`.
+nlohmann::json require_success(const HttpResponse& response, int http_status = 200);
+// Requires error.details[field] to be a non-empty list of strings; returns them joined.
+std::string require_detail(const nlohmann::json& error, const std::string& field);
+
+// RFC 3339 in UTC with a Z suffix, e.g. 2026-11-23T10:00:00Z (fractions allowed).
+bool is_rfc3339_utc(const std::string& text);
+// Unix seconds of such a timestamp.
+std::optional<int64_t> parse_rfc3339_utc(const std::string& text);
+// A generated request id: `req_` and then some URL-safe characters.
+bool is_generated_request_id(const std::string& id);
+
+// Whether any object in `value`, at any depth, has a member called `name`.
+bool contains_key(const nlohmann::json& value, const std::string& name);
+
+// +1 415 555 nnnn: libphonenumber 8.12 takes all 10000 as valid FIXED_LINE_OR_MOBILE.
+std::string us_number(int n);
+// A GB mobile (libphonenumber's example number) and a GB fixed line.
+inline constexpr const char* kGbMobile = "+447400123456";
+inline constexpr const char* kGbFixedLine = "+441212345678";
+
+// Sleeps past the next multiple of `window_seconds` of the wall clock when it is less
+// than `margin_seconds` away, so that a limit counted in windows aligned to the clock
+// cannot reset in the middle of a test.
+void avoid_window_edge(int window_seconds, double margin_seconds = 5.0);
+
+}  // namespace verifyd_test

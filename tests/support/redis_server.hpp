@@ -1,0 +1,75 @@
+// A private redis-server for one test: started on a free loopback port with no
+// persistence, in its own temporary directory; it can be killed, paused and restarted
+// on the same port to stage outages. Also a small synchronous client (hiredis) for
+// reading what verifyd stored. Not for: a shared Redis, or anything verifyd itself does.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace verifyd_test {
+
+struct RedisValue {
+    enum class Type { Nil, String, Integer, Array, Status, Error };
+    Type type = Type::Nil;
+    std::string str;  // String, Status and Error
+    long long integer = 0;
+    std::vector<RedisValue> elements;
+
+    bool is_error() const { return type == Type::Error; }
+    // Every string and integer in this value and its elements, depth first.
+    std::vector<std::string> leaves() const;
+};
+
+// One key and everything stored under it, for leak checks.
+struct RedisEntry {
+    std::string key;
+    std::string type;                 // string, hash, list, set, zset, stream
+    std::vector<std::string> values;  // values; hash fields and values; members and scores
+    long long ttl_ms = -1;            // PTTL: -1 when the key never expires
+};
+
+class RedisServer {
+public:
+    // Starts the server and waits until it answers PING; throws with its log otherwise.
+    RedisServer();
+    ~RedisServer();
+    RedisServer(const RedisServer&) = delete;
+    RedisServer& operator=(const RedisServer&) = delete;
+
+    int port() const { return port_; }
+    std::string url(int db = 0) const;
+
+    // Starts it again on the same port after stop() or kill(); waits for PING.
+    void start();
+    void stop();  // SIGTERM, bounded
+    void kill();  // SIGKILL: connections drop at once
+    void pause();   // SIGSTOP: connections stay open but nothing is answered
+    void resume();  // SIGCONT
+    bool running() const;
+    bool ping(std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) const;
+
+    // Runs one command on a fresh connection; throws std::runtime_error when Redis cannot
+    // be reached. A Redis error reply is returned, not thrown.
+    RedisValue command(const std::vector<std::string>& args) const;
+    // Every key, by SCAN.
+    std::vector<std::string> keys() const;
+    // Every key with its type, TTL and contents (GET, HGETALL, LRANGE, SMEMBERS, ZRANGE,
+    // XRANGE by TYPE).
+    std::vector<RedisEntry> dump() const;
+    std::string log() const;
+
+private:
+    bool launch();  // false when the server ended before answering (e.g. port taken)
+
+    TempDir dir_;
+    int port_ = 0;
+    std::unique_ptr<Process> process_;
+};
+
+}  // namespace verifyd_test

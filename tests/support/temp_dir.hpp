@@ -1,0 +1,29 @@
+// A private directory under $TMPDIR (or /tmp) for one fixture's files, removed with
+// everything in it when the TempDir goes. Not for: files that must outlive a test.
+#pragma once
+
+#include <string>
+
+namespace verifyd_test {
+
+class TempDir {
+public:
+    // Throws std::runtime_error when the directory cannot be made.
+    explicit TempDir(const std::string& prefix = "verifyd-test");
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+// Writes `text` to `path`, replacing it; throws std::runtime_error on failure.
+void write_file(const std::string& path, const std::string& text);
+// The whole file, or an empty string when it cannot be read.
+std::string read_file(const std::string& path);
+
+}  // namespace verifyd_test

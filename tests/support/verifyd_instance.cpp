@@ -1,0 +1,292 @@
+// Starts and drives a verifyd process against its own redis-server.
+#include "support/verifyd_instance.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support/free_port.hpp"
+
+namespace verifyd_test {
+
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+
+// Whether this JSON holds, at any depth, an object whose "message_id" is `id`.
+bool mentions_message(const nlohmann::json& value, const std::string& id) {
+    if (value.is_object()) {
+        auto found = value.find("message_id");
+        if (found != value.end() && found->is_string() && *found == id) {
+            return true;
+        }
+    }
+    if (value.is_structured()) {
+        for (const auto& element : value) {
+            if (mentions_message(element, id)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+// The string at "variables" → "code", at any depth.
+std::optional<std::string> find_code(const nlohmann::json& value) {
+    if (value.is_object()) {
+        auto variables = value.find("variables");
+        if (variables != value.end() && variables->is_object()) {
+            auto code = variables->find("code");
+            if (code != variables->end() && code->is_string()) {
+                return code->get<std::string>();
+            }
+        }
+    }
+    if (value.is_structured()) {
+        for (const auto& element : value) {
+            if (auto code = find_code(element)) {
+                return code;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::string describe(const HttpResponse& response) {
+    return std::to_string(response.status) + " " + response.body;
+}
+
+}  // namespace
+
+Environment base_environment(int listen_port, const std::string& redis_url,
+                             const std::string& keys_file_path) {
+    return {
+        {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+        {"VERIFYD_LISTEN", "127.0.0.1:" + std::to_string(listen_port)},
+        {"VERIFYD_REDIS_URL", redis_url},
+        {"VERIFYD_HASH_KEY", random_hex(32)},
+        {"VERIFYD_API_KEYS_FILE", keys_file_path},
+        {"VERIFYD_PROVIDER", "log"},
+        {"VERIFYD_THREADS", "2"},
+    };
+}
+
+Environment apply_settings(Environment base, const Settings& overrides) {
+    for (const auto& [name, value] : overrides) {
+        if (value) {
+            base[name] = *value;
+        } else {
+            base.erase(name);
+        }
+    }
+    return base;
+}
+
+Headers bearer(const std::string& api_key) {
+    if (api_key.empty()) {
+        return {};
+    }
+    return {{"Authorization", "Bearer " + api_key}};
+}
+
+HttpResponse post_json(HttpClient& client, const std::string& path, const std::string& api_key,
+                       const nlohmann::json& body) {
+    Headers headers = bearer(api_key);
+    headers.emplace_back("Content-Type", "application/json");
+    return client.post(path, headers, body.dump());
+}
+
+VerifydInstance::VerifydInstance(Settings settings)
+    : VerifydInstance(InstanceOptions{std::move(settings), {}}) {}
+
+VerifydInstance::VerifydInstance(InstanceOptions options)
+    : dir_("verifyd-it"), redis_(std::make_unique<RedisServer>()), client_(0) {
+    const std::string keys_path = dir_.file("keys.json");
+    write_file(keys_path, keys_.keys_file(options.extra_key_entries));
+
+    // A port taken between choosing and binding makes verifyd exit; try a few ports.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        port_ = free_loopback_port();
+        client_ = HttpClient(port_);
+        Environment env = apply_settings(base_environment(port_, redis_->url(), keys_path),
+                                         options.settings);
+        process_ = std::make_unique<Process>(VERIFYD_BINARY, std::vector<std::string>{}, env,
+                                             dir_.file("verifyd.log"));
+        const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+        while (std::chrono::steady_clock::now() < deadline && process_->running()) {
+            try {
+                HttpClient probe(port_, std::chrono::seconds(2));
+                if (probe.get("/healthz").status == 200) {
+                    return;
+                }
+            } catch (const HttpError&) {
+                // Not listening yet.
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        if (process_->running()) {
+            process_->stop(std::chrono::seconds(3));
+            break;
+        }
+        std::string log = process_->log();
+        if (log.find("ddress already in use") == std::string::npos) {
+            break;
+        }
+    }
+    throw std::runtime_error("verifyd did not answer GET /healthz with 200 within 10 s (" +
+                             process_->exit_status().value_or(ExitStatus{}).describe() +
+                             "); its log:\n" + process_->log());
+}
+
+VerifydInstance::~VerifydInstance() {
+    client_.close();
+    if (process_) {
+        process_->stop(std::chrono::seconds(5));
+    }
+}
+
+HttpClient VerifydInstance::client(std::chrono::milliseconds timeout) const {
+    return HttpClient(port_, timeout);
+}
+
+HttpResponse VerifydInstance::get(const std::string& path, const std::string& api_key,
+                                  const Headers& extra) {
+    Headers headers = bearer(api_key);
+    headers.insert(headers.end(), extra.begin(), extra.end());
+    return client_.get(path, headers);
+}
+
+HttpResponse VerifydInstance::post(const std::string& path, const std::string& api_key,
+                                   const nlohmann::json& body, const Headers& extra) {
+    return post_raw(path, api_key, body.dump(), extra);
+}
+
+HttpResponse VerifydInstance::post_raw(const std::string& path, const std::string& api_key,
+                                       const std::string& body, const Headers& extra) {
+    Headers headers = bearer(api_key);
+    headers.emplace_back("Content-Type", "application/json");
+    headers.insert(headers.end(), extra.begin(), extra.end());
+    return client_.post(path, headers, body);
+}
+
+HttpResponse VerifydInstance::send(const std::string& api_key, const nlohmann::json& body) {
+    return post("/verify/send", api_key, body);
+}
+
+HttpResponse VerifydInstance::check(const std::string& api_key, const nlohmann::json& body) {
+    return post("/verify/check", api_key, body);
+}
+
+HttpResponse VerifydInstance::check(const std::string& api_key,
+                                    const std::string& verification_id,
+                                    const std::string& code) {
+    return check(api_key, nlohmann::json{{"id", verification_id}, {"code", code}});
+}
+
+HttpResponse VerifydInstance::get_verification(const std::string& api_key,
+                                               const std::string& id) {
+    return get("/verify/" + id, api_key);
+}
+
+HttpResponse VerifydInstance::cancel(const std::string& api_key, const std::string& id) {
+    return post("/verify/" + id + "/cancel", api_key, nlohmann::json::object());
+}
+
+nlohmann::json VerifydInstance::send_ok(const std::string& api_key, const std::string& to,
+                                        const nlohmann::json& extra) {
+    nlohmann::json body = extra;
+    body["to"] = to;
+    HttpResponse response = send(api_key, body);
+    nlohmann::json json = response.json();
+    if (response.status != 201 || !json.is_object() || !json.contains("data")) {
+        throw std::runtime_error("POST /verify/send " + body.dump() +
+                                 " was expected to answer 201, got " + describe(response));
+    }
+    return json["data"];
+}
+
+std::string VerifydInstance::sandbox_code(const std::string& api_key,
+                                          const std::string& verification_id) {
+    HttpResponse response = get_verification(api_key, verification_id);
+    nlohmann::json json = response.json();
+    if (response.status == 200 && json.is_object()) {
+        const nlohmann::json* code = nullptr;
+        auto data = json.find("data");
+        if (data != json.end() && data->contains("template_variables")) {
+            auto& variables = (*data)["template_variables"];
+            if (variables.is_object() && variables.contains("code") &&
+                variables["code"].is_string()) {
+                code = &variables["code"];
+            }
+        }
+        if (code) {
+            return code->get<std::string>();
+        }
+    }
+    throw std::runtime_error("GET /verify/" + verification_id +
+                             " has no data.template_variables.code: " + describe(response));
+}
+
+std::string VerifydInstance::live_code_from_log(const std::string& message_id,
+                                                std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+        std::istringstream lines(log());
+        std::string line;
+        while (std::getline(lines, line)) {
+            size_t brace = line.find('{');
+            if (brace == std::string::npos || line.find(message_id) == std::string::npos) {
+                continue;
+            }
+            // A line may carry a plain-text prefix (a timestamp) before its JSON.
+            nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
+            if (json.is_discarded()) {
+                json = nlohmann::json::parse(line.substr(brace), nullptr, false);
+            }
+            if (json.is_discarded() || !mentions_message(json, message_id)) {
+                continue;
+            }
+            if (auto code = find_code(json)) {
+                return *code;
+            }
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("no log line with \"message_id\":\"" + message_id +
+                             "\" and variables.code within " + std::to_string(wait.count()) +
+                             " ms; the log:\n" + log());
+}
+
+nlohmann::json VerifydInstance::wait_for_delivery(const std::string& api_key,
+                                                  const std::string& id,
+                                                  const std::string& status,
+                                                  std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    nlohmann::json delivery;
+    for (;;) {
+        HttpResponse response = get_verification(api_key, id);
+        nlohmann::json json = response.json();
+        if (response.status == 200 && json.is_object() && json.contains("data") &&
+            json["data"].contains("delivery")) {
+            delivery = json["data"]["delivery"];
+            if (delivery.is_object() && delivery.value("status", "") == status) {
+                return delivery;
+            }
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return delivery;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+ExitStatus VerifydInstance::stop() {
+    client_.close();
+    return process_->stop(std::chrono::seconds(5));
+}
+
+}  // namespace verifyd_test
