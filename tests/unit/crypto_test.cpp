@@ -124,6 +124,26 @@ TEST_CASE("a code hash is 32 bytes and depends on the key, the id and the code")
     CHECK(verifyd::code_hash(key, id, "") != hash);
 }
 
+TEST_CASE("a code hash is keyed BLAKE2b-256 over the purpose label, the id and the code") {
+    verifyd::init_crypto();
+    const HashKey key = key_of(0x5a);
+    const std::string id = "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBB";
+    const std::string input = std::string("verifyd code") + '\0' + id + '\0' + "042917";
+    unsigned char expected[32];
+    crypto_generichash(expected, sizeof expected,
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size(),
+                       key.data(), key.size());
+    CHECK(verifyd::code_hash(key, id, "042917") ==
+          std::string(reinterpret_cast<const char*>(expected), sizeof expected));
+}
+
+TEST_CASE("moving characters between the id and the code changes the code hash") {
+    verifyd::init_crypto();
+    const HashKey key = key_of(0x5a);
+    CHECK(verifyd::code_hash(key, "vrf_ab", "123") != verifyd::code_hash(key, "vrf_ab1", "23"));
+    CHECK(verifyd::code_hash(key, "vrf_ab1", "23") != verifyd::code_hash(key, "vrf_ab12", "3"));
+}
+
 TEST_CASE("a code hash is not the unkeyed hash of the code") {
     verifyd::init_crypto();
     const std::string hash = verifyd::to_hex(verifyd::code_hash(key_of(0), "vrf_x", "123456"));
@@ -208,6 +228,15 @@ TEST_CASE(
     CHECK(verifyd::number_tag(key, "acct_b", "+14155552671") != tag);
     CHECK(verifyd::number_tag(key, "acct_a", "+14155552672") != tag);
     CHECK(verifyd::number_tag(key_of(0x43), "acct_a", "+14155552671") != tag);
+}
+
+TEST_CASE("moving characters between the account and the number changes the number tag") {
+    verifyd::init_crypto();
+    const HashKey key = key_of(0x42);
+    CHECK(verifyd::number_tag(key, "acct_a", "+14155552671") !=
+          verifyd::number_tag(key, "acct_a+", "14155552671"));
+    CHECK(verifyd::number_tag(key, "acct_a+1", "4155552671") !=
+          verifyd::number_tag(key, "acct_a+", "14155552671"));
 }
 
 TEST_CASE("a number tag never shows the number") {

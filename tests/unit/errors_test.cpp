@@ -134,6 +134,13 @@ TEST_CASE("with_retry_after sets the seconds and keeps the rest") {
     CHECK(error.message == "slow down");
 }
 
+TEST_CASE("a retry_after below one second is raised to one, as the envelope needs >= 1") {
+    CHECK(verifyd::with_retry_after(verifyd::make_error(ErrorCode::OtpRateLimit), 0).retry_after ==
+          1);
+    CHECK(verifyd::with_retry_after(verifyd::make_error(ErrorCode::RateLimitExceeded), -3)
+              .retry_after == 1);
+}
+
 TEST_CASE("an unreachable store is a 503 internal_error with a retry_after of at least 1") {
     const ApiError error = verifyd::store_unavailable();
     CHECK(error.code == ErrorCode::InternalError);

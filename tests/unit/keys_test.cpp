@@ -366,10 +366,28 @@ TEST_CASE("RFC 3339 times parse to unix seconds, offsets and fractions included"
 
 TEST_CASE("a text that is not an RFC 3339 time parses to nothing") {
     for (const char* text :
-         {"2026-13-23T10:00:00Z", "2026-11-32T10:00:00Z", "2026-02-30T10:00:00Z",
-          "2026-02-29T10:00:00Z", "2026-11-23T25:00:00Z", "2026-11-23T10:60:00Z", "2026-11-23",
-          "2026-11-23T10:00:00", "2026-11-23 10:00:00Z x", "2026-11-23T10:00:00Zjunk",
-          "2026-11-23T10:00:00+2:00", "garbage", ""}) {
+         {"2026-13-23T10:00:00Z", "2026-00-23T10:00:00Z", "2026-11-32T10:00:00Z",
+          "2026-11-23T25:00:00Z", "2026-11-23T10:60:00Z", "2026-11-23", "2026-11-23T10:00:00",
+          "2026-11-23 10:00:00Z x", "2026-11-23T10:00:00Zjunk", "2026-11-23T10:00:00+2:00",
+          "garbage", ""}) {
+        INFO(text);
+        CHECK_FALSE(verifyd::parse_rfc3339(text));
+    }
+}
+
+TEST_CASE("a day that its month does not have is not an RFC 3339 date") {
+    for (const char* text : {"2026-02-30T10:00:00Z", "2026-04-31T10:00:00Z", "2026-02-29T10:00:00Z",
+                             "2100-02-29T10:00:00Z"}) {
+        INFO(text);
+        CHECK_FALSE(verifyd::parse_rfc3339(text));
+    }
+    CHECK(verifyd::parse_rfc3339("2000-02-29T00:00:00Z") == int64_t{951782400});
+}
+
+TEST_CASE("a date-time field with a sign or a space in it is not RFC 3339") {
+    for (const char* text : {"2026-11-23T-1:00:00Z", "2026-11-23T10:-1:00Z", "2026-11-23T10:00:-1Z",
+                             "2026-11-23T 1:00:00Z", "2026-+1-23T10:00:00Z", "2026-11-+3T10:00:00Z",
+                             "+026-11-23T10:00:00Z", " 2026-11-23T10:00:00Z"}) {
         INFO(text);
         CHECK_FALSE(verifyd::parse_rfc3339(text));
     }
