@@ -197,11 +197,14 @@ HttpResponse Api::route(const HttpRequest& request, Context& context) {
         if (parts.size() != pattern.size()) return false;
         size_t i = 0;
         for (const char* expected : pattern) {
-            if (std::string(expected) != "*" && parts[i] != expected) return false;
-            if (std::string(expected) == "*" && parts[i].empty()) return false;
-            ++i;
+            const std::string& part = parts[i++];
+            if (std::string(expected) == "*" ? part.empty() : part != expected) return false;
         }
         return true;
+    };
+    auto is_literal = [](std::initializer_list<const char*> pattern) {
+        return std::none_of(pattern.begin(), pattern.end(),
+                            [](const char* part) { return std::string(part) == "*"; });
     };
 
     struct Route {
@@ -240,18 +243,19 @@ HttpResponse Api::route(const HttpRequest& request, Context& context) {
          }},
     };
 
+    // A literal path (/verify/send) wins over a pattern (/verify/{id}) for every method.
+    bool literal_path = std::any_of(std::begin(routes), std::end(routes), [&](const Route& r) {
+        return is_literal(r.pattern) && matches(r.pattern);
+    });
     std::string allowed;
     for (const Route& route : routes) {
-        if (!matches(route.pattern)) continue;
-        bool same_method = method == route.method || (method == "HEAD" && route.scope == 0 &&
-                                                      std::string(route.method) == "GET");
-        if (!same_method) {
+        if (!matches(route.pattern) || (literal_path && !is_literal(route.pattern))) continue;
+        context.route = route.label;
+        if (method != route.method) {
             if (!allowed.empty()) allowed += ", ";
             allowed += route.method;
-            if (context.route == "unmatched") context.route = route.label;
             continue;
         }
-        context.route = route.label;
         if (route.scope != 0) {
             if (auto refused = authenticate(request, route.scope, context))
                 return context.fail(*refused);

@@ -11,50 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "verifyd/text.hpp"
+
 namespace verifyd {
 namespace {
-
-std::optional<long long> parse_int(const std::string& text) {
-    if (text.empty() || text.size() > 18) return std::nullopt;
-    if (!std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
-        return std::nullopt;
-    return std::stoll(text);
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-    std::vector<std::string> parts;
-    std::string part;
-    std::istringstream stream(text);
-    while (std::getline(stream, part, separator)) parts.push_back(part);
-    if (!text.empty() && text.back() == separator) parts.emplace_back();
-    return parts;
-}
-
-std::string trim(const std::string& text) {
-    auto begin = text.find_first_not_of(" \t");
-    if (begin == std::string::npos) return "";
-    auto end = text.find_last_not_of(" \t");
-    return text.substr(begin, end - begin + 1);
-}
-
-std::string percent_decode(const std::string& text, bool& ok) {
-    std::string out;
-    ok = true;
-    for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        if (i + 2 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
-            !std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-            ok = false;
-            return {};
-        }
-        out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-    }
-    return out;
-}
 
 // "host:port" or "[v6]:port"; the port is required when `default_port` is 0.
 bool split_host_port(const std::string& text, int default_port, std::string& host, int& port,
@@ -92,7 +52,7 @@ bool split_host_port(const std::string& text, int default_port, std::string& hos
         port = default_port;
         return true;
     }
-    auto value = parse_int(port_text);
+    auto value = parse_whole_number(port_text);
     if (!value || *value < 1 || *value > 65535) {
         problem = "the port must be a number from 1 to 65535";
         return false;
@@ -110,7 +70,7 @@ public:
     long long integer(const std::string& name, long long fallback, long long min, long long max) {
         auto text = env_(name);
         if (!text) return fallback;
-        auto value = parse_int(*text);
+        auto value = parse_whole_number(*text);
         if (!value || *value < min || *value > max)
             throw ConfigError(name, "must be a whole number from " + std::to_string(min) +
                                         " to " + std::to_string(max) + ", got \"" + *text +
@@ -200,9 +160,9 @@ std::optional<std::vector<SendWindow>> parse_send_limits(const std::string& text
     for (const auto& part : split(text, ',')) {
         std::string window = trim(part);
         auto slash = window.find('/');
-        auto count = slash == std::string::npos ? std::nullopt : parse_int(window.substr(0, slash));
+        auto count = slash == std::string::npos ? std::nullopt : parse_whole_number(window.substr(0, slash));
         auto seconds =
-            slash == std::string::npos ? std::nullopt : parse_int(window.substr(slash + 1));
+            slash == std::string::npos ? std::nullopt : parse_whole_number(window.substr(slash + 1));
         if (!count || !seconds || *count < 1 || *seconds < 1 || *count > 1000000 ||
             *seconds > 31536000) {
             problem = "each window must be COUNT/SECONDS with both at least 1, got \"" + window +
@@ -241,21 +201,22 @@ std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string
         std::string userinfo = rest.substr(0, at);
         rest = rest.substr(at + 1);
         auto colon = userinfo.find(':');
-        bool ok_user = true, ok_password = true;
-        endpoint.user = percent_decode(userinfo.substr(0, colon), ok_user);
-        if (colon != std::string::npos)
-            endpoint.password = percent_decode(userinfo.substr(colon + 1), ok_password);
-        if (!ok_user || !ok_password) {
+        auto user = percent_decode(userinfo.substr(0, colon));
+        auto password = percent_decode(
+            colon == std::string::npos ? std::string() : userinfo.substr(colon + 1));
+        if (!user || !password) {
             problem = "bad percent-encoding in the user or password";
             return std::nullopt;
         }
+        endpoint.user = *user;
+        endpoint.password = *password;
     }
     auto slash = rest.find('/');
     std::string hostport = rest.substr(0, slash);
     if (slash != std::string::npos) {
         std::string db_text = rest.substr(slash + 1);
         if (!db_text.empty()) {
-            auto db = parse_int(db_text);
+            auto db = parse_whole_number(db_text);
             if (!db || *db > 1000000) {
                 problem = "the database must be a whole number, got \"" + db_text + "\"";
                 return std::nullopt;

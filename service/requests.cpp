@@ -8,6 +8,7 @@
 #include <set>
 
 #include "verifyd/api.hpp"
+#include "verifyd/text.hpp"
 
 namespace verifyd {
 namespace {
@@ -198,21 +199,22 @@ Parsed<ListMessagesQuery> parse_list_messages_query(
     Parsed<ListMessagesQuery> parsed;
     Problems problems;
     bool has_to = false;
-    for (const auto& [name, value] : query) {
-        if (name == "to") {
+    for (const auto& [raw_name, raw_value] : query) {
+        auto name = percent_decode(raw_name);
+        auto value = percent_decode(raw_value);
+        if (!name || !value) {
+            problems.add("query", "has a malformed percent-encoding");
+        } else if (*name == "to") {
             has_to = true;
-            parsed.value.to = value;
-        } else if (name == "limit") {
-            bool digits = !value.empty() && value.size() <= 3 &&
-                          std::all_of(value.begin(), value.end(),
-                                      [](unsigned char c) { return std::isdigit(c); });
-            int limit = digits ? std::stoi(value) : 0;
+            parsed.value.to = *value;
+        } else if (*name == "limit") {
+            auto limit = parse_whole_number(*value).value_or(0);
             if (limit < 1 || limit > 100)
                 problems.add("limit", "must be a whole number from 1 to 100");
             else
-                parsed.value.limit = limit;
+                parsed.value.limit = static_cast<int>(limit);
         } else {
-            problems.add(name, "is not a known query parameter");
+            problems.add(*name, "is not a known query parameter");
         }
     }
     if (!has_to) problems.add("to", "is required");

@@ -202,7 +202,8 @@ struct Store::Connection {
             next_attempt = now + std::chrono::milliseconds(backoff_ms);
             return false;
         }
-        redisEnableKeepAlive(context);
+        // Only on TCP: on a unix socket it fails and leaves the context in error.
+        if (!endpoint.unix_socket) redisEnableKeepAlive(context);
         backoff_ms = 0;
         return true;
     }
