@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -40,7 +41,7 @@ class TempFile {
     explicit TempFile(const std::string& content) {
         char name[] = "/tmp/verifyd_config_test_XXXXXX";
         int fd = mkstemp(name);
-        REQUIRE(fd >= 0);
+        if (fd < 0) throw std::runtime_error("cannot create a temporary file");
         close(fd);
         path_ = name;
         std::ofstream(path_, std::ios::binary) << content;
@@ -82,7 +83,6 @@ std::string rejected_variable(const Env& env) {
     try {
         verifyd::load_config(lookup(env));
     } catch (const ConfigError& e) {
-        CHECK(std::string(e.what()).find(e.variable()) != std::string::npos);
         return e.variable();
     } catch (const std::exception& e) {
         return std::string("<not a ConfigError: ") + e.what() + ">";
@@ -434,6 +434,15 @@ TEST_CASE("parse_redis_url reads a bracketed IPv6 host") {
     CHECK(endpoint->db == 0);
 }
 
+TEST_CASE("parse_redis_url defaults the port of a bracketed IPv6 host") {
+    std::string problem;
+    auto endpoint = verifyd::parse_redis_url("redis://[::1]/2", problem);
+    REQUIRE(endpoint);
+    CHECK(endpoint->host == "::1");
+    CHECK(endpoint->port == 6379);
+    CHECK(endpoint->db == 2);
+}
+
 TEST_CASE("parse_redis_url reads a unix socket path") {
     std::string problem;
     auto endpoint = verifyd::parse_redis_url("unix:///var/run/redis.sock", problem);
@@ -445,7 +454,8 @@ TEST_CASE("parse_redis_url reads a unix socket path") {
 TEST_CASE("parse_redis_url refuses a malformed URL and says why") {
     for (const char* url :
          {"http://x", "redis://", "redis://host:0", "redis://host:99999", "redis://host:abc",
-          "redis://host:6379/x", "redis://host:6379/-1", "unix://", "unix://relative", ""}) {
+          "redis://host:6379/x", "redis://host:6379/-1", "unix://", "unix://relative",
+          "redis://:pa%zz@host:6379/0", "redis://[::1:6379/0", ""}) {
         INFO(url);
         std::string problem;
         CHECK_FALSE(verifyd::parse_redis_url(url, problem));

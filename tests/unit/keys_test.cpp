@@ -103,7 +103,7 @@ class TempFile {
     explicit TempFile(const std::string& content) {
         char name[] = "/tmp/verifyd_keys_test_XXXXXX";
         int fd = mkstemp(name);
-        REQUIRE(fd >= 0);
+        if (fd < 0) throw std::runtime_error("cannot create a temporary file");
         close(fd);
         path_ = name;
         std::ofstream(path_, std::ios::binary) << content;

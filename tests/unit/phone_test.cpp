@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <cctype>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,9 @@ using Type = PhoneNumberUtil::PhoneNumberType;
 std::string example_number(const std::string& region, Type type) {
     const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
     PhoneNumber number;
-    REQUIRE(util->GetExampleNumberForType(region, type, &number));
-    REQUIRE(util->GetNumberType(number) == type);
+    if (!util->GetExampleNumberForType(region, type, &number) ||
+        util->GetNumberType(number) != type)
+        throw std::logic_error("libphonenumber has no example of this type in " + region);
     std::string e164;
     util->Format(number, PhoneNumberUtil::E164, &e164);
     return e164;
