@@ -7,6 +7,9 @@
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/http_headers.h>
+#include <pistache/peer.h>
+
+#include <sys/socket.h>
 
 #include <sstream>
 
@@ -71,15 +74,23 @@ public:
 
         HttpResponse out = api_->handle(in);
 
+        const bool close = wants_close(request);
         auto& headers = writer.headers();
         headers.remove<Http::Header::Connection>();
-        headers.add<Http::Header::Connection>(wants_close(request)
-                                                  ? Http::ConnectionControl::Close
-                                                  : Http::ConnectionControl::KeepAlive);
+        headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
+                                                    : Http::ConnectionControl::KeepAlive);
         for (const auto& [name, value] : out.headers)
             headers.add(std::make_shared<NamedHeader>(name, value));
-        writer.send(static_cast<Http::Code>(out.status), out.body,
-                    Http::Mime::MediaType::fromString(out.content_type));
+        auto peer = writer.peer();
+        auto sent = writer.send(static_cast<Http::Code>(out.status), out.body,
+                                Http::Mime::MediaType::fromString(out.content_type));
+        // Pistache only announces "Connection: close"; the connection is ended here, once
+        // the response is written. shutdown(), not close(): Pistache still owns the fd
+        // and closes it when it sees the end of the stream.
+        if (close && peer) {
+            sent.then([peer](ssize_t) { ::shutdown(peer->fd(), SHUT_RDWR); },
+                      [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
+        }
     }
 
 private:

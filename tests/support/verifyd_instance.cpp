@@ -104,46 +104,63 @@ VerifydInstance::VerifydInstance(InstanceOptions options)
     : dir_("verifyd-it"), redis_(std::make_unique<RedisServer>()), client_(0) {
     const std::string keys_path = dir_.file("keys.json");
     write_file(keys_path, keys_.keys_file(options.extra_key_entries));
+    env_ = apply_settings(base_environment(0, redis_->url(), keys_path), options.settings);
+    auto [process, port] = launch("verifyd.log");
+    process_ = std::move(process);
+    port_ = port;
+    client_ = HttpClient(port_);
+}
 
+std::pair<std::unique_ptr<Process>, int> VerifydInstance::launch(const std::string& log_name) {
+    std::unique_ptr<Process> process;
     // A port taken between choosing and binding makes verifyd exit; try a few ports.
     for (int attempt = 0; attempt < 3; ++attempt) {
-        port_ = free_loopback_port();
-        client_ = HttpClient(port_);
-        Environment env = apply_settings(base_environment(port_, redis_->url(), keys_path),
-                                         options.settings);
-        process_ = std::make_unique<Process>(VERIFYD_BINARY, std::vector<std::string>{}, env,
-                                             dir_.file("verifyd.log"));
+        const int port = free_loopback_port();
+        Environment env = env_;
+        if (env.count("VERIFYD_LISTEN")) {
+            env["VERIFYD_LISTEN"] = "127.0.0.1:" + std::to_string(port);
+        }
+        process = std::make_unique<Process>(VERIFYD_BINARY, std::vector<std::string>{}, env,
+                                            dir_.file(log_name));
         const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-        while (std::chrono::steady_clock::now() < deadline && process_->running()) {
+        while (std::chrono::steady_clock::now() < deadline && process->running()) {
             try {
-                HttpClient probe(port_, std::chrono::seconds(2));
+                HttpClient probe(port, std::chrono::seconds(2));
                 if (probe.get("/healthz").status == 200) {
-                    return;
+                    return {std::move(process), port};
                 }
             } catch (const HttpError&) {
                 // Not listening yet.
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
-        if (process_->running()) {
-            process_->stop(std::chrono::seconds(3));
+        if (process->running()) {
+            process->stop(std::chrono::seconds(3));
             break;
         }
-        std::string log = process_->log();
-        if (log.find("ddress already in use") == std::string::npos) {
+        if (process->log().find("already in use") == std::string::npos) {
             break;
         }
     }
     throw std::runtime_error("verifyd did not answer GET /healthz with 200 within 10 s (" +
-                             process_->exit_status().value_or(ExitStatus{}).describe() +
-                             "); its log:\n" + process_->log());
+                             process->exit_status().value_or(ExitStatus{}).describe() +
+                             "); its log:\n" + process->log());
 }
 
 VerifydInstance::~VerifydInstance() {
     client_.close();
+    for (auto& replica : replicas_) {
+        replica->stop(std::chrono::seconds(5));
+    }
     if (process_) {
         process_->stop(std::chrono::seconds(5));
     }
+}
+
+int VerifydInstance::start_replica() {
+    auto [process, port] = launch("replica-" + std::to_string(replicas_.size() + 1) + ".log");
+    replicas_.push_back(std::move(process));
+    return port;
 }
 
 HttpClient VerifydInstance::client(std::chrono::milliseconds timeout) const {

@@ -89,15 +89,26 @@ public:
                                      const std::string& status,
                                      std::chrono::milliseconds wait = std::chrono::seconds(5));
 
+    // Starts another verifyd with the same settings (Redis, hash key, keys file) on its
+    // own port, as a second replica; returns that port once it answers /healthz. It is
+    // stopped with the fixture.
+    int start_replica();
+
     // Stops verifyd (SIGTERM, bounded); the fixture's Redis keeps running.
     ExitStatus stop();
 
 private:
+    // Starts verifyd on a free port with env_ (retrying when the port was taken) and
+    // waits for /healthz; throws with its log when it does not come up.
+    std::pair<std::unique_ptr<Process>, int> launch(const std::string& log_name);
+
     TempDir dir_;
     TestKeys keys_;
     std::unique_ptr<RedisServer> redis_;
+    Environment env_;  // without VERIFYD_LISTEN, which each process gets its own of
     int port_ = 0;
     std::unique_ptr<Process> process_;
+    std::vector<std::unique_ptr<Process>> replicas_;
     HttpClient client_;
 };
 
