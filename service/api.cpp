@@ -4,8 +4,8 @@
 #include "verifyd/api.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 
 #include "verifyd/crypto.hpp"
 #include "verifyd/requests.hpp"
@@ -47,7 +47,9 @@ std::string lowercase(std::string text) {
     return text;
 }
 
-int ttl_minutes(int ttl_seconds) { return (ttl_seconds + 59) / 60; }
+int ttl_minutes(int ttl_seconds) {
+    return (ttl_seconds + 59) / 60;
+}
 
 json delivery_json(const Verification& v) {
     return {{"status", v.delivery_status},
@@ -74,7 +76,8 @@ json verification_json(const Verification& v, bool with_details) {
     if (with_details) {
         data["attempts"] = v.attempts;
         data["delivery"] = delivery_json(v);
-        if (v.sandbox) data["template_variables"] = json::parse(v.template_variables, nullptr, false);
+        if (v.sandbox)
+            data["template_variables"] = json::parse(v.template_variables, nullptr, false);
     }
     return data;
 }
@@ -104,8 +107,9 @@ json meta_of(const std::string& request_id) {
 HttpResponse success(const std::string& request_id, int status, json data) {
     HttpResponse response;
     response.status = status;
-    response.body = json{{"success", true}, {"data", std::move(data)}, {"meta", meta_of(request_id)}}
-                        .dump(-1, ' ', false, json::error_handler_t::replace);
+    response.body =
+        json{{"success", true}, {"data", std::move(data)}, {"meta", meta_of(request_id)}}.dump(
+            -1, ' ', false, json::error_handler_t::replace);
     return response;
 }
 
@@ -121,8 +125,9 @@ HttpResponse failure(const std::string& request_id, const ApiError& error) {
         response.headers.emplace_back("Retry-After", std::to_string(error.retry_after));
     }
     if (!error.details.empty()) body_error["details"] = error.details;
-    response.body = json{{"success", false}, {"error", body_error}, {"meta", meta_of(request_id)}}
-                        .dump(-1, ' ', false, json::error_handler_t::replace);
+    response.body =
+        json{{"success", false}, {"error", body_error}, {"meta", meta_of(request_id)}}.dump(
+            -1, ' ', false, json::error_handler_t::replace);
     return response;
 }
 
@@ -217,24 +222,53 @@ HttpResponse Api::route(const HttpRequest& request, Context& context) {
     const std::string id = parts.size() > 1 ? parts[1] : "";
     const std::string v3_id = parts.size() > 2 ? parts[2] : "";
     const Route routes[] = {
-        {{"verify", "send"}, "/verify/send", "POST", kScopeSend,
+        {{"verify", "send"},
+         "/verify/send",
+         "POST",
+         kScopeSend,
          [&] { return send(request, context); }},
-        {{"verify", "check"}, "/verify/check", "POST", kScopeCheck,
+        {{"verify", "check"},
+         "/verify/check",
+         "POST",
+         kScopeCheck,
          [&] { return check(request, context); }},
-        {{"verify", "*"}, "/verify/{id}", "GET", kScopeRead,
+        {{"verify", "*"},
+         "/verify/{id}",
+         "GET",
+         kScopeRead,
          [&] { return get_verification(id, context); }},
-        {{"verify", "*", "cancel"}, "/verify/{id}/cancel", "POST", kScopeSend,
+        {{"verify", "*", "cancel"},
+         "/verify/{id}/cancel",
+         "POST",
+         kScopeSend,
          [&] { return cancel(id, context); }},
-        {{"messages"}, "/messages", "GET", kScopeRead,
+        {{"messages"},
+         "/messages",
+         "GET",
+         kScopeRead,
          [&] { return list_messages(request, context); }},
-        {{"messages", "*"}, "/messages/{id}", "GET", kScopeRead,
+        {{"messages", "*"},
+         "/messages/{id}",
+         "GET",
+         kScopeRead,
          [&] { return get_message(id, context); }},
-        {{"v3", "messages", "*"}, "/v3/messages/{id}", "GET", kScopeRead,
+        {{"v3", "messages", "*"},
+         "/v3/messages/{id}",
+         "GET",
+         kScopeRead,
          [&] { return get_message(v3_id, context); }},
-        {{"healthz"}, "/healthz", "GET", 0,
-         [&] { return context.ok(200, {{"status", "ok"}}); }},
+        {{"healthz"},
+         "/healthz",
+         "GET",
+         0,
+         [&] {
+             return context.ok(200, {{"status", "ok"}});
+         }},
         {{"readyz"}, "/readyz", "GET", 0, [&] { return readyz(context); }},
-        {{"metrics"}, "/metrics", "GET", 0,
+        {{"metrics"},
+         "/metrics",
+         "GET",
+         0,
          [&] {
              HttpResponse response;
              response.body = metrics_.render();
@@ -269,8 +303,8 @@ HttpResponse Api::route(const HttpRequest& request, Context& context) {
         response.headers.emplace_back("Allow", allowed);
         return response;
     }
-    return context.fail(with_status(
-        make_error(ErrorCode::InvalidRequest, "No route " + request.path + "."), 404));
+    return context.fail(
+        with_status(make_error(ErrorCode::InvalidRequest, "No route " + request.path + "."), 404));
 }
 
 HttpResponse Api::send(const HttpRequest& request, Context& context) {
@@ -281,7 +315,8 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
     const SendRequest& send = parsed.value;
 
     PhoneCheck phone = phones_.check(send.to);
-    if (!phone.ok) return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+    if (!phone.ok)
+        return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
 
     const bool sandbox = !context.live_key || send.sandbox;
     if (!sandbox && !provider_)
@@ -394,7 +429,8 @@ HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
     auto query = parse_list_messages_query(request.query);
     if (query.error) return context.fail(*query.error);
     PhoneCheck phone = phones_.check(query.value.to);
-    if (!phone.ok) return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+    if (!phone.ok)
+        return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
     auto found = store_.list_messages(
         context.caller, number_tag(config_.hash_key, context.caller.account, query.value.to),
         query.value.limit);

@@ -62,7 +62,7 @@ bool split_host_port(const std::string& text, int default_port, std::string& hos
 }
 
 class Reader {
-public:
+  public:
     explicit Reader(const EnvLookup& env) : env_(env) {}
 
     std::optional<std::string> raw(const std::string& name) const { return env_(name); }
@@ -72,13 +72,12 @@ public:
         if (!text) return fallback;
         auto value = parse_whole_number(*text);
         if (!value || *value < min || *value > max)
-            throw ConfigError(name, "must be a whole number from " + std::to_string(min) +
-                                        " to " + std::to_string(max) + ", got \"" + *text +
-                                        "\"");
+            throw ConfigError(name, "must be a whole number from " + std::to_string(min) + " to " +
+                                        std::to_string(max) + ", got \"" + *text + "\"");
         return *value;
     }
 
-private:
+  private:
     const EnvLookup& env_;
 };
 
@@ -160,13 +159,14 @@ std::optional<std::vector<SendWindow>> parse_send_limits(const std::string& text
     for (const auto& part : split(text, ',')) {
         std::string window = trim(part);
         auto slash = window.find('/');
-        auto count = slash == std::string::npos ? std::nullopt : parse_whole_number(window.substr(0, slash));
-        auto seconds =
-            slash == std::string::npos ? std::nullopt : parse_whole_number(window.substr(slash + 1));
+        auto count =
+            slash == std::string::npos ? std::nullopt : parse_whole_number(window.substr(0, slash));
+        auto seconds = slash == std::string::npos ? std::nullopt
+                                                  : parse_whole_number(window.substr(slash + 1));
         if (!count || !seconds || *count < 1 || *seconds < 1 || *count > 1000000 ||
             *seconds > 31536000) {
-            problem = "each window must be COUNT/SECONDS with both at least 1, got \"" + window +
-                      "\"";
+            problem =
+                "each window must be COUNT/SECONDS with both at least 1, got \"" + window + "\"";
             return std::nullopt;
         }
         windows.push_back({static_cast<int>(*count), static_cast<int>(*seconds)});
@@ -202,8 +202,8 @@ std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string
         rest = rest.substr(at + 1);
         auto colon = userinfo.find(':');
         auto user = percent_decode(userinfo.substr(0, colon));
-        auto password = percent_decode(
-            colon == std::string::npos ? std::string() : userinfo.substr(colon + 1));
+        auto password =
+            percent_decode(colon == std::string::npos ? std::string() : userinfo.substr(colon + 1));
         if (!user || !password) {
             problem = "bad percent-encoding in the user or password";
             return std::nullopt;

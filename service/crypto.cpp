@@ -47,8 +47,7 @@ std::string generate_code(int length) {
     return code;
 }
 
-std::string code_hash(const HashKey& key, std::string_view verification_id,
-                      std::string_view code) {
+std::string code_hash(const HashKey& key, std::string_view verification_id, std::string_view code) {
     return keyed_hash(key, "verifyd code", {verification_id, code}, 32);
 }
 
@@ -62,11 +61,12 @@ std::string random_bytes(size_t count) {
     return raw;
 }
 
-std::string random_token(size_t bytes) { return base64url(random_bytes(bytes)); }
+std::string random_token(size_t bytes) {
+    return base64url(random_bytes(bytes));
+}
 
 std::string random_alphanumeric(size_t length) {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     std::string out(length, '\0');
     for (char& c : out) c = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
     return out;

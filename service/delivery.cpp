@@ -18,7 +18,7 @@ std::string variable_text(const json& value) {
 }
 
 class LogProvider : public Provider {
-public:
+  public:
     LogProvider() {
         std::fprintf(stderr,
                      "verifyd: WARNING: VERIFYD_PROVIDER=log writes live codes to this log; "
@@ -58,7 +58,8 @@ std::string render_body(const std::string& locale, const json& variables) {
         if (close == std::string::npos) break;
         out += body.substr(pos, open - pos);
         std::string name = body.substr(open + 2, close - open - 2);
-        if (variables.is_object() && variables.contains(name)) out += variable_text(variables[name]);
+        if (variables.is_object() && variables.contains(name))
+            out += variable_text(variables[name]);
         pos = close + 2;
     }
     out += body.substr(pos);

@@ -8,7 +8,6 @@
 #include <pistache/http.h>
 #include <pistache/http_headers.h>
 #include <pistache/peer.h>
-
 #include <sys/socket.h>
 
 #include <sstream>
@@ -42,22 +41,24 @@ bool wants_close(const Http::Request& request) {
 // A response header with a name chosen at run time: Pistache writes only typed
 // headers, never the raw ones of a response.
 class NamedHeader : public Http::Header::Header {
-public:
+  public:
     NamedHeader(std::string name, std::string value)
         : name_(std::move(name)), value_(std::move(value)) {}
     const char* name() const override { return name_.c_str(); }
     void write(std::ostream& stream) const override { stream << value_; }
 #ifdef SAFE_HEADER_CAST
-    uint64_t hash() const override { return 0; }
+    uint64_t hash() const override {
+        return 0;
+    }
 #endif
 
-private:
+  private:
     std::string name_;
     std::string value_;
 };
 
 class Handler : public Http::Handler {
-public:
+  public:
     HTTP_PROTOTYPE(Handler)
 
     explicit Handler(Api& api) : api_(&api) {}
@@ -93,7 +94,7 @@ public:
         }
     }
 
-private:
+  private:
     Api* api_;
 };
 
@@ -117,8 +118,12 @@ HttpServer::HttpServer(Api& api, const std::string& host, int port, int threads)
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::start() { impl_->endpoint.serveThreaded(); }
+void HttpServer::start() {
+    impl_->endpoint.serveThreaded();
+}
 
-void HttpServer::shutdown() { impl_->endpoint.shutdown(); }
+void HttpServer::shutdown() {
+    impl_->endpoint.shutdown();
+}
 
 }  // namespace verifyd

@@ -3,13 +3,12 @@
 // branches on how much of a secret matched.
 #include "verifyd/keys.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -26,9 +25,8 @@ const std::pair<const char*, Scope> kScopeNames[] = {
     {"verify:send", kScopeSend}, {"verify:check", kScopeCheck}, {"verify:read", kScopeRead}};
 
 bool is_lower_hex(const std::string& text) {
-    return std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    });
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 ApiKey parse_entry(const json& entry, int default_rpm) {
@@ -59,7 +57,8 @@ ApiKey parse_entry(const json& entry, int default_rpm) {
         }
     }
     if (entry.contains("revoked")) {
-        if (!entry["revoked"].is_boolean()) throw std::runtime_error("\"revoked\" must be a boolean");
+        if (!entry["revoked"].is_boolean())
+            throw std::runtime_error("\"revoked\" must be a boolean");
         key.revoked = entry["revoked"].get<bool>();
     }
     if (entry.contains("expires_at") && !entry["expires_at"].is_null()) {
@@ -121,8 +120,7 @@ KeyRing KeyRing::parse(const std::string& json_text, int default_rpm) {
         }
         for (const auto& other : ring.keys_)
             if (other.id == key.id)
-                throw std::runtime_error("keys[" + std::to_string(i) + "]: duplicate id " +
-                                         key.id);
+                throw std::runtime_error("keys[" + std::to_string(i) + "]: duplicate id " + key.id);
         if (ring.by_hash_.count(key.hash))
             throw std::runtime_error("keys[" + std::to_string(i) + "]: duplicate hash");
         ring.by_hash_[key.hash] = ring.keys_.size();
@@ -185,8 +183,8 @@ GeneratedKey generate_key(const std::string& account, bool live, unsigned scopes
 std::optional<int64_t> parse_rfc3339(const std::string& text) {
     int year, month, day, hour, minute, second;
     int consumed = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour,
-                    &minute, &second, &consumed) != 6 ||
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
+                    &second, &consumed) != 6 ||
         consumed != 19 || text.size() < 20)
         return std::nullopt;
     if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't'))

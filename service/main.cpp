@@ -90,8 +90,7 @@ int serve() {
     try {
         keys = verifyd::KeyRing::load_file(config.api_keys_file, config.key_rpm);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "verifyd: configuration error: VERIFYD_API_KEYS_FILE: %s\n",
-                     e.what());
+        std::fprintf(stderr, "verifyd: configuration error: VERIFYD_API_KEYS_FILE: %s\n", e.what());
         return 2;
     }
 

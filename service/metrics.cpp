@@ -20,7 +20,9 @@ void Metrics::count_error(ErrorCode code) {
     ++errors_[static_cast<int>(code)];
 }
 
-void Metrics::count_redis_error() { redis_errors_.fetch_add(1, std::memory_order_relaxed); }
+void Metrics::count_redis_error() {
+    redis_errors_.fetch_add(1, std::memory_order_relaxed);
+}
 
 void Metrics::count_send(bool sandbox, const std::string& channel) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -33,19 +35,19 @@ std::string Metrics::render() const {
     out << "# HELP verifyd_http_requests_total HTTP requests by route and status.\n"
         << "# TYPE verifyd_http_requests_total counter\n";
     for (const auto& [key, count] : requests_)
-        out << "verifyd_http_requests_total{route=\"" << key.first << "\",status=\""
-            << key.second << "\"} " << count << "\n";
+        out << "verifyd_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second
+            << "\"} " << count << "\n";
 
     out << "# HELP verifyd_http_request_duration_seconds Time to answer a request.\n"
         << "# TYPE verifyd_http_request_duration_seconds histogram\n";
     for (const auto& [route, stats] : latency_) {
         for (size_t i = 0; i < kLatencyBuckets.size(); ++i)
-            out << "verifyd_http_request_duration_seconds_bucket{route=\"" << route
-                << "\",le=\"" << kLatencyBuckets[i] << "\"} " << stats.buckets[i] << "\n";
+            out << "verifyd_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\""
+                << kLatencyBuckets[i] << "\"} " << stats.buckets[i] << "\n";
         out << "verifyd_http_request_duration_seconds_bucket{route=\"" << route
             << "\",le=\"+Inf\"} " << stats.count << "\n"
-            << "verifyd_http_request_duration_seconds_sum{route=\"" << route << "\"} "
-            << stats.sum << "\n"
+            << "verifyd_http_request_duration_seconds_sum{route=\"" << route << "\"} " << stats.sum
+            << "\n"
             << "verifyd_http_request_duration_seconds_count{route=\"" << route << "\"} "
             << stats.count << "\n";
     }
@@ -59,13 +61,12 @@ std::string Metrics::render() const {
     out << "# HELP verifyd_sends_total Verifications created, by mode and channel.\n"
         << "# TYPE verifyd_sends_total counter\n";
     for (const auto& [key, count] : sends_)
-        out << "verifyd_sends_total{mode=\"" << (key.first ? "sandbox" : "live")
-            << "\",channel=\"" << key.second << "\"} " << count << "\n";
+        out << "verifyd_sends_total{mode=\"" << (key.first ? "sandbox" : "live") << "\",channel=\""
+            << key.second << "\"} " << count << "\n";
 
     out << "# HELP verifyd_redis_errors_total Failed Redis calls and connection attempts.\n"
         << "# TYPE verifyd_redis_errors_total counter\n"
-        << "verifyd_redis_errors_total " << redis_errors_.load(std::memory_order_relaxed)
-        << "\n";
+        << "verifyd_redis_errors_total " << redis_errors_.load(std::memory_order_relaxed) << "\n";
     return out.str();
 }
 

@@ -16,18 +16,30 @@ using i18n::phonenumbers::PhoneNumberUtil;
 
 const char* type_name(PhoneNumberUtil::PhoneNumberType type) {
     switch (type) {
-        case PhoneNumberUtil::FIXED_LINE: return "FIXED_LINE";
-        case PhoneNumberUtil::MOBILE: return "MOBILE";
-        case PhoneNumberUtil::FIXED_LINE_OR_MOBILE: return "FIXED_LINE_OR_MOBILE";
-        case PhoneNumberUtil::TOLL_FREE: return "TOLL_FREE";
-        case PhoneNumberUtil::PREMIUM_RATE: return "PREMIUM_RATE";
-        case PhoneNumberUtil::SHARED_COST: return "SHARED_COST";
-        case PhoneNumberUtil::VOIP: return "VOIP";
-        case PhoneNumberUtil::PERSONAL_NUMBER: return "PERSONAL_NUMBER";
-        case PhoneNumberUtil::PAGER: return "PAGER";
-        case PhoneNumberUtil::UAN: return "UAN";
-        case PhoneNumberUtil::VOICEMAIL: return "VOICEMAIL";
-        case PhoneNumberUtil::UNKNOWN: return "UNKNOWN";
+        case PhoneNumberUtil::FIXED_LINE:
+            return "FIXED_LINE";
+        case PhoneNumberUtil::MOBILE:
+            return "MOBILE";
+        case PhoneNumberUtil::FIXED_LINE_OR_MOBILE:
+            return "FIXED_LINE_OR_MOBILE";
+        case PhoneNumberUtil::TOLL_FREE:
+            return "TOLL_FREE";
+        case PhoneNumberUtil::PREMIUM_RATE:
+            return "PREMIUM_RATE";
+        case PhoneNumberUtil::SHARED_COST:
+            return "SHARED_COST";
+        case PhoneNumberUtil::VOIP:
+            return "VOIP";
+        case PhoneNumberUtil::PERSONAL_NUMBER:
+            return "PERSONAL_NUMBER";
+        case PhoneNumberUtil::PAGER:
+            return "PAGER";
+        case PhoneNumberUtil::UAN:
+            return "UAN";
+        case PhoneNumberUtil::VOICEMAIL:
+            return "VOICEMAIL";
+        case PhoneNumberUtil::UNKNOWN:
+            return "UNKNOWN";
     }
     return "UNKNOWN";
 }

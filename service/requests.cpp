@@ -20,7 +20,7 @@ constexpr size_t kMaxNameLength = 64;
 constexpr size_t kMaxValueLength = 256;
 
 class Problems {
-public:
+  public:
     void add(const std::string& field, std::string problem) {
         details_[field].push_back(std::move(problem));
     }
@@ -32,7 +32,7 @@ public:
         return error;
     }
 
-private:
+  private:
     FieldProblems details_;
 };
 
@@ -146,8 +146,9 @@ Parsed<SendRequest> parse_send_request(const json& body, const Config& config) {
     request.code_length = config.code_length;
     request.ttl_seconds = std::min(std::max(config.code_ttl, 1), 86400);
     Problems problems;
-    refuse_unknown_fields(body, {"to", "channel", "fallback", "code_length", "ttl_seconds",
-                                 "locale", "template", "sandbox"},
+    refuse_unknown_fields(body,
+                          {"to", "channel", "fallback", "code_length", "ttl_seconds", "locale",
+                           "template", "sandbox"},
                           problems);
     if (!read_string(body, "to", request.to, problems) && !body.contains("to"))
         problems.add("to", "is required");

@@ -27,13 +27,19 @@ constexpr size_t kSuffixLength = 22;
 constexpr int kMaxBackoffMs = 1000;
 
 bool is_url_safe(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
-std::string counter_key(const Caller& caller) { return "k:" + caller.key_id; }
-std::string number_key(const std::string& tag) { return "n:{" + tag + "}"; }
-std::string verification_prefix(const std::string& tag) { return "v:{" + tag + "}"; }
+std::string counter_key(const Caller& caller) {
+    return "k:" + caller.key_id;
+}
+std::string number_key(const std::string& tag) {
+    return "n:{" + tag + "}";
+}
+std::string verification_prefix(const std::string& tag) {
+    return "v:{" + tag + "}";
+}
 std::string verification_key(const RecordRef& ref) {
     return verification_prefix(ref.tag) + ref.suffix;
 }
@@ -69,7 +75,8 @@ ApiError script_error(const redisReply* reply) {
                 make_error(*known, "Too many requests for this API key. Retry after " +
                                        std::to_string(retry_after) + " seconds."),
                 retry_after);
-        default: return make_error(*known);
+        default:
+            return make_error(*known);
     }
 }
 
@@ -134,7 +141,9 @@ bool authenticate_and_select(redisContext* context, const RedisEndpoint& endpoin
 
 }  // namespace
 
-void ReplyFree::operator()(redisReply* reply) const { freeReplyObject(reply); }
+void ReplyFree::operator()(redisReply* reply) const {
+    freeReplyObject(reply);
+}
 
 std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix) {
     const std::string expected_prefix(prefix);
@@ -286,18 +295,30 @@ Result<Verification> Store::send(const Caller& caller, const NewVerification& v)
                                      std::to_string(limits_.expired_grace),
                                      verification_prefix(v.ref.tag),
                                      v.ref.suffix,
-                                     "a", caller.account,
-                                     "to", v.to,
-                                     "ch", v.channel,
-                                     "fb", v.fallback,
-                                     "loc", v.locale,
-                                     "len", std::to_string(v.code_length),
-                                     "mx", std::to_string(v.max_attempts),
-                                     "sb", v.sandbox ? "1" : "0",
-                                     "tn", v.template_name,
-                                     "tv", v.template_variables,
-                                     "ds", v.delivery_status,
-                                     "h", v.code_hash};
+                                     "a",
+                                     caller.account,
+                                     "to",
+                                     v.to,
+                                     "ch",
+                                     v.channel,
+                                     "fb",
+                                     v.fallback,
+                                     "loc",
+                                     v.locale,
+                                     "len",
+                                     std::to_string(v.code_length),
+                                     "mx",
+                                     std::to_string(v.max_attempts),
+                                     "sb",
+                                     v.sandbox ? "1" : "0",
+                                     "tn",
+                                     v.template_name,
+                                     "tv",
+                                     v.template_variables,
+                                     "ds",
+                                     v.delivery_status,
+                                     "h",
+                                     v.code_hash};
     auto reply = call(caller, "send", {number_key(v.ref.tag), verification_key(v.ref)}, args);
     Result<Verification> result;
     if (!reply.ok()) {
@@ -359,8 +380,8 @@ Result<CheckOutcome> Store::check(const Caller& caller, const RecordRef& ref,
     return result;
 }
 
-Result<Verification> Store::read_one(const Caller& caller, const char* script,
-                                     const RecordRef& ref, std::vector<std::string> args) {
+Result<Verification> Store::read_one(const Caller& caller, const char* script, const RecordRef& ref,
+                                     std::vector<std::string> args) {
     args.insert(args.begin(), caller.account);
     auto reply = call(caller, script, {verification_key(ref)}, args);
     Result<Verification> result;
@@ -381,8 +402,8 @@ Result<Verification> Store::get(const Caller& caller, const RecordRef& ref, Erro
     return read_one(caller, "read", ref, {std::to_string(static_cast<int>(not_found))});
 }
 
-Result<std::vector<Verification>> Store::list_messages(const Caller& caller,
-                                                       const std::string& tag, int limit) {
+Result<std::vector<Verification>> Store::list_messages(const Caller& caller, const std::string& tag,
+                                                       int limit) {
     auto reply = call(caller, "list", {number_key(tag)},
                       {caller.account, std::to_string(limit), verification_prefix(tag)});
     Result<std::vector<Verification>> result;

@@ -37,13 +37,13 @@ struct HttpResponse {
 constexpr size_t kMaxBodyBytes = 16 * 1024;
 
 class Api {
-public:
+  public:
     Api(const Config& config, const KeyRing& keys, Store& store, Provider* provider,
         Metrics& metrics);
 
     HttpResponse handle(const HttpRequest& request);
 
-private:
+  private:
     struct Context;
     std::optional<ApiError> authenticate(const HttpRequest& request, unsigned scope,
                                          Context& context);

@@ -54,12 +54,12 @@ struct Config {
 };
 
 class ConfigError : public std::runtime_error {
-public:
+  public:
     ConfigError(std::string variable, const std::string& problem)
         : std::runtime_error(variable + ": " + problem), variable_(std::move(variable)) {}
     const std::string& variable() const { return variable_; }
 
-private:
+  private:
     std::string variable_;
 };
 

@@ -4,9 +4,8 @@
 #pragma once
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "verifyd/config.hpp"
 
@@ -32,7 +31,7 @@ struct DeliveryResult {
 };
 
 class Provider {
-public:
+  public:
     virtual ~Provider() = default;
     virtual const char* name() const = 0;
     virtual DeliveryResult deliver(const OutgoingMessage& message) = 0;

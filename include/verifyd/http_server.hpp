@@ -10,13 +10,13 @@
 namespace verifyd {
 
 class HttpServer {
-public:
+  public:
     HttpServer(Api& api, const std::string& host, int port, int threads);
     ~HttpServer();
     void start();  // returns once listening
     void shutdown();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

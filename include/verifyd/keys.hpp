@@ -36,12 +36,12 @@ struct ApiKey {
 };
 
 struct AuthResult {
-    const ApiKey* key = nullptr;      // set when authenticated
-    std::optional<ErrorCode> error;   // 4011, 4012 or 4013 otherwise
+    const ApiKey* key = nullptr;     // set when authenticated
+    std::optional<ErrorCode> error;  // 4011, 4012 or 4013 otherwise
 };
 
 class KeyRing {
-public:
+  public:
     // Throws std::runtime_error saying what is wrong (and in which entry).
     static KeyRing parse(const std::string& json_text, int default_rpm);
     static KeyRing load_file(const std::string& path, int default_rpm);
@@ -49,7 +49,7 @@ public:
     AuthResult authenticate(std::string_view presented_key, int64_t now_unix) const;
     size_t size() const { return keys_.size(); }
 
-private:
+  private:
     std::vector<ApiKey> keys_;
     std::unordered_map<std::string, size_t> by_hash_;
 };

@@ -15,7 +15,7 @@
 namespace verifyd {
 
 class Metrics {
-public:
+  public:
     void observe_request(const std::string& route, int http_status, double seconds);
     void count_error(ErrorCode code);
     void count_redis_error();
@@ -25,7 +25,7 @@ public:
     static constexpr std::array<double, 12> kLatencyBuckets = {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
 
-private:
+  private:
     struct RouteStats {
         std::array<uint64_t, kLatencyBuckets.size()> buckets{};
         uint64_t count = 0;

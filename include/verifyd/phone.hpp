@@ -16,11 +16,11 @@ struct PhoneCheck {
 };
 
 class PhoneValidator {
-public:
+  public:
     explicit PhoneValidator(std::set<std::string> allowed_regions = {});
     PhoneCheck check(const std::string& to) const;
 
-private:
+  private:
     std::set<std::string> allowed_regions_;
 };
 

@@ -3,11 +3,10 @@
 // phone validation beyond the field's type, or anything that needs Redis.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"

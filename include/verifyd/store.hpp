@@ -99,7 +99,7 @@ struct StoreLimits {
 };
 
 class Store {
-public:
+  public:
     Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, Metrics* metrics);
 
     // Rate limits, supersedes the number's pending verification, creates this one.
@@ -117,7 +117,7 @@ public:
     // Redis answers and this thread's connection has the scripts loaded.
     bool ready();
 
-private:
+  private:
     struct Connection;
     Connection& connection();
     // EVALSHA of a script of lua/ with the caller's request counter as KEYS[1] and its
