@@ -1,0 +1,82 @@
+// Expiry (§5.3): a verification answers 4041 for VERIFYD_EXPIRED_GRACE seconds after its
+// TTL and 4040 after that, because Redis TTLs remove its keys.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "support/api_checks.hpp"
+#include "support/verifyd_instance.hpp"
+
+using namespace verifyd_test;
+using nlohmann::json;
+
+namespace {
+
+// A one-second TTL and a two-second grace: expired after 1 s, gone after 3 s.
+Settings short_lived() {
+    return {{"VERIFYD_CODE_TTL", "1"}, {"VERIFYD_EXPIRED_GRACE", "2"}};
+}
+
+void sleep_until(std::chrono::steady_clock::time_point when) {
+    std::this_thread::sleep_until(when);
+}
+
+}  // namespace
+
+TEST_CASE("a check after the TTL answers 410 with 4041, and 4040 once the grace has passed") {
+    VerifydInstance v(short_lived());
+    const auto sent_at = std::chrono::steady_clock::now();
+    json sent = v.send_ok(v.key(kTestA), us_number(7001));
+    auto created = parse_rfc3339_utc(sent["created_at"]);
+    auto expires = parse_rfc3339_utc(sent["expires_at"]);
+    REQUIRE(created);
+    REQUIRE(expires);
+    CHECK(*expires - *created == 1);
+    const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
+
+    sleep_until(sent_at + std::chrono::milliseconds(1500));
+    require_error(v.check(v.key(kTestA), sent["id"], code), 410, 4041);
+    json read = require_success(v.get_verification(v.key(kTestA), sent["id"]));
+    CHECK(read.value("status", "") == "expired");
+    require_error(v.check(v.key(kTestA), {{"to", us_number(7001)}, {"code", code}}), 410, 4041);
+
+    sleep_until(sent_at + std::chrono::milliseconds(4500));
+    require_error(v.check(v.key(kTestA), sent["id"], code), 404, 4040);
+    require_error(v.get_verification(v.key(kTestA), sent["id"]), 404, 4040);
+}
+
+TEST_CASE("ttl_seconds in a send overrides VERIFYD_CODE_TTL") {
+    VerifydInstance v(short_lived());
+    json sent = v.send_ok(v.key(kTestA), us_number(7101), {{"ttl_seconds", 30}});
+    const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    json data = require_success(v.check(v.key(kTestA), sent["id"], code));
+    CHECK(data.value("status", "") == "approved");
+}
+
+TEST_CASE("Redis TTLs remove an expired verification's keys") {
+    VerifydInstance v(short_lived());
+    const auto sent_at = std::chrono::steady_clock::now();
+    json sent = v.send_ok(v.key(kTestA), us_number(7201));
+
+    // The verification's keys live ttl + grace = 3 s; nothing verifyd wrote lives forever
+    // (a delivery stream, which sandbox sends do not use, is the one allowed exception).
+    std::vector<std::string> short_lived_keys;
+    for (const auto& entry : v.redis().dump()) {
+        INFO("key " << entry.key << " (" << entry.type << ") TTL " << entry.ttl_ms << " ms");
+        if (entry.type != "stream") {
+            CHECK(entry.ttl_ms > 0);
+        }
+        if (entry.ttl_ms > 0 && entry.ttl_ms <= 3000) {
+            short_lived_keys.push_back(entry.key);
+        }
+    }
+    CHECK_FALSE(short_lived_keys.empty());
+
+    sleep_until(sent_at + std::chrono::milliseconds(3500));
+    for (const auto& key : short_lived_keys) {
+        INFO("key " << key);
+        CHECK(v.redis().command({"EXISTS", key}).integer == 0);
+    }
+    require_error(v.get_verification(v.key(kTestA), sent["id"]), 404, 4040);
+}

@@ -1,0 +1,216 @@
+// HTTP behaviour (§1): malformed and oversized bodies, unknown routes and wrong methods
+// with the error envelope, X-Request-Id rules, and persistent connections.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "support/api_checks.hpp"
+#include "support/verifyd_instance.hpp"
+
+using namespace verifyd_test;
+using nlohmann::json;
+
+namespace {
+
+std::string repeat(const std::string& part, size_t times) {
+    std::string out;
+    out.reserve(part.size() * times);
+    for (size_t i = 0; i < times; ++i) {
+        out += part;
+    }
+    return out;
+}
+
+bool says_close(const HttpResponse& response) {
+    for (std::string value : response.header_values("Connection")) {
+        std::transform(value.begin(), value.end(), value.begin(), ::tolower);
+        if (value.find("close") != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("a body that is not a JSON object answers 400 with 4000") {
+    VerifydInstance v;
+    const size_t depth = 16000;  // just under the 16 KiB limit
+    const std::vector<std::pair<std::string, std::string>> bodies = {
+        {"empty", ""},
+        {"not JSON", "not json"},
+        {"truncated", "{\"to\": \"+14155552671\""},
+        {"array", "[]"},
+        {"string", "\"str\""},
+        {"number", "42"},
+        {"null", "null"},
+        {"trailing garbage", "{\"to\": \"+14155552671\"} x"},
+        {"invalid UTF-8", "{\"to\": \"+14155552671\", \"locale\": \"e\xff\xfe\"}"},
+        {"unclosed nested arrays", std::string(depth, '[')},
+        {"balanced nested arrays", std::string(depth / 2, '[') + std::string(depth / 2, ']')},
+        {"unclosed nested objects", repeat("{\"a\":", depth / 5)},
+        {"balanced nested objects",
+         repeat("{\"a\":", depth / 6) + "1" + std::string(depth / 6, '}')},
+    };
+    for (const auto& [name, body] : bodies) {
+        INFO("body: " << name);
+        require_error(v.post_raw("/verify/send", v.key(kTestA), body), 400, 4000);
+        require_error(v.post_raw("/verify/check", v.key(kTestA), body), 400, 4000);
+    }
+    CHECK(v.process().running());
+    CHECK(v.get("/healthz").status == 200);
+}
+
+TEST_CASE("a body over 16 KiB answers 413 with 4000") {
+    VerifydInstance v;
+    for (size_t size : {16 * 1024 + 1, 17 * 1024, 64 * 1024}) {
+        INFO("body of " << size << " bytes");
+        std::string body = "{\"to\": \"+14155552671\"" + std::string(size, ' ');
+        body.resize(size - 1);
+        body += "}";
+        REQUIRE(body.size() == size);
+        HttpClient client = v.client();
+        HttpResponse response = client.post("/verify/send",
+                               {{"Authorization", "Bearer " + v.key(kTestA)},
+                                {"Content-Type", "application/json"}},
+                               body);
+        require_error(response, 413, 4000);
+    }
+    CHECK(v.process().running());
+    CHECK(v.get("/healthz").status == 200);
+}
+
+TEST_CASE("a body under 16 KiB is accepted whatever its size") {
+    VerifydInstance v;
+    std::string body = "{\"to\": \"" + us_number(10001) + "\"" + std::string(12 * 1024, ' ') + "}";
+    require_success(v.post_raw("/verify/send", v.key(kTestA), body), 201);
+    std::string exact = "{\"to\": \"" + us_number(10002) + "\"";
+    exact += std::string(16 * 1024 - 1 - exact.size(), ' ') + "}";
+    REQUIRE(exact.size() == 16 * 1024);
+    require_success(v.post_raw("/verify/send", v.key(kTestA), exact), 201);
+}
+
+TEST_CASE("an unknown route answers 404 with 4000") {
+    VerifydInstance v;
+    for (const char* path : {"/", "/nope", "/verify", "/v2/messages/msg_x", "/verify/a/b/c",
+                             "/healthz/extra"}) {
+        INFO("GET " << path);
+        require_error(v.get(path, v.key(kTestA)), 404, 4000);
+    }
+    require_error(v.post("/verify/sends", v.key(kTestA), {{"to", us_number(10101)}}), 404, 4000);
+    require_error(v.get("/nope"), 404, 4000);
+}
+
+TEST_CASE("a wrong method answers 405 with 4000 and an Allow header") {
+    VerifydInstance v;
+    HttpClient client = v.client();
+    struct Case {
+        const char* method;
+        const char* path;
+        const char* allowed;
+    };
+    for (const Case& c : {Case{"DELETE", "/verify/send", "POST"},
+                          Case{"PUT", "/verify/check", "POST"},
+                          Case{"POST", "/healthz", "GET"},
+                          Case{"DELETE", "/messages/msg_x", "GET"},
+                          Case{"PATCH", "/metrics", "GET"}}) {
+        INFO(c.method << " " << c.path);
+        HttpResponse response = client.request(c.method, c.path, bearer(v.key(kTestA)));
+        require_error(response, 405, 4000);
+        auto allow = response.header("Allow");
+        REQUIRE(allow.has_value());
+        CHECK(allow->find(c.allowed) != std::string::npos);
+    }
+}
+
+TEST_CASE("an X-Request-Id of 1 to 128 safe characters is echoed") {
+    VerifydInstance v;
+    const std::vector<std::string> ids = {"abc", "A.b_c-1", "x", std::string(128, 'a')};
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const std::string& id = ids[i];
+        INFO("X-Request-Id: " << id);
+        HttpResponse ok = v.get("/healthz", {}, {{"X-Request-Id", id}});
+        CHECK(ok.header("X-Request-Id") == id);
+        HttpResponse sent =
+            v.post("/verify/send", v.key(kTestA), {{"to", us_number(10201 + static_cast<int>(i))}},
+                   {{"X-Request-Id", id}});
+        CHECK(require_success(sent, 201).is_object());
+        CHECK(sent.header("X-Request-Id") == id);
+        json error = require_error(v.get("/verify/vrf_nope", v.key(kTestA), {{"x-request-id", id}}),
+                                   404, 4040);
+        CHECK(error["request_id"] == id);
+    }
+}
+
+TEST_CASE("an unsafe or oversized X-Request-Id is replaced by a generated req_ id") {
+    VerifydInstance v;
+    std::set<std::string> generated;
+    for (const std::string& id : {std::string(129, 'a'), std::string(200, 'b'),
+                                  std::string("has space"), std::string("semi;colon"),
+                                  std::string("sl/ash"), std::string("\xc3\xbcnicode")}) {
+        INFO("X-Request-Id: " << id);
+        json error = require_error(v.get("/verify/vrf_nope", v.key(kTestA), {{"X-Request-Id", id}}),
+                                   404, 4040);
+        const std::string given = error["request_id"];
+        CHECK(given != id);
+        CHECK(is_generated_request_id(given));
+        generated.insert(given);
+    }
+    CHECK(generated.size() == 6);
+}
+
+TEST_CASE("every response carries a generated X-Request-Id when the request had none") {
+    VerifydInstance v;
+    std::set<std::string> ids;
+    for (const char* path : {"/healthz", "/readyz", "/metrics", "/nope", "/verify/vrf_nope"}) {
+        INFO("GET " << path);
+        HttpResponse response = v.get(path, v.key(kTestA));
+        auto id = response.header("X-Request-Id");
+        REQUIRE(id.has_value());
+        CHECK(is_generated_request_id(*id));
+        ids.insert(*id);
+    }
+    HttpResponse wrong_method = v.client().request("DELETE", "/verify/send");
+    REQUIRE(wrong_method.header("X-Request-Id").has_value());
+    ids.insert(*wrong_method.header("X-Request-Id"));
+    CHECK(ids.size() == 6);
+}
+
+TEST_CASE("requests without a Connection header share one kept-alive connection") {
+    VerifydInstance v;
+    HttpClient client = v.client();
+    const std::string& key = v.key(kTestA);
+    std::vector<HttpResponse> responses;
+    responses.push_back(client.get("/healthz"));
+    responses.push_back(post_json(client, "/verify/send", key, {{"to", us_number(10301)}}));
+    responses.push_back(client.get("/verify/vrf_nope", bearer(key)));
+    responses.push_back(client.post("/verify/check", bearer(key), "not json"));
+    responses.push_back(client.get("/nope"));
+    CHECK(responses[0].status == 200);
+    CHECK(responses[1].status == 201);
+    CHECK(responses[2].status == 404);
+    CHECK(responses[3].status == 400);
+    CHECK(responses[4].status == 404);
+    for (const auto& response : responses) {
+        CHECK_FALSE(says_close(response));
+    }
+    CHECK(client.connections_opened() == 1);
+    CHECK_FALSE(client.closed_by_server(std::chrono::milliseconds(300)));
+}
+
+TEST_CASE("a request with Connection: close is answered and the connection closed") {
+    VerifydInstance v;
+    HttpClient client = v.client();
+    HttpResponse response = client.get("/healthz", {{"Connection", "close"}});
+    CHECK(response.status == 200);
+    CHECK(client.closed_by_server(std::chrono::seconds(2)));
+}
+
+TEST_CASE("an HTTP/1.0 request without keep-alive is answered and the connection closed") {
+    VerifydInstance v;
+    HttpClient client = v.client();
+    HttpResponse response = client.request("GET", "/healthz", {}, {}, "HTTP/1.0");
+    CHECK(response.status == 200);
+    CHECK(client.closed_by_server(std::chrono::seconds(2)));
+}

@@ -1,0 +1,121 @@
+// Rate limits (§5.2): per-number send windows and the resend cooldown (4043), what a
+// refused send does not consume, sandbox and live counted apart, the per-key request
+// limit (4029), and limits shared by replicas.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "support/api_checks.hpp"
+#include "support/verifyd_instance.hpp"
+
+using namespace verifyd_test;
+using nlohmann::json;
+
+TEST_CASE("the fourth send in a 3/60 window answers 429 with 4043 and Retry-After") {
+    avoid_window_edge(60);
+    VerifydInstance v(
+        Settings{{"VERIFYD_SEND_LIMITS", "3/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    const std::string to = us_number(6001);
+    for (int i = 0; i < 3; ++i) {
+        v.send_ok(v.key(kTestA), to);
+    }
+    json error = require_error(v.send(v.key(kTestA), {{"to", to}}), 429, 4043);
+    CHECK(error["retry_after"].get<int>() <= 60);
+    // The refused fourth send did not supersede the third.
+    json listed = require_success(v.get("/messages?to=%2B" + to.substr(1), v.key(kTestA)));
+    CHECK(listed["messages"].size() == 3);
+
+    // Limits are per account and number.
+    v.send_ok(v.key(kTestA), us_number(6002));
+    v.send_ok(v.key(kTestB), to);
+}
+
+TEST_CASE("the resend cooldown refuses a second send with the seconds left") {
+    VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "30"}});
+    const std::string to = us_number(6101);
+    v.send_ok(v.key(kTestA), to);
+    json error = require_error(v.send(v.key(kTestA), {{"to", to}}), 429, 4043);
+    CHECK(error["retry_after"].get<int>() >= 1);
+    CHECK(error["retry_after"].get<int>() <= 30);
+    v.send_ok(v.key(kTestA), us_number(6102));
+}
+
+TEST_CASE("a refused send consumes neither the cooldown nor the window") {
+    avoid_window_edge(60, 10);
+    VerifydInstance v(
+        Settings{{"VERIFYD_SEND_LIMITS", "2/60"}, {"VERIFYD_RESEND_COOLDOWN", "2"}});
+    const std::string to = us_number(6201);
+    v.send_ok(v.key(kTestA), to);
+    for (int i = 0; i < 3; ++i) {
+        json error = require_error(v.send(v.key(kTestA), {{"to", to}}), 429, 4043);
+        CHECK(error["retry_after"].get<int>() <= 2);
+    }
+    // Had the refused sends restarted the cooldown or counted in the window, this
+    // second send would be refused.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    v.send_ok(v.key(kTestA), to);
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    json error = require_error(v.send(v.key(kTestA), {{"to", to}}), 429, 4043);
+    // Now the 2/60 window refuses, for longer than the cooldown would.
+    CHECK(error["retry_after"].get<int>() > 2);
+    CHECK(error["retry_after"].get<int>() <= 60);
+}
+
+TEST_CASE("sandbox and live sends to one number are counted apart") {
+    avoid_window_edge(60);
+    VerifydInstance v(
+        Settings{{"VERIFYD_SEND_LIMITS", "2/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    const std::string to = us_number(6301);
+    v.send_ok(v.key(kTestA), to);
+    v.send_ok(v.key(kTestA), to);
+    require_error(v.send(v.key(kTestA), {{"to", to}}), 429, 4043);
+
+    json live = v.send_ok(v.key(kLiveA), to);
+    CHECK(live["sandbox"] == false);
+    v.send_ok(v.key(kLiveA), to);
+    require_error(v.send(v.key(kLiveA), {{"to", to}}), 429, 4043);
+    // A live key asking for sandbox is counted with the sandbox sends.
+    require_error(v.send(v.key(kLiveA), {{"to", to}, {"sandbox", true}}), 429, 4043);
+}
+
+TEST_CASE("a key over its requests_per_minute answers 429 with 4029 and Retry-After") {
+    avoid_window_edge(60, 10);
+    VerifydInstance v;
+    const std::string& limited = v.key(kLimited);
+    json sent = v.send_ok(limited, us_number(6401));
+    const std::string id = sent["id"];
+    for (int i = 0; i < 4; ++i) {
+        INFO("request " << i + 2);
+        require_success(v.get_verification(limited, id));
+    }
+    json error = require_error(v.get_verification(limited, id), 429, 4029);
+    CHECK(error["retry_after"].get<int>() <= 60);
+    require_error(v.send(limited, {{"to", us_number(6402)}}), 429, 4029);
+    require_error(v.check(limited, id, "123456"), 429, 4029);
+
+    // Other keys have limits of their own.
+    v.send_ok(v.key(kTestA), us_number(6403));
+}
+
+TEST_CASE("per-number limits hold across two replicas sharing one Redis") {
+    avoid_window_edge(60);
+    VerifydInstance v(
+        Settings{{"VERIFYD_SEND_LIMITS", "3/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    HttpClient replica(v.start_replica());
+    const std::string to = us_number(6501);
+    const std::string& key = v.key(kTestA);
+    require_success(post_json(replica, "/verify/send", key, {{"to", to}}), 201);
+    v.send_ok(key, to);
+    require_success(post_json(replica, "/verify/send", key, {{"to", to}}), 201);
+    require_error(v.send(key, {{"to", to}}), 429, 4043);
+    require_error(post_json(replica, "/verify/send", key, {{"to", to}}), 429, 4043);
+}
+
+TEST_CASE("the resend cooldown holds across two replicas sharing one Redis") {
+    VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "30"}});
+    HttpClient replica(v.start_replica());
+    const std::string to = us_number(6601);
+    v.send_ok(v.key(kTestA), to);
+    require_error(post_json(replica, "/verify/send", v.key(kTestA), {{"to", to}}), 429, 4043);
+}

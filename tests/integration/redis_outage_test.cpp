@@ -1,0 +1,118 @@
+// Redis outages (§2 code 5000, §4 health): while Redis is gone or silent, requests fail
+// fast with 503 and retry_after, /readyz says so, /healthz and the process stay up;
+// once Redis is back, verifyd serves again without a restart.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <thread>
+
+#include "support/api_checks.hpp"
+#include "support/verifyd_instance.hpp"
+
+using namespace verifyd_test;
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Every kind of request that needs Redis answers 503/5000, each within a second.
+void require_unavailable(VerifydInstance& v, const json& sent) {
+    const std::string& key = v.key(kTestA);
+    const std::string id = sent["id"];
+    struct Request {
+        std::string name;
+        std::function<HttpResponse()> run;
+    };
+    const std::vector<Request> requests = {
+        {"send", [&] { return v.send(key, {{"to", us_number(9099)}}); }},
+        {"check", [&] { return v.check(key, id, "123456"); }},
+        {"read", [&] { return v.get_verification(key, id); }},
+        {"cancel", [&] { return v.cancel(key, id); }},
+        {"message", [&] { return v.get("/messages/" + sent["message_id"].get<std::string>(), key); }},
+        {"list", [&] { return v.get("/messages?to=%2B14155559099", key); }},
+    };
+    for (const auto& request : requests) {
+        INFO(request.name);
+        const auto start = Clock::now();
+        HttpResponse response = request.run();
+        const auto elapsed = Clock::now() - start;
+        CHECK(elapsed < std::chrono::seconds(1));
+        require_error(response, 503, 5000);
+    }
+    const auto start = Clock::now();
+    HttpResponse ready = v.get("/readyz");
+    CHECK(Clock::now() - start < std::chrono::seconds(1));
+    CHECK(ready.status == 503);
+    CHECK(v.get("/healthz").status == 200);
+    CHECK(v.process().running());
+}
+
+// A whole verification: send, read, approve.
+void require_round_trip(VerifydInstance& v, const std::string& to) {
+    json sent = v.send_ok(v.key(kTestA), to);
+    const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
+    json data = require_success(v.check(v.key(kTestA), sent["id"], code));
+    CHECK(data.value("status", "") == "approved");
+    CHECK(data.value("id", "") == sent["id"]);
+}
+
+// Polls (bounded) until a send succeeds and /readyz answers 200 again.
+void require_recovery(VerifydInstance& v) {
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    int send_status = 0;
+    int ready_status = 0;
+    for (int i = 0; Clock::now() < deadline; ++i) {
+        send_status = v.send(v.key(kTestA), {{"to", us_number(9100 + i)}}).status;
+        ready_status = v.get("/readyz").status;
+        if (send_status == 201 && ready_status == 200) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(send_status == 201);
+    CHECK(ready_status == 200);
+}
+
+}  // namespace
+
+TEST_CASE("while Redis is down requests answer 503 with 5000 fast and health stays up") {
+    VerifydInstance v;
+    json sent = v.send_ok(v.key(kTestA), us_number(9001));
+    v.redis().kill();
+    require_unavailable(v, sent);
+    // Twice: a connection that failed once must not make later requests slower.
+    require_unavailable(v, sent);
+
+    HttpResponse metrics = v.get("/metrics");
+    CHECK(metrics.body.find("verifyd_redis_errors_total") != std::string::npos);
+    CHECK(metrics.body.find("verifyd_redis_errors_total 0\n") == std::string::npos);
+
+    v.redis().start();
+    require_recovery(v);
+    require_round_trip(v, us_number(9002));
+}
+
+TEST_CASE("while Redis does not answer requests answer 503 within a second") {
+    VerifydInstance v;
+    json sent = v.send_ok(v.key(kTestA), us_number(9201));
+    v.redis().pause();
+    require_unavailable(v, sent);
+    v.redis().resume();
+    require_recovery(v);
+    // Answers Redis queued while paused must not be taken for answers to later commands.
+    for (int i = 0; i < 5; ++i) {
+        require_round_trip(v, us_number(9210 + i));
+    }
+}
+
+TEST_CASE("after Redis restarts empty, sends, reads and checks all work again") {
+    VerifydInstance v;
+    v.redis().kill();
+    for (int i = 0; i < 3; ++i) {
+        require_error(v.send(v.key(kTestA), {{"to", us_number(9301)}}), 503, 5000);
+    }
+    v.redis().start();
+    require_recovery(v);
+    require_round_trip(v, us_number(9302));
+}
