@@ -238,7 +238,7 @@ Config load_config(const EnvLookup& env) {
         if (!split_host_port(*listen, 0, config.listen_host, config.listen_port, problem))
             throw ConfigError("VERIFYD_LISTEN", problem);
     }
-    long long cores = std::max(1u, std::thread::hardware_concurrency());
+    long long cores = std::min(256u, std::max(1u, std::thread::hardware_concurrency()));
     config.threads = static_cast<int>(reader.integer("VERIFYD_THREADS", cores, 1, 256));
     if (auto url = reader.raw("VERIFYD_REDIS_URL")) {
         std::string problem;

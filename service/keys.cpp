@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -181,18 +180,24 @@ GeneratedKey generate_key(const std::string& account, bool live, unsigned scopes
 }
 
 std::optional<int64_t> parse_rfc3339(const std::string& text) {
-    int year, month, day, hour, minute, second;
-    int consumed = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
-                    &second, &consumed) != 6 ||
-        consumed != 19 || text.size() < 20)
-        return std::nullopt;
-    if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't'))
-        return std::nullopt;
-    static const int days_in_month[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month[month - 1] || hour > 23 ||
-        minute > 59 || second > 60)
-        return std::nullopt;
+    // "YYYY-MM-DDTHH:MM:SS" with every field exactly its digits: no signs, no spaces.
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (text.size() < 20) return std::nullopt;
+    for (size_t i = 0; i + 1 < sizeof(shape); ++i) {
+        bool digit = std::isdigit(static_cast<unsigned char>(text[i])) != 0;
+        if (shape[i] == 'd'
+                ? !digit
+                : (shape[i] == 'T' ? std::toupper(text[i]) != 'T' : text[i] != shape[i]))
+            return std::nullopt;
+    }
+    auto field = [&](size_t pos, size_t length) { return std::stoi(text.substr(pos, length)); };
+    int year = field(0, 4), month = field(5, 2), day = field(8, 2);
+    int hour = field(11, 2), minute = field(14, 2), second = field(17, 2);
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    static const int days_in_month[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int month_days = month >= 1 && month <= 12 ? days_in_month[month - 1] : 0;
+    if (month == 2 && leap) month_days = 29;
+    if (day < 1 || day > month_days || hour > 23 || minute > 59 || second > 60) return std::nullopt;
     size_t pos = 19;
     if (text[pos] == '.') {
         ++pos;
