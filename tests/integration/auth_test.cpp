@@ -63,9 +63,8 @@ TEST_CASE("a malformed key answers 401 with 4011") {
     json sent = v.send_ok(v.key(kTestA), us_number(5101));
     const std::string valid = v.key(kTestA);
     for (const std::string& key :
-         {std::string("abc"), std::string("sk_test_short"),
-          "sk_prod_" + valid.substr(8), valid.substr(0, 39), valid + "!",
-          "SK_TEST_" + valid.substr(8)}) {
+         {std::string("abc"), std::string("sk_test_short"), "sk_prod_" + valid.substr(8),
+          valid.substr(0, 39), valid + "!", "SK_TEST_" + valid.substr(8)}) {
         INFO("key: " << key);
         require_all_refused(v, sent, {{"Authorization", "Bearer " + key}}, 401, 4011);
         require_all_refused(v, sent, {{"x-api-key", key}}, 401, 4011);
@@ -126,13 +125,13 @@ TEST_CASE("a key is accepted as Authorization Bearer and as x-api-key") {
     VerifydInstance v;
     HttpClient client = v.client();
     const std::string& key = v.key(kTestA);
-    HttpResponse by_header = client.post(
-        "/verify/send", {{"x-api-key", key}, {"Content-Type", "application/json"}},
-        json{{"to", us_number(5601)}}.dump());
+    HttpResponse by_header =
+        client.post("/verify/send", {{"x-api-key", key}, {"Content-Type", "application/json"}},
+                    json{{"to", us_number(5601)}}.dump());
     json sent = require_success(by_header, 201);
     require_success(client.get("/verify/" + sent["id"].get<std::string>(), {{"X-API-KEY", key}}));
-    require_success(
-        client.get("/verify/" + sent["id"].get<std::string>(), {{"authorization", "Bearer " + key}}));
+    require_success(client.get("/verify/" + sent["id"].get<std::string>(),
+                               {{"authorization", "Bearer " + key}}));
     require_success(client.get("/verify/" + sent["id"].get<std::string>(), bearer(key)));
 }
 

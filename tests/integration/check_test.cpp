@@ -148,9 +148,8 @@ TEST_CASE("a check of an unknown or malformed id answers 4040") {
     json sent = v.send_ok(v.key(kTestA), us_number(3501));
     std::string unknown = sent["id"].get<std::string>();
     unknown.back() = unknown.back() == 'A' ? 'B' : 'A';
-    for (const std::string& id :
-         {unknown, std::string("vrf_doesnotexist"), std::string("garbage"),
-          sent["message_id"].get<std::string>()}) {
+    for (const std::string& id : {unknown, std::string("vrf_doesnotexist"), std::string("garbage"),
+                                  sent["message_id"].get<std::string>()}) {
         INFO("id: " << id);
         require_error(v.check(v.key(kTestA), id, "123456"), 404, 4040);
     }
@@ -222,7 +221,7 @@ TEST_CASE("a verification sent through one replica is checked through another") 
     json sent = v.send_ok(v.key(kTestA), us_number(3901));
     const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
     HttpClient other = HttpClient(replica);
-    json data = require_success(post_json(other, "/verify/check", v.key(kTestA),
-                                          {{"id", sent["id"]}, {"code", code}}));
+    json data = require_success(
+        post_json(other, "/verify/check", v.key(kTestA), {{"id", sent["id"]}, {"code", code}}));
     CHECK(data.value("status", "") == "approved");
 }

@@ -1,10 +1,10 @@
 // The command line and start-up (§3 keygen, §6): --version, --help, keygen, and the
 // exit status 2 that names a missing or malformed setting.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "support/api_checks.hpp"
@@ -18,8 +18,7 @@ namespace {
 
 RunResult run_verifyd(const std::vector<std::string>& args, const Environment& env = {}) {
     TempDir dir("verifyd-cli");
-    return run_process(VERIFYD_BINARY, args, env, dir.file("output.log"),
-                       std::chrono::seconds(5));
+    return run_process(VERIFYD_BINARY, args, env, dir.file("output.log"), std::chrono::seconds(5));
 }
 
 struct Keygen {
@@ -100,8 +99,8 @@ TEST_CASE("verifyd keygen prints a new test key and its keys-file entry") {
 }
 
 TEST_CASE("verifyd keygen makes live keys and takes scopes") {
-    RunResult result = run_verifyd(
-        {"keygen", "--account", "acct_y", "--mode", "live", "--scopes", "verify:read,verify:check"});
+    RunResult result = run_verifyd({"keygen", "--account", "acct_y", "--mode", "live", "--scopes",
+                                    "verify:read,verify:check"});
     INFO(result.output);
     CHECK(result.status.code == 0);
     Keygen keygen = parse_keygen(result.output);
@@ -109,7 +108,9 @@ TEST_CASE("verifyd keygen makes live keys and takes scopes") {
     REQUIRE(keygen.entry.is_object());
     CHECK(keygen.entry.value("mode", "") == "live");
     CHECK(keygen.entry.value("hash", "") == key_file_hash(keygen.key));
-    CHECK(keygen.entry["scopes"] == json{"verify:read", "verify:check"});
+    REQUIRE(keygen.entry["scopes"].is_array());
+    auto scopes = keygen.entry["scopes"].get<std::set<std::string>>();
+    CHECK(scopes == std::set<std::string>{"verify:read", "verify:check"});
 }
 
 TEST_CASE("verifyd keygen refuses an unknown mode, scope or a missing account") {
@@ -184,6 +185,17 @@ TEST_CASE("a missing or malformed setting stops start-up with exit status 2 nami
         CHECK(result.status.code == 2);
         CHECK(result.output.find(name) != std::string::npos);
     }
+}
+
+TEST_CASE("VERIFYD_HASH_KEY_FILE may hold the hash key instead of VERIFYD_HASH_KEY") {
+    TempDir dir("verifyd-hash-key");
+    const std::string path = dir.file("hash.key");
+    write_file(path, random_hex(32) + "\n");
+    VerifydInstance v(
+        Settings{{"VERIFYD_HASH_KEY", std::nullopt}, {"VERIFYD_HASH_KEY_FILE", path}});
+    json sent = v.send_ok(v.key(kTestA), us_number(12201));
+    const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
+    CHECK(require_success(v.check(v.key(kTestA), sent["id"], code)).value("verified", false));
 }
 
 TEST_CASE("the log provider warns at start-up that it is for development") {

@@ -1,8 +1,7 @@
 // Concurrency (§4 check, §5.2): simultaneous requests, each thread on its own connection,
 // are decided atomically by Redis.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <map>
 #include <set>
 #include <thread>
@@ -98,8 +97,8 @@ TEST_CASE("of 20 simultaneous checks with the right code exactly one is approved
     VerifydInstance v;
     json sent = v.send_ok(v.key(kTestA), us_number(8001));
     const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
-    auto outcomes =
-        post_simultaneously(v, "/verify/check", v.key(kTestA), {{"id", sent["id"]}, {"code", code}});
+    auto outcomes = post_simultaneously(v, "/verify/check", v.key(kTestA),
+                                        {{"id", sent["id"]}, {"code", code}});
     INFO(summary(outcomes));
     int approved = 0;
     int not_found = 0;
@@ -141,8 +140,7 @@ TEST_CASE("of 20 simultaneous checks with a wrong code exactly five are counted"
 
 TEST_CASE("of 20 simultaneous sends to one number within a 3/600 limit exactly three succeed") {
     avoid_window_edge(600);
-    VerifydInstance v(
-        Settings{{"VERIFYD_SEND_LIMITS", "3/600"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "3/600"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
     const std::string to = us_number(8201);
     auto outcomes = post_simultaneously(v, "/verify/send", v.key(kTestA), {{"to", to}});
     INFO(summary(outcomes));
@@ -181,8 +179,8 @@ TEST_CASE("simultaneous sends to different numbers all succeed") {
     for (int i = 0; i < kThreads; ++i) {
         threads.emplace_back([&, i] {
             try {
-                HttpResponse response =
-                    post_json(clients[i], "/verify/send", v.key(kTestA), {{"to", us_number(8300 + i)}});
+                HttpResponse response = post_json(clients[i], "/verify/send", v.key(kTestA),
+                                                  {{"to", us_number(8300 + i)}});
                 outcomes[i].status = response.status;
             } catch (const std::exception& e) {
                 outcomes[i].failure = e.what();

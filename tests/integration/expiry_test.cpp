@@ -1,7 +1,6 @@
 // Expiry (§5.3): a verification answers 4041 for VERIFYD_EXPIRED_GRACE seconds after its
 // TTL and 4040 after that, because Redis TTLs remove its keys.
 #include <catch2/catch.hpp>
-
 #include <thread>
 
 #include "support/api_checks.hpp"

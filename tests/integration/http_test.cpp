@@ -1,8 +1,7 @@
 // HTTP behaviour (§1): malformed and oversized bodies, unknown routes and wrong methods
 // with the error envelope, X-Request-Id rules, and persistent connections.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <set>
 
 #include "support/api_checks.hpp"
@@ -71,10 +70,10 @@ TEST_CASE("a body over 16 KiB answers 413 with 4000") {
         body += "}";
         REQUIRE(body.size() == size);
         HttpClient client = v.client();
-        HttpResponse response = client.post("/verify/send",
-                               {{"Authorization", "Bearer " + v.key(kTestA)},
-                                {"Content-Type", "application/json"}},
-                               body);
+        HttpResponse response = client.post(
+            "/verify/send",
+            {{"Authorization", "Bearer " + v.key(kTestA)}, {"Content-Type", "application/json"}},
+            body);
         require_error(response, 413, 4000);
     }
     CHECK(v.process().running());
@@ -93,12 +92,13 @@ TEST_CASE("a body under 16 KiB is accepted whatever its size") {
 
 TEST_CASE("an unknown route answers 404 with 4000") {
     VerifydInstance v;
-    for (const char* path : {"/", "/nope", "/verify", "/v2/messages/msg_x", "/verify/a/b/c",
-                             "/healthz/extra"}) {
+    for (const char* path :
+         {"/", "/nope", "/verify", "/v2/messages/msg_x", "/verify/a/b/c", "/healthz/extra"}) {
         INFO("GET " << path);
         require_error(v.get(path, v.key(kTestA)), 404, 4000);
     }
-    require_error(v.post("/verify/sends", v.key(kTestA), {{"to", us_number(10101)}}), 404, 4000);
+    require_error(v.post("/send", v.key(kTestA), {{"to", us_number(10101)}}), 404, 4000);
+    require_error(v.post("/verify/vrf_x/cancel/now", v.key(kTestA), json::object()), 404, 4000);
     require_error(v.get("/nope"), 404, 4000);
 }
 
@@ -110,11 +110,10 @@ TEST_CASE("a wrong method answers 405 with 4000 and an Allow header") {
         const char* path;
         const char* allowed;
     };
-    for (const Case& c : {Case{"DELETE", "/verify/send", "POST"},
-                          Case{"PUT", "/verify/check", "POST"},
-                          Case{"POST", "/healthz", "GET"},
-                          Case{"DELETE", "/messages/msg_x", "GET"},
-                          Case{"PATCH", "/metrics", "GET"}}) {
+    for (const Case& c :
+         {Case{"DELETE", "/verify/send", "POST"}, Case{"PUT", "/verify/check", "POST"},
+          Case{"POST", "/healthz", "GET"}, Case{"DELETE", "/messages/msg_x", "GET"},
+          Case{"PATCH", "/metrics", "GET"}}) {
         INFO(c.method << " " << c.path);
         HttpResponse response = client.request(c.method, c.path, bearer(v.key(kTestA)));
         require_error(response, 405, 4000);
@@ -146,9 +145,9 @@ TEST_CASE("an X-Request-Id of 1 to 128 safe characters is echoed") {
 TEST_CASE("an unsafe or oversized X-Request-Id is replaced by a generated req_ id") {
     VerifydInstance v;
     std::set<std::string> generated;
-    for (const std::string& id : {std::string(129, 'a'), std::string(200, 'b'),
-                                  std::string("has space"), std::string("semi;colon"),
-                                  std::string("sl/ash"), std::string("\xc3\xbcnicode")}) {
+    for (const std::string& id :
+         {std::string(129, 'a'), std::string(200, 'b'), std::string("has space"),
+          std::string("semi;colon"), std::string("sl/ash"), std::string("\xc3\xbcnicode")}) {
         INFO("X-Request-Id: " << id);
         json error = require_error(v.get("/verify/vrf_nope", v.key(kTestA), {{"X-Request-Id", id}}),
                                    404, 4040);

@@ -1,7 +1,6 @@
 // GET /metrics (§4): the Prometheus text with request counts by route and status, error
 // counts by code, latency histograms and Redis errors.
 #include <catch2/catch.hpp>
-
 #include <optional>
 #include <regex>
 #include <sstream>

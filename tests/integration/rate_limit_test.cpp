@@ -2,7 +2,6 @@
 // refused send does not consume, sandbox and live counted apart, the per-key request
 // limit (4029), and limits shared by replicas.
 #include <catch2/catch.hpp>
-
 #include <thread>
 
 #include "support/api_checks.hpp"
@@ -13,8 +12,7 @@ using nlohmann::json;
 
 TEST_CASE("the fourth send in a 3/60 window answers 429 with 4043 and Retry-After") {
     avoid_window_edge(60);
-    VerifydInstance v(
-        Settings{{"VERIFYD_SEND_LIMITS", "3/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "3/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
     const std::string to = us_number(6001);
     for (int i = 0; i < 3; ++i) {
         v.send_ok(v.key(kTestA), to);
@@ -42,8 +40,7 @@ TEST_CASE("the resend cooldown refuses a second send with the seconds left") {
 
 TEST_CASE("a refused send consumes neither the cooldown nor the window") {
     avoid_window_edge(60, 10);
-    VerifydInstance v(
-        Settings{{"VERIFYD_SEND_LIMITS", "2/60"}, {"VERIFYD_RESEND_COOLDOWN", "2"}});
+    VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "2/60"}, {"VERIFYD_RESEND_COOLDOWN", "2"}});
     const std::string to = us_number(6201);
     v.send_ok(v.key(kTestA), to);
     for (int i = 0; i < 3; ++i) {
@@ -64,8 +61,7 @@ TEST_CASE("a refused send consumes neither the cooldown nor the window") {
 
 TEST_CASE("sandbox and live sends to one number are counted apart") {
     avoid_window_edge(60);
-    VerifydInstance v(
-        Settings{{"VERIFYD_SEND_LIMITS", "2/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "2/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
     const std::string to = us_number(6301);
     v.send_ok(v.key(kTestA), to);
     v.send_ok(v.key(kTestA), to);
@@ -100,8 +96,7 @@ TEST_CASE("a key over its requests_per_minute answers 429 with 4029 and Retry-Af
 
 TEST_CASE("per-number limits hold across two replicas sharing one Redis") {
     avoid_window_edge(60);
-    VerifydInstance v(
-        Settings{{"VERIFYD_SEND_LIMITS", "3/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "3/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
     HttpClient replica(v.start_replica());
     const std::string to = us_number(6501);
     const std::string& key = v.key(kTestA);

@@ -1,7 +1,6 @@
 // GET /verify/{id}, GET /messages/{id} (and /v3/messages/{id}) and GET /messages?to=
 // (§4): the fields they show, what only sandbox verifications expose, and listing.
 #include <catch2/catch.hpp>
-
 #include <regex>
 
 #include "support/api_checks.hpp"
@@ -39,9 +38,9 @@ TEST_CASE("GET /verify/{id} of a sandbox verification shows its state and templa
                           {{"template", {{"name", "login"}, {"variables", {{"shop", "Acme"}}}}}});
     json data = require_success(v.get_verification(v.key(kTestA), sent["id"]));
 
-    for (const char* field : {"id", "to", "channel", "code_length", "max_attempts",
-                              "attempts_remaining", "created_at", "expires_at", "sandbox",
-                              "message_id"}) {
+    for (const char* field :
+         {"id", "to", "channel", "code_length", "max_attempts", "attempts_remaining", "created_at",
+          "expires_at", "sandbox", "message_id"}) {
         INFO("field: " << field);
         CHECK(data[field] == sent[field]);
     }
@@ -154,6 +153,14 @@ TEST_CASE("GET /messages/{id} of a sandbox message shows the code in its variabl
     CHECK(is_rfc3339_utc(data["created_at"]));
 }
 
+TEST_CASE("VERIFYD_APP_NAME is the app_name template variable of a message") {
+    VerifydInstance v(Settings{{"VERIFYD_APP_NAME", "Acme Login"}});
+    json sent = v.send_ok(v.key(kTestA), us_number(4351));
+    json data =
+        require_success(v.get("/messages/" + sent["message_id"].get<std::string>(), v.key(kTestA)));
+    CHECK(data["template"]["variables"].value("app_name", "") == "Acme Login");
+}
+
 TEST_CASE("a message is served at /v3/messages/{id} as at /messages/{id}") {
     VerifydInstance v;
     json sent = v.send_ok(v.key(kTestA), us_number(4401));
@@ -166,8 +173,8 @@ TEST_CASE("a message is served at /v3/messages/{id} as at /messages/{id}") {
 TEST_CASE("an unknown or malformed message id answers 4044") {
     VerifydInstance v;
     json sent = v.send_ok(v.key(kTestA), us_number(4451));
-    for (const std::string& id : {std::string("msg_doesnotexist"), std::string("garbage"),
-                                  sent["id"].get<std::string>()}) {
+    for (const std::string& id :
+         {std::string("msg_doesnotexist"), std::string("garbage"), sent["id"].get<std::string>()}) {
         INFO("id: " << id);
         require_error(v.get("/messages/" + id, v.key(kTestA)), 404, 4044);
         require_error(v.get("/v3/messages/" + id, v.key(kTestA)), 404, 4044);
@@ -205,17 +212,18 @@ TEST_CASE("GET /messages?to= lists the account's messages to that number, newest
 }
 
 TEST_CASE("GET /messages defaults to ten messages") {
-    VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"},
-                               {"VERIFYD_SEND_LIMITS", "20/600"}});
+    VerifydInstance v(
+        Settings{{"VERIFYD_RESEND_COOLDOWN", "0"}, {"VERIFYD_SEND_LIMITS", "20/600"}});
     const std::string to = us_number(4551);
     for (int i = 0; i < 11; ++i) {
         v.send_ok(v.key(kTestA), to);
     }
     CHECK(require_success(v.get(messages_path(to), v.key(kTestA)))["messages"].size() == 10);
-    CHECK(require_success(v.get(messages_path(to, "&limit=100"), v.key(kTestA)))["messages"]
-              .size() == 11);
-    CHECK(require_success(v.get(messages_path(to, "&limit=1"), v.key(kTestA)))["messages"]
-              .size() == 1);
+    CHECK(
+        require_success(v.get(messages_path(to, "&limit=100"), v.key(kTestA)))["messages"].size() ==
+        11);
+    CHECK(require_success(v.get(messages_path(to, "&limit=1"), v.key(kTestA)))["messages"].size() ==
+          1);
 }
 
 TEST_CASE("GET /messages takes a limit from 1 to 100 only") {

@@ -2,7 +2,6 @@
 // fast with 503 and retry_after, /readyz says so, /healthz and the process stay up;
 // once Redis is back, verifyd serves again without a restart.
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <thread>
 
@@ -25,11 +24,15 @@ void require_unavailable(VerifydInstance& v, const json& sent) {
         std::function<HttpResponse()> run;
     };
     const std::vector<Request> requests = {
-        {"send", [&] { return v.send(key, {{"to", us_number(9099)}}); }},
+        {"send",
+         [&] {
+             return v.send(key, {{"to", us_number(9099)}});
+         }},
         {"check", [&] { return v.check(key, id, "123456"); }},
         {"read", [&] { return v.get_verification(key, id); }},
         {"cancel", [&] { return v.cancel(key, id); }},
-        {"message", [&] { return v.get("/messages/" + sent["message_id"].get<std::string>(), key); }},
+        {"message",
+         [&] { return v.get("/messages/" + sent["message_id"].get<std::string>(), key); }},
         {"list", [&] { return v.get("/messages?to=%2B14155559099", key); }},
     };
     for (const auto& request : requests) {

@@ -1,11 +1,13 @@
 // Codes at rest and in logs (§5.4, §8): a live code exists only as a keyed hash in Redis,
 // appears in no log line but the log provider's delivery, and no phone number appears in
 // a Redis key name.
+#include <algorithm>
 #include <catch2/catch.hpp>
-
+#include <map>
 #include <sstream>
 
 #include "support/api_checks.hpp"
+#include "support/redis_server.hpp"
 #include "support/verifyd_instance.hpp"
 
 using namespace verifyd_test;
@@ -21,9 +23,11 @@ TEST_CASE("a live code is stored nowhere in Redis and logged only by the log pro
     REQUIRE(code.size() == 10);
     v.wait_for_delivery(v.key(kLiveA), sent["id"], "sent");
 
-    const std::string digits = to.substr(1);             // 14155553001
-    const std::string national = to.substr(2);           // 4155553001
-    for (const auto& entry : v.redis().dump()) {
+    const std::string digits = to.substr(1);    // 14155553001
+    const std::string national = to.substr(2);  // 4155553001
+    const std::vector<RedisEntry> entries = v.redis().dump();
+    REQUIRE_FALSE(entries.empty());
+    for (const auto& entry : entries) {
         INFO("key " << entry.key << " (" << entry.type << ")");
         CHECK(entry.key.find(code) == std::string::npos);
         CHECK(entry.key.find(national) == std::string::npos);
@@ -66,4 +70,30 @@ TEST_CASE("no phone number appears in a Redis key name") {
         INFO("key " << key);
         CHECK(key.find(national) == std::string::npos);
     }
+}
+
+TEST_CASE("the Redis dump used by the leak checks sees keys and values of every type") {
+    RedisServer redis;
+    redis.command({"SET", "s", "string-value"});
+    redis.command({"HSET", "h", "field", "hash-value"});
+    redis.command({"RPUSH", "l", "list-value"});
+    redis.command({"SADD", "set", "set-value"});
+    redis.command({"ZADD", "z", "1", "zset-value"});
+    redis.command({"XADD", "x", "*", "field", "stream-value"});
+    redis.command({"EXPIRE", "s", "100"});
+    std::map<std::string, RedisEntry> by_key;
+    for (auto& entry : redis.dump()) {
+        by_key[entry.key] = entry;
+    }
+    REQUIRE(by_key.size() == 6);
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"s", "string-value"}, {"h", "hash-value"}, {"l", "list-value"},
+        {"set", "set-value"},  {"z", "zset-value"}, {"x", "stream-value"}};
+    for (const auto& [key, value] : expected) {
+        INFO("key " << key);
+        const auto& values = by_key[key].values;
+        CHECK(std::find(values.begin(), values.end(), value) != values.end());
+    }
+    CHECK(by_key["s"].ttl_ms > 0);
+    CHECK(by_key["h"].ttl_ms == -1);
 }

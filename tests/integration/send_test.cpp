@@ -1,10 +1,9 @@
 // POST /verify/send (§4, §5.1, §3 modes): the 201 answer, defaults, every field rule,
 // phone number rules, and which sends are sandboxed or delivered live.
-#include <catch2/catch.hpp>
-
 #include <phonenumbers/phonenumberutil.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <regex>
 
 #include "support/api_checks.hpp"
@@ -76,20 +75,16 @@ TEST_CASE("a send answers 201 with the verification and never the code") {
 
 TEST_CASE("a send honours channel, fallback, code_length and ttl_seconds") {
     VerifydInstance v;
-    json data = v.send_ok(v.key(kTestA), us_number(1001),
-                          {{"channel", "whatsapp"},
-                           {"fallback", "sms"},
-                           {"code_length", 10},
-                           {"ttl_seconds", 120}});
+    json data = v.send_ok(
+        v.key(kTestA), us_number(1001),
+        {{"channel", "whatsapp"}, {"fallback", "sms"}, {"code_length", 10}, {"ttl_seconds", 120}});
     CHECK(data.value("channel", "") == "whatsapp");
     CHECK(data.value("code_length", 0) == 10);
     CHECK(seconds_between(data, "created_at", "expires_at") == 120);
-    CHECK(std::regex_match(v.sandbox_code(v.key(kTestA), data["id"]),
-                           std::regex("[0-9]{10}")));
+    CHECK(std::regex_match(v.sandbox_code(v.key(kTestA), data["id"]), std::regex("[0-9]{10}")));
 
     json shortest = v.send_ok(v.key(kTestA), us_number(1002), {{"code_length", 4}});
-    CHECK(std::regex_match(v.sandbox_code(v.key(kTestA), shortest["id"]),
-                           std::regex("[0-9]{4}")));
+    CHECK(std::regex_match(v.sandbox_code(v.key(kTestA), shortest["id"]), std::regex("[0-9]{4}")));
 }
 
 TEST_CASE("every send gets fresh ids and a fresh code") {
@@ -135,12 +130,10 @@ TEST_CASE("fallback is only sms and only with channel whatsapp") {
 TEST_CASE("code_length must be an integer from 4 to 10") {
     VerifydInstance v;
     for (const json& length : {json(3), json(11), json(0), json(-6), json("6"), json(6.5)}) {
-        require_field_refused(v, {{"to", us_number(1401)}, {"code_length", length}},
-                              "code_length");
+        require_field_refused(v, {{"to", us_number(1401)}, {"code_length", length}}, "code_length");
     }
     CHECK(v.send_ok(v.key(kTestA), us_number(1402), {{"code_length", 4}})["code_length"] == 4);
-    CHECK(v.send_ok(v.key(kTestA), us_number(1403), {{"code_length", 10}})["code_length"] ==
-          10);
+    CHECK(v.send_ok(v.key(kTestA), us_number(1403), {{"code_length", 10}})["code_length"] == 10);
 }
 
 TEST_CASE("ttl_seconds must be an integer from 30 to 3600") {
@@ -156,8 +149,8 @@ TEST_CASE("ttl_seconds must be an integer from 30 to 3600") {
 
 TEST_CASE("locale must be a BCP 47 language tag") {
     VerifydInstance v;
-    for (const json& locale : {json("not a locale"), json("12"), json(""), json("en_US!"),
-                               json(5)}) {
+    for (const json& locale :
+         {json("not a locale"), json("12"), json(""), json("en_US!"), json(5)}) {
         require_field_refused(v, {{"to", us_number(1601)}, {"locale", locale}}, "locale");
     }
     v.send_ok(v.key(kTestA), us_number(1602), {{"locale", "en"}});
@@ -197,9 +190,8 @@ TEST_CASE("template must be a name and variables of strings or numbers") {
     };
     for (const json& bad : bad_templates) {
         INFO("template: " << bad.dump());
-        json error =
-            require_error(v.send(v.key(kTestA), {{"to", us_number(1801)}, {"template", bad}}),
-                          400, 4000);
+        json error = require_error(
+            v.send(v.key(kTestA), {{"to", us_number(1801)}, {"template", bad}}), 400, 4000);
         REQUIRE(error.contains("details"));
         bool names_template = false;
         for (const auto& [field, problems] : error["details"].items()) {
@@ -207,9 +199,9 @@ TEST_CASE("template must be a name and variables of strings or numbers") {
         }
         CHECK(names_template);
     }
-    json data = v.send_ok(v.key(kTestA), us_number(1802),
-                          {{"template", {{"name", "login"},
-                                         {"variables", {{"shop", "Acme"}, {"count", 3}}}}}});
+    json data = v.send_ok(
+        v.key(kTestA), us_number(1802),
+        {{"template", {{"name", "login"}, {"variables", {{"shop", "Acme"}, {"count", 3}}}}}});
     json read = require_success(v.get_verification(v.key(kTestA), data["id"]));
     REQUIRE(read.contains("template_variables"));
     CHECK(read["template_variables"].value("shop", "") == "Acme");
@@ -218,17 +210,15 @@ TEST_CASE("template must be a name and variables of strings or numbers") {
 
 TEST_CASE("an unknown field is refused with 4000") {
     VerifydInstance v;
-    require_error(v.send(v.key(kTestA), {{"to", us_number(1901)}, {"colour", "blue"}}), 400,
-                  4000);
-    require_error(v.send(v.key(kTestA), {{"to", us_number(1901)}, {"code", "123456"}}), 400,
-                  4000);
+    require_error(v.send(v.key(kTestA), {{"to", us_number(1901)}, {"colour", "blue"}}), 400, 4000);
+    require_error(v.send(v.key(kTestA), {{"to", us_number(1901)}, {"code", "123456"}}), 400, 4000);
 }
 
 TEST_CASE("a number that is not strict E.164 is refused with 4001") {
     VerifydInstance v;
-    for (const char* to : {"14155552671", "+1 415 555 2671", "(415) 555-2671", "+1-415-555-2671",
-                           "+1415", "+141555526711234567", "+1415555ABCD", "+014155552671",
-                           "+", "", " +14155552671"}) {
+    for (const char* to :
+         {"14155552671", "+1 415 555 2671", "(415) 555-2671", "+1-415-555-2671", "+1415",
+          "+141555526711234567", "+1415555ABCD", "+014155552671", "+", "", " +14155552671"}) {
         INFO("to: '" << to << "'");
         json error = require_error(v.send(v.key(kTestA), {{"to", to}}), 400, 4001);
         require_detail(error, "to");
@@ -274,8 +264,8 @@ TEST_CASE("mobile, VoIP and personal numbers are accepted") {
     using i18n::phonenumbers::PhoneNumberUtil;
     const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
     VerifydInstance v;
-    for (auto type : {PhoneNumberUtil::MOBILE, PhoneNumberUtil::VOIP,
-                      PhoneNumberUtil::PERSONAL_NUMBER}) {
+    for (auto type :
+         {PhoneNumberUtil::MOBILE, PhoneNumberUtil::VOIP, PhoneNumberUtil::PERSONAL_NUMBER}) {
         PhoneNumber example;
         REQUIRE(util.GetExampleNumberForType("GB", type, &example));
         std::string to;

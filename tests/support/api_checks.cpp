@@ -2,7 +2,6 @@
 #include "support/api_checks.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,13 +39,13 @@ void require_json_content_type(const HttpResponse& response) {
 
 std::string catalog_type(int code) {
     static const std::map<int, std::string> types = {
-        {4000, "invalid_request"},       {4001, "invalid_phone"},
-        {4010, "missing_api_key"},       {4011, "invalid_api_key"},
-        {4012, "revoked_api_key"},       {4013, "expired_api_key"},
-        {4029, "rate_limit_exceeded"},   {4030, "insufficient_scope"},
+        {4000, "invalid_request"},        {4001, "invalid_phone"},
+        {4010, "missing_api_key"},        {4011, "invalid_api_key"},
+        {4012, "revoked_api_key"},        {4013, "expired_api_key"},
+        {4029, "rate_limit_exceeded"},    {4030, "insufficient_scope"},
         {4040, "verification_not_found"}, {4041, "verification_expired"},
-        {4042, "max_attempts_exceeded"}, {4043, "otp_rate_limit"},
-        {4044, "message_not_found"},     {5000, "internal_error"},
+        {4042, "max_attempts_exceeded"},  {4043, "otp_rate_limit"},
+        {4044, "message_not_found"},      {5000, "internal_error"},
         {5001, "provider_error"},
     };
     auto found = types.find(code);
@@ -130,13 +129,13 @@ bool is_rfc3339_utc(const std::string& text) {
 std::optional<int64_t> parse_rfc3339_utc(const std::string& text) {
     std::tm tm{};
     int consumed = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
         consumed != 19) {
         return std::nullopt;
     }
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60) {
         return std::nullopt;
     }
     tm.tm_year -= 1900;

@@ -41,7 +41,7 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 
 // A reused connection that the server closed before answering, worth one retry.
 class StaleConnection : public HttpError {
-public:
+  public:
     using HttpError::HttpError;
 };
 
@@ -66,12 +66,16 @@ std::vector<std::string> HttpResponse::header_values(const std::string& name) co
     return values;
 }
 
-nlohmann::json HttpResponse::json() const { return nlohmann::json::parse(body, nullptr, false); }
+nlohmann::json HttpResponse::json() const {
+    return nlohmann::json::parse(body, nullptr, false);
+}
 
 HttpClient::HttpClient(int port, std::chrono::milliseconds timeout)
     : port_(port), timeout_(timeout) {}
 
-HttpClient::~HttpClient() { close(); }
+HttpClient::~HttpClient() {
+    close();
+}
 
 HttpClient::HttpClient(HttpClient&& other) noexcept
     : port_(other.port_),
@@ -175,8 +179,8 @@ void HttpClient::write_all(const std::string& bytes,
         if (ready <= 0) {
             throw HttpError("timed out sending the request");
         }
-        ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n =
+            ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
                 continue;

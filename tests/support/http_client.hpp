@@ -7,13 +7,12 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace verifyd_test {
 
@@ -21,7 +20,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // A failure to connect, send or read a whole response in time.
 class HttpError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -41,7 +40,7 @@ struct HttpResponse {
 };
 
 class HttpClient {
-public:
+  public:
     explicit HttpClient(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     ~HttpClient();
     HttpClient(HttpClient&& other) noexcept;
@@ -56,8 +55,7 @@ public:
                          const Headers& headers = {}, const std::string& body = {},
                          const std::string& version = "HTTP/1.1");
     HttpResponse get(const std::string& target, const Headers& headers = {});
-    HttpResponse post(const std::string& target, const Headers& headers,
-                      const std::string& body);
+    HttpResponse post(const std::string& target, const Headers& headers, const std::string& body);
     // Writes `bytes` as they are (after connecting if needed), then reads one response.
     HttpResponse send_raw(const std::string& bytes);
 
@@ -69,7 +67,7 @@ public:
     int connections_opened() const { return connections_opened_; }
     void close();
 
-private:
+  private:
     void connect();
     bool peer_closed();
     void write_all(const std::string& bytes, std::chrono::steady_clock::time_point deadline);

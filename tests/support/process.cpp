@@ -131,7 +131,9 @@ bool Process::reap(int options) {
     return false;
 }
 
-bool Process::running() { return !reap(WNOHANG); }
+bool Process::running() {
+    return !reap(WNOHANG);
+}
 
 std::optional<ExitStatus> Process::wait_for(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -175,7 +177,9 @@ void Process::send_signal(int signal) {
     }
 }
 
-std::string Process::log() const { return read_file(log_path_); }
+std::string Process::log() const {
+    return read_file(log_path_);
+}
 
 RunResult run_process(const std::string& program, const std::vector<std::string>& args,
                       const Environment& env, const std::string& log_path,

@@ -24,7 +24,7 @@ struct ExitStatus {
 };
 
 class Process {
-public:
+  public:
     // Starts `program` (an absolute path) with argv[1..] = `args` and exactly `env`.
     // Throws std::runtime_error when it cannot be started.
     Process(const std::string& program, const std::vector<std::string>& args,
@@ -51,7 +51,7 @@ public:
     // Everything the child wrote so far to stdout and stderr.
     std::string log() const;
 
-private:
+  private:
     bool reap(int options);
 
     pid_t pid_ = -1;

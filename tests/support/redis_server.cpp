@@ -55,7 +55,7 @@ RedisValue convert(const redisReply* reply) {
 
 // One hiredis connection, freed on every path.
 class Connection {
-public:
+  public:
     Connection(int port, std::chrono::milliseconds timeout) {
         context_ = redisConnectWithTimeout("127.0.0.1", port, to_timeval(timeout));
         if (!context_ || context_->err) {
@@ -80,8 +80,7 @@ public:
             lengths.push_back(a.size());
         }
         auto* reply = static_cast<redisReply*>(
-            redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                             lengths.data()));
+            redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()));
         if (!reply) {
             throw std::runtime_error(std::string("redis command failed: ") + context_->errstr);
         }
@@ -90,7 +89,7 @@ public:
         return value;
     }
 
-private:
+  private:
     redisContext* context_ = nullptr;
 };
 
@@ -144,9 +143,9 @@ bool RedisServer::launch() {
     process_.reset();
     process_ = std::make_unique<Process>(
         REDIS_SERVER_BINARY,
-        std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                 "--dir", dir_.path()},
+        std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
+                                 "", "--appendonly", "no", "--daemonize", "no", "--dir",
+                                 dir_.path()},
         Environment{}, dir_.file("redis.log"));
     const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -201,7 +200,9 @@ void RedisServer::resume() {
     }
 }
 
-bool RedisServer::running() const { return process_ && process_->running(); }
+bool RedisServer::running() const {
+    return process_ && process_->running();
+}
 
 bool RedisServer::ping(std::chrono::milliseconds timeout) const {
     try {
@@ -271,6 +272,8 @@ std::vector<RedisEntry> RedisServer::dump() const {
     return entries;
 }
 
-std::string RedisServer::log() const { return read_file(dir_.file("redis.log")); }
+std::string RedisServer::log() const {
+    return read_file(dir_.file("redis.log"));
+}
 
 }  // namespace verifyd_test

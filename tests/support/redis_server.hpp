@@ -35,7 +35,7 @@ struct RedisEntry {
 };
 
 class RedisServer {
-public:
+  public:
     // Starts the server and waits until it answers PING; throws with its log otherwise.
     RedisServer();
     ~RedisServer();
@@ -47,8 +47,8 @@ public:
 
     // Starts it again on the same port after stop() or kill(); waits for PING.
     void start();
-    void stop();  // SIGTERM, bounded
-    void kill();  // SIGKILL: connections drop at once
+    void stop();    // SIGTERM, bounded
+    void kill();    // SIGKILL: connections drop at once
     void pause();   // SIGSTOP: connections stay open but nothing is answered
     void resume();  // SIGCONT
     bool running() const;
@@ -64,7 +64,7 @@ public:
     std::vector<RedisEntry> dump() const;
     std::string log() const;
 
-private:
+  private:
     bool launch();  // false when the server ended before answering (e.g. port taken)
 
     TempDir dir_;

@@ -7,7 +7,7 @@
 namespace verifyd_test {
 
 class TempDir {
-public:
+  public:
     // Throws std::runtime_error when the directory cannot be made.
     explicit TempDir(const std::string& prefix = "verifyd-test");
     ~TempDir();
@@ -17,7 +17,7 @@ public:
     const std::string& path() const { return path_; }
     std::string file(const std::string& name) const { return path_ + "/" + name; }
 
-private:
+  private:
     std::string path_;
 };
 

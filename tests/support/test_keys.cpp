@@ -40,7 +40,9 @@ std::string random_api_key(bool live) {
     return std::string(live ? "sk_live_" : "sk_test_") + random_from(alphanumerics, 40);
 }
 
-std::string random_hex(size_t bytes) { return random_from("0123456789abcdef", bytes * 2); }
+std::string random_hex(size_t bytes) {
+    return random_from("0123456789abcdef", bytes * 2);
+}
 
 TestKeys::TestKeys() {
     struct Spec {
@@ -59,8 +61,7 @@ TestKeys::TestKeys() {
         {kReadOnly, kAccountA, false, {"verify:read"}, false, std::nullopt, std::nullopt},
         {kSendOnly, kAccountA, false, {"verify:send"}, false, std::nullopt, std::nullopt},
         {kRevoked, kAccountA, false, {}, true, std::nullopt, std::nullopt},
-        {kExpired, kAccountA, false, {}, false, std::string("2020-01-01T00:00:00Z"),
-         std::nullopt},
+        {kExpired, kAccountA, false, {}, false, std::string("2020-01-01T00:00:00Z"), std::nullopt},
         {kLimited, kAccountC, false, {}, false, std::nullopt, 5},
     };
     for (const auto& spec : specs) {

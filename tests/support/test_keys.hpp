@@ -4,11 +4,10 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace verifyd_test {
 
@@ -37,14 +36,14 @@ std::string random_api_key(bool live);
 std::string random_hex(size_t bytes);
 
 class TestKeys {
-public:
+  public:
     TestKeys();
     // Throws std::out_of_range for an unknown name.
     const std::string& key(const std::string& name) const { return keys_.at(name); }
     // The keys file with every key above and `extra_entries` appended.
     std::string keys_file(const std::vector<nlohmann::json>& extra_entries = {}) const;
 
-private:
+  private:
     std::map<std::string, std::string> keys_;
     std::vector<nlohmann::json> entries_;
 };

@@ -195,14 +195,12 @@ HttpResponse VerifydInstance::check(const std::string& api_key, const nlohmann::
     return post("/verify/check", api_key, body);
 }
 
-HttpResponse VerifydInstance::check(const std::string& api_key,
-                                    const std::string& verification_id,
+HttpResponse VerifydInstance::check(const std::string& api_key, const std::string& verification_id,
                                     const std::string& code) {
     return check(api_key, nlohmann::json{{"id", verification_id}, {"code", code}});
 }
 
-HttpResponse VerifydInstance::get_verification(const std::string& api_key,
-                                               const std::string& id) {
+HttpResponse VerifydInstance::get_verification(const std::string& api_key, const std::string& id) {
     return get("/verify/" + id, api_key);
 }
 
@@ -278,8 +276,7 @@ std::string VerifydInstance::live_code_from_log(const std::string& message_id,
                              " ms; the log:\n" + log());
 }
 
-nlohmann::json VerifydInstance::wait_for_delivery(const std::string& api_key,
-                                                  const std::string& id,
+nlohmann::json VerifydInstance::wait_for_delivery(const std::string& api_key, const std::string& id,
                                                   const std::string& status,
                                                   std::chrono::milliseconds wait) {
     const auto deadline = std::chrono::steady_clock::now() + wait;

@@ -8,11 +8,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -44,7 +43,7 @@ struct InstanceOptions {
 };
 
 class VerifydInstance {
-public:
+  public:
     explicit VerifydInstance(InstanceOptions options = {});
     explicit VerifydInstance(Settings settings);
     ~VerifydInstance();
@@ -97,7 +96,7 @@ public:
     // Stops verifyd (SIGTERM, bounded); the fixture's Redis keeps running.
     ExitStatus stop();
 
-private:
+  private:
     // Starts verifyd on a free port with env_ (retrying when the port was taken) and
     // waits for /healthz; throws with its log when it does not come up.
     std::pair<std::unique_ptr<Process>, int> launch(const std::string& log_name);
