@@ -142,3 +142,30 @@ TEST_CASE("health, readiness and metrics need no key") {
     HttpResponse metrics = v.get("/metrics");
     CHECK(metrics.status == 200);
 }
+
+TEST_CASE("a key whose prefix disagrees with its entry's mode answers 401 with 4011") {
+    const std::string test_key = random_api_key(false);
+    const std::string live_key = random_api_key(true);
+    const std::string future_key = random_api_key(false);
+    InstanceOptions options;
+    options.extra_key_entries = {
+        {{"id", "key_mislabelled_test"},
+         {"account", kAccountA},
+         {"hash", key_file_hash(test_key)},
+         {"mode", "live"}},
+        {{"id", "key_mislabelled_live"},
+         {"account", kAccountA},
+         {"hash", key_file_hash(live_key)},
+         {"mode", "test"}},
+        {{"id", "key_future"},
+         {"account", kAccountA},
+         {"hash", key_file_hash(future_key)},
+         {"mode", "test"},
+         {"expires_at", "2999-01-01T00:00:00Z"}},
+    };
+    VerifydInstance v(options);
+    require_error(v.send(test_key, {{"to", us_number(5701)}}), 401, 4011);
+    require_error(v.send(live_key, {{"to", us_number(5702)}}), 401, 4011);
+    // A key that expires some day works until then.
+    v.send_ok(future_key, us_number(5703));
+}

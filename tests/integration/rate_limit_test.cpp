@@ -2,6 +2,7 @@
 // refused send does not consume, sandbox and live counted apart, the per-key request
 // limit (4029), and limits shared by replicas.
 #include <catch2/catch.hpp>
+#include <sstream>
 #include <thread>
 
 #include "support/api_checks.hpp"
@@ -73,6 +74,15 @@ TEST_CASE("sandbox and live sends to one number are counted apart") {
     require_error(v.send(v.key(kLiveA), {{"to", to}}), 429, 4043);
     // A live key asking for sandbox is counted with the sandbox sends.
     require_error(v.send(v.key(kLiveA), {{"to", to}, {"sandbox", true}}), 429, 4043);
+    // The refused live send delivered nothing: the provider logged the two accepted ones.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::istringstream lines(v.log());
+    std::string line;
+    int deliveries = 0;
+    while (std::getline(lines, line)) {
+        deliveries += line.find("\"message_id\"") != std::string::npos ? 1 : 0;
+    }
+    CHECK(deliveries == 2);
 }
 
 TEST_CASE("a key over its requests_per_minute answers 429 with 4029 and Retry-After") {
@@ -92,6 +102,20 @@ TEST_CASE("a key over its requests_per_minute answers 429 with 4029 and Retry-Af
 
     // Other keys have limits of their own.
     v.send_ok(v.key(kTestA), us_number(6403));
+}
+
+TEST_CASE("the per-key limit counts requests that are refused as invalid") {
+    avoid_window_edge(60, 10);
+    VerifydInstance v;
+    const std::string& limited = v.key(kLimited);
+    // Five authenticated requests that each fail validation, in five different ways.
+    require_error(v.send(limited, {{"to", us_number(6451)}, {"channel", "SMS"}}), 400, 4000);
+    require_error(v.send(limited, {{"to", "14155556451"}}), 400, 4001);
+    require_error(v.check(limited, {{"id", "vrf_x"}, {"code", "12"}}), 400, 4000);
+    require_error(v.get_verification(limited, "garbage"), 404, 4040);
+    require_error(v.get("/messages?to=%2B14155556451&limit=0", limited), 400, 4000);
+    json error = require_error(v.send(limited, {{"to", us_number(6451)}}), 429, 4029);
+    CHECK(error["retry_after"].get<int>() <= 60);
 }
 
 TEST_CASE("per-number limits hold across two replicas sharing one Redis") {
