@@ -24,6 +24,12 @@ bool iequals(const std::string& a, const std::string& b) {
            });
 }
 
+std::string lowercase(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
 std::string trim(const std::string& s) {
     size_t begin = s.find_first_not_of(" \t");
     if (begin == std::string::npos) {
@@ -82,6 +88,7 @@ HttpClient::HttpClient(HttpClient&& other) noexcept
       timeout_(other.timeout_),
       fd_(other.fd_),
       connections_opened_(other.connections_opened_),
+      reusable_(other.reusable_),
       buffer_(std::move(other.buffer_)) {
     other.fd_ = -1;
 }
@@ -93,6 +100,7 @@ HttpClient& HttpClient::operator=(HttpClient&& other) noexcept {
         timeout_ = other.timeout_;
         fd_ = other.fd_;
         connections_opened_ = other.connections_opened_;
+        reusable_ = other.reusable_;
         buffer_ = std::move(other.buffer_);
         other.fd_ = -1;
     }
@@ -126,6 +134,7 @@ void HttpClient::connect() {
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ++connections_opened_;
+    reusable_ = true;
 }
 
 bool HttpClient::peer_closed() {
@@ -271,6 +280,14 @@ HttpResponse HttpClient::read_response(const std::string& method) {
         if (response.status >= 100 && response.status < 200) {
             continue;  // an interim response (100 Continue): the real one follows
         }
+        std::string connection;
+        for (const auto& value : response.header_values("Connection")) {
+            connection += lowercase(value) + ",";
+        }
+        reusable_ = response.version == "HTTP/1.0"
+                        ? connection.find("keep-alive") != std::string::npos
+                        : connection.find("close") == std::string::npos;
+
         const bool no_body = method == "HEAD" || response.status == 204 || response.status == 304;
         auto transfer_encoding = response.header("Transfer-Encoding");
         auto content_length = response.header("Content-Length");
@@ -322,7 +339,7 @@ HttpResponse HttpClient::read_response(const std::string& method) {
 
 HttpResponse HttpClient::exchange(const std::string& method, const std::string& bytes) {
     bool fresh = false;
-    if (fd_ >= 0 && peer_closed()) {
+    if (fd_ >= 0 && (!reusable_ || peer_closed())) {
         close();
     }
     if (fd_ < 0) {

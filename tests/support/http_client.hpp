@@ -50,7 +50,8 @@ class HttpClient {
 
     // Sends one request on the open connection (or a new one) and reads its response.
     // Content-Length is added when there is a body or the method is POST, PUT or PATCH.
-    // A reused connection the server has closed is replaced once, as browsers do.
+    // A connection the last response ended is replaced; a reused one the server closed
+    // without answering is replaced once, as browsers do.
     HttpResponse request(const std::string& method, const std::string& target,
                          const Headers& headers = {}, const std::string& body = {},
                          const std::string& version = "HTTP/1.1");
@@ -80,6 +81,10 @@ class HttpClient {
     std::chrono::milliseconds timeout_;
     int fd_ = -1;
     int connections_opened_ = 0;
+    // The last response said the connection ends (Connection: close, or HTTP/1.0 without
+    // keep-alive): the next request opens a new one, even if the server has not closed
+    // this one yet, so that it is never sent to a server that will not read it.
+    bool reusable_ = true;
     std::string buffer_;  // received bytes not yet consumed
 };
 
