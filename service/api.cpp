@@ -137,6 +137,8 @@ struct Api::Context {
     std::string request_id;
     std::string route = "unmatched";
     Caller caller;
+    bool authenticated = false;
+    bool counted = false;  // a store call has counted this request against the key's limit
     bool live_key = false;
     std::optional<ApiError> error;  // set by a handler that refuses
 
@@ -155,6 +157,11 @@ Api::Api(const Config& config, const KeyRing& keys, Store& store, Provider* prov
       provider_(provider),
       metrics_(metrics),
       phones_(config.allowed_countries) {}
+
+Store& Api::counting(Context& context) {
+    context.counted = true;
+    return store_;
+}
 
 HttpResponse Api::handle(const HttpRequest& request) {
     auto started = std::chrono::steady_clock::now();
@@ -191,6 +198,7 @@ std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned s
     if (auth.error) return make_error(*auth.error);
     if (!(auth.key->scopes & scope)) return make_error(ErrorCode::InsufficientScope);
     context.caller = {auth.key->account, auth.key->id, auth.key->requests_per_minute};
+    context.authenticated = true;
     context.live_key = auth.key->live;
     return std::nullopt;
 }
@@ -294,7 +302,15 @@ HttpResponse Api::route(const HttpRequest& request, Context& context) {
             if (auto refused = authenticate(request, route.scope, context))
                 return context.fail(*refused);
         }
-        return route.handler();
+        HttpResponse response = route.handler();
+        // Invalid requests count against the key's limit too; once over it, the key is
+        // told so rather than what was wrong with the request.
+        if (context.authenticated && !context.counted) {
+            auto counted = store_.count_request(context.caller);
+            if (counted.error && counted.error->code == ErrorCode::RateLimitExceeded)
+                return context.fail(*counted.error);
+        }
+        return response;
     }
     if (!allowed.empty()) {
         HttpResponse response = context.fail(with_status(
@@ -352,7 +368,7 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
     // accepted; the durable outbox of the delivery issue replaces this.
     v.delivery_status = sandbox ? "sandboxed" : "sent";
 
-    auto created = store_.send(context.caller, v);
+    auto created = counting(context).send(context.caller, v);
     if (created.error) return context.fail(*created.error);
 
     if (!sandbox) {
@@ -391,8 +407,8 @@ HttpResponse Api::check(const HttpRequest& request, Context& context) {
     auto ref = parse_record_id(verification_id, kVerificationPrefix);
     if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
 
-    auto outcome = store_.check(context.caller, *ref,
-                                code_hash(config_.hash_key, verification_id, check.code));
+    auto outcome = counting(context).check(
+        context.caller, *ref, code_hash(config_.hash_key, verification_id, check.code));
     if (outcome.error) return context.fail(*outcome.error);
     return context.ok(200, {{"id", verification_id},
                             {"to", outcome.value.to},
@@ -404,7 +420,7 @@ HttpResponse Api::check(const HttpRequest& request, Context& context) {
 HttpResponse Api::get_verification(const std::string& id, Context& context) {
     auto ref = parse_record_id(id, kVerificationPrefix);
     if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
-    auto found = store_.get(context.caller, *ref, ErrorCode::VerificationNotFound);
+    auto found = counting(context).get(context.caller, *ref, ErrorCode::VerificationNotFound);
     if (found.error) return context.fail(*found.error);
     return context.ok(200, verification_json(found.value, true));
 }
@@ -412,7 +428,7 @@ HttpResponse Api::get_verification(const std::string& id, Context& context) {
 HttpResponse Api::cancel(const std::string& id, Context& context) {
     auto ref = parse_record_id(id, kVerificationPrefix);
     if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
-    auto canceled = store_.cancel(context.caller, *ref);
+    auto canceled = counting(context).cancel(context.caller, *ref);
     if (canceled.error) return context.fail(*canceled.error);
     return context.ok(200, verification_json(canceled.value, true));
 }
@@ -420,7 +436,7 @@ HttpResponse Api::cancel(const std::string& id, Context& context) {
 HttpResponse Api::get_message(const std::string& id, Context& context) {
     auto ref = parse_record_id(id, kMessagePrefix);
     if (!ref) return context.fail(make_error(ErrorCode::MessageNotFound));
-    auto found = store_.get(context.caller, *ref, ErrorCode::MessageNotFound);
+    auto found = counting(context).get(context.caller, *ref, ErrorCode::MessageNotFound);
     if (found.error) return context.fail(*found.error);
     return context.ok(200, message_json(found.value));
 }
@@ -431,7 +447,7 @@ HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
     PhoneCheck phone = phones_.check(query.value.to);
     if (!phone.ok)
         return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
-    auto found = store_.list_messages(
+    auto found = counting(context).list_messages(
         context.caller, number_tag(config_.hash_key, context.caller.account, query.value.to),
         query.value.limit);
     if (found.error) return context.fail(*found.error);

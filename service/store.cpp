@@ -287,6 +287,14 @@ Result<ReplyHandle> Store::call(const Caller& caller, const char* script,
     return result;
 }
 
+Result<bool> Store::count_request(const Caller& caller) {
+    auto reply = call(caller, "count", {}, {});
+    Result<bool> result;
+    result.error = reply.error;
+    result.value = reply.ok();
+    return result;
+}
+
 Result<Verification> Store::send(const Caller& caller, const NewVerification& v) {
     std::vector<std::string> args = {v.sandbox ? "s" : "l",
                                      send_limits_arg_,

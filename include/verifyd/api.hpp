@@ -48,6 +48,8 @@ class Api {
     std::optional<ApiError> authenticate(const HttpRequest& request, unsigned scope,
                                          Context& context);
     HttpResponse route(const HttpRequest& request, Context& context);
+    // The store, for a call whose script counts the request against the key's limit.
+    Store& counting(Context& context);
     HttpResponse send(const HttpRequest& request, Context& context);
     HttpResponse check(const HttpRequest& request, Context& context);
     HttpResponse get_verification(const std::string& id, Context& context);

@@ -102,6 +102,8 @@ class Store {
   public:
     Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, Metrics* metrics);
 
+    // Counts a request that no other call counted (one refused as invalid).
+    Result<bool> count_request(const Caller& caller);
     // Rate limits, supersedes the number's pending verification, creates this one.
     Result<Verification> send(const Caller& caller, const NewVerification& verification);
     // The id of the caller's current verification for a number tag (no limit counted).
