@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 
 #include "verifyd/crypto.hpp"
 #include "verifyd/requests.hpp"
@@ -170,7 +171,14 @@ HttpResponse Api::handle(const HttpRequest& request) {
     context.request_id =
         presented_id && is_request_id(*presented_id) ? *presented_id : "req_" + random_token(12);
 
-    HttpResponse response = route(request, context);
+    HttpResponse response;
+    try {
+        response = route(request, context);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "verifyd: request %s failed: %s\n", context.request_id.c_str(),
+                     e.what());
+        response = context.fail(make_error(ErrorCode::InternalError));
+    }
 
     response.headers.emplace_back("X-Request-Id", context.request_id);
     if (context.error) metrics_.count_error(context.error->code);
