@@ -351,7 +351,8 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
                         503),
             30));
 
-    NewVerification v;
+    NewVerification created;
+    Verification& v = created.verification;
     v.ref = {number_tag(config_.hash_key, context.caller.account, send.to), random_token(16)};
     const std::string verification_id = make_record_id(kVerificationPrefix, v.ref);
     const std::string code = generate_code(send.code_length);
@@ -361,9 +362,9 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
     v.fallback = send.fallback;
     v.locale = send.locale;
     v.code_length = send.code_length;
-    v.ttl_seconds = send.ttl_seconds;
     v.max_attempts = config_.max_attempts;
-    v.code_hash = code_hash(config_.hash_key, verification_id, code);
+    created.ttl_seconds = send.ttl_seconds;
+    created.code_hash = code_hash(config_.hash_key, verification_id, code);
     v.template_name = send.template_name.empty() ? kDefaultTemplateName : send.template_name;
 
     json variables = {{"app_name", config_.app_name},
@@ -376,8 +377,8 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
     // accepted; the durable outbox of the delivery issue replaces this.
     v.delivery_status = sandbox ? "sandboxed" : "sent";
 
-    auto created = counting(context).send(context.caller, v);
-    if (created.error) return context.fail(*created.error);
+    auto stored = counting(context).send(context.caller, created);
+    if (stored.error) return context.fail(*stored.error);
 
     if (!sandbox) {
         OutgoingMessage message;
@@ -392,7 +393,7 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
         provider_->deliver(message);
     }
     metrics_.count_send(sandbox, v.channel);
-    return context.ok(201, verification_json(created.value, false));
+    return context.ok(201, verification_json(stored.value, false));
 }
 
 HttpResponse Api::check(const HttpRequest& request, Context& context) {

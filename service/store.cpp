@@ -295,11 +295,12 @@ Result<bool> Store::count_request(const Caller& caller) {
     return result;
 }
 
-Result<Verification> Store::send(const Caller& caller, const NewVerification& v) {
+Result<Verification> Store::send(const Caller& caller, const NewVerification& created) {
+    const Verification& v = created.verification;
     std::vector<std::string> args = {v.sandbox ? "s" : "l",
                                      send_limits_arg_,
                                      std::to_string(limits_.resend_cooldown),
-                                     std::to_string(v.ttl_seconds),
+                                     std::to_string(created.ttl_seconds),
                                      std::to_string(limits_.expired_grace),
                                      verification_prefix(v.ref.tag),
                                      v.ref.suffix,
@@ -326,29 +327,18 @@ Result<Verification> Store::send(const Caller& caller, const NewVerification& v)
                                      "ds",
                                      v.delivery_status,
                                      "h",
-                                     v.code_hash};
+                                     created.code_hash};
     auto reply = call(caller, "send", {number_key(v.ref.tag), verification_key(v.ref)}, args);
     Result<Verification> result;
     if (!reply.ok()) {
         result.error = reply.error;
         return result;
     }
-    Verification& out = result.value;
-    out.ref = v.ref;
-    out.account = caller.account;
-    out.to = v.to;
-    out.channel = v.channel;
-    out.fallback = v.fallback;
-    out.locale = v.locale;
-    out.status = "pending";
-    out.code_length = v.code_length;
-    out.max_attempts = v.max_attempts;
-    out.created_ms = reply_integer(reply.value->element[1]);
-    out.expires_ms = reply_integer(reply.value->element[2]);
-    out.sandbox = v.sandbox;
-    out.template_name = v.template_name;
-    out.template_variables = v.template_variables;
-    out.delivery_status = v.delivery_status;
+    result.value = v;
+    result.value.account = caller.account;
+    result.value.status = "pending";
+    result.value.created_ms = reply_integer(reply.value->element[1]);
+    result.value.expires_ms = reply_integer(reply.value->element[2]);
     return result;
 }
 

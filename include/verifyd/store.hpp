@@ -44,22 +44,6 @@ struct Caller {
     int requests_per_minute = 0;
 };
 
-struct NewVerification {
-    RecordRef ref;
-    bool sandbox = false;
-    std::string to;
-    std::string channel;
-    std::string fallback;
-    std::string locale;
-    int code_length = 6;
-    int ttl_seconds = 600;
-    int max_attempts = 5;
-    std::string code_hash;  // 32 raw bytes
-    std::string template_name;
-    std::string template_variables;  // JSON object; holds the code only when sandboxed
-    std::string delivery_status;
-};
-
 struct Verification {
     RecordRef ref;
     std::string account;
@@ -77,6 +61,14 @@ struct Verification {
     std::string template_name;
     std::string template_variables;
     std::string delivery_status;
+};
+
+// What a send stores: the verification (its status and times are the script's to set),
+// how long its code lives, and the code's keyed hash.
+struct NewVerification {
+    Verification verification;
+    int ttl_seconds = 600;
+    std::string code_hash;  // 32 raw bytes
 };
 
 struct CheckOutcome {
