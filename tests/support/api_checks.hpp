@@ -38,9 +38,8 @@ bool contains_key(const nlohmann::json& value, const std::string& name);
 
 // +1 415 555 nnnn: libphonenumber 8.12 takes all 10000 as valid FIXED_LINE_OR_MOBILE.
 std::string us_number(int n);
-// A GB mobile (libphonenumber's example number) and a GB fixed line.
+// A GB mobile: libphonenumber's example number.
 inline constexpr const char* kGbMobile = "+447400123456";
-inline constexpr const char* kGbFixedLine = "+441212345678";
 
 // Sleeps past the next multiple of `window_seconds` of the wall clock when it is less
 // than `margin_seconds` away, so that a limit counted in windows aligned to the clock

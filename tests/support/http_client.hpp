@@ -60,7 +60,6 @@ class HttpClient {
     // Writes `bytes` as they are (after connecting if needed), then reads one response.
     HttpResponse send_raw(const std::string& bytes);
 
-    bool is_open() const { return fd_ >= 0; }
     // True when the server closes (or resets) the connection within `wait`; false when it
     // stays open that long. A client that has no connection counts as closed.
     bool closed_by_server(std::chrono::milliseconds wait = std::chrono::milliseconds(1000));

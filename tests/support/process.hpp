@@ -47,7 +47,6 @@ class Process {
     void send_signal(int signal);
     std::optional<ExitStatus> exit_status() const { return status_; }
 
-    const std::string& log_path() const { return log_path_; }
     // Everything the child wrote so far to stdout and stderr.
     std::string log() const;
 

@@ -21,7 +21,6 @@ struct RedisValue {
     long long integer = 0;
     std::vector<RedisValue> elements;
 
-    bool is_error() const { return type == Type::Error; }
     // Every string and integer in this value and its elements, depth first.
     std::vector<std::string> leaves() const;
 };
