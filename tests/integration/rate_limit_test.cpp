@@ -34,7 +34,8 @@ TEST_CASE("the resend cooldown refuses a second send with the seconds left") {
     const std::string to = us_number(6101);
     v.send_ok(v.key(kTestA), to);
     json error = require_error(v.send(v.key(kTestA), {{"to", to}}), 429, 4043);
-    CHECK(error["retry_after"].get<int>() >= 1);
+    // The cooldown counts from the send a moment ago.
+    CHECK(error["retry_after"].get<int>() >= 28);
     CHECK(error["retry_after"].get<int>() <= 30);
     v.send_ok(v.key(kTestA), us_number(6102));
 }
@@ -102,6 +103,20 @@ TEST_CASE("a key over its requests_per_minute answers 429 with 4029 and Retry-Af
 
     // Other keys have limits of their own.
     v.send_ok(v.key(kTestA), us_number(6403));
+}
+
+TEST_CASE("VERIFYD_KEY_RPM limits keys that have no requests_per_minute of their own") {
+    avoid_window_edge(60, 10);
+    VerifydInstance v(Settings{{"VERIFYD_KEY_RPM", "3"}});
+    for (int i = 0; i < 3; ++i) {
+        v.send_ok(v.key(kTestA), us_number(6421 + i));
+    }
+    require_error(v.send(v.key(kTestA), {{"to", us_number(6424)}}), 429, 4029);
+    // The key with its own requests_per_minute (5) keeps it.
+    for (int i = 0; i < 5; ++i) {
+        v.send_ok(v.key(kLimited), us_number(6431 + i));
+    }
+    require_error(v.send(v.key(kLimited), {{"to", us_number(6436)}}), 429, 4029);
 }
 
 TEST_CASE("the per-key limit counts requests that are refused as invalid") {

@@ -145,6 +145,12 @@ TEST_CASE("GET /messages/{id} of a sandbox message shows the code in its variabl
     CHECK(data["sandbox"] == true);
     REQUIRE(data["template"].is_object());
     CHECK(data["template"]["name"].is_string());
+    json named = v.send_ok(v.key(kTestA), us_number(4302),
+                           {{"template", {{"name", "login"}, {"variables", {{"shop", "Acme"}}}}}});
+    json named_message = require_success(
+        v.get("/messages/" + named["message_id"].get<std::string>(), v.key(kTestA)));
+    CHECK(named_message["template"].value("name", "") == "login");
+    CHECK(named_message["template"]["variables"].value("shop", "") == "Acme");
     REQUIRE(data["template"]["variables"].is_object());
     CHECK(data["template"]["variables"].value("code", "") == code);
     REQUIRE(data["body"].is_string());

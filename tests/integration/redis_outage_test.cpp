@@ -109,6 +109,25 @@ TEST_CASE("while Redis does not answer requests answer 503 within a second") {
     }
 }
 
+TEST_CASE("after Redis forgets its scripts, requests still work") {
+    VerifydInstance v;
+    v.send_ok(v.key(kTestA), us_number(9401));
+    REQUIRE(v.redis().command({"SCRIPT", "FLUSH"}).str == "OK");
+    require_round_trip(v, us_number(9402));
+    CHECK(v.get("/readyz").status == 200);
+}
+
+TEST_CASE("VERIFYD_REDIS_URL selects the Redis database") {
+    InstanceOptions options;
+    options.redis_db = 3;
+    VerifydInstance v(options);
+    require_round_trip(v, us_number(9501));
+    CHECK(v.redis().keys().empty());
+    const std::string keyspace = v.redis().command({"INFO", "keyspace"}).str;
+    INFO(keyspace);
+    CHECK(keyspace.find("db3:keys=") != std::string::npos);
+}
+
 TEST_CASE("after Redis restarts empty, sends, reads and checks all work again") {
     VerifydInstance v;
     v.redis().kill();

@@ -3,6 +3,7 @@
 #include <phonenumbers/phonenumberutil.h>
 
 #include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
 #include <regex>
 
@@ -96,6 +97,33 @@ TEST_CASE("every send gets fresh ids and a fresh code") {
     // Two 10-digit codes from a CSPRNG are equal with probability 1e-10.
     CHECK(v.sandbox_code(v.key(kTestA), first["id"]) !=
           v.sandbox_code(v.key(kTestA), second["id"]));
+}
+
+TEST_CASE("codes are uniformly random digits and may start with zero") {
+    VerifydInstance v;
+    constexpr int kCodes = 200;
+    std::array<int, 10> counts{};
+    int leading_zeros = 0;
+    for (int i = 0; i < kCodes; ++i) {
+        json sent = v.send_ok(v.key(kTestA), us_number(1500 + i), {{"code_length", 10}});
+        const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
+        REQUIRE(std::regex_match(code, std::regex("[0-9]{10}")));
+        leading_zeros += code[0] == '0' ? 1 : 0;
+        for (char digit : code) {
+            ++counts[digit - '0'];
+        }
+    }
+    // No leading zero in 200 codes has probability 0.9^200, about 7e-10.
+    CHECK(leading_zeros > 0);
+    // Chi-square over 2000 digits with 9 degrees of freedom: above 45 has probability
+    // about 1e-6 for uniform digits.
+    const double expected = kCodes * 10 / 10.0;
+    double chi_square = 0;
+    for (int count : counts) {
+        chi_square += (count - expected) * (count - expected) / expected;
+    }
+    INFO("digit counts chi-square " << chi_square);
+    CHECK(chi_square < 45);
 }
 
 TEST_CASE("a send without to is refused with 4000 naming to") {

@@ -98,13 +98,14 @@ HttpResponse post_json(HttpClient& client, const std::string& path, const std::s
 }
 
 VerifydInstance::VerifydInstance(Settings settings)
-    : VerifydInstance(InstanceOptions{std::move(settings), {}}) {}
+    : VerifydInstance(InstanceOptions{std::move(settings), {}, 0}) {}
 
 VerifydInstance::VerifydInstance(InstanceOptions options)
     : dir_("verifyd-it"), redis_(std::make_unique<RedisServer>()), client_(0) {
     const std::string keys_path = dir_.file("keys.json");
     write_file(keys_path, keys_.keys_file(options.extra_key_entries));
-    env_ = apply_settings(base_environment(0, redis_->url(), keys_path), options.settings);
+    env_ = apply_settings(base_environment(0, redis_->url(options.redis_db), keys_path),
+                          options.settings);
     auto [process, port] = launch("verifyd.log");
     process_ = std::move(process);
     port_ = port;

@@ -40,6 +40,7 @@ HttpResponse post_json(HttpClient& client, const std::string& path, const std::s
 struct InstanceOptions {
     Settings settings;
     std::vector<nlohmann::json> extra_key_entries;  // appended to the keys file
+    int redis_db = 0;                               // the database of VERIFYD_REDIS_URL
 };
 
 class VerifydInstance {
