@@ -69,12 +69,7 @@ TEST_CASE("a body over 16 KiB answers 413 with 4000") {
         body.resize(size - 1);
         body += "}";
         REQUIRE(body.size() == size);
-        HttpClient client = v.client();
-        HttpResponse response = client.post(
-            "/verify/send",
-            {{"Authorization", "Bearer " + v.key(kTestA)}, {"Content-Type", "application/json"}},
-            body);
-        require_error(response, 413, 4000);
+        require_error(v.post_raw("/verify/send", v.key(kTestA), body), 413, 4000);
     }
     CHECK(v.process().running());
     CHECK(v.get("/healthz").status == 200);
@@ -82,12 +77,8 @@ TEST_CASE("a body over 16 KiB answers 413 with 4000") {
 
 TEST_CASE("a body over 1 MiB is refused with 413 and the error envelope too") {
     VerifydInstance v;
-    HttpClient client = v.client();
     std::string body = "{\"to\": \"+14155552671\"" + std::string(2 * 1024 * 1024, ' ') + "}";
-    HttpResponse response = client.post(
-        "/verify/send",
-        {{"Authorization", "Bearer " + v.key(kTestA)}, {"Content-Type", "application/json"}}, body);
-    require_error(response, 413, 4000);
+    require_error(v.post_raw("/verify/send", v.key(kTestA), body), 413, 4000);
     CHECK(v.process().running());
 }
 
