@@ -1,7 +1,6 @@
 // Starts and drives a verifyd process against its own redis-server.
 #include "support/verifyd_instance.hpp"
 
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -225,20 +224,11 @@ nlohmann::json VerifydInstance::send_ok(const std::string& api_key, const std::s
 std::string VerifydInstance::sandbox_code(const std::string& api_key,
                                           const std::string& verification_id) {
     HttpResponse response = get_verification(api_key, verification_id);
-    nlohmann::json json = response.json();
-    if (response.status == 200 && json.is_object()) {
-        const nlohmann::json* code = nullptr;
-        auto data = json.find("data");
-        if (data != json.end() && data->contains("template_variables")) {
-            auto& variables = (*data)["template_variables"];
-            if (variables.is_object() && variables.contains("code") &&
-                variables["code"].is_string()) {
-                code = &variables["code"];
-            }
-        }
-        if (code) {
-            return code->get<std::string>();
-        }
+    const nlohmann::json json = response.json();
+    const nlohmann::json::json_pointer code("/data/template_variables/code");
+    if (response.status == 200 && json.is_object() && json.contains(code) &&
+        json[code].is_string()) {
+        return json[code].get<std::string>();
     }
     throw std::runtime_error("GET /verify/" + verification_id +
                              " has no data.template_variables.code: " + describe(response));
