@@ -1,9 +1,10 @@
-# Writes OUTPUT, a C++ file that defines verifyd::lua_script_source(name) for every
+# Writes OUTPUT, a C++ file that defines verifyd::lua_scripts() with the source of every
 # LUA_DIR/*.lua. lua/prelude.lua is prepended to every other script so that each one
 # begins with the shared per-key request limit.
+cmake_minimum_required(VERSION 3.18)
 file(GLOB scripts ${LUA_DIR}/*.lua)
 list(SORT scripts)
-file(READ ${LUA_DIR}/prelude.lua prelude)
+file(READ ${LUA_DIR}/prelude.lua prelude_source)
 set(body "// Generated from lua/*.lua by cmake/embed_lua.cmake. Do not edit.\n")
 string(APPEND body "#include \"verifyd/lua_scripts.hpp\"\n\nnamespace verifyd {\n\n")
 string(APPEND body "const std::vector<LuaScript>& lua_scripts() {\n")
@@ -14,7 +15,7 @@ foreach(path ${scripts})
     continue()
   endif()
   file(READ ${path} source)
-  string(APPEND body "        {\"${name}\", R\"VERIFYD_LUA(${prelude}\n${source})VERIFYD_LUA\"},\n")
+  string(APPEND body "        {\"${name}\", R\"VERIFYD_LUA(${prelude_source}\n${source})VERIFYD_LUA\"},\n")
 endforeach()
 string(APPEND body "    };\n    return scripts;\n}\n\n}  // namespace verifyd\n")
 file(WRITE ${OUTPUT} "${body}")
