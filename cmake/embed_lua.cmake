@@ -1,21 +1,30 @@
 # Writes OUTPUT, a C++ file that defines verifyd::lua_scripts() with the source of every
-# LUA_DIR/*.lua. lua/prelude.lua is prepended to every other script so that each one
-# begins with the shared per-key request limit.
+# script: lua/*.lua (API scripts, named by file) begin with lua/lib/common.lua and
+# lua/lib/key_limit.lua; lua/outbox/*.lua (delivery scripts, named outbox_<file>) begin
+# with lua/lib/common.lua only, since no API key calls them.
 cmake_minimum_required(VERSION 3.18)
-file(GLOB scripts ${LUA_DIR}/*.lua)
-list(SORT scripts)
-file(READ ${LUA_DIR}/prelude.lua prelude_source)
-set(body "// Generated from lua/*.lua by cmake/embed_lua.cmake. Do not edit.\n")
+file(READ ${LUA_DIR}/lib/common.lua common_source)
+file(READ ${LUA_DIR}/lib/key_limit.lua key_limit_source)
+
+set(body "// Generated from lua/ by cmake/embed_lua.cmake. Do not edit.\n")
 string(APPEND body "#include \"verifyd/lua_scripts.hpp\"\n\nnamespace verifyd {\n\n")
 string(APPEND body "const std::vector<LuaScript>& lua_scripts() {\n")
 string(APPEND body "    static const std::vector<LuaScript> scripts = {\n")
-foreach(path ${scripts})
-  get_filename_component(name ${path} NAME_WE)
-  if(name STREQUAL "prelude")
-    continue()
-  endif()
-  file(READ ${path} source)
-  string(APPEND body "        {\"${name}\", R\"VERIFYD_LUA(${prelude_source}\n${source})VERIFYD_LUA\"},\n")
-endforeach()
+
+function(embed_scripts folder name_prefix preamble)
+  file(GLOB paths ${LUA_DIR}/${folder}*.lua)
+  list(SORT paths)
+  foreach(path ${paths})
+    get_filename_component(name ${path} NAME_WE)
+    file(READ ${path} source)
+    string(APPEND body
+           "        {\"${name_prefix}${name}\", R\"VERIFYD_LUA(${preamble}\n${source})VERIFYD_LUA\"},\n")
+  endforeach()
+  set(body "${body}" PARENT_SCOPE)
+endfunction()
+
+embed_scripts("" "" "${common_source}\n${key_limit_source}")
+embed_scripts("outbox/" "outbox_" "${common_source}")
+
 string(APPEND body "    };\n    return scripts;\n}\n\n}  // namespace verifyd\n")
 file(WRITE ${OUTPUT} "${body}")

@@ -2,9 +2,9 @@
 -- approved (spent), one more wrong attempt, or locked on the last one. One call per
 -- attempt, so concurrent checks are counted exactly.
 --
--- KEYS[1]  the API key's request counter (prelude)
+-- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the verification hash v:{tag}<suffix>
--- ARGV[1]  requests per minute of the API key (prelude)
+-- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  keyed hash of the presented code (32 raw bytes)
 --
@@ -12,7 +12,7 @@
 --          {4040}  unknown, another account's, approved, canceled or superseded
 --          {4042}  locked by earlier wrong codes
 --          {4041}  expired (the key itself lives on for the grace period)
---          {4029, retry_after}  (prelude)
+--          {4029, retry_after}  (lib/key_limit.lua)
 
 local verification_key, account, presented = KEYS[2], ARGV[2], ARGV[3]
 

@@ -1,15 +1,15 @@
 -- list: the caller's messages to one number, newest first. Changes nothing but the
 -- request counter.
 --
--- KEYS[1]  the API key's request counter (prelude)
+-- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the number's state hash n:{tag} (see send.lua)
--- ARGV[1]  requests per minute of the API key (prelude)
+-- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  the most messages to return
 -- ARGV[4]  the verification key prefix v:{tag}
 --
 -- Replies: {0, now_ms, suffix, fields, suffix, fields, …}  one pair per message
---          {4029, retry_after}  (prelude)
+--          {4029, retry_after}  (lib/key_limit.lua)
 
 local number_key, account, limit, prefix = KEYS[2], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 

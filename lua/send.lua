@@ -1,11 +1,14 @@
 -- send: refuses by per-number limits, supersedes the number's pending verification,
--- and creates the new one, all at once so replicas cannot race past a limit.
+-- creates the new one and, for a live send, enqueues its delivery job, all at once so
+-- replicas cannot race past a limit and an accepted send always has its job.
 --
--- KEYS[1]  the API key's request counter (prelude)
+-- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the number's state hash n:{tag}: cur (current verification suffix),
 --          msgs (suffixes, newest first), ts:s / ts:l (send times in ms, sandbox / live)
 -- KEYS[3]  the new verification hash v:{tag}<suffix>
--- ARGV[1]  requests per minute of the API key (prelude)
+-- KEYS[4]  the delivery stream (live sends add their job, field r = {tag}<suffix>)
+-- KEYS[5]  the undelivered index, a sorted set of {tag}<suffix> by creation time
+-- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  mode: "s" sandbox or "l" live (limits are counted apart)
 -- ARGV[3]  send windows, "COUNT/SECONDS,COUNT/SECONDS"
 -- ARGV[4]  resend cooldown in seconds (0 = none)
@@ -13,13 +16,14 @@
 -- ARGV[6]  grace in seconds during which an expired verification still answers 4041
 -- ARGV[7]  the verification key prefix v:{tag}
 -- ARGV[8]  the new verification's suffix
--- ARGV[9…] field, value pairs stored into the new verification as given
+-- ARGV[9…] field, value pairs stored into the new verification as given (a live one
+--          holds its sealed code in sc)
 --
 -- Replies: {0, created_ms, expires_ms}
 --          {4043, retry_after}  a window or the cooldown refuses; nothing is counted
---          {4029, retry_after}  (prelude)
+--          {4029, retry_after}  (lib/key_limit.lua)
 
-local number_key, verification_key = KEYS[2], KEYS[3]
+local number_key, verification_key, stream_key, undelivered_key = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local mode, windows_spec = ARGV[2], ARGV[3]
 local cooldown_ms = tonumber(ARGV[4]) * 1000
 local ttl_ms, grace_ms = tonumber(ARGV[5]) * 1000, tonumber(ARGV[6]) * 1000
@@ -74,6 +78,11 @@ local expires_ms = now_ms + ttl_ms
 redis.call('HSET', verification_key, 'st', 'p', 'n', 0, 'c', now_ms, 'e', expires_ms,
     unpack(ARGV, 9))
 redis.call('PEXPIRE', verification_key, ttl_ms + grace_ms)
+if mode == 'l' then
+    local job = string.sub(prefix, 3) .. suffix
+    redis.call('XADD', stream_key, '*', 'r', job)
+    redis.call('ZADD', undelivered_key, now_ms, job)
+end
 
 times[#times + 1] = now_ms
 local messages = suffix

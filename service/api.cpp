@@ -52,11 +52,17 @@ int ttl_minutes(int ttl_seconds) {
     return (ttl_seconds + 59) / 60;
 }
 
+json text_or_null(const std::string& text) {
+    return text.empty() ? json(nullptr) : json(text);
+}
+
 json delivery_json(const Verification& v) {
+    // The last provider error explains a retry in progress or a failure, not a success.
+    bool show_error = v.delivery_status == "queued" || v.delivery_status == "failed";
     return {{"status", v.delivery_status},
-            {"channel", v.channel},
-            {"fallback_reason", nullptr},
-            {"error", nullptr}};
+            {"channel", v.delivery_channel},
+            {"fallback_reason", text_or_null(v.fallback_reason)},
+            {"error", show_error ? text_or_null(v.delivery_error) : json(nullptr)}};
 }
 
 json verification_json(const Verification& v, bool with_details) {
@@ -72,7 +78,7 @@ json verification_json(const Verification& v, bool with_details) {
                  {"sandbox", v.sandbox},
                  {"message_id", make_record_id(kMessagePrefix, v.ref)},
                  {"locale", v.locale},
-                 {"fallback", v.fallback.empty() ? json(nullptr) : json(v.fallback)}};
+                 {"fallback", text_or_null(v.fallback)}};
     if (v.status == "locked") data["attempts_remaining"] = 0;
     if (with_details) {
         data["attempts"] = v.attempts;
@@ -85,19 +91,19 @@ json verification_json(const Verification& v, bool with_details) {
 
 // A live message never shows its code: the stored variables of a live verification
 // hold none, and its body (which would) is left out.
-json message_json(const Verification& v) {
+json message_json(const Verification& v, const Templates& templates) {
     json variables = json::parse(v.template_variables, nullptr, false);
     if (variables.is_discarded()) variables = json::object();
     json data = {{"id", make_record_id(kMessagePrefix, v.ref)},
                  {"verification_id", make_record_id(kVerificationPrefix, v.ref)},
                  {"to", v.to},
-                 {"channel", v.channel},
+                 {"channel", v.delivery_channel},
                  {"status", v.delivery_status},
                  {"sandbox", v.sandbox},
                  {"template", {{"name", v.template_name}, {"variables", variables}}},
                  {"locale", v.locale},
                  {"created_at", format_rfc3339(v.created_ms)}};
-    if (v.sandbox) data["body"] = render_body(v.locale, variables);
+    if (v.sandbox) data["body"] = templates.render(v.locale, variables);
     return data;
 }
 
@@ -150,12 +156,12 @@ struct Api::Context {
     HttpResponse ok(int status, json data) { return success(request_id, status, std::move(data)); }
 };
 
-Api::Api(const Config& config, const KeyRing& keys, Store& store, Provider* provider,
+Api::Api(const Config& config, const KeyRing& keys, Store& store, const Templates& templates,
          Metrics& metrics)
     : config_(config),
       keys_(keys),
       store_(store),
-      provider_(provider),
+      templates_(templates),
       metrics_(metrics),
       phones_(config.allowed_countries) {}
 
@@ -343,7 +349,7 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
         return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
 
     const bool sandbox = !context.live_key || send.sandbox;
-    if (!sandbox && !provider_)
+    if (!sandbox && config_.provider == ProviderKind::None)
         return context.fail(with_retry_after(
             with_status(make_error(ErrorCode::ProviderError,
                                    "No delivery provider is configured for live sends "
@@ -370,28 +376,19 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
     json variables = {{"app_name", config_.app_name},
                       {"ttl_minutes", ttl_minutes(send.ttl_seconds)}};
     variables.update(send.template_variables);
-    json stored_variables = variables;
-    if (sandbox) stored_variables["code"] = code;
-    v.template_variables = stored_variables.dump();
-    // The log provider cannot fail, so a live send is recorded as sent when it is
-    // accepted; the durable outbox of the delivery issue replaces this.
-    v.delivery_status = sandbox ? "sandboxed" : "sent";
+    // Sandbox variables are test data and keep the code readable; a live code exists
+    // only as its hash and, until delivered, sealed for the outbox.
+    if (sandbox) {
+        variables["code"] = code;
+        v.delivery_status = "sandboxed";
+    } else {
+        created.sealed_code = seal_code(config_.seal_key, verification_id, code);
+        v.delivery_status = "queued";
+    }
+    v.template_variables = variables.dump();
 
     auto stored = counting(context).send(context.caller, created);
     if (stored.error) return context.fail(*stored.error);
-
-    if (!sandbox) {
-        OutgoingMessage message;
-        message.message_id = make_record_id(kMessagePrefix, v.ref);
-        message.verification_id = verification_id;
-        message.to = v.to;
-        message.channel = v.channel;
-        message.locale = v.locale;
-        message.template_name = v.template_name;
-        message.variables = variables;
-        message.variables["code"] = code;
-        provider_->deliver(message);
-    }
     metrics_.count_send(sandbox, v.channel);
     return context.ok(201, verification_json(stored.value, false));
 }
@@ -447,7 +444,7 @@ HttpResponse Api::get_message(const std::string& id, Context& context) {
     if (!ref) return context.fail(make_error(ErrorCode::MessageNotFound));
     auto found = counting(context).get(context.caller, *ref, ErrorCode::MessageNotFound);
     if (found.error) return context.fail(*found.error);
-    return context.ok(200, message_json(found.value));
+    return context.ok(200, message_json(found.value, templates_));
 }
 
 HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
@@ -461,7 +458,7 @@ HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
         query.value.limit);
     if (found.error) return context.fail(*found.error);
     json messages = json::array();
-    for (const auto& v : found.value) messages.push_back(message_json(v));
+    for (const auto& v : found.value) messages.push_back(message_json(v, templates_));
     return context.ok(200, {{"messages", messages}});
 }
 

@@ -3,6 +3,7 @@
 #include "verifyd/config.hpp"
 
 #include <phonenumbers/phonenumberutil.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "verifyd/crypto.hpp"
 #include "verifyd/text.hpp"
 
 namespace verifyd {
@@ -125,10 +127,77 @@ std::set<std::string> parse_countries(const std::string& text) {
 ProviderKind parse_provider(const std::optional<std::string>& text) {
     if (!text || text->empty()) return ProviderKind::None;
     if (*text == "log") return ProviderKind::Log;
-    if (*text == "sent" || *text == "webhook")
-        throw ConfigError("VERIFYD_PROVIDER",
-                          "\"" + *text + "\" is not available in this version; use log");
+    if (*text == "sent") return ProviderKind::Sent;
+    if (*text == "webhook") return ProviderKind::Webhook;
     throw ConfigError("VERIFYD_PROVIDER", "must be log, sent or webhook, got \"" + *text + "\"");
+}
+
+std::string required(const Reader& reader, const std::string& name, const std::string& why) {
+    auto value = reader.raw(name);
+    if (!value || trim(*value).empty()) throw ConfigError(name, "is required " + why);
+    return *value;
+}
+
+std::string http_url(const Reader& reader, const std::string& name, const std::string& why) {
+    std::string url = required(reader, name, why);
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+        throw ConfigError(name, "must be an http:// or https:// URL");
+    if (url.find_first_of(" \t\r\n") != std::string::npos)
+        throw ConfigError(name, "must not contain white space");
+    return url;
+}
+
+void load_provider_settings(Reader& reader, Config& config) {
+    config.provider = parse_provider(reader.raw("VERIFYD_PROVIDER"));
+    if (config.provider == ProviderKind::Sent) {
+        const std::string why = "with VERIFYD_PROVIDER=sent";
+        config.sent.base_url = http_url(reader, "VERIFYD_SENT_BASE_URL", why);
+        config.sent.api_key = required(reader, "VERIFYD_SENT_API_KEY", why);
+    }
+    if (auto name = reader.raw("VERIFYD_SENT_TEMPLATE")) {
+        if (trim(*name).empty() || name->size() > 128)
+            throw ConfigError("VERIFYD_SENT_TEMPLATE", "must be 1 to 128 characters");
+        config.sent.template_name = *name;
+    }
+    config.sent.sender_profile_id = reader.raw("VERIFYD_SENT_SENDER_PROFILE_ID").value_or("");
+    if (config.provider == ProviderKind::Webhook) {
+        const std::string why = "with VERIFYD_PROVIDER=webhook";
+        config.webhook.url = http_url(reader, "VERIFYD_WEBHOOK_URL", why);
+        config.webhook.secret = required(reader, "VERIFYD_WEBHOOK_SECRET", why);
+        if (config.webhook.secret.size() < 16)
+            throw ConfigError("VERIFYD_WEBHOOK_SECRET", "must be at least 16 characters");
+    }
+}
+
+void load_delivery_settings(Reader& reader, Config& config) {
+    DeliverySettings& d = config.delivery;
+    d.max_attempts = static_cast<int>(reader.integer("VERIFYD_DELIVERY_MAX_ATTEMPTS", 8, 1, 100));
+    d.timeout_ms =
+        static_cast<int>(reader.integer("VERIFYD_DELIVERY_TIMEOUT_MS", 5000, 100, 120000));
+    d.backoff_ms =
+        static_cast<int>(reader.integer("VERIFYD_DELIVERY_BACKOFF_MS", 500, 10, 3600000));
+    d.max_backoff_ms = static_cast<int>(
+        reader.integer("VERIFYD_DELIVERY_MAX_BACKOFF_MS", 60000, d.backoff_ms, 86400000));
+    // A job may only be taken over once its holder has certainly given up on it.
+    d.claim_idle_ms = static_cast<int>(reader.integer("VERIFYD_DELIVERY_CLAIM_IDLE_MS",
+                                                      std::max(30000, 2 * d.timeout_ms),
+                                                      d.timeout_ms + 500, 86400000));
+    d.workers = static_cast<int>(reader.integer("VERIFYD_DELIVERY_WORKERS", 2, 1, 64));
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    d.consumer = reader.raw("VERIFYD_DELIVERY_CONSUMER")
+                     .value_or(std::string(host) + ":" + std::to_string(config.listen_port));
+    if (trim(d.consumer).empty() || d.consumer.size() > 200)
+        throw ConfigError("VERIFYD_DELIVERY_CONSUMER", "must be 1 to 200 characters");
+}
+
+HashKey load_seal_key(const Reader& reader, const HashKey& hash_key) {
+    auto hex = reader.raw("VERIFYD_SEAL_KEY");
+    if (!hex) return derive_seal_key(hash_key);
+    std::string problem;
+    auto key = parse_hash_key(*hex, problem);
+    if (!key) throw ConfigError("VERIFYD_SEAL_KEY", problem);
+    return *key;
 }
 
 }  // namespace
@@ -274,7 +343,14 @@ Config load_config(const EnvLookup& env) {
             throw ConfigError("VERIFYD_APP_NAME", "must be 1 to 64 characters");
         config.app_name = *app_name;
     }
-    config.provider = parse_provider(reader.raw("VERIFYD_PROVIDER"));
+    load_provider_settings(reader, config);
+    load_delivery_settings(reader, config);
+    config.seal_key = load_seal_key(reader, config.hash_key);
+    if (auto templates = reader.raw("VERIFYD_TEMPLATES_FILE")) {
+        if (trim(*templates).empty())
+            throw ConfigError("VERIFYD_TEMPLATES_FILE", "must be a file path when set");
+        config.templates_file = *templates;
+    }
     return config;
 }
 

@@ -79,6 +79,45 @@ std::string api_key_hash(std::string_view key) {
     return to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
+HashKey derive_seal_key(const HashKey& hash_key) {
+    HashKey seal_key{};
+    crypto_kdf_derive_from_key(seal_key.data(), seal_key.size(), 1, "vd_seal_", hash_key.data());
+    return seal_key;
+}
+
+std::string seal_code(const HashKey& seal_key, std::string_view verification_id,
+                      std::string_view code) {
+    const size_t nonce_bytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    std::string sealed(nonce_bytes + code.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+    auto* out = reinterpret_cast<unsigned char*>(sealed.data());
+    randombytes_buf(out, nonce_bytes);
+    unsigned long long written = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        out + nonce_bytes, &written, reinterpret_cast<const unsigned char*>(code.data()),
+        code.size(), reinterpret_cast<const unsigned char*>(verification_id.data()),
+        verification_id.size(), nullptr, out, seal_key.data());
+    sealed.resize(nonce_bytes + written);
+    return sealed;
+}
+
+std::optional<std::string> open_code(const HashKey& seal_key, std::string_view verification_id,
+                                     std::string_view sealed) {
+    const size_t nonce_bytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    const size_t tag_bytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (sealed.size() < nonce_bytes + tag_bytes) return std::nullopt;
+    const auto* in = reinterpret_cast<const unsigned char*>(sealed.data());
+    std::string code(sealed.size() - nonce_bytes - tag_bytes, '\0');
+    unsigned long long written = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            reinterpret_cast<unsigned char*>(code.data()), &written, nullptr, in + nonce_bytes,
+            sealed.size() - nonce_bytes,
+            reinterpret_cast<const unsigned char*>(verification_id.data()), verification_id.size(),
+            in, seal_key.data()) != 0)
+        return std::nullopt;
+    code.resize(written);
+    return code;
+}
+
 std::string to_hex(std::string_view bytes) {
     std::string out(bytes.size() * 2 + 1, '\0');
     sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),

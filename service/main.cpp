@@ -10,10 +10,10 @@
 #include "verifyd/api.hpp"
 #include "verifyd/config.hpp"
 #include "verifyd/crypto.hpp"
-#include "verifyd/delivery.hpp"
 #include "verifyd/http_server.hpp"
 #include "verifyd/keys.hpp"
 #include "verifyd/metrics.hpp"
+#include "verifyd/outbox.hpp"
 #include "verifyd/store.hpp"
 
 namespace {
@@ -31,7 +31,12 @@ Settings (environment): VERIFYD_LISTEN, VERIFYD_THREADS, VERIFYD_REDIS_URL,
 VERIFYD_REDIS_TIMEOUT_MS, VERIFYD_HASH_KEY or VERIFYD_HASH_KEY_FILE, VERIFYD_API_KEYS_FILE,
 VERIFYD_CODE_LENGTH, VERIFYD_CODE_TTL, VERIFYD_MAX_ATTEMPTS, VERIFYD_SEND_LIMITS,
 VERIFYD_RESEND_COOLDOWN, VERIFYD_EXPIRED_GRACE, VERIFYD_KEY_RPM, VERIFYD_ALLOWED_COUNTRIES,
-VERIFYD_APP_NAME, VERIFYD_PROVIDER. See README.md.
+VERIFYD_APP_NAME, VERIFYD_PROVIDER, VERIFYD_SENT_BASE_URL, VERIFYD_SENT_API_KEY,
+VERIFYD_SENT_TEMPLATE, VERIFYD_SENT_SENDER_PROFILE_ID, VERIFYD_WEBHOOK_URL,
+VERIFYD_WEBHOOK_SECRET, VERIFYD_SEAL_KEY, VERIFYD_TEMPLATES_FILE, VERIFYD_DELIVERY_MAX_ATTEMPTS,
+VERIFYD_DELIVERY_TIMEOUT_MS, VERIFYD_DELIVERY_BACKOFF_MS, VERIFYD_DELIVERY_MAX_BACKOFF_MS,
+VERIFYD_DELIVERY_CLAIM_IDLE_MS, VERIFYD_DELIVERY_WORKERS, VERIFYD_DELIVERY_CONSUMER.
+See README.md.
 
 Exit status: 0 after a clean shutdown, 2 for a bad setting or usage.
 )";
@@ -81,6 +86,7 @@ int keygen(const std::vector<std::string>& args) {
 int serve() {
     verifyd::Config config;
     verifyd::KeyRing keys;
+    verifyd::Templates templates;
     try {
         config = verifyd::load_config(verifyd::process_environment());
     } catch (const verifyd::ConfigError& e) {
@@ -106,8 +112,8 @@ int serve() {
     verifyd::Store store(config.redis, config.redis_timeout_ms,
                          {config.send_limits, config.resend_cooldown, config.expired_grace},
                          &metrics);
-    auto provider = verifyd::make_provider(config.provider);
-    verifyd::Api api(config, keys, store, provider.get(), metrics);
+    verifyd::Api api(config, keys, store, templates, metrics);
+    verifyd::Outbox outbox(config, store, templates, metrics);
     verifyd::HttpServer server(api, config.listen_host, config.listen_port, config.threads);
     try {
         server.start();
@@ -116,6 +122,7 @@ int serve() {
                      config.listen_port, e.what());
         return 1;
     }
+    outbox.start();
     std::fprintf(stderr, "verifyd %s: serving on %s:%d with %d threads, %zu API keys\n",
                  VERIFYD_VERSION, config.listen_host.c_str(), config.listen_port, config.threads,
                  keys.size());
@@ -124,6 +131,7 @@ int serve() {
     sigwait(&signals, &received);
     std::fprintf(stderr, "verifyd: %s received, shutting down\n", strsignal(received));
     server.shutdown();
+    outbox.stop();
     return 0;
 }
 

@@ -29,6 +29,23 @@ void Metrics::count_send(bool sandbox, const std::string& channel) {
     ++sends_[{sandbox, channel}];
 }
 
+void Metrics::count_delivery(const std::string& provider, const std::string& channel,
+                             const std::string& outcome) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++deliveries_[{provider, channel, outcome}];
+}
+
+void Metrics::count_delivery_retry(const std::string& provider, const std::string& channel) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++delivery_retries_[{provider, channel}];
+}
+
+void Metrics::set_outbox(long long undelivered_jobs, double oldest_job_age_seconds) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    undelivered_jobs_ = undelivered_jobs;
+    oldest_job_age_seconds_ = oldest_job_age_seconds;
+}
+
 std::string Metrics::render() const {
     std::ostringstream out;
     std::lock_guard<std::mutex> lock(mutex_);
@@ -63,6 +80,24 @@ std::string Metrics::render() const {
     for (const auto& [key, count] : sends_)
         out << "verifyd_sends_total{mode=\"" << (key.first ? "sandbox" : "live") << "\",channel=\""
             << key.second << "\"} " << count << "\n";
+
+    out << "# HELP verifyd_deliveries_total Delivery outcomes by provider and channel.\n"
+        << "# TYPE verifyd_deliveries_total counter\n";
+    for (const auto& [key, count] : deliveries_)
+        out << "verifyd_deliveries_total{provider=\"" << key[0] << "\",channel=\"" << key[1]
+            << "\",outcome=\"" << key[2] << "\"} " << count << "\n";
+    out << "# HELP verifyd_delivery_retries_total Delivery attempts to be retried later.\n"
+        << "# TYPE verifyd_delivery_retries_total counter\n";
+    for (const auto& [key, count] : delivery_retries_)
+        out << "verifyd_delivery_retries_total{provider=\"" << key.first << "\",channel=\""
+            << key.second << "\"} " << count << "\n";
+    out << "# HELP verifyd_delivery_queue_depth Live messages not yet delivered or failed.\n"
+        << "# TYPE verifyd_delivery_queue_depth gauge\n"
+        << "verifyd_delivery_queue_depth " << undelivered_jobs_ << "\n"
+        << "# HELP verifyd_delivery_oldest_job_age_seconds Age of the oldest undelivered "
+           "message.\n"
+        << "# TYPE verifyd_delivery_oldest_job_age_seconds gauge\n"
+        << "verifyd_delivery_oldest_job_age_seconds " << oldest_job_age_seconds_ << "\n";
 
     out << "# HELP verifyd_redis_errors_total Failed Redis calls and connection attempts.\n"
         << "# TYPE verifyd_redis_errors_total counter\n"

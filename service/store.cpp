@@ -101,6 +101,10 @@ Verification parse_verification(const RecordRef& ref, const redisReply* fields, 
     v.template_name = map["tn"];
     v.template_variables = map["tv"];
     v.delivery_status = map["ds"];
+    v.delivery_channel = map["dch"].empty() ? v.channel : map["dch"];
+    v.fallback_reason = map["fr"];
+    v.delivery_error = map["de"];
+    v.provider_message_id = map["pid"];
     const std::string& status = map["st"];
     if (status == "a") {
         v.status = "approved";
@@ -236,9 +240,18 @@ Store::Connection& Store::connection() {
     return connection;
 }
 
-Result<ReplyHandle> Store::call(const Caller& caller, const char* script,
-                                const std::vector<std::string>& keys,
-                                const std::vector<std::string>& args) {
+namespace {
+
+ApiError redis_error_reply(const std::string& what, const std::string& message) {
+    std::fprintf(stderr, "verifyd: redis error in %s: %s\n", what.c_str(), message.c_str());
+    bool transient = message.rfind("LOADING", 0) == 0 || message.rfind("READONLY", 0) == 0 ||
+                     message.rfind("BUSY", 0) == 0 || message.rfind("MASTERDOWN", 0) == 0;
+    return transient ? store_unavailable() : make_error(ErrorCode::InternalError);
+}
+
+}  // namespace
+
+Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
     Connection& c = connection();
     Result<ReplyHandle> result;
     if (!c.ensure(endpoint_, timeout_ms_)) {
@@ -246,15 +259,12 @@ Result<ReplyHandle> Store::call(const Caller& caller, const char* script,
         result.error = store_unavailable();
         return result;
     }
-    std::vector<std::string> command = {"EVALSHA", "", std::to_string(keys.size() + 1),
-                                        counter_key(caller)};
-    command.insert(command.end(), keys.begin(), keys.end());
-    command.push_back(std::to_string(caller.requests_per_minute));
-    command.insert(command.end(), args.begin(), args.end());
-
+    // EVALSHA names its script; the connection knows the script's SHA1.
+    const bool script = args.size() > 1 && args[0] == "EVALSHA";
+    std::vector<std::string> sent = args;
     for (int attempt = 0; attempt < 2; ++attempt) {
-        command[1] = c.script_shas[script];
-        ReplyHandle reply = c.command(command);
+        if (script) sent[1] = c.script_shas[args[1]];
+        ReplyHandle reply = c.command(sent);
         if (!reply) {
             // A broken or timed-out connection may still deliver a stale reply: drop it.
             c.drop();
@@ -263,20 +273,9 @@ Result<ReplyHandle> Store::call(const Caller& caller, const char* script,
         if (reply->type == REDIS_REPLY_ERROR) {
             std::string message = reply_string(reply.get());
             if (message.rfind("NOSCRIPT", 0) == 0 && attempt == 0 && c.load_scripts()) continue;
-            std::fprintf(stderr, "verifyd: redis error in %s: %s\n", script, message.c_str());
             if (metrics_) metrics_->count_redis_error();
-            bool transient = message.rfind("LOADING", 0) == 0 ||
-                             message.rfind("READONLY", 0) == 0 || message.rfind("BUSY", 0) == 0 ||
-                             message.rfind("MASTERDOWN", 0) == 0;
-            result.error = transient ? store_unavailable() : make_error(ErrorCode::InternalError);
-            return result;
-        }
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
-            result.error = make_error(ErrorCode::InternalError);
-            return result;
-        }
-        if (reply_integer(reply->element[0]) != 0) {
-            result.error = script_error(reply.get());
+            result.error = redis_error_reply(script ? args[1] : args[0], message);
+            result.value = std::move(reply);
             return result;
         }
         result.value = std::move(reply);
@@ -284,6 +283,32 @@ Result<ReplyHandle> Store::call(const Caller& caller, const char* script,
     }
     if (metrics_) metrics_->count_redis_error();
     result.error = store_unavailable();
+    return result;
+}
+
+Result<ReplyHandle> Store::eval(const char* script, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& args) {
+    std::vector<std::string> command_args = {"EVALSHA", script, std::to_string(keys.size())};
+    command_args.insert(command_args.end(), keys.begin(), keys.end());
+    command_args.insert(command_args.end(), args.begin(), args.end());
+    return command(command_args);
+}
+
+Result<ReplyHandle> Store::call(const Caller& caller, const char* script,
+                                const std::vector<std::string>& keys,
+                                const std::vector<std::string>& args) {
+    std::vector<std::string> all_keys = {counter_key(caller)};
+    all_keys.insert(all_keys.end(), keys.begin(), keys.end());
+    std::vector<std::string> all_args = {std::to_string(caller.requests_per_minute)};
+    all_args.insert(all_args.end(), args.begin(), args.end());
+    auto result = eval(script, all_keys, all_args);
+    if (!result.ok()) return result;
+    const redisReply* reply = result.value.get();
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+        result.error = make_error(ErrorCode::InternalError);
+    } else if (reply_integer(reply->element[0]) != 0) {
+        result.error = script_error(reply);
+    }
     return result;
 }
 
@@ -297,38 +322,36 @@ Result<bool> Store::count_request(const Caller& caller) {
 
 Result<Verification> Store::send(const Caller& caller, const NewVerification& created) {
     const Verification& v = created.verification;
+    std::vector<std::pair<const char*, std::string>> fields = {
+        {"a", caller.account},
+        {"to", v.to},
+        {"ch", v.channel},
+        {"fb", v.fallback},
+        {"loc", v.locale},
+        {"len", std::to_string(v.code_length)},
+        {"mx", std::to_string(v.max_attempts)},
+        {"sb", v.sandbox ? "1" : "0"},
+        {"tn", v.template_name},
+        {"tv", v.template_variables},
+        {"ds", v.delivery_status},
+        {"dch", v.channel},
+        {"h", created.code_hash},
+    };
+    if (!created.sealed_code.empty()) fields.emplace_back("sc", created.sealed_code);
     std::vector<std::string> args = {v.sandbox ? "s" : "l",
                                      send_limits_arg_,
                                      std::to_string(limits_.resend_cooldown),
                                      std::to_string(created.ttl_seconds),
                                      std::to_string(limits_.expired_grace),
                                      verification_prefix(v.ref.tag),
-                                     v.ref.suffix,
-                                     "a",
-                                     caller.account,
-                                     "to",
-                                     v.to,
-                                     "ch",
-                                     v.channel,
-                                     "fb",
-                                     v.fallback,
-                                     "loc",
-                                     v.locale,
-                                     "len",
-                                     std::to_string(v.code_length),
-                                     "mx",
-                                     std::to_string(v.max_attempts),
-                                     "sb",
-                                     v.sandbox ? "1" : "0",
-                                     "tn",
-                                     v.template_name,
-                                     "tv",
-                                     v.template_variables,
-                                     "ds",
-                                     v.delivery_status,
-                                     "h",
-                                     created.code_hash};
-    auto reply = call(caller, "send", {number_key(v.ref.tag), verification_key(v.ref)}, args);
+                                     v.ref.suffix};
+    for (const auto& [name, value] : fields) {
+        args.emplace_back(name);
+        args.push_back(value);
+    }
+    auto reply = call(
+        caller, "send",
+        {number_key(v.ref.tag), verification_key(v.ref), kDeliveryStream, kUndeliveredIndex}, args);
     Result<Verification> result;
     if (!reply.ok()) {
         result.error = reply.error;
@@ -344,19 +367,11 @@ Result<Verification> Store::send(const Caller& caller, const NewVerification& cr
 
 Result<std::string> Store::current_verification(const std::string& tag) {
     Result<std::string> result;
-    Connection& c = connection();
-    if (!c.ensure(endpoint_, timeout_ms_)) {
-        if (metrics_) metrics_->count_redis_error();
-        result.error = store_unavailable();
-        return result;
-    }
-    ReplyHandle reply = c.command({"HGET", number_key(tag), "cur"});
-    if (!reply) {
-        c.drop();
-        if (metrics_) metrics_->count_redis_error();
-        result.error = store_unavailable();
-    } else if (reply->type == REDIS_REPLY_STRING) {
-        result.value = make_record_id(kVerificationPrefix, {tag, reply_string(reply.get())});
+    auto reply = command({"HGET", number_key(tag), "cur"});
+    if (!reply.ok()) {
+        result.error = reply.error;
+    } else if (reply.value->type == REDIS_REPLY_STRING) {
+        result.value = make_record_id(kVerificationPrefix, {tag, reply_string(reply.value.get())});
     } else {
         result.error = make_error(ErrorCode::VerificationNotFound);
     }
@@ -419,14 +434,9 @@ Result<std::vector<Verification>> Store::list_messages(const Caller& caller, con
 }
 
 bool Store::ready() {
-    Connection& c = connection();
-    if (!c.ensure(endpoint_, timeout_ms_)) return false;
-    ReplyHandle reply = c.command({"PING"});
-    if (!reply) {
-        c.drop();
-        return false;
-    }
-    return reply->type == REDIS_REPLY_STATUS && c.script_shas.size() == lua_scripts().size();
+    auto reply = command({"PING"});
+    return reply.ok() && reply.value->type == REDIS_REPLY_STATUS &&
+           connection().script_shas.size() == lua_scripts().size();
 }
 
 }  // namespace verifyd

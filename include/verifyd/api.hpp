@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "verifyd/config.hpp"
-#include "verifyd/delivery.hpp"
 #include "verifyd/keys.hpp"
 #include "verifyd/metrics.hpp"
 #include "verifyd/phone.hpp"
 #include "verifyd/store.hpp"
+#include "verifyd/templates.hpp"
 
 namespace verifyd {
 
@@ -38,7 +38,7 @@ constexpr size_t kMaxBodyBytes = 16 * 1024;
 
 class Api {
   public:
-    Api(const Config& config, const KeyRing& keys, Store& store, Provider* provider,
+    Api(const Config& config, const KeyRing& keys, Store& store, const Templates& templates,
         Metrics& metrics);
 
     HttpResponse handle(const HttpRequest& request);
@@ -61,7 +61,7 @@ class Api {
     const Config& config_;
     const KeyRing& keys_;
     Store& store_;
-    Provider* provider_;
+    const Templates& templates_;
     Metrics& metrics_;
     PhoneValidator phones_;
 };

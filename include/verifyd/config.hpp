@@ -33,6 +33,31 @@ struct RedisEndpoint {
 
 enum class ProviderKind { None, Log, Sent, Webhook };
 
+// The Sent platform's POST /v3/messages (VERIFYD_SENT_*).
+struct SentSettings {
+    std::string base_url;  // e.g. https://api.sent.dm, without /v3/messages
+    std::string api_key;
+    std::string template_name = "verify_otp";
+    std::string sender_profile_id;  // empty = the account's default routing
+};
+
+// A signed POST to an operator's URL (VERIFYD_WEBHOOK_*).
+struct WebhookSettings {
+    std::string url;
+    std::string secret;
+};
+
+// The durable outbox of live sends (VERIFYD_DELIVERY_*).
+struct DeliverySettings {
+    int max_attempts = 8;        // provider calls per channel before the message fails
+    int timeout_ms = 5000;       // one provider call, connect included
+    int backoff_ms = 500;        // first retry delay; doubles, with jitter
+    int max_backoff_ms = 60000;  // retry delay cap (a longer Retry-After is honoured)
+    int claim_idle_ms = 30000;   // a job held this long by a silent replica is taken over
+    int workers = 2;             // delivery threads per replica
+    std::string consumer;        // this replica's name in the consumer group
+};
+
 struct Config {
     std::string listen_host = "0.0.0.0";
     int listen_port = 8080;
@@ -51,6 +76,11 @@ struct Config {
     std::set<std::string> allowed_countries;  // empty = all
     std::string app_name = "Verify";
     ProviderKind provider = ProviderKind::None;
+    SentSettings sent;
+    WebhookSettings webhook;
+    DeliverySettings delivery;
+    HashKey seal_key{};          // VERIFYD_SEAL_KEY, or derived from the hash key
+    std::string templates_file;  // VERIFYD_TEMPLATES_FILE; empty = built-in bodies only
 };
 
 class ConfigError : public std::runtime_error {

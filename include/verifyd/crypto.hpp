@@ -2,6 +2,7 @@
 // file that touches key material; it never logs or formats a secret.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,18 @@ std::string random_alphanumeric(size_t length);
 
 // Unkeyed BLAKE2b-256 of an API key, lowercase hex (the keys file's `hash`).
 std::string api_key_hash(std::string_view key);
+
+// The key that seals codes for delivery, derived from the hash key (crypto_kdf) when
+// VERIFYD_SEAL_KEY is not set, so that the two keys are never the same.
+HashKey derive_seal_key(const HashKey& hash_key);
+
+// A live code sealed for the outbox with XChaCha20-Poly1305, bound to its verification
+// id as associated data: nonce then ciphertext, raw bytes.
+std::string seal_code(const HashKey& seal_key, std::string_view verification_id,
+                      std::string_view code);
+// The code, or nothing when the box was not sealed with this key for this id.
+std::optional<std::string> open_code(const HashKey& seal_key, std::string_view verification_id,
+                                     std::string_view sealed);
 
 std::string to_hex(std::string_view bytes);
 

@@ -1,10 +1,13 @@
-// Delivery of a code to a person (§7): the message a provider receives, the body it
-// renders to, and the providers. Sandbox messages are rendered but never delivered.
-// Not for: deciding whether to deliver (the API does) or durable queueing.
+// Providers: how one attempt to deliver one message is made (§7), and what became of
+// it. `log` writes the message to the log (development only), `sent` calls the Sent
+// platform's POST /v3/messages, `webhook` posts a signed event to the operator's URL.
+// Not for: retries, fallback or queueing, which the outbox decides from the result.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "verifyd/config.hpp"
@@ -15,19 +18,29 @@ struct OutgoingMessage {
     std::string message_id;
     std::string verification_id;
     std::string to;
-    std::string channel;
+    std::string channel;  // the channel of this attempt: sms or whatsapp
     std::string locale;
     std::string template_name;
-    nlohmann::json variables;  // holds "code", "app_name", "ttl_minutes" and the request's
+    nlohmann::json variables;     // "code", "app_name", "ttl_minutes" and the request's
+    std::string body;             // rendered for the locale
+    std::string idempotency_key;  // the same on every retry of this message on this channel
+    int attempt = 1;
 };
 
-// The message text for a locale, with {{name}} replaced by variables[name].
-std::string render_body(const std::string& locale, const nlohmann::json& variables);
+enum class DeliveryOutcome {
+    Sent,     // the provider accepted it
+    Retry,    // try again later: 429, 5xx, 409, a timeout or a connection failure
+    Refused,  // the provider refused it for good: another 4xx
+};
 
 struct DeliveryResult {
-    bool ok = false;
-    std::string status;  // the message's delivery status after this attempt
-    std::string error;
+    DeliveryOutcome outcome = DeliveryOutcome::Retry;
+    std::string provider_message_id;  // when sent, if the provider said
+    std::string error;                // when not sent: what the provider said, for people
+    int retry_after_seconds = 0;      // the provider's Retry-After, 0 when none
+    // For a refused WhatsApp message: why WhatsApp cannot take it, one of
+    // recipient_not_capable, template_not_approved, channel_not_connected, provider_error.
+    std::string whatsapp_refusal;
 };
 
 class Provider {
@@ -37,7 +50,24 @@ class Provider {
     virtual DeliveryResult deliver(const OutgoingMessage& message) = 0;
 };
 
-// Nothing when the kind is None; live sends are then refused with 5001.
-std::unique_ptr<Provider> make_provider(ProviderKind kind);
+// A provider for one delivery thread (providers keep connections and are not shared);
+// nothing when the kind is None.
+std::unique_ptr<Provider> make_provider(const Config& config);
+
+// Turns a provider's HTTP answer into a result. `status` 0 means no answer (timeout,
+// connection failure); `retry_after` is the Retry-After header's value if any.
+DeliveryResult classify_answer(long status, const std::string& body,
+                               const std::optional<std::string>& retry_after,
+                               const std::string& channel);
+
+// The X-Verifyd-Signature header value for a webhook body sent at `unix_time`:
+// "t=<unix_time>,v1=<lowercase hex HMAC-SHA256(secret, "<unix_time>.<body>")>".
+std::string webhook_signature(const std::string& secret, int64_t unix_time,
+                              const std::string& body);
+
+// A receiver's check: the signature is well formed, matches, and was made within
+// `tolerance_seconds` of `now_unix` (either side), so a replayed request is refused.
+bool verify_webhook_signature(const std::string& secret, const std::string& header,
+                              const std::string& body, int64_t now_unix, int tolerance_seconds);
 
 }  // namespace verifyd

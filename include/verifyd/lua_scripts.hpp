@@ -1,5 +1,5 @@
 // The Lua scripts of lua/, compiled into the binary at build time (see
-// cmake/embed_lua.cmake). Each source already begins with lua/prelude.lua.
+// cmake/embed_lua.cmake). Each source already begins with its shared preamble (lua/lib/).
 #pragma once
 
 #include <string>

@@ -20,6 +20,12 @@ class Metrics {
     void count_error(ErrorCode code);
     void count_redis_error();
     void count_send(bool sandbox, const std::string& channel);
+    // outcome: sent, failed, fallback (WhatsApp gave way to SMS) or dropped (not sent
+    // because the verification ended first).
+    void count_delivery(const std::string& provider, const std::string& channel,
+                        const std::string& outcome);
+    void count_delivery_retry(const std::string& provider, const std::string& channel);
+    void set_outbox(long long undelivered_jobs, double oldest_job_age_seconds);
     std::string render() const;
 
     static constexpr std::array<double, 12> kLatencyBuckets = {
@@ -36,6 +42,10 @@ class Metrics {
     std::map<std::string, RouteStats> latency_;
     std::map<int, uint64_t> errors_;
     std::map<std::pair<bool, std::string>, uint64_t> sends_;
+    std::map<std::array<std::string, 3>, uint64_t> deliveries_;
+    std::map<std::pair<std::string, std::string>, uint64_t> delivery_retries_;
+    long long undelivered_jobs_ = 0;
+    double oldest_job_age_seconds_ = 0;
     std::atomic<uint64_t> redis_errors_{0};
 };
 

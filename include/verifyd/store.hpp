@@ -28,6 +28,11 @@ using ReplyHandle = std::unique_ptr<redisReply, ReplyFree>;
 constexpr const char* kVerificationPrefix = "vrf_";
 constexpr const char* kMessagePrefix = "msg_";
 
+// The outbox of live sends (see outbox.hpp).
+constexpr const char* kDeliveryStream = "q:delivery";
+constexpr const char* kUndeliveredIndex = "q:undelivered";
+constexpr const char* kDelayedJobs = "q:delayed";
+
 struct RecordRef {
     std::string tag;
     std::string suffix;
@@ -61,6 +66,10 @@ struct Verification {
     std::string template_name;
     std::string template_variables;
     std::string delivery_status;
+    std::string delivery_channel;  // the channel in use: sms after a WhatsApp fallback
+    std::string fallback_reason;
+    std::string delivery_error;
+    std::string provider_message_id;
 };
 
 // What a send stores: the verification (its status and times are the script's to set),
@@ -68,7 +77,8 @@ struct Verification {
 struct NewVerification {
     Verification verification;
     int ttl_seconds = 600;
-    std::string code_hash;  // 32 raw bytes
+    std::string code_hash;    // 32 raw bytes
+    std::string sealed_code;  // live sends only: the code sealed for the outbox
 };
 
 struct CheckOutcome {
@@ -110,6 +120,12 @@ class Store {
                                                     int limit);
     // Redis answers and this thread's connection has the scripts loaded.
     bool ready();
+
+    // For the outbox: one command, or one script of lua/ by name (no per-key limit),
+    // on this thread's connection. An error reply is an error; the reply is kept.
+    Result<ReplyHandle> command(const std::vector<std::string>& args);
+    Result<ReplyHandle> eval(const char* script, const std::vector<std::string>& keys,
+                             const std::vector<std::string>& args);
 
   private:
     struct Connection;

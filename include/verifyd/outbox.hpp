@@ -1,0 +1,63 @@
+// The outbox: delivery threads that take live sends' jobs from a Redis Stream (one
+// consumer group shared by every replica), deliver them through the provider, and
+// record the outcome through the scripts of lua/outbox/. A job a dead replica held is
+// taken over after VERIFYD_DELIVERY_CLAIM_IDLE_MS; retries back off exponentially with
+// jitter and honour Retry-After; a WhatsApp refusal falls back to SMS when asked to.
+// Not for: creating jobs (the send script does, atomically with the verification).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "verifyd/config.hpp"
+#include "verifyd/delivery.hpp"
+#include "verifyd/metrics.hpp"
+#include "verifyd/store.hpp"
+#include "verifyd/templates.hpp"
+
+namespace verifyd {
+
+constexpr const char* kDeliveryGroup = "deliverers";
+
+// The delay before retry number `attempt` (1 = the first retry): the backoff doubled
+// per attempt up to its cap, drawn uniformly from its upper half, and never shorter
+// than the provider's Retry-After.
+int retry_delay_ms(const DeliverySettings& settings, int attempt, int retry_after_seconds);
+
+class Outbox {
+  public:
+    Outbox(const Config& config, Store& store, const Templates& templates, Metrics& metrics);
+    ~Outbox();
+
+    // Starts the delivery threads, unless no provider is configured.
+    void start();
+    // Lets every attempt in flight finish, then stops the threads.
+    void stop();
+
+  private:
+    struct Job {
+        std::string entry_id;
+        std::string ref;  // {tag}<suffix>
+    };
+
+    void run(int index);
+    std::vector<Job> next_jobs(const std::string& consumer, bool& own_pending_left);
+    void deliver(Provider& provider, const Job& job);
+    void refresh_gauges();
+    void pause(int milliseconds);
+
+    const Config& config_;
+    Store& store_;
+    const Templates& templates_;
+    Metrics& metrics_;
+    std::vector<std::thread> threads_;
+    std::atomic<bool> stopping_{false};
+    std::mutex mutex_;
+    std::condition_variable wake_;
+};
+
+}  // namespace verifyd

@@ -1,0 +1,239 @@
+// The delivery threads of the outbox. Each thread has its own Redis connection (the
+// store's per-thread one), its own provider, and its own consumer name
+// (VERIFYD_DELIVERY_CONSUMER/<n>), so that after a restart under the same name it first
+// finishes the jobs it held before.
+#include "verifyd/outbox.hpp"
+
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "verifyd/crypto.hpp"
+
+namespace verifyd {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kBatch = 16;
+constexpr int kIdlePollMs = 50;
+constexpr int kRedisDownPauseMs = 250;
+
+std::string text(const redisReply* reply) {
+    if (reply && (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
+                  reply->type == REDIS_REPLY_ERROR))
+        return std::string(reply->str, reply->len);
+    if (reply && reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
+    return {};
+}
+
+long long number(const redisReply* reply) {
+    if (reply && reply->type == REDIS_REPLY_INTEGER) return reply->integer;
+    return std::atoll(text(reply).c_str());
+}
+
+std::string verification_key_of(const std::string& ref) {
+    return "v:" + ref;
+}
+
+// "{tag}suffix" → the record's tag and suffix.
+RecordRef record_of(const std::string& ref) {
+    auto close = ref.find('}');
+    if (ref.size() < 2 || ref[0] != '{' || close == std::string::npos) return {};
+    return {ref.substr(1, close - 1), ref.substr(close + 1)};
+}
+
+// Entries of one stream as XREADGROUP and XAUTOCLAIM list them: [[id, [field, value…]]…].
+void collect_entries(const redisReply* entries,
+                     std::vector<std::pair<std::string, std::string>>& out) {
+    if (!entries || entries->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < entries->elements; ++i) {
+        const redisReply* entry = entries->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
+        std::string ref;
+        const redisReply* fields = entry->element[1];
+        if (fields->type == REDIS_REPLY_ARRAY)
+            for (size_t f = 0; f + 1 < fields->elements; f += 2)
+                if (text(fields->element[f]) == "r") ref = text(fields->element[f + 1]);
+        out.emplace_back(text(entry->element[0]), ref);
+    }
+}
+
+}  // namespace
+
+int retry_delay_ms(const DeliverySettings& settings, int attempt, int retry_after_seconds) {
+    long long ceiling = settings.backoff_ms;
+    for (int i = 1; i < attempt && ceiling < settings.max_backoff_ms; ++i) ceiling *= 2;
+    ceiling = std::min<long long>(ceiling, settings.max_backoff_ms);
+    long long half = ceiling / 2;
+    long long delay = half + randombytes_uniform(static_cast<uint32_t>(ceiling - half + 1));
+    return static_cast<int>(std::max<long long>(delay, retry_after_seconds * 1000LL));
+}
+
+Outbox::Outbox(const Config& config, Store& store, const Templates& templates, Metrics& metrics)
+    : config_(config), store_(store), templates_(templates), metrics_(metrics) {}
+
+Outbox::~Outbox() {
+    stop();
+}
+
+void Outbox::start() {
+    if (config_.provider == ProviderKind::None) return;
+    for (int i = 0; i < config_.delivery.workers; ++i) threads_.emplace_back([this, i] { run(i); });
+}
+
+void Outbox::stop() {
+    stopping_ = true;
+    wake_.notify_all();
+    for (auto& thread : threads_)
+        if (thread.joinable()) thread.join();
+    threads_.clear();
+}
+
+void Outbox::pause(int milliseconds) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(milliseconds),
+                   [this] { return stopping_.load(); });
+}
+
+void Outbox::run(int index) {
+    const std::string consumer = config_.delivery.consumer + "/" + std::to_string(index);
+    auto provider = make_provider(config_);
+    bool own_pending_left = true;
+    auto next_gauges = Clock::now();
+    while (!stopping_) {
+        if (index == 0) {
+            store_.eval("outbox_promote", {kDelayedJobs, kDeliveryStream}, {"100"});
+            if (Clock::now() >= next_gauges) {
+                refresh_gauges();
+                next_gauges = Clock::now() + std::chrono::seconds(1);
+            }
+        }
+        std::vector<Job> jobs = next_jobs(consumer, own_pending_left);
+        if (jobs.empty()) {
+            pause(kIdlePollMs);
+            continue;
+        }
+        for (const Job& job : jobs) {
+            if (stopping_) break;
+            deliver(*provider, job);
+        }
+    }
+}
+
+std::vector<Outbox::Job> Outbox::next_jobs(const std::string& consumer, bool& own_pending_left) {
+    const std::string count = std::to_string(kBatch);
+    std::vector<std::pair<std::string, std::string>> entries;
+    // First the jobs this consumer held before a restart, then new ones, then those a
+    // silent consumer has held for too long.
+    auto read = store_.command({"XREADGROUP", "GROUP", kDeliveryGroup, consumer, "COUNT", count,
+                                "STREAMS", kDeliveryStream, own_pending_left ? "0" : ">"});
+    if (!read.ok()) {
+        if (text(read.value.get()).rfind("NOGROUP", 0) == 0) {
+            store_.command({"XGROUP", "CREATE", kDeliveryStream, kDeliveryGroup, "0", "MKSTREAM"});
+        } else {
+            pause(kRedisDownPauseMs);
+        }
+        return {};
+    }
+    if (read.value->type == REDIS_REPLY_ARRAY && read.value->elements > 0) {
+        const redisReply* stream = read.value->element[0];
+        if (stream->type == REDIS_REPLY_ARRAY && stream->elements > 1)
+            collect_entries(stream->element[1], entries);
+    }
+    if (own_pending_left && entries.empty()) own_pending_left = false;
+    if (entries.empty()) {
+        auto claimed =
+            store_.command({"XAUTOCLAIM", kDeliveryStream, kDeliveryGroup, consumer,
+                            std::to_string(config_.delivery.claim_idle_ms), "0-0", "COUNT", count});
+        if (claimed.ok() && claimed.value->type == REDIS_REPLY_ARRAY && claimed.value->elements > 1)
+            collect_entries(claimed.value->element[1], entries);
+    }
+    std::vector<Job> jobs;
+    for (auto& [id, ref] : entries) {
+        if (ref.empty()) {
+            // Deleted while pending: only the acknowledgement is left to do.
+            store_.command({"XACK", kDeliveryStream, kDeliveryGroup, id});
+            continue;
+        }
+        jobs.push_back({id, ref});
+    }
+    return jobs;
+}
+
+void Outbox::deliver(Provider& provider, const Job& job) {
+    const std::vector<std::string> keys = {verification_key_of(job.ref), kDeliveryStream,
+                                           kUndeliveredIndex, kDelayedJobs};
+    auto begun = store_.eval("outbox_begin", {keys[0], keys[1], keys[2]},
+                             {kDeliveryGroup, job.entry_id, job.ref});
+    if (!begun.ok() || begun.value->type != REDIS_REPLY_ARRAY || begun.value->elements < 2) return;
+    const redisReply* r = begun.value.get();
+    const RecordRef record = record_of(job.ref);
+    if (text(r->element[0]) == "drop") {
+        if (!text(r->element[1]).empty()) metrics_.count_delivery(provider.name(), "", "dropped");
+        return;
+    }
+
+    OutgoingMessage message;
+    message.verification_id = make_record_id(kVerificationPrefix, record);
+    message.message_id = make_record_id(kMessagePrefix, record);
+    message.to = text(r->element[2]);
+    message.channel = text(r->element[3]);
+    const std::string fallback = text(r->element[4]);
+    message.locale = text(r->element[5]);
+    message.template_name = text(r->element[6]);
+    message.variables = json::parse(text(r->element[7]), nullptr, false);
+    if (!message.variables.is_object()) message.variables = json::object();
+    const int attempts = static_cast<int>(number(r->element[8]));
+    message.attempt = attempts + 1;
+    // A WhatsApp message's SMS fallback is a request of its own to the provider.
+    const bool falling_back = fallback == "sms" && message.channel == "sms";
+    message.idempotency_key = message.message_id + (falling_back ? "-sms" : "");
+
+    DeliveryResult result;
+    auto code = open_code(config_.seal_key, message.verification_id, text(r->element[1]));
+    if (!code) {
+        result.outcome = DeliveryOutcome::Refused;
+        result.error = "the sealed code cannot be opened (was VERIFYD_SEAL_KEY changed?)";
+    } else {
+        message.variables["code"] = *code;
+        message.body = templates_.render(message.locale, message.variables);
+        result = provider.deliver(message);
+    }
+
+    const char* outcome = result.outcome == DeliveryOutcome::Sent    ? "sent"
+                          : result.outcome == DeliveryOutcome::Retry ? "retry"
+                                                                     : "refused";
+    const int delay_ms =
+        result.outcome == DeliveryOutcome::Retry
+            ? retry_delay_ms(config_.delivery, message.attempt, result.retry_after_seconds)
+            : 0;
+    auto finished = store_.eval(
+        "outbox_finish", keys,
+        {kDeliveryGroup, job.entry_id, job.ref, outcome,
+         result.outcome == DeliveryOutcome::Sent ? result.provider_message_id : result.error,
+         std::to_string(delay_ms), result.whatsapp_refusal,
+         std::to_string(config_.delivery.max_attempts)});
+    if (!finished.ok() || finished.value->type != REDIS_REPLY_ARRAY ||
+        finished.value->elements == 0)
+        return;
+    const std::string state = text(finished.value->element[0]);
+    if (state == "retry") {
+        metrics_.count_delivery_retry(provider.name(), message.channel);
+    } else if (state != "stale") {
+        metrics_.count_delivery(provider.name(), message.channel, state);
+    }
+}
+
+void Outbox::refresh_gauges() {
+    auto stats = store_.eval("outbox_stats", {kUndeliveredIndex}, {});
+    if (!stats.ok() || stats.value->type != REDIS_REPLY_ARRAY || stats.value->elements < 2) return;
+    metrics_.set_outbox(number(stats.value->element[0]),
+                        static_cast<double>(number(stats.value->element[1])) / 1000.0);
+}
+
+}  // namespace verifyd
