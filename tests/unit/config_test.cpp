@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "verifyd/crypto.hpp"
+
 using verifyd::Config;
 using verifyd::ConfigError;
 using verifyd::EnvLookup;
@@ -340,9 +342,99 @@ TEST_CASE("an unknown provider names VERIFYD_PROVIDER") {
     expect_each_rejected(keys, {{"VERIFYD_PROVIDER", "smtp"}});
 }
 
-TEST_CASE("the sent and webhook providers are not available in this build") {
+TEST_CASE("the sent provider needs its base URL and API key") {
     TempFile keys("{\"keys\": []}");
-    expect_each_rejected(keys, {{"VERIFYD_PROVIDER", "sent"}, {"VERIFYD_PROVIDER", "webhook"}});
+    Env sent = with(required(keys), "VERIFYD_PROVIDER", "sent");
+    CHECK(rejected_variable(sent) == "VERIFYD_SENT_BASE_URL");
+    sent = with(sent, "VERIFYD_SENT_BASE_URL", "http://127.0.0.1:9/");
+    CHECK(rejected_variable(sent) == "VERIFYD_SENT_API_KEY");
+    sent = with(sent, "VERIFYD_SENT_API_KEY", "sk_provider");
+    Config config = verifyd::load_config(lookup(sent));
+    CHECK(config.provider == ProviderKind::Sent);
+    CHECK(config.sent.base_url == "http://127.0.0.1:9/");
+    CHECK(config.sent.api_key == "sk_provider");
+    CHECK(config.sent.template_name == "verify_otp");
+    CHECK(config.sent.sender_profile_id.empty());
+    CHECK(rejected_variable(with(sent, "VERIFYD_SENT_BASE_URL", "ftp://x")) ==
+          "VERIFYD_SENT_BASE_URL");
+    CHECK(rejected_variable(with(sent, "VERIFYD_SENT_TEMPLATE", " ")) == "VERIFYD_SENT_TEMPLATE");
+    config = verifyd::load_config(lookup(with(with(sent, "VERIFYD_SENT_TEMPLATE", "otp_v2"),
+                                              "VERIFYD_SENT_SENDER_PROFILE_ID", "sp_1")));
+    CHECK(config.sent.template_name == "otp_v2");
+    CHECK(config.sent.sender_profile_id == "sp_1");
+}
+
+TEST_CASE("the webhook provider needs a URL and a secret of at least 16 characters") {
+    TempFile keys("{\"keys\": []}");
+    Env webhook = with(required(keys), "VERIFYD_PROVIDER", "webhook");
+    CHECK(rejected_variable(webhook) == "VERIFYD_WEBHOOK_URL");
+    webhook = with(webhook, "VERIFYD_WEBHOOK_URL", "https://hooks.example/otp");
+    CHECK(rejected_variable(webhook) == "VERIFYD_WEBHOOK_SECRET");
+    CHECK(rejected_variable(with(webhook, "VERIFYD_WEBHOOK_SECRET", "too-short")) ==
+          "VERIFYD_WEBHOOK_SECRET");
+    Config config =
+        verifyd::load_config(lookup(with(webhook, "VERIFYD_WEBHOOK_SECRET", "0123456789abcdef")));
+    CHECK(config.provider == ProviderKind::Webhook);
+    CHECK(config.webhook.url == "https://hooks.example/otp");
+    CHECK(config.webhook.secret == "0123456789abcdef");
+}
+
+TEST_CASE("delivery settings take their defaults and are read when set") {
+    TempFile keys("{\"keys\": []}");
+    Config config = verifyd::load_config(lookup(required(keys)));
+    CHECK(config.delivery.max_attempts == 8);
+    CHECK(config.delivery.timeout_ms == 5000);
+    CHECK(config.delivery.backoff_ms == 500);
+    CHECK(config.delivery.max_backoff_ms == 60000);
+    CHECK(config.delivery.claim_idle_ms == 30000);
+    CHECK(config.delivery.workers == 2);
+    CHECK(config.delivery.consumer.size() > std::string(":8080").size());
+    CHECK(config.delivery.consumer.substr(config.delivery.consumer.size() - 5) == ":8080");
+    CHECK(config.templates_file.empty());
+
+    Env env = required(keys);
+    env["VERIFYD_DELIVERY_MAX_ATTEMPTS"] = "3";
+    env["VERIFYD_DELIVERY_TIMEOUT_MS"] = "800";
+    env["VERIFYD_DELIVERY_BACKOFF_MS"] = "50";
+    env["VERIFYD_DELIVERY_MAX_BACKOFF_MS"] = "400";
+    env["VERIFYD_DELIVERY_CLAIM_IDLE_MS"] = "1500";
+    env["VERIFYD_DELIVERY_WORKERS"] = "4";
+    env["VERIFYD_DELIVERY_CONSUMER"] = "pod-7";
+    env["VERIFYD_TEMPLATES_FILE"] = "/etc/verifyd/templates.json";
+    config = verifyd::load_config(lookup(env));
+    CHECK(config.delivery.max_attempts == 3);
+    CHECK(config.delivery.timeout_ms == 800);
+    CHECK(config.delivery.backoff_ms == 50);
+    CHECK(config.delivery.max_backoff_ms == 400);
+    CHECK(config.delivery.claim_idle_ms == 1500);
+    CHECK(config.delivery.workers == 4);
+    CHECK(config.delivery.consumer == "pod-7");
+    CHECK(config.templates_file == "/etc/verifyd/templates.json");
+}
+
+TEST_CASE("malformed delivery settings name their variable") {
+    TempFile keys("{\"keys\": []}");
+    expect_each_rejected(keys, {{"VERIFYD_DELIVERY_MAX_ATTEMPTS", "0"},
+                                {"VERIFYD_DELIVERY_TIMEOUT_MS", "5"},
+                                {"VERIFYD_DELIVERY_BACKOFF_MS", "x"},
+                                {"VERIFYD_DELIVERY_MAX_BACKOFF_MS", "100"},
+                                {"VERIFYD_DELIVERY_CLAIM_IDLE_MS", "1000"},
+                                {"VERIFYD_DELIVERY_WORKERS", "0"},
+                                {"VERIFYD_DELIVERY_CONSUMER", ""},
+                                {"VERIFYD_TEMPLATES_FILE", ""},
+                                {"VERIFYD_SEAL_KEY", "abc"}});
+}
+
+TEST_CASE("the seal key is derived from the hash key unless VERIFYD_SEAL_KEY is set") {
+    TempFile keys("{\"keys\": []}");
+    Config derived = verifyd::load_config(lookup(required(keys)));
+    CHECK(derived.seal_key == verifyd::derive_seal_key(derived.hash_key));
+    CHECK(derived.seal_key != derived.hash_key);
+    const std::string other(64, 'a');
+    Config chosen = verifyd::load_config(lookup(with(required(keys), "VERIFYD_SEAL_KEY", other)));
+    HashKey expected{};
+    expected.fill(0xaa);
+    CHECK(chosen.seal_key == expected);
 }
 
 TEST_CASE("a malformed Redis URL names VERIFYD_REDIS_URL") {

@@ -249,3 +249,34 @@ TEST_CASE("a number tag never shows the number") {
         CHECK(tag.find(std::string(number + 1).substr(0, 7)) == std::string::npos);
     }
 }
+
+TEST_CASE("a sealed code opens with its key and verification id, and with nothing else") {
+    verifyd::init_crypto();
+    HashKey key{};
+    key.fill(7);
+    HashKey other = key;
+    other[0] = 8;
+    const std::string sealed = verifyd::seal_code(key, "vrf_a", "0123456789");
+    CHECK(sealed.find("0123456789") == std::string::npos);
+    CHECK(sealed.size() == 24 + 10 + 16);
+    CHECK(verifyd::open_code(key, "vrf_a", sealed) == std::optional<std::string>("0123456789"));
+    CHECK_FALSE(verifyd::open_code(other, "vrf_a", sealed));
+    CHECK_FALSE(verifyd::open_code(key, "vrf_b", sealed));
+    std::string tampered = sealed;
+    tampered[30] = static_cast<char>(tampered[30] ^ 1);
+    CHECK_FALSE(verifyd::open_code(key, "vrf_a", tampered));
+    CHECK_FALSE(verifyd::open_code(key, "vrf_a", sealed.substr(0, 20)));
+}
+
+TEST_CASE("sealing the same code twice gives different boxes") {
+    verifyd::init_crypto();
+    HashKey key{};
+    CHECK(verifyd::seal_code(key, "vrf_a", "123456") != verifyd::seal_code(key, "vrf_a", "123456"));
+}
+
+TEST_CASE("the derived seal key differs from the hash key and is stable") {
+    HashKey hash_key{};
+    hash_key.fill(3);
+    CHECK(verifyd::derive_seal_key(hash_key) == verifyd::derive_seal_key(hash_key));
+    CHECK(verifyd::derive_seal_key(hash_key) != hash_key);
+}
