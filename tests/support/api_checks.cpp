@@ -8,6 +8,7 @@
 #include <ctime>
 #include <map>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 namespace verifyd_test {
@@ -146,6 +147,42 @@ std::optional<int64_t> parse_rfc3339_utc(const std::string& text) {
 bool is_generated_request_id(const std::string& id) {
     static const std::regex pattern("req_[A-Za-z0-9_-]+");
     return std::regex_match(id, pattern);
+}
+
+std::optional<double> metric_value(const std::string& text, const std::string& name,
+                                   const std::map<std::string, std::string>& labels) {
+    static const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? ([^ ]+)( [0-9]+)?$)");
+    static const std::regex label(R"re(([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)")re");
+    std::optional<double> total;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::smatch match;
+        if (line.empty() || line[0] == '#' || !std::regex_match(line, match, sample) ||
+            match[1] != name) {
+            continue;
+        }
+        std::map<std::string, std::string> found;
+        const std::string label_text = match[3];
+        for (std::sregex_iterator it(label_text.begin(), label_text.end(), label), end; it != end;
+             ++it) {
+            found[(*it)[1]] = (*it)[2];
+        }
+        bool matches = true;
+        for (const auto& [key, value] : labels) {
+            auto present = found.find(key);
+            matches = matches && present != found.end() && present->second == value;
+        }
+        if (!matches) {
+            continue;
+        }
+        try {
+            total = total.value_or(0) + std::stod(match[4]);
+        } catch (const std::exception&) {
+            continue;
+        }
+    }
+    return total;
 }
 
 bool contains_key(const nlohmann::json& value, const std::string& name) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,6 +33,11 @@ bool is_rfc3339_utc(const std::string& text);
 std::optional<int64_t> parse_rfc3339_utc(const std::string& text);
 // A generated request id: `req_` and then some URL-safe characters.
 bool is_generated_request_id(const std::string& id);
+
+// The sum of the Prometheus samples of metric `name` (in /metrics text) whose labels
+// include every one of `labels`; nothing when no sample matches.
+std::optional<double> metric_value(const std::string& text, const std::string& name,
+                                   const std::map<std::string, std::string>& labels = {});
 
 // Whether any object in `value`, at any depth, has a member called `name`.
 bool contains_key(const nlohmann::json& value, const std::string& name);

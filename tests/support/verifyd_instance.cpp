@@ -111,23 +111,26 @@ VerifydInstance::VerifydInstance(InstanceOptions options)
     client_ = HttpClient(port_);
 }
 
-std::pair<std::unique_ptr<Process>, int> VerifydInstance::launch(const std::string& log_name) {
+std::pair<std::unique_ptr<Process>, int> VerifydInstance::launch(const std::string& log_name,
+                                                                 int port) {
     std::unique_ptr<Process> process;
-    // A port taken between choosing and binding makes verifyd exit; try a few ports.
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        const int port = free_loopback_port();
+    // A port taken between choosing and binding makes verifyd exit; try a few ports. A
+    // fixed port (a restart) may still be held briefly by the process that just ended.
+    const int attempts = port == 0 ? 3 : 10;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        const int listen_port = port == 0 ? free_loopback_port() : port;
         Environment env = env_;
         if (env.count("VERIFYD_LISTEN")) {
-            env["VERIFYD_LISTEN"] = "127.0.0.1:" + std::to_string(port);
+            env["VERIFYD_LISTEN"] = "127.0.0.1:" + std::to_string(listen_port);
         }
         process = std::make_unique<Process>(VERIFYD_BINARY, std::vector<std::string>{}, env,
                                             dir_.file(log_name));
         const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
         while (std::chrono::steady_clock::now() < deadline && process->running()) {
             try {
-                HttpClient probe(port, std::chrono::seconds(2));
+                HttpClient probe(listen_port, std::chrono::seconds(2));
                 if (probe.get("/healthz").status == 200) {
-                    return {std::move(process), port};
+                    return {std::move(process), listen_port};
                 }
             } catch (const HttpError&) {
                 // Not listening yet.
@@ -140,6 +143,9 @@ std::pair<std::unique_ptr<Process>, int> VerifydInstance::launch(const std::stri
         }
         if (process->log().find("already in use") == std::string::npos) {
             break;
+        }
+        if (port != 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
     }
     throw std::runtime_error("verifyd did not answer GET /healthz with 200 within 10 s (" +
@@ -292,6 +298,21 @@ nlohmann::json VerifydInstance::wait_for_delivery(const std::string& api_key, co
 ExitStatus VerifydInstance::stop() {
     client_.close();
     return process_->stop(std::chrono::seconds(5));
+}
+
+ExitStatus VerifydInstance::kill() {
+    client_.close();
+    return process_->kill();
+}
+
+void VerifydInstance::restart() {
+    client_.close();
+    if (process_->running()) {
+        process_->stop(std::chrono::seconds(5));
+    }
+    auto [process, port] = launch("verifyd.log", port_);
+    process_ = std::move(process);
+    client_ = HttpClient(port_);
 }
 
 }  // namespace verifyd_test

@@ -94,13 +94,23 @@ class VerifydInstance {
     // stopped with the fixture.
     int start_replica();
 
+    // The replica that start_replica started `index`-th (from 0).
+    Process& replica(size_t index) { return *replicas_.at(index); }
+
     // Stops verifyd (SIGTERM, bounded); the fixture's Redis keeps running.
     ExitStatus stop();
+    // SIGKILL: verifyd ends at once, whatever it was doing; Redis keeps running.
+    ExitStatus kill();
+    // Starts verifyd again after stop() or kill(), with the same settings and the same
+    // port (hence the same default delivery consumer name), appending to the same log;
+    // returns once /healthz answers.
+    void restart();
 
   private:
-    // Starts verifyd on a free port with env_ (retrying when the port was taken) and
-    // waits for /healthz; throws with its log when it does not come up.
-    std::pair<std::unique_ptr<Process>, int> launch(const std::string& log_name);
+    // Starts verifyd with env_ on `port`, or on a free port when it is 0 (retrying when
+    // the port was taken), and waits for /healthz; throws with its log when it does not
+    // come up.
+    std::pair<std::unique_ptr<Process>, int> launch(const std::string& log_name, int port = 0);
 
     TempDir dir_;
     TestKeys keys_;
