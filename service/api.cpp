@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cstdio>
 
 #include "verifyd/crypto.hpp"
+#include "verifyd/log.hpp"
 #include "verifyd/requests.hpp"
 
 namespace verifyd {
@@ -143,6 +143,7 @@ HttpResponse failure(const std::string& request_id, const ApiError& error) {
 struct Api::Context {
     std::string request_id;
     std::string route = "unmatched";
+    std::shared_ptr<const Credentials> credentials;  // one snapshot for the whole request
     Caller caller;
     bool authenticated = false;
     bool counted = false;  // a store call has counted this request against the key's limit
@@ -156,10 +157,10 @@ struct Api::Context {
     HttpResponse ok(int status, json data) { return success(request_id, status, std::move(data)); }
 };
 
-Api::Api(const Config& config, const KeyRing& keys, Store& store, const Templates& templates,
-         Metrics& metrics)
+Api::Api(const Config& config, const CredentialStore& credentials, Store& store,
+         const Templates& templates, Metrics& metrics)
     : config_(config),
-      keys_(keys),
+      credentials_(credentials),
       store_(store),
       templates_(templates),
       metrics_(metrics),
@@ -173,6 +174,7 @@ Store& Api::counting(Context& context) {
 HttpResponse Api::handle(const HttpRequest& request) {
     auto started = std::chrono::steady_clock::now();
     Context context;
+    context.credentials = credentials_.current();
     auto presented_id = request.header("X-Request-Id");
     context.request_id =
         presented_id && is_request_id(*presented_id) ? *presented_id : "req_" + random_token(12);
@@ -181,8 +183,8 @@ HttpResponse Api::handle(const HttpRequest& request) {
     try {
         response = route(request, context);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "verifyd: request %s failed: %s\n", context.request_id.c_str(),
-                     e.what());
+        log_event(LogLevel::Error, "request failed",
+                  {{"request_id", context.request_id}, {"error", e.what()}});
         response = context.fail(make_error(ErrorCode::InternalError));
     }
 
@@ -191,6 +193,19 @@ HttpResponse Api::handle(const HttpRequest& request) {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     metrics_.observe_request(context.route, response.status, seconds);
+    if (log_enabled(LogLevel::Info)) {
+        nlohmann::json fields = {{"request_id", context.request_id},
+                                 {"method", request.method},
+                                 {"route", context.route},
+                                 {"status", response.status},
+                                 {"latency_ms", seconds * 1000.0}};
+        if (context.error) fields["error_code"] = static_cast<int>(context.error->code);
+        if (context.authenticated) {
+            fields["account"] = context.caller.account;
+            fields["key_id"] = context.caller.key_id;
+        }
+        log_event(LogLevel::Info, "request", fields);
+    }
     return response;
 }
 
@@ -208,7 +223,7 @@ std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned s
         presented = *api_key;
     }
     if (!presented) return make_error(ErrorCode::MissingApiKey);
-    AuthResult auth = keys_.authenticate(*presented, now_ms() / 1000);
+    AuthResult auth = context.credentials->keys.authenticate(*presented, now_ms() / 1000);
     if (auth.error) return make_error(*auth.error);
     if (!(auth.key->scopes & scope)) return make_error(ErrorCode::InsufficientScope);
     context.caller = {auth.key->account, auth.key->id, auth.key->requests_per_minute};
@@ -359,7 +374,8 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
 
     NewVerification created;
     Verification& v = created.verification;
-    v.ref = {number_tag(config_.hash_key, context.caller.account, send.to), random_token(16)};
+    v.ref = {number_tag(context.credentials->hash_key, context.caller.account, send.to),
+             random_token(16)};
     const std::string verification_id = make_record_id(kVerificationPrefix, v.ref);
     const std::string code = generate_code(send.code_length);
     v.sandbox = sandbox;
@@ -370,7 +386,7 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
     v.code_length = send.code_length;
     v.max_attempts = config_.max_attempts;
     created.ttl_seconds = send.ttl_seconds;
-    created.code_hash = code_hash(config_.hash_key, verification_id, code);
+    created.code_hash = code_hash(context.credentials->hash_key, verification_id, code);
     v.template_name = send.template_name.empty() ? kDefaultTemplateName : send.template_name;
 
     json variables = {{"app_name", config_.app_name},
@@ -382,7 +398,7 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
         variables["code"] = code;
         v.delivery_status = "sandboxed";
     } else {
-        created.sealed_code = seal_code(config_.seal_key, verification_id, code);
+        created.sealed_code = seal_code(context.credentials->seal_key, verification_id, code);
         v.delivery_status = "queued";
     }
     v.template_variables = variables.dump();
@@ -406,7 +422,7 @@ HttpResponse Api::check(const HttpRequest& request, Context& context) {
         if (!phone.ok)
             return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
         auto current = store_.current_verification(
-            number_tag(config_.hash_key, context.caller.account, check.to));
+            number_tag(context.credentials->hash_key, context.caller.account, check.to));
         if (current.error) return context.fail(*current.error);
         verification_id = current.value;
     }
@@ -414,7 +430,8 @@ HttpResponse Api::check(const HttpRequest& request, Context& context) {
     if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
 
     auto outcome = counting(context).check(
-        context.caller, *ref, code_hash(config_.hash_key, verification_id, check.code));
+        context.caller, *ref,
+        code_hash(context.credentials->hash_key, verification_id, check.code));
     if (outcome.error) return context.fail(*outcome.error);
     return context.ok(200, {{"id", verification_id},
                             {"to", outcome.value.to},
@@ -454,7 +471,8 @@ HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
     if (!phone.ok)
         return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
     auto found = counting(context).list_messages(
-        context.caller, number_tag(config_.hash_key, context.caller.account, query.value.to),
+        context.caller,
+        number_tag(context.credentials->hash_key, context.caller.account, query.value.to),
         query.value.limit);
     if (found.error) return context.fail(*found.error);
     json messages = json::array();
@@ -463,6 +481,10 @@ HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
 }
 
 HttpResponse Api::readyz(Context& context) {
+    if (draining_) {
+        return context.fail(with_retry_after(
+            with_status(make_error(ErrorCode::InternalError, "Shutting down."), 503), 1));
+    }
     if (!store_.ready()) {
         return context.fail(with_retry_after(
             with_status(make_error(ErrorCode::InternalError, "Redis is not reachable."), 503), 1));

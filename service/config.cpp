@@ -91,20 +91,21 @@ std::string read_file(const std::string& variable, const std::string& path) {
     return content.str();
 }
 
-HashKey load_hash_key(const Reader& reader) {
+HashKey load_hash_key(const Reader& reader, Config& config) {
     auto inline_key = reader.raw("VERIFYD_HASH_KEY");
     auto key_file = reader.raw("VERIFYD_HASH_KEY_FILE");
     if (inline_key && key_file)
         throw ConfigError("VERIFYD_HASH_KEY", "set either it or VERIFYD_HASH_KEY_FILE, not both");
-    std::string variable = key_file ? "VERIFYD_HASH_KEY_FILE" : "VERIFYD_HASH_KEY";
-    if (!inline_key && !key_file)
+    if (key_file) {
+        config.hash_key_file = *key_file;
+        return read_hash_key_file(*key_file);
+    }
+    if (!inline_key)
         throw ConfigError("VERIFYD_HASH_KEY",
                           "is required (64 hex characters), or set VERIFYD_HASH_KEY_FILE");
-    std::string hex = inline_key ? *inline_key : trim(read_file(variable, *key_file));
-    while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
     std::string problem;
-    auto key = parse_hash_key(hex, problem);
-    if (!key) throw ConfigError(variable, problem);
+    auto key = parse_hash_key(*inline_key, problem);
+    if (!key) throw ConfigError("VERIFYD_HASH_KEY", problem);
     return *key;
 }
 
@@ -191,9 +192,10 @@ void load_delivery_settings(Reader& reader, Config& config) {
         throw ConfigError("VERIFYD_DELIVERY_CONSUMER", "must be 1 to 200 characters");
 }
 
-HashKey load_seal_key(const Reader& reader, const HashKey& hash_key) {
+HashKey load_seal_key(const Reader& reader, Config& config) {
     auto hex = reader.raw("VERIFYD_SEAL_KEY");
-    if (!hex) return derive_seal_key(hash_key);
+    config.seal_key_from_hash_key = !hex;
+    if (!hex) return derive_seal_key(config.hash_key);
     std::string problem;
     auto key = parse_hash_key(*hex, problem);
     if (!key) throw ConfigError("VERIFYD_SEAL_KEY", problem);
@@ -208,6 +210,13 @@ EnvLookup process_environment() {
         if (!value) return std::nullopt;
         return std::string(value);
     };
+}
+
+HashKey read_hash_key_file(const std::string& path) {
+    std::string problem;
+    auto key = parse_hash_key(trim(read_file("VERIFYD_HASH_KEY_FILE", path)), problem);
+    if (!key) throw ConfigError("VERIFYD_HASH_KEY_FILE", problem);
+    return *key;
 }
 
 std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& problem) {
@@ -317,7 +326,7 @@ Config load_config(const EnvLookup& env) {
     }
     config.redis_timeout_ms =
         static_cast<int>(reader.integer("VERIFYD_REDIS_TIMEOUT_MS", 250, 10, 60000));
-    config.hash_key = load_hash_key(reader);
+    config.hash_key = load_hash_key(reader, config);
     auto keys_file = reader.raw("VERIFYD_API_KEYS_FILE");
     if (!keys_file || keys_file->empty())
         throw ConfigError("VERIFYD_API_KEYS_FILE", "is required: the path of the API keys file");
@@ -345,11 +354,18 @@ Config load_config(const EnvLookup& env) {
     }
     load_provider_settings(reader, config);
     load_delivery_settings(reader, config);
-    config.seal_key = load_seal_key(reader, config.hash_key);
+    config.seal_key = load_seal_key(reader, config);
     if (auto templates = reader.raw("VERIFYD_TEMPLATES_FILE")) {
         if (trim(*templates).empty())
             throw ConfigError("VERIFYD_TEMPLATES_FILE", "must be a file path when set");
         config.templates_file = *templates;
+    }
+    config.shutdown_delay_ms =
+        static_cast<int>(reader.integer("VERIFYD_SHUTDOWN_DELAY_MS", 0, 0, 600000));
+    if (auto level = reader.raw("VERIFYD_LOG_LEVEL")) {
+        auto parsed = parse_log_level(*level);
+        if (!parsed) throw ConfigError("VERIFYD_LOG_LEVEL", "must be debug, info, warn or error");
+        config.log_level = *parsed;
     }
     return config;
 }

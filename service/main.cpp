@@ -2,19 +2,25 @@
 // wires the store, provider, API and HTTP server together. No logic of its own.
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "verifyd/api.hpp"
 #include "verifyd/config.hpp"
+#include "verifyd/credentials.hpp"
 #include "verifyd/crypto.hpp"
 #include "verifyd/http_server.hpp"
 #include "verifyd/keys.hpp"
+#include "verifyd/log.hpp"
 #include "verifyd/metrics.hpp"
 #include "verifyd/outbox.hpp"
 #include "verifyd/store.hpp"
+#include "verifyd/templates.hpp"
 
 namespace {
 
@@ -35,7 +41,8 @@ VERIFYD_APP_NAME, VERIFYD_PROVIDER, VERIFYD_SENT_BASE_URL, VERIFYD_SENT_API_KEY,
 VERIFYD_SENT_TEMPLATE, VERIFYD_SENT_SENDER_PROFILE_ID, VERIFYD_WEBHOOK_URL,
 VERIFYD_WEBHOOK_SECRET, VERIFYD_SEAL_KEY, VERIFYD_TEMPLATES_FILE, VERIFYD_DELIVERY_MAX_ATTEMPTS,
 VERIFYD_DELIVERY_TIMEOUT_MS, VERIFYD_DELIVERY_BACKOFF_MS, VERIFYD_DELIVERY_MAX_BACKOFF_MS,
-VERIFYD_DELIVERY_CLAIM_IDLE_MS, VERIFYD_DELIVERY_WORKERS, VERIFYD_DELIVERY_CONSUMER.
+VERIFYD_DELIVERY_CLAIM_IDLE_MS, VERIFYD_DELIVERY_WORKERS, VERIFYD_DELIVERY_CONSUMER,
+VERIFYD_LOG_LEVEL, VERIFYD_SHUTDOWN_DELAY_MS.
 See README.md.
 
 Exit status: 0 after a clean shutdown, 2 for a bad setting or usage.
@@ -83,28 +90,58 @@ int keygen(const std::vector<std::string>& args) {
     return 0;
 }
 
-int serve() {
-    verifyd::Config config;
-    verifyd::KeyRing keys;
-    verifyd::Templates templates;
+// Loads every setting and file verifyd starts with; false (after saying why) when any
+// is missing or malformed.
+bool load_startup(verifyd::Config& config, std::unique_ptr<verifyd::Credentials>& credentials,
+                  verifyd::Templates& templates) {
     try {
         config = verifyd::load_config(verifyd::process_environment());
+        credentials = std::make_unique<verifyd::Credentials>(verifyd::load_credentials(config));
+        if (!config.templates_file.empty()) {
+            try {
+                templates = verifyd::Templates::load_file(config.templates_file);
+            } catch (const std::exception& e) {
+                throw verifyd::ConfigError("VERIFYD_TEMPLATES_FILE", e.what());
+            }
+        }
     } catch (const verifyd::ConfigError& e) {
         std::fprintf(stderr, "verifyd: configuration error: %s\n", e.what());
-        return 2;
+        return false;
     }
+    return true;
+}
+
+// Re-reads the keys file and the hash key file; a bad new file keeps the old ones.
+void reload(const verifyd::Config& config, verifyd::CredentialStore& credentials, const char* why) {
     try {
-        keys = verifyd::KeyRing::load_file(config.api_keys_file, config.key_rpm);
+        auto next = verifyd::reload_credentials(config, *credentials.current());
+        size_t key_count = next.keys.size();
+        credentials.replace(std::move(next));
+        verifyd::log_event(verifyd::LogLevel::Info, "credentials reloaded",
+                           {{"why", why}, {"api_keys", key_count}});
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "verifyd: configuration error: VERIFYD_API_KEYS_FILE: %s\n", e.what());
-        return 2;
+        verifyd::log_event(verifyd::LogLevel::Error, "credentials not reloaded; keeping the old",
+                           {{"why", why}, {"error", e.what()}});
     }
+}
+
+std::string credential_files_fingerprint(const verifyd::Config& config) {
+    return verifyd::file_fingerprint(config.api_keys_file) + "|" +
+           verifyd::file_fingerprint(config.hash_key_file);
+}
+
+int serve() {
+    verifyd::Config config;
+    std::unique_ptr<verifyd::Credentials> loaded;
+    verifyd::Templates templates;
+    if (!load_startup(config, loaded, templates)) return 2;
+    verifyd::set_log_level(config.log_level);
+    verifyd::CredentialStore credentials(std::move(*loaded));
 
     // Signals are waited for by this thread only, so block them before any thread starts.
     sigset_t signals;
     sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
+    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal_number);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
@@ -112,8 +149,8 @@ int serve() {
     verifyd::Store store(config.redis, config.redis_timeout_ms,
                          {config.send_limits, config.resend_cooldown, config.expired_grace},
                          &metrics);
-    verifyd::Api api(config, keys, store, templates, metrics);
-    verifyd::Outbox outbox(config, store, templates, metrics);
+    verifyd::Api api(config, credentials, store, templates, metrics);
+    verifyd::Outbox outbox(config, credentials, store, templates, metrics);
     verifyd::HttpServer server(api, config.listen_host, config.listen_port, config.threads);
     try {
         server.start();
@@ -123,15 +160,37 @@ int serve() {
         return 1;
     }
     outbox.start();
-    std::fprintf(stderr, "verifyd %s: serving on %s:%d with %d threads, %zu API keys\n",
-                 VERIFYD_VERSION, config.listen_host.c_str(), config.listen_port, config.threads,
-                 keys.size());
+    verifyd::log_event(verifyd::LogLevel::Info, "serving",
+                       {{"version", VERIFYD_VERSION},
+                        {"listen", config.listen_host + ":" + std::to_string(config.listen_port)},
+                        {"threads", config.threads},
+                        {"api_keys", credentials.current()->keys.size()}});
 
+    // Mounted secrets change by file replacement (a Kubernetes Secret update), which no
+    // signal announces: look at them once a second.
+    std::string fingerprint = credential_files_fingerprint(config);
+    const timespec poll_interval{1, 0};
     int received = 0;
-    sigwait(&signals, &received);
-    std::fprintf(stderr, "verifyd: %s received, shutting down\n", strsignal(received));
+    while (true) {
+        received = sigtimedwait(&signals, nullptr, &poll_interval);
+        if (received == SIGHUP) {
+            reload(config, credentials, "SIGHUP");
+            fingerprint = credential_files_fingerprint(config);
+        } else if (received == SIGINT || received == SIGTERM) {
+            break;
+        } else if (credential_files_fingerprint(config) != fingerprint) {
+            fingerprint = credential_files_fingerprint(config);
+            reload(config, credentials, "file changed");
+        }
+    }
+
+    verifyd::log_event(verifyd::LogLevel::Info, "shutting down",
+                       {{"signal", strsignal(received)}, {"delay_ms", config.shutdown_delay_ms}});
+    api.start_draining();
+    std::this_thread::sleep_for(std::chrono::milliseconds(config.shutdown_delay_ms));
     server.shutdown();
     outbox.stop();
+    verifyd::log_event(verifyd::LogLevel::Info, "stopped");
     return 0;
 }
 

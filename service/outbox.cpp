@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 
 #include "verifyd/crypto.hpp"
+#include "verifyd/log.hpp"
 
 namespace verifyd {
 namespace {
@@ -74,8 +74,13 @@ int retry_delay_ms(const DeliverySettings& settings, int attempt, int retry_afte
     return static_cast<int>(std::max<long long>(delay, retry_after_seconds * 1000LL));
 }
 
-Outbox::Outbox(const Config& config, Store& store, const Templates& templates, Metrics& metrics)
-    : config_(config), store_(store), templates_(templates), metrics_(metrics) {}
+Outbox::Outbox(const Config& config, const CredentialStore& credentials, Store& store,
+               const Templates& templates, Metrics& metrics)
+    : config_(config),
+      credentials_(credentials),
+      store_(store),
+      templates_(templates),
+      metrics_(metrics) {}
 
 Outbox::~Outbox() {
     stop();
@@ -195,7 +200,11 @@ void Outbox::deliver(Provider& provider, const Job& job) {
     message.idempotency_key = message.message_id + (falling_back ? "-sms" : "");
 
     DeliveryResult result;
-    auto code = open_code(config_.seal_key, message.verification_id, text(r->element[1]));
+    auto credentials = credentials_.current();
+    const std::string sealed = text(r->element[1]);
+    auto code = open_code(credentials->seal_key, message.verification_id, sealed);
+    if (!code && credentials->previous_seal_key)
+        code = open_code(*credentials->previous_seal_key, message.verification_id, sealed);
     if (!code) {
         result.outcome = DeliveryOutcome::Refused;
         result.error = "the sealed code cannot be opened (was VERIFYD_SEAL_KEY changed?)";
@@ -222,6 +231,14 @@ void Outbox::deliver(Provider& provider, const Job& job) {
         finished.value->elements == 0)
         return;
     const std::string state = text(finished.value->element[0]);
+    log_event(state == "failed" ? LogLevel::Warn : LogLevel::Info, "delivery",
+              {{"message_id", message.message_id},
+               {"to", mask_phone(message.to)},
+               {"channel", message.channel},
+               {"provider", provider.name()},
+               {"attempt", message.attempt},
+               {"outcome", state},
+               {"error", result.outcome == DeliveryOutcome::Sent ? "" : result.error}});
     if (state == "retry") {
         metrics_.count_delivery_retry(provider.name(), message.channel);
     } else if (state != "stale") {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "verifyd/log.hpp"
 #include "verifyd/lua_scripts.hpp"
 #include "verifyd/metrics.hpp"
 
@@ -243,7 +244,7 @@ Store::Connection& Store::connection() {
 namespace {
 
 ApiError redis_error_reply(const std::string& what, const std::string& message) {
-    std::fprintf(stderr, "verifyd: redis error in %s: %s\n", what.c_str(), message.c_str());
+    log_event(LogLevel::Error, "redis error", {{"command", what}, {"error", message}});
     bool transient = message.rfind("LOADING", 0) == 0 || message.rfind("READONLY", 0) == 0 ||
                      message.rfind("BUSY", 0) == 0 || message.rfind("MASTERDOWN", 0) == 0;
     return transient ? store_unavailable() : make_error(ErrorCode::InternalError);

@@ -30,9 +30,9 @@ std::optional<std::string> percent_decode(const std::string& text) {
 }
 
 std::string trim(const std::string& text) {
-    auto begin = text.find_first_not_of(" \t");
+    auto begin = text.find_first_not_of(" \t\r\n");
     if (begin == std::string::npos) return "";
-    auto end = text.find_last_not_of(" \t");
+    auto end = text.find_last_not_of(" \t\r\n");
     return text.substr(begin, end - begin + 1);
 }
 

@@ -3,6 +3,7 @@
 // Not for: sockets or connection handling (http_server) or Redis (store).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -11,7 +12,7 @@
 #include <vector>
 
 #include "verifyd/config.hpp"
-#include "verifyd/keys.hpp"
+#include "verifyd/credentials.hpp"
 #include "verifyd/metrics.hpp"
 #include "verifyd/phone.hpp"
 #include "verifyd/store.hpp"
@@ -38,8 +39,12 @@ constexpr size_t kMaxBodyBytes = 16 * 1024;
 
 class Api {
   public:
-    Api(const Config& config, const KeyRing& keys, Store& store, const Templates& templates,
-        Metrics& metrics);
+    Api(const Config& config, const CredentialStore& credentials, Store& store,
+        const Templates& templates, Metrics& metrics);
+
+    // From now on /readyz answers 503, so load balancers stop sending new requests
+    // while the ones in flight finish.
+    void start_draining() { draining_ = true; }
 
     HttpResponse handle(const HttpRequest& request);
 
@@ -59,11 +64,12 @@ class Api {
     HttpResponse readyz(Context& context);
 
     const Config& config_;
-    const KeyRing& keys_;
+    const CredentialStore& credentials_;
     Store& store_;
     const Templates& templates_;
     Metrics& metrics_;
     PhoneValidator phones_;
+    std::atomic<bool> draining_{false};
 };
 
 }  // namespace verifyd

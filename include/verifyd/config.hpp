@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "verifyd/log.hpp"
+
 namespace verifyd {
 
 using HashKey = std::array<unsigned char, 32>;
@@ -65,6 +67,7 @@ struct Config {
     RedisEndpoint redis;
     int redis_timeout_ms = 250;
     HashKey hash_key{};
+    std::string hash_key_file;  // VERIFYD_HASH_KEY_FILE, re-read on reload; empty = inline
     std::string api_keys_file;
     int code_length = 6;
     int code_ttl = 600;
@@ -79,8 +82,13 @@ struct Config {
     SentSettings sent;
     WebhookSettings webhook;
     DeliverySettings delivery;
-    HashKey seal_key{};          // VERIFYD_SEAL_KEY, or derived from the hash key
-    std::string templates_file;  // VERIFYD_TEMPLATES_FILE; empty = built-in bodies only
+    HashKey seal_key{};                  // VERIFYD_SEAL_KEY, or derived from the hash key
+    bool seal_key_from_hash_key = true;  // so that a hash key rotation rotates it too
+    std::string templates_file;          // VERIFYD_TEMPLATES_FILE; empty = built-in bodies only
+    LogLevel log_level = LogLevel::Info;
+    // After SIGTERM, how long to go on serving with /readyz failing, so that load
+    // balancers stop routing here before the listener closes.
+    int shutdown_delay_ms = 0;
 };
 
 class ConfigError : public std::runtime_error {
@@ -106,5 +114,8 @@ std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string
 std::optional<std::vector<SendWindow>> parse_send_limits(const std::string& text,
                                                          std::string& problem);
 std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& problem);
+// The hash key held in a file (64 hex characters, surrounding white space allowed).
+// Throws ConfigError naming VERIFYD_HASH_KEY_FILE.
+HashKey read_hash_key_file(const std::string& path);
 
 }  // namespace verifyd

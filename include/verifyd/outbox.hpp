@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "verifyd/config.hpp"
+#include "verifyd/credentials.hpp"
 #include "verifyd/delivery.hpp"
 #include "verifyd/metrics.hpp"
 #include "verifyd/store.hpp"
@@ -30,7 +31,8 @@ int retry_delay_ms(const DeliverySettings& settings, int attempt, int retry_afte
 
 class Outbox {
   public:
-    Outbox(const Config& config, Store& store, const Templates& templates, Metrics& metrics);
+    Outbox(const Config& config, const CredentialStore& credentials, Store& store,
+           const Templates& templates, Metrics& metrics);
     ~Outbox();
 
     // Starts the delivery threads, unless no provider is configured.
@@ -51,6 +53,7 @@ class Outbox {
     void pause(int milliseconds);
 
     const Config& config_;
+    const CredentialStore& credentials_;
     Store& store_;
     const Templates& templates_;
     Metrics& metrics_;

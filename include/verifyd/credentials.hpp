@@ -1,0 +1,49 @@
+// The secrets verifyd serves with (the API keys, the hash key and the seal key) as one
+// snapshot, replaced whole on SIGHUP or when a mounted file changes, while requests and
+// deliveries go on reading the snapshot they started with. Not for: settings, which
+// need a restart.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "verifyd/config.hpp"
+#include "verifyd/keys.hpp"
+
+namespace verifyd {
+
+struct Credentials {
+    KeyRing keys;
+    HashKey hash_key{};
+    HashKey seal_key{};
+    // The seal key before the last rotation, so that jobs queued before it still open.
+    std::optional<HashKey> previous_seal_key;
+};
+
+class CredentialStore {
+  public:
+    explicit CredentialStore(Credentials initial);
+    std::shared_ptr<const Credentials> current() const;
+    void replace(Credentials next);
+
+  private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Credentials> current_;
+};
+
+// The credentials of a freshly loaded configuration: its hash and seal keys and the keys
+// file. Throws ConfigError naming VERIFYD_API_KEYS_FILE when the file is bad.
+Credentials load_credentials(const Config& config);
+
+// The credentials after re-reading the keys file and the hash key file (when the hash
+// key comes from one). Throws ConfigError saying what is wrong; the caller keeps the
+// old ones then.
+Credentials reload_credentials(const Config& config, const Credentials& old);
+
+// What identifies a file's version for change detection: its inode, size and mtime.
+// Empty when it cannot be read.
+std::string file_fingerprint(const std::string& path);
+
+}  // namespace verifyd
