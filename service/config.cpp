@@ -125,6 +125,27 @@ std::set<std::string> parse_countries(const std::string& text) {
     return countries;
 }
 
+void load_sentinel_settings(Reader& reader, RedisEndpoint& redis) {
+    if (auto sentinels = reader.raw("VERIFYD_REDIS_SENTINELS")) {
+        for (const auto& part : split(*sentinels, ',')) {
+            HostPort sentinel;
+            std::string problem;
+            if (!split_host_port(trim(part), 26379, sentinel.host, sentinel.port, problem))
+                throw ConfigError("VERIFYD_REDIS_SENTINELS",
+                                  "\"" + trim(part) + "\": " + problem + " (expected host:port,…)");
+            redis.sentinels.push_back(sentinel);
+        }
+        redis.master_name = reader.raw("VERIFYD_REDIS_MASTER_NAME").value_or("");
+        if (trim(redis.master_name).empty())
+            throw ConfigError("VERIFYD_REDIS_MASTER_NAME",
+                              "is required with VERIFYD_REDIS_SENTINELS");
+        redis.sentinel_password = reader.raw("VERIFYD_REDIS_SENTINEL_PASSWORD").value_or("");
+    }
+    redis.wait_replicas = static_cast<int>(reader.integer("VERIFYD_REDIS_WAIT_REPLICAS", 0, 0, 16));
+    redis.wait_timeout_ms =
+        static_cast<int>(reader.integer("VERIFYD_REDIS_WAIT_TIMEOUT_MS", 200, 10, 10000));
+}
+
 ProviderKind parse_provider(const std::optional<std::string>& text) {
     if (!text || text->empty()) return ProviderKind::None;
     if (*text == "log") return ProviderKind::Log;
@@ -324,6 +345,7 @@ Config load_config(const EnvLookup& env) {
         if (!endpoint) throw ConfigError("VERIFYD_REDIS_URL", problem);
         config.redis = *endpoint;
     }
+    load_sentinel_settings(reader, config.redis);
     config.redis_timeout_ms =
         static_cast<int>(reader.integer("VERIFYD_REDIS_TIMEOUT_MS", 250, 10, 60000));
     config.hash_key = load_hash_key(reader, config);

@@ -128,6 +128,40 @@ std::string format_send_limits(const std::vector<SendWindow>& windows) {
     return out;
 }
 
+// The master the sentinels name, asking each in turn until one answers.
+std::optional<HostPort> master_from_sentinels(const RedisEndpoint& endpoint, timeval timeout) {
+    for (const HostPort& sentinel : endpoint.sentinels) {
+        redisContext* context =
+            redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port, timeout);
+        std::optional<HostPort> master;
+        if (context && !context->err && redisSetTimeout(context, timeout) == REDIS_OK) {
+            bool authenticated = true;
+            if (!endpoint.sentinel_password.empty()) {
+                ReplyHandle auth(static_cast<redisReply*>(
+                    redisCommand(context, "AUTH %s", endpoint.sentinel_password.c_str())));
+                authenticated = auth && auth->type != REDIS_REPLY_ERROR;
+            }
+            ReplyHandle reply(authenticated ? static_cast<redisReply*>(redisCommand(
+                                                  context, "SENTINEL get-master-addr-by-name %s",
+                                                  endpoint.master_name.c_str()))
+                                            : nullptr);
+            if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+                master = HostPort{reply_string(reply->element[0]),
+                                  std::atoi(reply_string(reply->element[1]).c_str())};
+        }
+        if (context) redisFree(context);
+        if (master) return master;
+    }
+    return std::nullopt;
+}
+
+// After a failover the old master may still answer, as a replica: only a master will do.
+bool is_master(redisContext* context) {
+    ReplyHandle role(static_cast<redisReply*>(redisCommand(context, "ROLE")));
+    return role && role->type == REDIS_REPLY_ARRAY && role->elements > 0 &&
+           reply_string(role->element[0]) == "master";
+}
+
 bool authenticate_and_select(redisContext* context, const RedisEndpoint& endpoint) {
     auto ok = [](void* raw) {
         ReplyHandle reply(static_cast<redisReply*>(raw));
@@ -205,11 +239,18 @@ struct Store::Connection {
         auto now = Clock::now();
         if (now < next_attempt) return false;
         timeval timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        HostPort server{endpoint.host, endpoint.port};
+        const bool sentinels = !endpoint.sentinels.empty();
+        if (sentinels) {
+            auto master = master_from_sentinels(endpoint, timeout);
+            if (master) server = *master;
+        }
         context = endpoint.unix_socket
                       ? redisConnectUnixWithTimeout(endpoint.path.c_str(), timeout)
-                      : redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, timeout);
+                      : redisConnectWithTimeout(server.host.c_str(), server.port, timeout);
         bool ok = context && !context->err && redisSetTimeout(context, timeout) == REDIS_OK &&
-                  authenticate_and_select(context, endpoint) && load_scripts();
+                  authenticate_and_select(context, endpoint) &&
+                  (!sentinels || is_master(context)) && load_scripts();
         if (!ok) {
             drop();
             backoff_ms = std::min(kMaxBackoffMs, std::max(50, backoff_ms * 2));
@@ -276,6 +317,8 @@ Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
             if (message.rfind("NOSCRIPT", 0) == 0 && attempt == 0 && c.load_scripts()) continue;
             if (metrics_) metrics_->count_redis_error();
             result.error = redis_error_reply(script ? args[1] : args[0], message);
+            // A master demoted by a failover answers READONLY: find the new one.
+            if (message.rfind("READONLY", 0) == 0 || message.rfind("MASTERDOWN", 0) == 0) c.drop();
             result.value = std::move(reply);
             return result;
         }
@@ -357,6 +400,20 @@ Result<Verification> Store::send(const Caller& caller, const NewVerification& cr
     if (!reply.ok()) {
         result.error = reply.error;
         return result;
+    }
+    if (endpoint_.wait_replicas > 0) {
+        auto waited = command({"WAIT", std::to_string(endpoint_.wait_replicas),
+                               std::to_string(endpoint_.wait_timeout_ms)});
+        if (!waited.ok() || waited.value->type != REDIS_REPLY_INTEGER ||
+            waited.value->integer < endpoint_.wait_replicas) {
+            result.error = with_retry_after(
+                with_status(make_error(ErrorCode::InternalError,
+                                       "The verification is not yet on enough replicas to "
+                                       "survive a failover. Retry shortly."),
+                            503),
+                1);
+            return result;
+        }
     }
     result.value = v;
     result.value.account = caller.account;

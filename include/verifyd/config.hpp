@@ -23,6 +23,12 @@ struct SendWindow {
     int seconds;
 };
 
+struct HostPort {
+    std::string host;
+    int port = 0;
+};
+
+// How to reach Redis, and how much to trust an acknowledged write.
 struct RedisEndpoint {
     bool unix_socket = false;
     std::string host = "127.0.0.1";
@@ -31,6 +37,13 @@ struct RedisEndpoint {
     std::string user;
     std::string password;
     int db = 0;
+    // With sentinels the master is whatever they name, and host/port are unused.
+    std::vector<HostPort> sentinels;
+    std::string master_name;
+    std::string sentinel_password;
+    // A send is acknowledged only once this many replicas have it (Redis WAIT).
+    int wait_replicas = 0;
+    int wait_timeout_ms = 200;
 };
 
 enum class ProviderKind { None, Log, Sent, Webhook };
