@@ -1,11 +1,17 @@
 // GET /metrics (§4): the Prometheus text with request counts by route and status, error
-// counts by code, latency histograms and Redis errors.
+// counts by code, latency histograms and Redis errors; and the delivery counters and
+// gauges (verifyd_deliveries_total, verifyd_delivery_retries_total, queue depth and age).
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <optional>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "support/api_checks.hpp"
+#include "support/delivery_support.hpp"
+#include "support/fake_provider.hpp"
 #include "support/verifyd_instance.hpp"
 
 using namespace verifyd_test;
@@ -54,4 +60,87 @@ TEST_CASE("metrics count requests by route and status, errors by code, latency a
               .has_value());
     CHECK((sample(text, "verifyd_redis_errors_total").has_value() ||
            sample(text, "verifyd_redis_errors_total" + labels).has_value()));
+}
+
+TEST_CASE("delivery metrics count sent, failed and dropped deliveries, retries and the queue") {
+    FakeProvider fake;
+    VerifydInstance v(merged(sent_provider(fake, "sent_key_" + random_hex(16)),
+                             {{"VERIFYD_DELIVERY_MAX_ATTEMPTS", "60"},
+                              {"VERIFYD_DELIVERY_TIMEOUT_MS", "5000"},
+                              {"VERIFYD_DELIVERY_CLAIM_IDLE_MS", "10000"}}));
+    const std::map<std::string, std::string> sms = {{"provider", "sent"}, {"channel", "sms"}};
+    auto outcome = [&](const std::string& text, const std::string& name) {
+        auto labels = sms;
+        labels["outcome"] = name;
+        return metric_value(text, "verifyd_deliveries_total", labels).value_or(0);
+    };
+    // Polls /metrics (bounded) until `ready` holds; returns the last text.
+    auto metrics_when = [&](const std::function<bool(const std::string&)>& ready) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        std::string text;
+        do {
+            text = v.get("/metrics").body;
+            if (ready(text)) {
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        } while (std::chrono::steady_clock::now() < deadline);
+        return text;
+    };
+
+    // Three jobs wait while the provider holds the first two.
+    fake.set_default(Reply::held(Reply::ok()));
+    for (int i = 0; i < 3; ++i) {
+        v.send_ok(v.key(kLiveA), us_number(11101 + i));
+    }
+    REQUIRE(fake.wait_for_held(2, std::chrono::seconds(5)));
+    std::string text = metrics_when([](const std::string& t) {
+        return metric_value(t, "verifyd_delivery_queue_depth").value_or(0) == 3 &&
+               metric_value(t, "verifyd_delivery_oldest_job_age_seconds").value_or(0) >= 1;
+    });
+    {
+        INFO(text);
+        CHECK(metric_value(text, "verifyd_delivery_queue_depth") == 3);
+        CHECK(metric_value(text, "verifyd_delivery_oldest_job_age_seconds").value_or(0) >= 1);
+    }
+    fake.set_default(Reply::ok());
+    fake.release();
+    REQUIRE(fake.wait_for_executed_keys(3, std::chrono::seconds(5)));
+
+    // Sent after two retries.
+    fake.queue(Reply::server_error(500), 2);
+    json retried = v.send_ok(v.key(kLiveA), us_number(11111));
+    REQUIRE(fake.wait_for_executions(retried["message_id"], 1, std::chrono::seconds(5)));
+    // Refused.
+    fake.set_default(Reply::sent_error(400, "VALIDATION_002", "refused"));
+    json refused = v.send_ok(v.key(kLiveA), us_number(11112));
+    CHECK(v.wait_for_delivery(v.key(kLiveA), refused["id"], "failed").value("status", "") ==
+          "failed");
+    // Dropped: canceled while the provider fails.
+    fake.set_default(Reply::server_error(500));
+    json canceled = v.send_ok(v.key(kLiveA), us_number(11113));
+    const std::string canceled_message = canceled["message_id"];
+    REQUIRE(fake.wait_for(
+        [&](const std::vector<RecordedRequest>& requests) {
+            return std::any_of(requests.begin(), requests.end(), [&](const auto& request) {
+                return request.idempotency_key() == canceled_message;
+            });
+        },
+        std::chrono::seconds(5)));
+    require_success(v.cancel(v.key(kLiveA), canceled["id"]));
+    fake.set_default(Reply::ok());
+    CHECK(v.wait_for_delivery(v.key(kLiveA), canceled["id"], "failed").value("status", "") ==
+          "failed");
+
+    text = metrics_when([&](const std::string& t) {
+        return outcome(t, "dropped") >= 1 &&
+               metric_value(t, "verifyd_delivery_queue_depth").value_or(-1) == 0;
+    });
+    INFO(text);
+    CHECK(outcome(text, "sent") == 4);
+    CHECK(outcome(text, "failed") == 1);
+    CHECK(outcome(text, "dropped") == 1);
+    CHECK(metric_value(text, "verifyd_delivery_retries_total", sms).value_or(0) >= 2);
+    CHECK(metric_value(text, "verifyd_delivery_queue_depth") == 0);
+    CHECK(metric_value(text, "verifyd_delivery_oldest_job_age_seconds") == 0);
 }
