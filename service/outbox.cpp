@@ -125,7 +125,7 @@ void Outbox::run(int index) {
         }
         for (const Job& job : jobs) {
             if (stopping_) break;
-            deliver(*provider, job);
+            deliver(*provider, consumer, job);
         }
     }
 }
@@ -170,11 +170,12 @@ std::vector<Outbox::Job> Outbox::next_jobs(const std::string& consumer, bool& ow
     return jobs;
 }
 
-void Outbox::deliver(Provider& provider, const Job& job) {
+void Outbox::deliver(Provider& provider, const std::string& consumer, const Job& job) {
     const std::vector<std::string> keys = {verification_key_of(job.ref), kDeliveryStream,
                                            kUndeliveredIndex, kDelayedJobs};
     auto begun = store_.eval("outbox_begin", {keys[0], keys[1], keys[2]},
-                             {kDeliveryGroup, job.entry_id, job.ref});
+                             {kDeliveryGroup, job.entry_id, job.ref, consumer});
+    // A job another consumer took meanwhile answers {"taken"}: nothing to do here.
     if (!begun.ok() || begun.value->type != REDIS_REPLY_ARRAY || begun.value->elements < 2) return;
     const redisReply* r = begun.value.get();
     const RecordRef record = record_of(job.ref);

@@ -48,7 +48,7 @@ class Outbox {
 
     void run(int index);
     std::vector<Job> next_jobs(const std::string& consumer, bool& own_pending_left);
-    void deliver(Provider& provider, const Job& job);
+    void deliver(Provider& provider, const std::string& consumer, const Job& job);
     void refresh_gauges();
     void pause(int milliseconds);
 

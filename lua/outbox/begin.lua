@@ -8,13 +8,23 @@
 -- ARGV[1]  the consumer group
 -- ARGV[2]  the stream entry id of this job
 -- ARGV[3]  the job, {tag}<suffix>
+-- ARGV[4]  the consumer asking
 --
 -- Replies: {'go', sealed_code, to, channel_in_use, fallback, locale, template_name,
 --           template_variables, attempts_on_channel}
 --          {'drop', reason}  reason is empty when the job was already finished
+--          {'taken'}  another consumer has claimed the job meanwhile: leave it alone
 
 local verification_key, stream_key, undelivered_key = KEYS[1], KEYS[2], KEYS[3]
-local group, entry_id, job = ARGV[1], ARGV[2], ARGV[3]
+local group, entry_id, job, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+-- A job read in a batch may have waited long enough for another replica to claim it.
+-- If it is still ours, claiming it again restarts its idle time, so that nobody takes
+-- it over while this attempt (shorter than the claim timeout) runs.
+if #redis.call('XPENDING', stream_key, group, entry_id, entry_id, 1, consumer) == 0 then
+    return {'taken'}
+end
+redis.call('XCLAIM', stream_key, group, consumer, 0, entry_id, 'JUSTID')
 
 local function drop(reason)
     redis.call('XACK', stream_key, group, entry_id)
