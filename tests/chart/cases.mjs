@@ -1,0 +1,333 @@
+// The chart tests: renders helm/verifyd with render.go (helm's template engine) and
+//   variants    every values/*.yaml renders, and every object it renders is valid Kubernetes;
+//   refusals    values the chart must refuse (schema, required, conflicting settings) fail
+//               rendering with a message that says why;
+//   properties  what the rendered objects must hold (labels, security, probes, checksums,
+//               settings, API versions).
+// Usage: node cases.mjs variants|refusals|properties WORK_DIR (WORK_DIR holds the render binary)
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseManifests, validateObject } from "./validate.mjs";
+
+const [group, workDir] = process.argv.slice(2);
+const here = fileURLToPath(new URL(".", import.meta.url));
+const chartDir = join(here, "../../helm/verifyd");
+const valuesDir = join(here, "values");
+const scratch = mkdtempSync(join(workDir, "values-"));
+let scratchFiles = 0;
+
+// renderChart renders the chart as release "verifyd" in namespace "verifyd", over each
+// values source in turn: a file of values/ by name, or an object (written as JSON, which
+// is YAML).
+function renderChart(...sources) {
+  const args = ["-chart", chartDir, "-name", "verifyd", "-namespace", "verifyd"];
+  for (const source of sources) {
+    let file = join(valuesDir, String(source));
+    if (typeof source === "object") {
+      file = join(scratch, `${scratchFiles++}.yaml`);
+      writeFileSync(file, JSON.stringify(source));
+    }
+    args.push("-f", file);
+  }
+  const result = spawnSync(join(workDir, "render"), args, { encoding: "utf8" });
+  if (result.error) throw result.error;
+  return result;
+}
+
+function objects(...sources) {
+  const result = renderChart(...sources);
+  assert.equal(result.status, 0, `rendering failed: ${result.stderr}`);
+  return parseManifests(result.stdout).map(({ object }) => object);
+}
+
+function find(rendered, kind, name = "verifyd") {
+  const found = rendered.find((o) => o.kind === kind && o.metadata.name === name);
+  assert.ok(found, `no ${kind} ${name} among ${rendered.map((o) => `${o.kind}/${o.metadata.name}`)}`);
+  return found;
+}
+
+const container = (deployment) => deployment.spec.template.spec.containers[0];
+const env = (deployment, name) => container(deployment).env.find((e) => e.name === name);
+const secretData = (secret, key) => Buffer.from(secret.data[key], "base64").toString();
+const selects = (selector, labels) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+const variantFiles = readdirSync(valuesDir).filter((f) => f.endsWith(".yaml")).sort();
+
+const groups = {
+  variants: Object.fromEntries(
+    variantFiles.map((file) => [
+      file,
+      async () => {
+        const rendered = objects(file);
+        const problems = [];
+        for (const object of rendered) {
+          for (const problem of await validateObject(object)) {
+            problems.push(`${object.kind}/${object.metadata?.name}: ${problem}`);
+          }
+        }
+        assert.deepEqual(problems, []);
+        return `${rendered.length} valid objects`;
+      },
+    ]),
+  ),
+
+  refusals: {
+    "no hash key and no existingSecret": () =>
+      refused([], "execution error at (verifyd/templates/secret.yaml", "hashKey is required"),
+    "a code length out of range (schema)": () =>
+      refused(["default.yaml", { config: { codeLength: 3 } }], "values don't meet the specifications",
+        "config.codeLength: Must be greater than or equal to 4"),
+    "an unknown provider (schema)": () =>
+      refused(["default.yaml", { provider: "sms" }], "provider: provider must be one of the following"),
+    "a misspelt value (schema)": () =>
+      refused(["default.yaml", { replicacount: 3 }], "Additional property replicacount is not allowed"),
+    "a malformed hash key (schema)": () =>
+      refused([{ hashKey: "not-hex" }], "hashKey: Does not match pattern"),
+    "a short webhook secret (schema)": () =>
+      refused(["default.yaml", { provider: "webhook", webhook: { url: "https://relay.internal/x", secret: "short" } }],
+        "webhook.secret: Must validate at least one schema"),
+    "provider sent without its API key": () =>
+      refused(["default.yaml", { provider: "sent" }], "sent.apiKey is required with provider sent"),
+    "provider webhook without a URL": () =>
+      refused(["default.yaml", { provider: "webhook", webhook: { secret: "0123456789abcdef" } }],
+        "webhook.url is required with provider webhook"),
+    "secrets in values with existingSecret": () =>
+      refused(["existing-secret.yaml", { hashKey: "0".repeat(64) }], "existingSecret is set: put the secrets in that Secret"),
+    "the bundled Redis with redis.url": () =>
+      refused(["bundled-redis.yaml", { redis: { url: "redis://elsewhere:6379/0" } }],
+        "redis.enabled runs the bundled Redis"),
+    "sentinels without a master name": () =>
+      refused(["default.yaml", { redis: { sentinel: { hosts: ["s:26379"] } } }],
+        "redis.sentinel.masterName is required"),
+    "a Redis password without a redis:// URL": () =>
+      refused(["default.yaml", { redis: { password: "secret" } }], "redis.password needs a redis:// redis.url"),
+    "a grace period shorter than the drain": () =>
+      refused(["default.yaml", { terminationGracePeriodSeconds: 12 }],
+        "terminationGracePeriodSeconds must be at least 15"),
+    "a PodDisruptionBudget with both bounds": () =>
+      refused(["default.yaml", { podDisruptionBudget: { minAvailable: 1 } }],
+        "set exactly one of minAvailable and maxUnavailable"),
+  },
+
+  properties: {
+    "every object carries the standard labels": () => {
+      for (const file of variantFiles) {
+        for (const object of objects(file)) {
+          const labels = object.metadata.labels ?? {};
+          for (const label of ["helm.sh/chart", "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by"]) {
+            assert.ok(labels[label], `${file}: ${object.kind}/${object.metadata.name} has no ${label}`);
+          }
+          assert.equal(labels["helm.sh/chart"], "verifyd-0.1.0");
+          assert.equal(labels["app.kubernetes.io/managed-by"], "Helm");
+          if (!object.metadata.name.endsWith("-redis")) {
+            assert.equal(labels["app.kubernetes.io/version"], "0.1.0", `${object.kind} app version`);
+          }
+        }
+      }
+    },
+    "pods run as 10001, read-only, without privileges or capabilities": () => {
+      const pod = find(objects("default.yaml"), "Deployment").spec.template.spec;
+      assert.equal(pod.securityContext.runAsNonRoot, true);
+      assert.equal(pod.securityContext.runAsUser, 10001);
+      assert.equal(pod.securityContext.seccompProfile.type, "RuntimeDefault");
+      assert.equal(pod.automountServiceAccountToken, false);
+      assert.equal(pod.enableServiceLinks, false);
+      const security = pod.containers[0].securityContext;
+      assert.equal(security.runAsNonRoot, true);
+      assert.equal(security.runAsUser, 10001);
+      assert.equal(security.readOnlyRootFilesystem, true);
+      assert.equal(security.allowPrivilegeEscalation, false);
+      assert.deepEqual(security.capabilities.drop, ["ALL"]);
+      assert.equal(security.seccompProfile.type, "RuntimeDefault");
+      const tmp = pod.containers[0].volumeMounts.find((m) => m.mountPath === "/tmp");
+      assert.ok(pod.volumes.find((v) => v.name === tmp.name).emptyDir, "/tmp is an emptyDir");
+    },
+    "probes: liveness /healthz, readiness /readyz, on the http port": () => {
+      const verifyd = container(find(objects("default.yaml"), "Deployment"));
+      assert.equal(verifyd.livenessProbe.httpGet.path, "/healthz");
+      assert.equal(verifyd.readinessProbe.httpGet.path, "/readyz");
+      assert.equal(verifyd.livenessProbe.httpGet.port, "http");
+      assert.deepEqual(verifyd.ports, [{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+      assert.ok(verifyd.resources.requests && verifyd.resources.limits, "resources are set");
+    },
+    "selectors: the Deployment, Service, PDB and spread constraints select verifyd's pods only": () => {
+      const rendered = objects("bundled-redis.yaml");
+      const deployment = find(rendered, "Deployment");
+      const podLabels = deployment.spec.template.metadata.labels;
+      const redisLabels = find(rendered, "Deployment", "verifyd-redis").spec.template.metadata.labels;
+      for (const selector of [
+        deployment.spec.selector.matchLabels,
+        find(rendered, "Service").spec.selector,
+        find(rendered, "PodDisruptionBudget").spec.selector.matchLabels,
+        ...deployment.spec.template.spec.topologySpreadConstraints.map((c) => c.labelSelector.matchLabels),
+      ]) {
+        assert.ok(selects(selector, podLabels), `${JSON.stringify(selector)} selects verifyd's pods`);
+        assert.ok(!selects(selector, redisLabels), `${JSON.stringify(selector)} does not select Redis`);
+      }
+      assert.ok(!selects(find(rendered, "Service", "verifyd-redis").spec.selector, podLabels));
+      assert.equal(find(rendered, "Service").spec.ports[0].targetPort, "http");
+    },
+    "settings: ConfigMap as env, secrets as files, the pod name as the delivery consumer": () => {
+      const rendered = objects("default.yaml");
+      const deployment = find(rendered, "Deployment");
+      const verifyd = container(deployment);
+      assert.deepEqual(verifyd.envFrom, [{ configMapRef: { name: "verifyd" } }]);
+      assert.deepEqual(env(deployment, "VERIFYD_DELIVERY_CONSUMER").valueFrom, { fieldRef: { fieldPath: "metadata.name" } });
+      const mount = verifyd.volumeMounts.find((m) => m.name === "secret");
+      const volume = deployment.spec.template.spec.volumes.find((v) => v.name === "secret");
+      assert.equal(mount.subPath, undefined, "no subPath, so that Secret updates reach the files");
+      assert.equal(volume.secret.secretName, "verifyd");
+      for (const [variable, key] of [["VERIFYD_HASH_KEY_FILE", "hash.key"], ["VERIFYD_API_KEYS_FILE", "keys.json"]]) {
+        assert.equal(env(deployment, variable).value, `${mount.mountPath}/${key}`);
+        assert.ok(volume.secret.items.some((item) => item.key === key && item.path === key), `${key} is mounted`);
+      }
+      const secret = find(rendered, "Secret");
+      assert.equal(secretData(secret, "hash.key"), "0123456789abcdef".repeat(4));
+      assert.deepEqual(JSON.parse(secretData(secret, "keys.json")), { keys: [] });
+      const config = find(rendered, "ConfigMap").data;
+      assert.equal(config.VERIFYD_LISTEN, "0.0.0.0:8080");
+      assert.equal(config.VERIFYD_SHUTDOWN_DELAY_MS, "5000");
+      assert.ok(Object.keys(config).every((k) => k.startsWith("VERIFYD_")), "only VERIFYD_ settings");
+      assert.equal(deployment.spec.template.spec.terminationGracePeriodSeconds, 30);
+    },
+    "settings: every value becomes its variable, numbers without exponents, zero kept": () => {
+      const rendered = objects("sent.yaml");
+      const config = find(rendered, "ConfigMap").data;
+      assert.deepEqual(config, {
+        VERIFYD_LISTEN: "0.0.0.0:8080", VERIFYD_THREADS: "8", VERIFYD_REDIS_URL: "redis://redis.data.svc:6379/0",
+        VERIFYD_REDIS_TIMEOUT_MS: "500", VERIFYD_CODE_LENGTH: "8", VERIFYD_CODE_TTL: "300", VERIFYD_MAX_ATTEMPTS: "3",
+        VERIFYD_SEND_LIMITS: "3/600,10/86400", VERIFYD_RESEND_COOLDOWN: "0", VERIFYD_EXPIRED_GRACE: "3600",
+        VERIFYD_KEY_RPM: "1200", VERIFYD_APP_NAME: "Shop", VERIFYD_SHUTDOWN_DELAY_MS: "10000",
+        VERIFYD_PROVIDER: "sent", VERIFYD_SENT_BASE_URL: "https://api.sent.dm", VERIFYD_SENT_TEMPLATE: "shop_otp",
+        VERIFYD_SENT_SENDER_PROFILE_ID: "sp_0123", VERIFYD_DELIVERY_MAX_ATTEMPTS: "5", VERIFYD_DELIVERY_TIMEOUT_MS: "10000",
+        VERIFYD_DELIVERY_BACKOFF_MS: "1000", VERIFYD_DELIVERY_MAX_BACKOFF_MS: "120000",
+        VERIFYD_DELIVERY_CLAIM_IDLE_MS: "1000000", VERIFYD_DELIVERY_WORKERS: "4",
+      });
+      const secret = find(rendered, "Secret");
+      assert.equal(secretData(secret, "VERIFYD_SENT_API_KEY"), "sent-api-key-0123456789");
+      assert.equal(secretData(secret, "VERIFYD_SEAL_KEY"), "fedcba9876543210".repeat(4));
+      const deployment = find(rendered, "Deployment");
+      assert.deepEqual(env(deployment, "VERIFYD_SENT_API_KEY").valueFrom.secretKeyRef,
+        { name: "verifyd", key: "VERIFYD_SENT_API_KEY", optional: false });
+      assert.equal(deployment.spec.template.spec.terminationGracePeriodSeconds, 45);
+    },
+    "settings: log level, countries and message templates": () => {
+      const rendered = objects("bundled-redis.yaml");
+      const config = find(rendered, "ConfigMap").data;
+      assert.equal(config.VERIFYD_LOG_LEVEL, "debug");
+      assert.equal(config.VERIFYD_ALLOWED_COUNTRIES, "US,GB,FR");
+      assert.equal(config.VERIFYD_PROVIDER, "log");
+      assert.equal(config.VERIFYD_REDIS_URL, "redis://verifyd-redis:6379/0");
+      const templates = JSON.parse(find(rendered, "ConfigMap", "verifyd-templates").data["templates.json"]);
+      assert.equal(templates["pt-BR"], "{{code}} é o seu código {{app_name}}.");
+      const deployment = find(rendered, "Deployment");
+      const mount = container(deployment).volumeMounts.find((m) => m.name === "templates");
+      assert.equal(env(deployment, "VERIFYD_TEMPLATES_FILE").value, `${mount.mountPath}/templates.json`);
+      assert.equal(env(deployment, "VERIFYD_REDIS_URL"), undefined, "the bundled Redis needs no secret URL");
+    },
+    "settings: sentinels, and the passwords only in the Secret, percent-encoded": () => {
+      const rendered = objects("sentinel.yaml");
+      const config = find(rendered, "ConfigMap").data;
+      assert.equal(config.VERIFYD_REDIS_SENTINELS,
+        "redis-sentinel-0.redis-sentinel:26379,redis-sentinel-1.redis-sentinel:26379,redis-sentinel-2.redis-sentinel:26379");
+      assert.equal(config.VERIFYD_REDIS_MASTER_NAME, "verifyd");
+      assert.equal(config.VERIFYD_REDIS_WAIT_REPLICAS, "1");
+      assert.equal(config.VERIFYD_REDIS_URL, undefined, "a URL with a password is not in the ConfigMap");
+      const secret = find(rendered, "Secret");
+      const url = new URL(secretData(secret, "VERIFYD_REDIS_URL"));
+      assert.equal(decodeURIComponent(url.password), "p@ss word/+%:");
+      assert.equal(`${url.protocol}//${url.host}${url.pathname}`, "redis://master:6379/2");
+      assert.equal(secretData(secret, "VERIFYD_REDIS_SENTINEL_PASSWORD"), "sentinel-secret");
+      const deployment = find(rendered, "Deployment");
+      for (const key of ["VERIFYD_REDIS_URL", "VERIFYD_REDIS_SENTINEL_PASSWORD"]) {
+        assert.deepEqual(env(deployment, key).valueFrom.secretKeyRef, { name: "verifyd", key, optional: true });
+      }
+      assert.doesNotMatch(JSON.stringify(find(rendered, "ConfigMap")), /p@ss|sentinel-secret/);
+    },
+    "existingSecret: no Secret rendered, the pods read the named one": () => {
+      const rendered = objects("existing-secret.yaml");
+      assert.equal(rendered.filter((o) => o.kind === "Secret").length, 0);
+      const deployment = find(rendered, "Deployment");
+      const volume = deployment.spec.template.spec.volumes.find((v) => v.name === "secret");
+      assert.equal(volume.secret.secretName, "verifyd-secrets");
+      assert.deepEqual(env(deployment, "VERIFYD_SENT_API_KEY").valueFrom.secretKeyRef,
+        { name: "verifyd-secrets", key: "VERIFYD_SENT_API_KEY", optional: false });
+    },
+    "checksums: a settings change rolls the pods by checksum/config, a secret change by checksum/secret": () => {
+      const annotations = (...sources) => find(objects(...sources), "Deployment").spec.template.metadata.annotations;
+      const base = annotations("default.yaml");
+      assert.match(base["checksum/config"], /^[0-9a-f]{64}$/);
+      assert.match(base["checksum/secret"], /^[0-9a-f]{64}$/);
+      const settings = annotations("default.yaml", { config: { codeLength: 8 } });
+      assert.notEqual(settings["checksum/config"], base["checksum/config"]);
+      assert.equal(settings["checksum/secret"], base["checksum/secret"]);
+      const secret = annotations("default.yaml", { hashKey: "f".repeat(64) });
+      assert.equal(secret["checksum/config"], base["checksum/config"]);
+      assert.notEqual(secret["checksum/secret"], base["checksum/secret"]);
+      const same = annotations("default.yaml", { replicaCount: 5 });
+      assert.deepEqual(same, base, "a change to neither leaves both");
+    },
+    "production: HPA autoscaling/v2, PDB policy/v1, NetworkPolicy, ServiceMonitor": () => {
+      const rendered = objects("production.yaml");
+      const deployment = find(rendered, "Deployment");
+      assert.equal(deployment.spec.replicas, undefined, "the HPA owns the replica count");
+      const hpa = find(rendered, "HorizontalPodAutoscaler");
+      assert.equal(hpa.apiVersion, "autoscaling/v2");
+      assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: "verifyd" });
+      assert.deepEqual(hpa.spec.metrics.map((m) => m.resource.name), ["cpu", "memory"]);
+      const pdb = find(rendered, "PodDisruptionBudget");
+      assert.equal(pdb.apiVersion, "policy/v1");
+      assert.equal(pdb.spec.minAvailable, "50%");
+      assert.equal(pdb.spec.maxUnavailable, undefined);
+      const policy = find(rendered, "NetworkPolicy");
+      assert.deepEqual(policy.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels);
+      assert.deepEqual(policy.spec.policyTypes, ["Ingress", "Egress"]);
+      assert.deepEqual(policy.spec.ingress[0].from[0], { podSelector: { matchLabels: { "verifyd-client": "true" } } });
+      assert.equal(policy.spec.ingress[0].from.length, 3);
+      assert.equal(policy.spec.egress[0].ports[0].port, 53, "DNS is let out first");
+      const testPod = rendered.find((o) => o.kind === "Pod");
+      assert.equal(testPod.metadata.labels["verifyd-client"], "true", "the helm test pod is let in");
+      const monitor = find(rendered, "ServiceMonitor");
+      assert.equal(monitor.apiVersion, "monitoring.coreos.com/v1");
+      assert.equal(monitor.metadata.labels.release, "kube-prometheus-stack");
+      assert.ok(selects(monitor.spec.selector.matchLabels, find(rendered, "Service").metadata.labels));
+      assert.deepEqual(monitor.spec.endpoints[0], { port: "http", path: "/metrics", interval: "15s", scrapeTimeout: "10s" });
+      const config = find(rendered, "ConfigMap").data;
+      assert.equal(config.VERIFYD_REDIS_URL, "redis://verifyd-redis-master.verifyd.svc:6379/0", "redis.url is a template");
+      const keys = JSON.parse(secretData(find(rendered, "Secret"), "keys.json")).keys;
+      assert.deepEqual(keys.map((k) => k.id), ["key_live_shop", "key_test_shop"]);
+      assert.equal(keys[0].requests_per_minute, 1200);
+    },
+    "optional objects are off by default": () => {
+      const kinds = objects("default.yaml").map((o) => o.kind).sort();
+      assert.deepEqual(kinds, ["ConfigMap", "Deployment", "Pod", "PodDisruptionBudget", "Secret", "Service", "ServiceAccount"]);
+    },
+  },
+};
+
+function refused(sources, ...expected) {
+  const result = renderChart(...sources);
+  assert.notEqual(result.status, 0, "rendering succeeded");
+  for (const text of expected) assert.ok(result.stderr.includes(text), `expected "${text}" in: ${result.stderr}`);
+}
+
+const cases = groups[group];
+if (!cases) {
+  console.error(`usage: node cases.mjs ${Object.keys(groups).join("|")} WORK_DIR`);
+  process.exit(2);
+}
+let failures = 0;
+for (const [name, run] of Object.entries(cases)) {
+  try {
+    const note = await run();
+    console.log(`ok - ${name}${note ? `: ${note}` : ""}`);
+  } catch (error) {
+    failures++;
+    console.log(`not ok - ${name}\n  ${String(error.message).replaceAll("\n", "\n  ")}`);
+  }
+}
+rmSync(scratch, { recursive: true });
+process.exit(failures ? 1 : 0);
