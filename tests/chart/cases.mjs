@@ -68,7 +68,7 @@ const groups = {
             problems.push(`${object.kind}/${object.metadata?.name}: ${problem}`);
           }
         }
-        assert.deepEqual(problems, []);
+        assert.ok(problems.length === 0, problems.join("\n"));
         return `${rendered.length} valid objects`;
       },
     ]),
