@@ -113,7 +113,7 @@ TEST_CASE("a live send answers pending at once and the Sent API gets the documen
     const std::string message_id = data["message_id"];
 
     // The provider holds the request: the delivery is queued.
-    REQUIRE(fake.wait_for_held(1, seconds(5)));
+    require_done(fake.wait_for_held(1, seconds(5)), v, "the provider to hold 1 request");
     json queued = delivery_of(v, id);
     CHECK(queued.value("status", "") == "queued");
     CHECK(queued.value("channel", "") == "sms");
@@ -167,7 +167,8 @@ TEST_CASE("sender_profile_id is sent when set, with the default template and the
                              {{"VERIFYD_SENT_SENDER_PROFILE_ID", "sp_0042"}}));
     json sent = v.send_ok(v.key(kLiveA), us_number(20101), {{"channel", "whatsapp"}});
     const std::string message_id = sent["message_id"];
-    REQUIRE(fake.wait_for_executions(message_id, 1, seconds(5)));
+    require_done(fake.wait_for_executions(message_id, 1, seconds(5)), v,
+                 "the message to be delivered");
     const auto requests = fake.requests_with_key(message_id);
     REQUIRE(requests.size() == 1);
     INFO("request body: " << requests[0].body);
@@ -185,7 +186,8 @@ TEST_CASE("three 500s and then success deliver once, every attempt with the same
     fake.queue(Reply::server_error(500), 3);
     json sent = v.send_ok(v.key(kLiveA), us_number(20201));
     const std::string message_id = sent["message_id"];
-    REQUIRE(fake.wait_for_executions(message_id, 1, seconds(5)));
+    require_done(fake.wait_for_executions(message_id, 1, seconds(5)), v,
+                 "the message to be delivered");
     json delivery = v.wait_for_delivery(v.key(kLiveA), sent["id"], "sent");
     CHECK(delivery.value("status", "") == "sent");
 
@@ -207,7 +209,8 @@ TEST_CASE("after a 429 with Retry-After: 1 the next attempt comes no sooner than
     VerifydInstance v(sent_provider(fake, sent_api_key()));
     fake.queue(Reply::too_many_requests(1));
     json sent = v.send_ok(v.key(kLiveA), us_number(20301));
-    REQUIRE(fake.wait_for_executions(sent["message_id"], 1, seconds(5)));
+    require_done(fake.wait_for_executions(sent["message_id"], 1, seconds(5)), v,
+                 "the message to be delivered");
     const auto requests = fake.requests();
     REQUIRE(requests.size() == 2);
     CHECK(requests[0].answered_status == 429);
@@ -280,7 +283,8 @@ TEST_CASE("an outage of three seconds delays twenty queued codes and then delive
     }
     fake.set_default(Reply::ok());
 
-    REQUIRE(fake.wait_for_executed_keys(sends.size(), seconds(15)));
+    require_done(fake.wait_for_executed_keys(sends.size(), seconds(15)), v,
+                 "every message to be delivered");
     std::this_thread::sleep_for(milliseconds(500));
     require_each_delivered_once(v, fake, sends);
     for (const auto& sent : sends) {
@@ -297,7 +301,7 @@ TEST_CASE("jobs held by a SIGKILLed verifyd are delivered after its restart, non
                                                      {"VERIFYD_DELIVERY_MAX_ATTEMPTS", "30"}}));
     fake.set_default(Reply::hang());
     const std::vector<json> sends = send_many(v, 6, 22001);
-    REQUIRE(fake.wait_for_held(2, seconds(5)));
+    require_done(fake.wait_for_held(1, seconds(5)), v, "the provider to hold a request");
 
     ExitStatus killed = v.kill();
     CHECK(killed.signal == SIGKILL);
@@ -306,7 +310,8 @@ TEST_CASE("jobs held by a SIGKILLed verifyd are delivered after its restart, non
     CHECK(fake.executions().empty());
 
     v.restart();
-    REQUIRE(fake.wait_for_executed_keys(sends.size(), seconds(15)));
+    require_done(fake.wait_for_executed_keys(sends.size(), seconds(15)), v,
+                 "every message to be delivered");
     std::this_thread::sleep_for(milliseconds(500));
     require_each_delivered_once(v, fake, sends);
     for (const auto& sent : sends) {
@@ -329,7 +334,8 @@ TEST_CASE("two replicas sharing one queue deliver each of thirty sends exactly o
             sends.push_back(require_success(response, 201));
         }
     }
-    REQUIRE(fake.wait_for_executed_keys(sends.size(), seconds(10)));
+    require_done(fake.wait_for_executed_keys(sends.size(), seconds(10)), v,
+                 "every message to be delivered");
     std::this_thread::sleep_for(milliseconds(500));
     require_each_delivered_once(v, fake, sends);
     // No failure happened, so no job was taken twice: one request per message.
@@ -356,8 +362,8 @@ TEST_CASE("live codes are stored sealed and no job is left in Redis once deliver
     for (int i = 0; i < 4; ++i) {
         sends.push_back(v.send_ok(v.key(kLiveA), us_number(24001 + i), {{"code_length", 10}}));
     }
-    // Two jobs are in flight (their codes are at the fake), two wait in the queue.
-    REQUIRE(fake.wait_for_held(2, seconds(5)));
+    // A job is in flight (its code is at the fake), the others wait in the queue.
+    require_done(fake.wait_for_held(1, seconds(5)), v, "the provider to hold a request");
     std::vector<std::string> codes;
     for (const auto& request : fake.requests()) {
         codes.push_back(request.code());
@@ -378,7 +384,8 @@ TEST_CASE("live codes are stored sealed and no job is left in Redis once deliver
 
     fake.set_default(Reply::ok());
     fake.release();
-    REQUIRE(fake.wait_for_executed_keys(sends.size(), seconds(10)));
+    require_done(fake.wait_for_executed_keys(sends.size(), seconds(10)), v,
+                 "every message to be delivered");
     for (const auto& sent : sends) {
         CHECK(v.wait_for_delivery(v.key(kLiveA), sent["id"], "sent").value("status", "") == "sent");
     }
@@ -419,7 +426,7 @@ TEST_CASE("a job whose verification expired before delivery is dropped, not sent
     fake.set_default(Reply::server_error(500));
     json sent = v.send_ok(v.key(kLiveA), us_number(25001));
     const auto expired_by = Clock::now() + milliseconds(1250);
-    REQUIRE(fake.wait_for_requests(1, seconds(2)));
+    require_done(fake.wait_for_requests(1, seconds(2)), v, "the first provider call");
     std::this_thread::sleep_until(expired_by);
     fake.set_default(Reply::ok());
 
@@ -442,7 +449,7 @@ TEST_CASE("a job whose verification was canceled before delivery is dropped, not
         merged(sent_provider(fake, sent_api_key()), {{"VERIFYD_DELIVERY_MAX_ATTEMPTS", "60"}}));
     fake.set_default(Reply::server_error(500));
     json sent = v.send_ok(v.key(kLiveA), us_number(25101));
-    REQUIRE(fake.wait_for_requests(1, seconds(2)));
+    require_done(fake.wait_for_requests(1, seconds(2)), v, "the first provider call");
     require_success(v.cancel(v.key(kLiveA), sent["id"]));
     const auto canceled_at = Clock::now();
     fake.set_default(Reply::ok());
@@ -468,11 +475,12 @@ TEST_CASE("a job superseded by a newer send to the number is dropped and the new
     fake.set_default(Reply::server_error(500));
     const std::string to = us_number(25201);
     json first = v.send_ok(v.key(kLiveA), to);
-    REQUIRE(fake.wait_for_requests(1, seconds(2)));
+    require_done(fake.wait_for_requests(1, seconds(2)), v, "the first provider call");
     json second = v.send_ok(v.key(kLiveA), to);
     fake.set_default(Reply::ok());
 
-    REQUIRE(fake.wait_for_executions(second["message_id"], 1, seconds(5)));
+    require_done(fake.wait_for_executions(second["message_id"], 1, seconds(5)), v,
+                 "the message to be delivered");
     CHECK(wait_for_message_status(v, v.key(kLiveA), first["message_id"], "failed") == "failed");
     json delivery = delivery_of(v, first["id"]);
     INFO("delivery of the superseded send: " << delivery.dump());

@@ -38,7 +38,8 @@ void require_fell_back(VerifydInstance& v, const FakeProvider& fake, const json&
                        const std::string& reason) {
     const std::string message_id = sent["message_id"];
     INFO("message " << message_id << ", expected reason " << reason);
-    REQUIRE(fake.wait_for_executions(message_id + "-sms", 1, seconds(5)));
+    require_done(fake.wait_for_executions(message_id + "-sms", 1, seconds(5)), v,
+                 "the SMS fallback to be delivered");
     json delivery = v.wait_for_delivery(v.key(kLiveA), sent["id"], "sent");
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "sent");

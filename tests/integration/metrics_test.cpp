@@ -66,8 +66,8 @@ TEST_CASE("delivery metrics count sent, failed and dropped deliveries, retries a
     FakeProvider fake;
     VerifydInstance v(merged(sent_provider(fake, "sent_key_" + random_hex(16)),
                              {{"VERIFYD_DELIVERY_MAX_ATTEMPTS", "60"},
-                              {"VERIFYD_DELIVERY_TIMEOUT_MS", "5000"},
-                              {"VERIFYD_DELIVERY_CLAIM_IDLE_MS", "10000"}}));
+                              {"VERIFYD_DELIVERY_TIMEOUT_MS", "10000"},
+                              {"VERIFYD_DELIVERY_CLAIM_IDLE_MS", "20000"}}));
     const std::map<std::string, std::string> sms = {{"provider", "sent"}, {"channel", "sms"}};
     auto outcome = [&](const std::string& text, const std::string& name) {
         auto labels = sms;
@@ -88,12 +88,13 @@ TEST_CASE("delivery metrics count sent, failed and dropped deliveries, retries a
         return text;
     };
 
-    // Three jobs wait while the provider holds the first two.
+    // Three jobs wait while the provider holds the first.
     fake.set_default(Reply::held(Reply::ok()));
     for (int i = 0; i < 3; ++i) {
         v.send_ok(v.key(kLiveA), us_number(11101 + i));
     }
-    REQUIRE(fake.wait_for_held(2, std::chrono::seconds(5)));
+    require_done(fake.wait_for_held(1, std::chrono::seconds(5)), v,
+                 "the provider to hold a request");
     std::string text = metrics_when([](const std::string& t) {
         return metric_value(t, "verifyd_delivery_queue_depth").value_or(0) == 3 &&
                metric_value(t, "verifyd_delivery_oldest_job_age_seconds").value_or(0) >= 1;
@@ -105,12 +106,14 @@ TEST_CASE("delivery metrics count sent, failed and dropped deliveries, retries a
     }
     fake.set_default(Reply::ok());
     fake.release();
-    REQUIRE(fake.wait_for_executed_keys(3, std::chrono::seconds(5)));
+    require_done(fake.wait_for_executed_keys(3, std::chrono::seconds(5)), v,
+                 "every message to be delivered");
 
     // Sent after two retries.
     fake.queue(Reply::server_error(500), 2);
     json retried = v.send_ok(v.key(kLiveA), us_number(11111));
-    REQUIRE(fake.wait_for_executions(retried["message_id"], 1, std::chrono::seconds(5)));
+    require_done(fake.wait_for_executions(retried["message_id"], 1, std::chrono::seconds(5)), v,
+                 "the message to be delivered");
     // Refused.
     fake.set_default(Reply::sent_error(400, "VALIDATION_002", "refused"));
     json refused = v.send_ok(v.key(kLiveA), us_number(11112));
@@ -133,12 +136,14 @@ TEST_CASE("delivery metrics count sent, failed and dropped deliveries, retries a
           "failed");
 
     text = metrics_when([&](const std::string& t) {
-        return outcome(t, "dropped") >= 1 &&
+        return metric_value(t, "verifyd_deliveries_total", {{"outcome", "dropped"}}) >= 1 &&
                metric_value(t, "verifyd_delivery_queue_depth").value_or(-1) == 0;
     });
     INFO(text);
     CHECK(outcome(text, "sent") == 4);
     CHECK(outcome(text, "failed") == 1);
+    CHECK(metric_value(text, "verifyd_deliveries_total",
+                       {{"provider", "sent"}, {"outcome", "dropped"}}) == 1);
     CHECK(outcome(text, "dropped") == 1);
     CHECK(metric_value(text, "verifyd_delivery_retries_total", sms).value_or(0) >= 2);
     CHECK(metric_value(text, "verifyd_delivery_queue_depth") == 0);

@@ -31,7 +31,8 @@ json delivered_event(VerifydInstance& v, const FakeProvider& fake, int number,
                      const std::string& locale) {
     json sent = v.send_ok(v.key(kLiveA), us_number(number), {{"locale", locale}});
     const std::string message_id = sent["message_id"];
-    REQUIRE(fake.wait_for_executions(message_id, 1, seconds(5)));
+    require_done(fake.wait_for_executions(message_id, 1, seconds(5)), v,
+                 "the message to be delivered");
     const auto requests = fake.requests_with_key(message_id);
     REQUIRE_FALSE(requests.empty());
     const json event = requests.back().json;

@@ -44,7 +44,8 @@ TEST_CASE("a webhook delivery is signed with the secret and carries the rendered
         v.send_ok(v.key(kLiveA), to,
                   {{"template", {{"name", "login"}, {"variables", {{"shop", "Corner Store"}}}}}});
     const std::string message_id = sent["message_id"];
-    REQUIRE(fake.wait_for_executions(message_id, 1, seconds(5)));
+    require_done(fake.wait_for_executions(message_id, 1, seconds(5)), v,
+                 "the message to be delivered");
     const auto requests = fake.requests();
     REQUIRE(requests.size() == 1);
     const RecordedRequest& request = requests[0];
@@ -106,7 +107,8 @@ TEST_CASE("webhook retries keep the Idempotency-Key, count the attempt and are s
     VerifydInstance v(webhook_provider(fake, kSecret));
     fake.queue(Reply::server_error(503), 2);
     json sent = v.send_ok(v.key(kLiveA), us_number(31101));
-    REQUIRE(fake.wait_for_executions(sent["message_id"], 1, seconds(5)));
+    require_done(fake.wait_for_executions(sent["message_id"], 1, seconds(5)), v,
+                 "the message to be delivered");
     std::this_thread::sleep_for(milliseconds(300));
     const auto requests = fake.requests();
     REQUIRE(requests.size() == 3);

@@ -1,6 +1,7 @@
 // Provider settings and message-status waits for the delivery tests.
 #include "support/delivery_support.hpp"
 
+#include <catch2/catch.hpp>
 #include <stdexcept>
 #include <thread>
 
@@ -36,6 +37,23 @@ Settings webhook_provider(const FakeProvider& fake, const std::string& secret,
                                        {"VERIFYD_WEBHOOK_URL", fake.url(path)},
                                        {"VERIFYD_WEBHOOK_SECRET", secret},
                                    });
+}
+
+std::string log_tail(const std::string& log, size_t lines) {
+    size_t start = log.size();
+    for (size_t seen = 0; start > 0 && seen <= lines;) {
+        --start;
+        if (log[start] == '\n') {
+            ++seen;
+        }
+    }
+    return log.substr(start);
+}
+
+void require_done(bool done, const VerifydInstance& v, const std::string& what) {
+    INFO("waited for: " << what);
+    INFO("end of verifyd's log:\n" << (done ? std::string() : log_tail(v.log())));
+    REQUIRE(done);
 }
 
 nlohmann::json read_message(VerifydInstance& v, const std::string& api_key,

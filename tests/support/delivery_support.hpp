@@ -26,6 +26,13 @@ Settings sent_provider(const FakeProvider& fake, const std::string& api_key);
 Settings webhook_provider(const FakeProvider& fake, const std::string& secret,
                           const std::string& path = "/hooks/verifyd");
 
+// The last `lines` lines of a log, to show with a failed wait.
+std::string log_tail(const std::string& log, size_t lines = 30);
+
+// REQUIREs that a bounded wait succeeded; when it did not, the failure shows `what` was
+// awaited and the end of verifyd's log. Only inside a running test case.
+void require_done(bool done, const VerifydInstance& v, const std::string& what);
+
 // data of GET /messages/{message_id} (throws when it does not answer 200).
 nlohmann::json read_message(VerifydInstance& v, const std::string& api_key,
                             const std::string& message_id);

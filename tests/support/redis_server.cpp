@@ -118,6 +118,12 @@ std::vector<std::string> RedisValue::leaves() const {
     return out;
 }
 
+RedisValue redis_command(int port, const std::vector<std::string>& args,
+                         std::chrono::milliseconds timeout) {
+    Connection connection(port, timeout);
+    return connection.command(args);
+}
+
 RedisServer::RedisServer() : dir_("verifyd-redis") {
     // The free port may be taken by someone else before redis binds it; try a few.
     for (int attempt = 0; attempt < 5; ++attempt) {
@@ -215,8 +221,7 @@ bool RedisServer::ping(std::chrono::milliseconds timeout) const {
 }
 
 RedisValue RedisServer::command(const std::vector<std::string>& args) const {
-    Connection connection(port_, std::chrono::seconds(5));
-    return connection.command(args);
+    return redis_command(port_, args);
 }
 
 std::vector<std::string> RedisServer::keys() const {

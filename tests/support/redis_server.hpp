@@ -33,6 +33,12 @@ struct RedisEntry {
     long long ttl_ms = -1;            // PTTL: -1 when the key never expires
 };
 
+// Runs one command on a fresh connection to 127.0.0.1:`port` (any Redis, a sentinel
+// included); throws std::runtime_error when it cannot be reached. A Redis error reply is
+// returned, not thrown.
+RedisValue redis_command(int port, const std::vector<std::string>& args,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 class RedisServer {
   public:
     // Starts the server and waits until it answers PING; throws with its log otherwise.

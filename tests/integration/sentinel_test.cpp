@@ -1,0 +1,349 @@
+// Redis Sentinel and replica acknowledgement (README "High availability"): verifyd finds
+// the master through the sentinels (VERIFYD_REDIS_URL's host and port ignored, its
+// database kept); with VERIFYD_REDIS_WAIT_REPLICAS a send is acknowledged only once a
+// replica has it and answers 503 / 5000 when none does in time; across a failover, by
+// SENTINEL FAILOVER or by a killed master, verifyd finds the new master by itself,
+// answers nothing but 503 / 5000 with retry_after in between, and every verification it
+// acknowledged before or during the switch can still be read and checked afterwards.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <thread>
+
+#include "support/api_checks.hpp"
+#include "support/free_port.hpp"
+#include "support/sentinel_cluster.hpp"
+#include "support/verifyd_instance.hpp"
+
+using namespace verifyd_test;
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// How long sentinels may take to promote a replica, and verifyd to serve again after.
+constexpr auto kPromotionTimeout = seconds(20);
+constexpr auto kRecoveryTimeout = seconds(15);
+
+// verifyd through the cluster's sentinels, with a send acknowledged by one replica. The
+// URL's host and port point where nothing listens (they must be ignored); its database
+// is 2 (it must be kept).
+Settings sentinel_settings(const SentinelCluster& cluster) {
+    return {
+        {"VERIFYD_REDIS_SENTINELS", cluster.sentinels_setting()},
+        {"VERIFYD_REDIS_MASTER_NAME", SentinelCluster::kMasterName},
+        {"VERIFYD_REDIS_WAIT_REPLICAS", "1"},
+        {"VERIFYD_REDIS_URL", "redis://127.0.0.1:" + std::to_string(free_loopback_port()) + "/2"},
+        // The traffic below stays far from the per-key limit.
+        {"VERIFYD_KEY_RPM", "100000"},
+    };
+}
+
+// A whole verification: send, read the sandbox code, approve.
+void require_round_trip(VerifydInstance& v, const std::string& to) {
+    json sent = v.send_ok(v.key(kTestA), to);
+    const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
+    json data = require_success(v.check(v.key(kTestA), sent["id"], code));
+    CHECK(data.value("status", "") == "approved");
+}
+
+// Whether `response` is the 503 / 5000 with retry_after that a request may get while
+// Redis is switching masters.
+bool is_unavailable(const HttpResponse& response) {
+    const json body = response.json();
+    if (response.status != 503 || !body.is_object() || !body.contains("error") ||
+        !body["error"].is_object()) {
+        return false;
+    }
+    const json& error = body["error"];
+    const auto header = response.header("Retry-After");
+    return error.value("code", 0) == 5000 && error.contains("retry_after") &&
+           error["retry_after"].is_number_integer() && error["retry_after"].get<int>() >= 1 &&
+           header && *header == std::to_string(error["retry_after"].get<int>());
+}
+
+// Sandbox sends (one number each), reads and checks from a thread of its own, as a
+// login flow would go on during a failover. It records every acknowledged verification
+// and every answer a failover does not excuse: anything but the success status or
+// 503 / 5000 with retry_after, or no answer at all. No Catch2 macros run on its thread.
+class Traffic {
+  public:
+    struct Acknowledged {
+        std::string id;
+        Clock::time_point at;
+        bool check_tried = false;  // a check was sent: it may or may not have been applied
+    };
+
+    Traffic(const VerifydInstance& v, std::string api_key, int first_number)
+        : v_(v), key_(std::move(api_key)), first_number_(first_number) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~Traffic() { stop(); }
+    Traffic(const Traffic&) = delete;
+    Traffic& operator=(const Traffic&) = delete;
+
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+
+    std::vector<Acknowledged> acknowledged() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return acknowledged_;
+    }
+    std::vector<std::string> unexpected() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return unexpected_;
+    }
+    size_t unavailable() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return unavailable_;
+    }
+    size_t acknowledged_since(Clock::time_point since) const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        size_t count = 0;
+        for (const auto& sent : acknowledged_) {
+            count += sent.at >= since ? 1 : 0;
+        }
+        return count;
+    }
+    // Polls until `count` sends were acknowledged at or after `since`, within `timeout`.
+    bool wait_for_acknowledged(size_t count, Clock::time_point since,
+                               Clock::duration timeout) const {
+        const auto deadline = Clock::now() + timeout;
+        while (acknowledged_since(since) < count) {
+            if (Clock::now() >= deadline) {
+                return false;
+            }
+            std::this_thread::sleep_for(milliseconds(20));
+        }
+        return true;
+    }
+
+  private:
+    enum class Outcome { Success, Unavailable, Unexpected };
+
+    Outcome judge(const std::string& what, const HttpResponse& response, int success) {
+        if (response.status == success) {
+            return Outcome::Success;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (is_unavailable(response)) {
+            ++unavailable_;
+            return Outcome::Unavailable;
+        }
+        unexpected_.push_back(what + " answered " + std::to_string(response.status) + " " +
+                              response.body);
+        return Outcome::Unexpected;
+    }
+
+    void run() {
+        HttpClient client = v_.client(seconds(5));
+        for (int i = 0; !stop_; ++i) {
+            try {
+                step(client, i);
+            } catch (const std::exception& e) {
+                {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    unexpected_.push_back(std::string("request failed: ") + e.what());
+                }
+                client = v_.client(seconds(5));
+            }
+            std::this_thread::sleep_for(milliseconds(30));
+        }
+    }
+
+    // One send; every other acknowledged one is read and checked with its code.
+    void step(HttpClient& client, int i) {
+        const std::string to = us_number(first_number_ + i);
+        HttpResponse sent = post_json(client, "/verify/send", key_, {{"to", to}});
+        if (judge("send to " + to, sent, 201) != Outcome::Success) {
+            return;
+        }
+        const std::string id = sent.json()["data"]["id"];
+        size_t index;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            acknowledged_.push_back({id, Clock::now(), false});
+            index = acknowledged_.size() - 1;
+        }
+        if (i % 2 != 0) {
+            return;
+        }
+        HttpResponse read = client.get("/verify/" + id, bearer(key_));
+        if (judge("GET /verify/" + id, read, 200) != Outcome::Success) {
+            return;
+        }
+        const std::string code = read.json()["data"]["template_variables"]["code"];
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            acknowledged_[index].check_tried = true;
+        }
+        HttpResponse checked =
+            post_json(client, "/verify/check", key_, {{"id", id}, {"code", code}});
+        if (judge("check of " + id, checked, 200) == Outcome::Success &&
+            checked.json()["data"].value("status", "") != "approved") {
+            std::lock_guard<std::mutex> lock(mutex_);
+            unexpected_.push_back("the right code of " + id + " answered " + checked.body);
+        }
+    }
+
+    const VerifydInstance& v_;
+    const std::string key_;
+    const int first_number_;
+    std::atomic<bool> stop_{false};
+    mutable std::mutex mutex_;
+    std::vector<Acknowledged> acknowledged_;
+    std::vector<std::string> unexpected_;
+    size_t unavailable_ = 0;
+    std::thread thread_;
+};
+
+// Every verification the traffic had acknowledged is still there: GET answers 200, and
+// one never checked is pending and approved by its sandbox code. One whose check was
+// sent may have been approved (a check is not waited for by a replica, so an approval
+// on a demoted master can be lost): it is approved or pending.
+void require_acknowledged_kept(VerifydInstance& v, const Traffic& traffic) {
+    const std::string& key = v.key(kTestA);
+    size_t approvals_lost = 0;
+    for (const auto& sent : traffic.acknowledged()) {
+        INFO("verification " << sent.id);
+        json data = require_success(v.get_verification(key, sent.id));
+        const std::string status = data.value("status", "");
+        if (sent.check_tried) {
+            CHECK((status == "approved" || status == "pending"));
+            approvals_lost += status == "pending" ? 1 : 0;
+            continue;
+        }
+        CHECK(status == "pending");
+        const std::string code = v.sandbox_code(key, sent.id);
+        CHECK(require_success(v.check(key, sent.id, code)).value("status", "") == "approved");
+    }
+    if (approvals_lost > 0) {
+        WARN(approvals_lost << " approvals answered during the failover were lost");
+    }
+}
+
+// Nothing but 503 / 5000 with retry_after, and verifyd still runs.
+void require_only_unavailable(VerifydInstance& v, const Traffic& traffic) {
+    const std::vector<std::string> unexpected = traffic.unexpected();
+    std::string listed;
+    for (size_t i = 0; i < unexpected.size() && i < 10; ++i) {
+        listed += unexpected[i] + "\n";
+    }
+    INFO(unexpected.size() << " answers other than success or 503 / 5000, the first:\n" << listed);
+    CHECK(unexpected.empty());
+    INFO(v.log());
+    CHECK(v.process().running());
+    CHECK(v.get("/healthz").status == 200);
+}
+
+}  // namespace
+
+TEST_CASE("with VERIFYD_REDIS_WAIT_REPLICAS a send no replica acknowledges answers 503") {
+    VerifydInstance v(
+        Settings{{"VERIFYD_REDIS_WAIT_REPLICAS", "1"}, {"VERIFYD_REDIS_WAIT_TIMEOUT_MS", "300"}});
+    const auto start = Clock::now();
+    HttpResponse response = v.send(v.key(kTestA), {{"to", us_number(7001)}});
+    const auto elapsed = Clock::now() - start;
+    require_error(response, 503, 5000);
+    // It waited for the replica, and no longer than the timeout allows.
+    CHECK(elapsed >= milliseconds(250));
+    CHECK(elapsed < seconds(2));
+    CHECK(v.get("/healthz").status == 200);
+}
+
+TEST_CASE("through sentinels verifyd serves from the master in the URL's database") {
+    SentinelCluster cluster(1);
+    VerifydInstance v(sentinel_settings(cluster));
+    for (int i = 0; i < 3; ++i) {
+        require_round_trip(v, us_number(7101 + i));
+    }
+    CHECK(v.get("/readyz").status == 200);
+    const std::string keyspace = cluster.node_command(0, {"INFO", "keyspace"}).str;
+    INFO(keyspace);
+    CHECK(keyspace.find("db2:keys=") != std::string::npos);
+    CHECK(keyspace.find("db0:keys=") == std::string::npos);
+    // The replica has the same verifications: a send was acknowledged only once it did.
+    CHECK(cluster.node_command(1, {"INFO", "keyspace"}).str.find("db2:keys=") != std::string::npos);
+}
+
+TEST_CASE(
+    "after SENTINEL FAILOVER verifyd serves from the new master and keeps every "
+    "acknowledged verification") {
+    SentinelCluster cluster(1);
+    VerifydInstance v(sentinel_settings(cluster));
+    require_round_trip(v, us_number(7201));
+
+    Traffic traffic(v, v.key(kTestA), 1000);
+    REQUIRE(traffic.wait_for_acknowledged(10, Clock::time_point{}, seconds(10)));
+    if (!cluster.failover(seconds(10))) {
+        FAIL("SENTINEL FAILOVER was not accepted within 10 s\n" << cluster.logs());
+    }
+    if (!cluster.wait_for_role(1, "master", kPromotionTimeout)) {
+        FAIL("the replica was not promoted within 20 s\n" << cluster.logs());
+    }
+    const auto promoted_at = Clock::now();
+    const bool recovered = traffic.wait_for_acknowledged(3, promoted_at, kRecoveryTimeout);
+    INFO("503s during the failover: " << traffic.unavailable());
+    if (!recovered) {
+        FAIL_CHECK("no send was acknowledged within 15 s of the promotion\n"
+                   << cluster.logs() << "--- verifyd ---\n"
+                   << v.log());
+    }
+    traffic.stop();
+
+    require_only_unavailable(v, traffic);
+    require_acknowledged_kept(v, traffic);
+    require_round_trip(v, us_number(7202));
+    // The verifications are on the new master now.
+    CHECK(cluster.role(1) == "master");
+    CHECK(cluster.node_command(1, {"INFO", "keyspace"}).str.find("db2:keys=") != std::string::npos);
+}
+
+TEST_CASE(
+    "after the master is killed verifyd serves from the replica the sentinels "
+    "promote") {
+    // Two replicas: one is promoted, the other then acknowledges sends to it.
+    SentinelCluster cluster(2);
+    VerifydInstance v(sentinel_settings(cluster));
+    require_round_trip(v, us_number(7301));
+
+    Traffic traffic(v, v.key(kTestA), 5000);
+    REQUIRE(traffic.wait_for_acknowledged(10, Clock::time_point{}, seconds(10)));
+    cluster.kill_node(0);
+    size_t promoted = 0;
+    const auto deadline = Clock::now() + kPromotionTimeout;
+    while (promoted == 0 && Clock::now() < deadline) {
+        for (size_t node = 1; node < cluster.node_count(); ++node) {
+            if (cluster.role(node) == "master") {
+                promoted = node;
+            }
+        }
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    if (promoted == 0) {
+        FAIL("no replica was promoted within 20 s of the kill\n" << cluster.logs());
+    }
+    const auto promoted_at = Clock::now();
+    const bool recovered = traffic.wait_for_acknowledged(3, promoted_at, kRecoveryTimeout);
+    INFO("503s during the failover: " << traffic.unavailable());
+    if (!recovered) {
+        FAIL_CHECK("no send was acknowledged within 15 s of the promotion\n"
+                   << cluster.logs() << "--- verifyd ---\n"
+                   << v.log());
+    }
+    traffic.stop();
+
+    require_only_unavailable(v, traffic);
+    // The kill must have been noticed: requests in between could not all succeed.
+    CHECK(traffic.unavailable() > 0);
+    require_acknowledged_kept(v, traffic);
+    require_round_trip(v, us_number(7302));
+    CHECK(cluster.role(promoted) == "master");
+}

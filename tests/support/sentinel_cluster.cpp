@@ -1,0 +1,319 @@
+// redis-server masters, replicas and sentinels for the high-availability tests.
+#include "support/sentinel_cluster.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support/free_port.hpp"
+
+namespace verifyd_test {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr auto kSyncTimeout = std::chrono::seconds(10);
+constexpr auto kSettleTimeout = std::chrono::seconds(20);
+constexpr auto kPoll = std::chrono::milliseconds(50);
+constexpr int kStartAttempts = 5;
+
+bool answers_ping(int port) {
+    try {
+        RedisValue reply = redis_command(port, {"PING"}, std::chrono::milliseconds(200));
+        return reply.type == RedisValue::Type::Status && reply.str == "PONG";
+    } catch (const std::runtime_error&) {
+        return false;
+    }
+}
+
+// Starts redis-server with `arguments(port)` on free ports until one answers PING; throws
+// with its log otherwise.
+std::pair<std::unique_ptr<Process>, int> start_redis(
+    const std::function<std::vector<std::string>(int)>& arguments, const std::string& log_path) {
+    for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+        const int port = free_loopback_port();
+        auto process = std::make_unique<Process>(REDIS_SERVER_BINARY, arguments(port),
+                                                 Environment{}, log_path);
+        const auto deadline = Clock::now() + kStartTimeout;
+        while (Clock::now() < deadline && process->running()) {
+            if (answers_ping(port)) {
+                return {std::move(process), port};
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (process->running()) {
+            process->kill();
+        }
+    }
+    throw std::runtime_error("redis-server did not start; its log:\n" + read_file(log_path));
+}
+
+std::string tail(const std::string& text, size_t length) {
+    return text.size() <= length ? text : "…" + text.substr(text.size() - length);
+}
+
+// Polls `condition` until it holds or `timeout` passes.
+template <typename Condition>
+bool poll_until(Condition condition, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        if (condition()) {
+            return true;
+        }
+        if (Clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(kPoll);
+    }
+}
+
+}  // namespace
+
+std::map<std::string, std::string> sentinel_fields(const RedisValue& entry) {
+    std::map<std::string, std::string> fields;
+    for (size_t i = 0; i + 1 < entry.elements.size(); i += 2) {
+        fields[entry.elements[i].str] = entry.elements[i + 1].str;
+    }
+    return fields;
+}
+
+SentinelCluster::SentinelCluster(size_t replicas) : dir_("verifyd-sentinel") {
+    for (size_t node = 0; node <= replicas; ++node) {
+        start_node(node);
+    }
+    if (!wait_for_replicas_in_sync(0, replicas, kSyncTimeout)) {
+        throw std::runtime_error("the replicas did not sync with the master within 10 s\n" +
+                                 logs());
+    }
+    // Sentinels started after the replicas synced learn of them from their first INFO of
+    // the master instead of the next one, ten seconds later.
+    for (size_t sentinel = 0; sentinel < kSentinels; ++sentinel) {
+        start_sentinel(sentinel);
+    }
+    if (!wait_until_settled(0, replicas, kSettleTimeout)) {
+        throw std::runtime_error("the sentinels did not agree on the master within 20 s\n" +
+                                 logs());
+    }
+}
+
+SentinelCluster::~SentinelCluster() {
+    // Sentinels first, so that stopping the master does not start a failover.
+    sentinels_.clear();
+    nodes_.clear();
+}
+
+void SentinelCluster::start_node(size_t index) {
+    const std::string dir = dir_.file("node-" + std::to_string(index));
+    std::filesystem::create_directories(dir);
+    const int master_port = index == 0 ? 0 : node_ports_.at(0);
+    auto arguments = [&](int port) {
+        std::vector<std::string> args{"--port",
+                                      std::to_string(port),
+                                      "--bind",
+                                      "127.0.0.1",
+                                      "--save",
+                                      "",
+                                      "--appendonly",
+                                      "no",
+                                      "--daemonize",
+                                      "no",
+                                      "--dir",
+                                      dir,
+                                      "--repl-diskless-sync-delay",
+                                      "0",
+                                      "--shutdown-on-sigterm",
+                                      "now"};
+        if (master_port != 0) {
+            args.insert(args.end(), {"--replicaof", "127.0.0.1", std::to_string(master_port)});
+        }
+        return args;
+    };
+    auto [process, port] = start_redis(arguments, dir + ".log");
+    nodes_.push_back(std::move(process));
+    node_ports_.push_back(port);
+}
+
+void SentinelCluster::start_sentinel(size_t index) {
+    const std::string dir = dir_.file("sentinel-" + std::to_string(index));
+    std::filesystem::create_directories(dir);
+    const std::string conf = dir + "/sentinel.conf";
+    const std::string master = std::to_string(node_ports_.at(0));
+    auto arguments = [&](int port) {
+        // Sentinels rewrite their conf, so each attempt starts from a fresh one.
+        write_file(conf, "port " + std::to_string(port) +
+                             "\n"
+                             "bind 127.0.0.1\n"
+                             "daemonize no\n"
+                             "dir " +
+                             dir +
+                             "\n"
+                             "sentinel monitor " +
+                             kMasterName + " 127.0.0.1 " + master +
+                             " 2\n"
+                             "sentinel down-after-milliseconds " +
+                             kMasterName +
+                             " 1000\n"
+                             "sentinel failover-timeout " +
+                             kMasterName +
+                             " 5000\n"
+                             "sentinel parallel-syncs " +
+                             kMasterName + " 1\n");
+        return std::vector<std::string>{conf, "--sentinel"};
+    };
+    auto [process, port] = start_redis(arguments, dir + ".log");
+    sentinels_.push_back(std::move(process));
+    sentinel_ports_.push_back(port);
+}
+
+std::string SentinelCluster::sentinels_setting() const {
+    std::string setting;
+    for (int port : sentinel_ports_) {
+        setting += (setting.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(port);
+    }
+    return setting;
+}
+
+RedisValue SentinelCluster::node_command(size_t node, const std::vector<std::string>& args) const {
+    return redis_command(node_port(node), args);
+}
+
+RedisValue SentinelCluster::sentinel_command(size_t sentinel,
+                                             const std::vector<std::string>& args) const {
+    return redis_command(sentinel_port(sentinel), args);
+}
+
+std::string SentinelCluster::role(size_t node) const {
+    try {
+        RedisValue reply = redis_command(node_port(node), {"ROLE"}, std::chrono::milliseconds(500));
+        if (reply.type == RedisValue::Type::Array && !reply.elements.empty()) {
+            return reply.elements[0].str;
+        }
+    } catch (const std::runtime_error&) {
+        // Not answering: no role.
+    }
+    return {};
+}
+
+std::optional<int> SentinelCluster::reported_master(size_t sentinel) const {
+    try {
+        RedisValue reply = redis_command(sentinel_port(sentinel),
+                                         {"SENTINEL", "get-master-addr-by-name", kMasterName},
+                                         std::chrono::milliseconds(500));
+        if (reply.type == RedisValue::Type::Array && reply.elements.size() == 2) {
+            return std::stoi(reply.elements[1].str);
+        }
+    } catch (const std::exception&) {
+        // Not answering, or not a port: nothing reported.
+    }
+    return std::nullopt;
+}
+
+bool SentinelCluster::settled(size_t master, size_t replicas) const {
+    const int master_port = node_port(master);
+    try {
+        for (size_t sentinel = 0; sentinel < sentinel_ports_.size(); ++sentinel) {
+            if (reported_master(sentinel) != master_port) {
+                return false;
+            }
+            auto fields =
+                sentinel_fields(sentinel_command(sentinel, {"SENTINEL", "MASTER", kMasterName}));
+            if (fields["flags"] != "master" ||
+                fields["num-other-sentinels"] != std::to_string(sentinel_ports_.size() - 1)) {
+                return false;
+            }
+            RedisValue listed = sentinel_command(sentinel, {"SENTINEL", "REPLICAS", kMasterName});
+            size_t healthy = 0;
+            for (const auto& entry : listed.elements) {
+                auto replica = sentinel_fields(entry);
+                if (replica["flags"] == "slave" && replica["master-link-status"] == "ok" &&
+                    replica["master-port"] == std::to_string(master_port)) {
+                    ++healthy;
+                }
+            }
+            if (healthy < replicas) {
+                return false;
+            }
+        }
+    } catch (const std::runtime_error&) {
+        return false;
+    }
+    return true;
+}
+
+bool SentinelCluster::wait_until_settled(size_t master, size_t replicas,
+                                         std::chrono::milliseconds timeout) const {
+    return poll_until([&] { return settled(master, replicas); }, timeout);
+}
+
+bool SentinelCluster::wait_for_role(size_t node, const std::string& wanted,
+                                    std::chrono::milliseconds timeout) const {
+    return poll_until([&] { return role(node) == wanted; }, timeout);
+}
+
+bool SentinelCluster::wait_for_replicas_in_sync(size_t master, size_t replicas,
+                                                std::chrono::milliseconds timeout) const {
+    // INFO replication on the master: master_repl_offset:N and, per replica,
+    // slaveK:ip=…,port=…,state=online,offset=N,lag=… (offsets as last acknowledged).
+    static const std::regex master_offset(R"(master_repl_offset:(\d+))");
+    static const std::regex replica_line(R"(slave\d+:[^\r\n]*state=online,offset=(\d+))");
+    return poll_until(
+        [&] {
+            std::string info;
+            try {
+                info = node_command(master, {"INFO", "replication"}).str;
+            } catch (const std::runtime_error&) {
+                return false;
+            }
+            std::smatch offset;
+            if (!std::regex_search(info, offset, master_offset)) {
+                return false;
+            }
+            size_t in_sync = 0;
+            for (std::sregex_iterator it(info.begin(), info.end(), replica_line), end; it != end;
+                 ++it) {
+                if ((*it)[1] == offset[1]) {
+                    ++in_sync;
+                }
+            }
+            return in_sync >= replicas;
+        },
+        timeout);
+}
+
+bool SentinelCluster::failover(std::chrono::milliseconds timeout) {
+    return poll_until(
+        [&] {
+            try {
+                RedisValue reply = sentinel_command(0, {"SENTINEL", "FAILOVER", kMasterName});
+                return reply.type == RedisValue::Type::Status && reply.str == "OK";
+            } catch (const std::runtime_error&) {
+                return false;
+            }
+        },
+        timeout);
+}
+
+void SentinelCluster::kill_node(size_t node) {
+    nodes_.at(node)->kill();
+}
+
+std::string SentinelCluster::logs() const {
+    std::ostringstream out;
+    for (size_t node = 0; node < nodes_.size(); ++node) {
+        out << "--- redis node " << node << " (port " << node_ports_[node] << ", role "
+            << role(node) << ") ---\n"
+            << tail(nodes_[node]->log(), 3000) << "\n";
+    }
+    for (size_t sentinel = 0; sentinel < sentinels_.size(); ++sentinel) {
+        out << "--- sentinel " << sentinel << " (port " << sentinel_ports_[sentinel] << ") ---\n"
+            << tail(sentinels_[sentinel]->log(), 3000) << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace verifyd_test
