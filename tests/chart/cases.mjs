@@ -102,6 +102,8 @@ const groups = {
     "sentinels without a master name": () =>
       refused(["default.yaml", { redis: { sentinel: { hosts: ["s:26379"] } } }],
         "redis.sentinel.masterName is required"),
+    "a password in redis.url, where the ConfigMap would show it": () =>
+      refused(["default.yaml", { redis: { url: "redis://:hunter2@redis:6379/0" } }], "redis.url must not hold a password"),
     "a Redis password without a redis:// URL": () =>
       refused(["default.yaml", { redis: { password: "secret" } }], "redis.password needs a redis:// redis.url"),
     "a grace period shorter than the drain": () =>

@@ -132,6 +132,9 @@ Included by the ConfigMap, which every release renders.
 {{- if and $sentinels (not .Values.redis.sentinel.masterName) }}
 {{- fail "redis.sentinel.masterName is required with redis.sentinel.hosts" }}
 {{- end }}
+{{- if regexMatch "^redis://[^/@]*:[^/@]*@" .Values.redis.url }}
+{{- fail "redis.url must not hold a password: put it in redis.password, which the chart keeps in the Secret" }}
+{{- end }}
 {{- if and .Values.redis.password (not (hasPrefix "redis://" (include "verifyd.redisUrl" .))) }}
 {{- fail "redis.password needs a redis:// redis.url (with sentinels too: it gives the database; its host is not used)" }}
 {{- end }}
