@@ -91,6 +91,8 @@ const groups = {
         "webhook.secret: Must validate at least one schema"),
     "provider sent without its API key": () =>
       refused(["default.yaml", { provider: "sent" }], "sent.apiKey is required with provider sent"),
+    "provider sent without a base URL": () =>
+      refused(["default.yaml", { provider: "sent", sent: { apiKey: "k", baseUrl: "" } }], "sent.baseUrl is required with provider sent"),
     "provider webhook without a URL": () =>
       refused(["default.yaml", { provider: "webhook", webhook: { secret: "0123456789abcdef" } }],
         "webhook.url is required with provider webhook"),

@@ -138,10 +138,8 @@ Included by the ConfigMap, which every release renders.
 {{- if and .Values.redis.password (not (hasPrefix "redis://" (include "verifyd.redisUrl" .))) }}
 {{- fail "redis.password needs a redis:// redis.url (with sentinels too: it gives the database; its host is not used)" }}
 {{- end }}
-{{- if eq .Values.provider "sent" }}
-{{- if not .Values.sent.baseUrl }}
+{{- if and (eq .Values.provider "sent") (not .Values.sent.baseUrl) }}
 {{- fail "sent.baseUrl is required with provider sent" }}
-{{- end }}
 {{- end }}
 {{- if and (eq .Values.provider "webhook") (not .Values.webhook.url) }}
 {{- fail "webhook.url is required with provider webhook" }}
