@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "support/api_checks.hpp"
 #include "support/free_port.hpp"
@@ -184,6 +185,70 @@ TEST_CASE("a missing or malformed setting stops start-up with exit status 2 nami
         CHECK(result.status.exited);
         CHECK(result.status.code == 2);
         CHECK(result.output.find(name) != std::string::npos);
+    }
+}
+
+TEST_CASE("a missing or malformed delivery setting stops start-up with exit status 2 naming it") {
+    TempDir dir("verifyd-delivery-config");
+    const int port = free_loopback_port();
+    const Environment sent = apply_settings(
+        valid_environment(dir), {{"VERIFYD_LISTEN", "127.0.0.1:" + std::to_string(port)},
+                                 {"VERIFYD_PROVIDER", "sent"},
+                                 {"VERIFYD_SENT_BASE_URL", "http://127.0.0.1:9"},
+                                 {"VERIFYD_SENT_API_KEY", "sent_key_0123456789"}});
+    // The valid settings the cases start from do start.
+    {
+        Process valid(VERIFYD_BINARY, {}, sent, dir.file("valid.log"));
+        int status = 0;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (status != 200 && valid.running() && std::chrono::steady_clock::now() < deadline) {
+            try {
+                status = HttpClient(port, std::chrono::seconds(1)).get("/healthz").status;
+            } catch (const HttpError&) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        }
+        INFO(valid.log());
+        CHECK(status == 200);
+    }
+    const std::string bad_templates = dir.file("bad-templates.json");
+    write_file(bad_templates, "{\"en\": ");
+    const Environment webhook =
+        apply_settings(sent, {{"VERIFYD_PROVIDER", "webhook"},
+                              {"VERIFYD_WEBHOOK_URL", "http://127.0.0.1:9/hook"},
+                              {"VERIFYD_WEBHOOK_SECRET", "whsec_0123456789abcdef"}});
+
+    struct Case {
+        std::string name;
+        const Environment& base;
+        std::optional<std::string> value;
+    };
+    const std::vector<Case> cases = {
+        {"VERIFYD_SENT_BASE_URL", sent, std::nullopt},
+        {"VERIFYD_SENT_BASE_URL", sent, "not a url"},
+        {"VERIFYD_SENT_API_KEY", sent, std::nullopt},
+        {"VERIFYD_SEAL_KEY", sent, "zz"},
+        {"VERIFYD_SEAL_KEY", sent, std::string(62, 'a')},
+        {"VERIFYD_DELIVERY_MAX_ATTEMPTS", sent, "0"},
+        {"VERIFYD_DELIVERY_MAX_ATTEMPTS", sent, "many"},
+        {"VERIFYD_DELIVERY_TIMEOUT_MS", sent, "abc"},
+        {"VERIFYD_DELIVERY_BACKOFF_MS", sent, "-5"},
+        {"VERIFYD_DELIVERY_WORKERS", sent, "0"},
+        {"VERIFYD_TEMPLATES_FILE", sent, dir.file("does-not-exist.json")},
+        {"VERIFYD_TEMPLATES_FILE", sent, bad_templates},
+        {"VERIFYD_WEBHOOK_URL", webhook, std::nullopt},
+        {"VERIFYD_WEBHOOK_SECRET", webhook, std::nullopt},
+        {"VERIFYD_WEBHOOK_SECRET", webhook, "fifteen-chars-x"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.name << (c.value ? "=" + *c.value : std::string(" unset")) << " with provider "
+                    << c.base.at("VERIFYD_PROVIDER"));
+        RunResult result = run_verifyd({}, apply_settings(c.base, {{c.name, c.value}}));
+        INFO("output: " << result.output);
+        CHECK_FALSE(result.timed_out);
+        CHECK(result.status.exited);
+        CHECK(result.status.code == 2);
+        CHECK(result.output.find(c.name) != std::string::npos);
     }
 }
 

@@ -204,6 +204,67 @@ TEST_CASE("three 500s and then success deliver once, every attempt with the same
     require_each_delivered_once(v, fake, {sent});
 }
 
+TEST_CASE("408, 409 and 502 answers are retried under the same key until one succeeds") {
+    FakeProvider fake;
+    VerifydInstance v(sent_provider(fake, sent_api_key()));
+    fake.queue(Reply::sent_error(408, "REQUEST_TIMEOUT", "timed out"));
+    fake.queue(Reply::sent_error(409, "IDEMPOTENCY_IN_PROGRESS", "in progress"));
+    fake.queue(Reply::server_error(502));
+    json sent = v.send_ok(v.key(kLiveA), us_number(20251));
+    require_done(fake.wait_for_executions(sent["message_id"], 1, seconds(5)), v,
+                 "the message to be delivered");
+    std::this_thread::sleep_for(milliseconds(300));
+    const auto requests = fake.requests();
+    REQUIRE(requests.size() == 4);
+    CHECK(requests[0].answered_status == 408);
+    CHECK(requests[1].answered_status == 409);
+    CHECK(requests[2].answered_status == 502);
+    CHECK(requests[3].answered_status == 200);
+    for (const auto& request : requests) {
+        CHECK(request.idempotency_key() == sent["message_id"]);
+    }
+    CHECK(v.wait_for_delivery(v.key(kLiveA), sent["id"], "sent").value("status", "") == "sent");
+}
+
+TEST_CASE("a provider call that outlasts VERIFYD_DELIVERY_TIMEOUT_MS is retried and sent once") {
+    FakeProvider fake;
+    VerifydInstance v(sent_provider(fake, sent_api_key()));
+    fake.queue(Reply::hang());
+    json sent = v.send_ok(v.key(kLiveA), us_number(20261));
+    require_done(fake.wait_for_executions(sent["message_id"], 1, seconds(6)), v,
+                 "the message to be delivered");
+    const auto requests = fake.requests();
+    REQUIRE(requests.size() == 2);
+    CHECK(requests[0].answered_status == 0);
+    const auto gap =
+        std::chrono::duration_cast<milliseconds>(requests[1].received - requests[0].received);
+    INFO("second attempt after " << gap.count() << " ms");
+    // The first call is given up after 800 ms, then retried after a short backoff.
+    CHECK(gap >= milliseconds(750));
+    CHECK(gap < milliseconds(3000));
+    CHECK(requests[1].idempotency_key() == requests[0].idempotency_key());
+    CHECK(requests[1].code() == requests[0].code());
+    CHECK(v.wait_for_delivery(v.key(kLiveA), sent["id"], "sent").value("status", "") == "sent");
+}
+
+TEST_CASE("sandbox sends never reach the provider, whichever key makes them") {
+    FakeProvider fake;
+    VerifydInstance v(sent_provider(fake, sent_api_key()));
+    json test_key = v.send_ok(v.key(kTestA), us_number(20271));
+    json asked = v.send_ok(v.key(kLiveA), us_number(20272), {{"sandbox", true}});
+    json live = v.send_ok(v.key(kLiveA), us_number(20273));
+    require_done(fake.wait_for_executions(live["message_id"], 1, seconds(5)), v,
+                 "the live message to be delivered");
+    std::this_thread::sleep_for(milliseconds(300));
+    CHECK(fake.request_count() == 1);
+    for (const auto& [key, sent] : {std::pair<std::string, json>{kTestA, test_key},
+                                    std::pair<std::string, json>{kLiveA, asked}}) {
+        json read = require_success(v.get_verification(v.key(key), sent["id"]));
+        CHECK(read["delivery"].value("status", "") == "sandboxed");
+        CHECK(read_message(v, v.key(key), sent["message_id"]).value("status", "") == "sandboxed");
+    }
+}
+
 TEST_CASE("after a 429 with Retry-After: 1 the next attempt comes no sooner than a second later") {
     FakeProvider fake;
     VerifydInstance v(sent_provider(fake, sent_api_key()));

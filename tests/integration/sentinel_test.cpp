@@ -7,6 +7,7 @@
 // acknowledged before or during the switch can still be read and checked afterwards.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -65,8 +66,8 @@ bool is_unavailable(const HttpResponse& response) {
            header && *header == std::to_string(error["retry_after"].get<int>());
 }
 
-// Sandbox sends (one number each), reads and checks from a thread of its own, as a
-// login flow would go on during a failover. It records every acknowledged verification
+// Sandbox sends (one number each), and reads and checks of half of them, from a thread of
+// its own, as login flows would go on during a failover. It records every acknowledged verification
 // and every answer a failover does not excuse: anything but the success status or
 // 503 / 5000 with retry_after, or no answer at all. No Catch2 macros run on its thread.
 class Traffic {
@@ -158,32 +159,48 @@ class Traffic {
         }
     }
 
-    // One send; every other acknowledged one is read and checked with its code.
+    // One send; then the oldest verification waiting for its check, once it is half a
+    // second old, so that checks go on while sends cannot be acknowledged.
     void step(HttpClient& client, int i) {
         const std::string to = us_number(first_number_ + i);
         HttpResponse sent = post_json(client, "/verify/send", key_, {{"to", to}});
-        if (judge("send to " + to, sent, 201) != Outcome::Success) {
-            return;
-        }
-        const std::string id = sent.json()["data"]["id"];
-        size_t index;
-        {
+        if (judge("send to " + to, sent, 201) == Outcome::Success) {
+            const std::string id = sent.json()["data"]["id"];
             std::lock_guard<std::mutex> lock(mutex_);
             acknowledged_.push_back({id, Clock::now(), false});
-            index = acknowledged_.size() - 1;
+            if (i % 2 == 0) {
+                to_check_.push_back(acknowledged_.size() - 1);
+            }
         }
-        if (i % 2 != 0) {
-            return;
+        check_oldest(client);
+    }
+
+    // Reads the code of the oldest verification waiting and checks it; one that cannot be
+    // read for a 503 waits for the next step.
+    void check_oldest(HttpClient& client) {
+        std::string id;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (to_check_.empty() ||
+                Clock::now() - acknowledged_[to_check_.front()].at < milliseconds(500)) {
+                return;
+            }
+            id = acknowledged_[to_check_.front()].id;
         }
         HttpResponse read = client.get("/verify/" + id, bearer(key_));
-        if (judge("GET /verify/" + id, read, 200) != Outcome::Success) {
+        const Outcome outcome = judge("GET /verify/" + id, read, 200);
+        if (outcome == Outcome::Unavailable) {
+            return;
+        }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            acknowledged_[to_check_.front()].check_tried = outcome == Outcome::Success;
+            to_check_.pop_front();
+        }
+        if (outcome != Outcome::Success) {
             return;
         }
         const std::string code = read.json()["data"]["template_variables"]["code"];
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            acknowledged_[index].check_tried = true;
-        }
         HttpResponse checked =
             post_json(client, "/verify/check", key_, {{"id", id}, {"code", code}});
         if (judge("check of " + id, checked, 200) == Outcome::Success &&
@@ -199,6 +216,7 @@ class Traffic {
     std::atomic<bool> stop_{false};
     mutable std::mutex mutex_;
     std::vector<Acknowledged> acknowledged_;
+    std::deque<size_t> to_check_;  // indexes into acknowledged_, oldest first
     std::vector<std::string> unexpected_;
     size_t unavailable_ = 0;
     std::thread thread_;

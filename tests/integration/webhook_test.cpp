@@ -10,7 +10,6 @@
 #include "support/api_checks.hpp"
 #include "support/delivery_support.hpp"
 #include "support/fake_provider.hpp"
-#include "support/free_port.hpp"
 #include "support/verifyd_instance.hpp"
 #include "verifyd/delivery.hpp"
 
@@ -134,23 +133,4 @@ TEST_CASE("a webhook answering 4xx fails the message without a retry") {
     REQUIRE(at(delivery, "/error").is_string());
     std::this_thread::sleep_for(milliseconds(600));
     CHECK(fake.request_count() == 1);
-}
-
-TEST_CASE("verifyd refuses to start with a webhook secret shorter than 16 characters") {
-    FakeProvider fake;
-    TempDir dir("verifyd-webhook");
-    TestKeys keys;
-    write_file(dir.file("keys.json"), keys.keys_file());
-    Environment env = apply_settings(
-        base_environment(free_loopback_port(),
-                         "redis://127.0.0.1:" + std::to_string(free_loopback_port()) + "/0",
-                         dir.file("keys.json")),
-        webhook_provider(fake, "fifteen-chars-x"));
-    RunResult result =
-        run_process(VERIFYD_BINARY, {}, env, dir.file("verifyd.log"), std::chrono::seconds(5));
-    INFO(result.output);
-    CHECK_FALSE(result.timed_out);
-    CHECK(result.status.exited);
-    CHECK(result.status.code == 2);
-    CHECK(result.output.find("VERIFYD_WEBHOOK_SECRET") != std::string::npos);
 }

@@ -88,8 +88,11 @@ const char* reason_phrase(int status) {
     }
 }
 
+// 408 (the request timed out) and 409 (the key is in progress) say that nothing was done,
+// like 429: a client may try again, so none of them is kept for replay.
 bool is_final(int status) {
-    return (status >= 200 && status < 300) || (status >= 400 && status < 500 && status != 429);
+    return (status >= 200 && status < 300) ||
+           (status >= 400 && status < 500 && status != 408 && status != 409 && status != 429);
 }
 
 bool write_all(int fd, const std::string& bytes) {

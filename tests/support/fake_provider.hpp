@@ -3,10 +3,11 @@
 // picks) that records every request it reads and answers it by a programmable script.
 // It keeps the Sent API's idempotency rules (§7): the first final answer (2xx, or a 4xx
 // other than 429) to an Idempotency-Key is replayed to every later request with that key,
-// while 429, 5xx and requests left unanswered do not count; a request whose key is still
-// in progress answers 409. It counts executions (2xx answers that were not replays) per
-// key, so a test can say "delivered exactly once". Every wait is bounded; every accessor
-// is thread-safe. Not for: TLS, HTTP pipelining, or acting as any other API.
+// while 429, 5xx and requests left unanswered do not count, nor do 408 and 409, which say
+// the request was not carried out; a request whose key is still in progress answers 409. It counts
+// executions (2xx answers that were not replays) per key, so a test can say "delivered exactly
+// once". Every wait is bounded; every accessor is thread-safe. Not for: TLS, HTTP pipelining, or
+// acting as any other API.
 #pragma once
 
 #include <atomic>
