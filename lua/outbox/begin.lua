@@ -48,8 +48,11 @@ end
 if status == 'a' then
     return drop('verified before delivery')
 end
-if status == 'c' or status == 's' then
+if status == 'c' then
     return drop('canceled before delivery')
+end
+if status == 's' then
+    return drop('superseded before delivery')
 end
 if status == 'l' then
     return drop('locked before delivery')
