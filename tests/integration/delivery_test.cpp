@@ -380,6 +380,39 @@ TEST_CASE("jobs held by a SIGKILLed verifyd are delivered after its restart, non
     }
 }
 
+TEST_CASE("jobs held by a replica that died are claimed by another after the claim idle time") {
+    FakeProvider fake;
+    VerifydInstance v(
+        merged(sent_provider(fake, sent_api_key()), {{"VERIFYD_DELIVERY_TIMEOUT_MS", "3000"},
+                                                     {"VERIFYD_DELIVERY_CLAIM_IDLE_MS", "3600"},
+                                                     {"VERIFYD_DELIVERY_MAX_ATTEMPTS", "30"}}));
+    fake.set_default(Reply::hang());
+    const std::vector<json> sends = send_many(v, 4, 22101);
+    require_done(fake.wait_for_held(1, seconds(5)), v, "the provider to hold a request");
+    const int replica_port = v.start_replica();
+    const auto killed_at = Clock::now();
+    CHECK(v.kill().signal == SIGKILL);
+    fake.set_default(Reply::ok());
+    fake.release();
+
+    // Only the replica is left to deliver, the jobs the dead one held included.
+    require_done(fake.wait_for_executed_keys(sends.size(), seconds(15)), v,
+                 "every message to be delivered by the replica");
+    const auto delivered_at = Clock::now();
+    std::this_thread::sleep_for(milliseconds(500));
+    {
+        HttpClient replica(replica_port);
+        const std::string metrics = replica.get("/metrics").body;
+        INFO(metrics);
+        CHECK(metric_value(metrics, "verifyd_deliveries_total", {{"outcome", "sent"}}) ==
+              static_cast<double>(sends.size()));
+    }
+    // The job in flight at the kill waited for the claim idle time, not for ever.
+    CHECK(delivered_at - killed_at < seconds(10));
+    v.restart();
+    require_each_delivered_once(v, fake, sends);
+}
+
 TEST_CASE("two replicas sharing one queue deliver each of thirty sends exactly once") {
     FakeProvider fake;
     VerifydInstance v(sent_provider(fake, sent_api_key()));
