@@ -255,6 +255,33 @@ bool SentinelCluster::wait_for_role(size_t node, const std::string& wanted,
     return poll_until([&] { return role(node) == wanted; }, timeout);
 }
 
+bool SentinelCluster::replicates(size_t replica, size_t master) const {
+    // ROLE of a replica: "slave", master host, master port, link state, offset.
+    try {
+        RedisValue reply =
+            redis_command(node_port(replica), {"ROLE"}, std::chrono::milliseconds(500));
+        return reply.type == RedisValue::Type::Array && reply.elements.size() >= 4 &&
+               reply.elements[0].str == "slave" && reply.elements[2].integer == node_port(master) &&
+               reply.elements[3].str == "connected";
+    } catch (const std::runtime_error&) {
+        return false;
+    }
+}
+
+bool SentinelCluster::wait_for_replication(size_t replica, size_t master,
+                                           std::chrono::milliseconds timeout) const {
+    return poll_until([&] { return replicates(replica, master); }, timeout);
+}
+
+bool SentinelCluster::tilted() const {
+    for (const auto& sentinel : sentinels_) {
+        if (sentinel->log().find("+tilt") != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool SentinelCluster::wait_for_replicas_in_sync(size_t master, size_t replicas,
                                                 std::chrono::milliseconds timeout) const {
     // INFO replication on the master: master_repl_offset:N and, per replica,

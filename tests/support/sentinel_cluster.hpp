@@ -59,6 +59,14 @@ class SentinelCluster {
     // Polls role(node) until it is `role` or `timeout` passes.
     bool wait_for_role(size_t node, const std::string& role,
                        std::chrono::milliseconds timeout) const;
+    // Whether node `replica` says (ROLE) it replicates node `master` with its link up.
+    bool replicates(size_t replica, size_t master) const;
+    // Polls replicates() until it holds or `timeout` passes.
+    bool wait_for_replication(size_t replica, size_t master,
+                              std::chrono::milliseconds timeout) const;
+    // Whether any sentinel logged "+tilt": after a stall of the machine of over 2 s a
+    // sentinel does nothing for 30 s, so a failover then cannot complete in a test's time.
+    bool tilted() const;
     // Polls until `replicas` replicas report their link to node `master` up, within
     // `timeout`: data written to the master before then is on them.
     bool wait_for_replicas_in_sync(size_t master, size_t replicas,
