@@ -23,19 +23,6 @@ constexpr int kBatch = 16;
 constexpr int kIdlePollMs = 50;
 constexpr int kRedisDownPauseMs = 250;
 
-std::string text(const redisReply* reply) {
-    if (reply && (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
-                  reply->type == REDIS_REPLY_ERROR))
-        return std::string(reply->str, reply->len);
-    if (reply && reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
-    return {};
-}
-
-long long number(const redisReply* reply) {
-    if (reply && reply->type == REDIS_REPLY_INTEGER) return reply->integer;
-    return std::atoll(text(reply).c_str());
-}
-
 std::string verification_key_of(const std::string& ref) {
     return "v:" + ref;
 }
@@ -58,8 +45,9 @@ void collect_entries(const redisReply* entries,
         const redisReply* fields = entry->element[1];
         if (fields->type == REDIS_REPLY_ARRAY)
             for (size_t f = 0; f + 1 < fields->elements; f += 2)
-                if (text(fields->element[f]) == "r") ref = text(fields->element[f + 1]);
-        out.emplace_back(text(entry->element[0]), ref);
+                if (reply_string(fields->element[f]) == "r")
+                    ref = reply_string(fields->element[f + 1]);
+        out.emplace_back(reply_string(entry->element[0]), ref);
     }
 }
 
@@ -138,7 +126,7 @@ std::vector<Outbox::Job> Outbox::next_jobs(const std::string& consumer, bool& ow
     auto read = store_.command({"XREADGROUP", "GROUP", kDeliveryGroup, consumer, "COUNT", count,
                                 "STREAMS", kDeliveryStream, own_pending_left ? "0" : ">"});
     if (!read.ok()) {
-        if (text(read.value.get()).rfind("NOGROUP", 0) == 0) {
+        if (reply_string(read.value.get()).rfind("NOGROUP", 0) == 0) {
             store_.command({"XGROUP", "CREATE", kDeliveryStream, kDeliveryGroup, "0", "MKSTREAM"});
         } else {
             pause(kRedisDownPauseMs);
@@ -179,22 +167,23 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Job&
     if (!begun.ok() || begun.value->type != REDIS_REPLY_ARRAY || begun.value->elements < 2) return;
     const redisReply* r = begun.value.get();
     const RecordRef record = record_of(job.ref);
-    if (text(r->element[0]) == "drop") {
-        if (!text(r->element[1]).empty()) metrics_.count_delivery(provider.name(), "", "dropped");
+    if (reply_string(r->element[0]) == "drop") {
+        if (!reply_string(r->element[1]).empty())
+            metrics_.count_delivery(provider.name(), "", "dropped");
         return;
     }
 
     OutgoingMessage message;
     message.verification_id = make_record_id(kVerificationPrefix, record);
     message.message_id = make_record_id(kMessagePrefix, record);
-    message.to = text(r->element[2]);
-    message.channel = text(r->element[3]);
-    const std::string fallback = text(r->element[4]);
-    message.locale = text(r->element[5]);
-    message.template_name = text(r->element[6]);
-    message.variables = json::parse(text(r->element[7]), nullptr, false);
+    message.to = reply_string(r->element[2]);
+    message.channel = reply_string(r->element[3]);
+    const std::string fallback = reply_string(r->element[4]);
+    message.locale = reply_string(r->element[5]);
+    message.template_name = reply_string(r->element[6]);
+    message.variables = json::parse(reply_string(r->element[7]), nullptr, false);
     if (!message.variables.is_object()) message.variables = json::object();
-    const int attempts = static_cast<int>(number(r->element[8]));
+    const int attempts = static_cast<int>(reply_integer(r->element[8]));
     message.attempt = attempts + 1;
     // A WhatsApp message's SMS fallback is a request of its own to the provider.
     const bool falling_back = fallback == "sms" && message.channel == "sms";
@@ -202,7 +191,7 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Job&
 
     DeliveryResult result;
     auto credentials = credentials_.current();
-    const std::string sealed = text(r->element[1]);
+    const std::string sealed = reply_string(r->element[1]);
     auto code = open_code(credentials->seal_key, message.verification_id, sealed);
     if (!code && credentials->previous_seal_key)
         code = open_code(*credentials->previous_seal_key, message.verification_id, sealed);
@@ -231,7 +220,7 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Job&
     if (!finished.ok() || finished.value->type != REDIS_REPLY_ARRAY ||
         finished.value->elements == 0)
         return;
-    const std::string state = text(finished.value->element[0]);
+    const std::string state = reply_string(finished.value->element[0]);
     log_event(state == "failed" ? LogLevel::Warn : LogLevel::Info, "delivery",
               {{"message_id", message.message_id},
                {"to", mask_phone(message.to)},
@@ -250,8 +239,8 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Job&
 void Outbox::refresh_gauges() {
     auto stats = store_.eval("outbox_stats", {kUndeliveredIndex}, {});
     if (!stats.ok() || stats.value->type != REDIS_REPLY_ARRAY || stats.value->elements < 2) return;
-    metrics_.set_outbox(number(stats.value->element[0]),
-                        static_cast<double>(number(stats.value->element[1])) / 1000.0);
+    metrics_.set_outbox(reply_integer(stats.value->element[0]),
+                        static_cast<double>(reply_integer(stats.value->element[1])) / 1000.0);
 }
 
 }  // namespace verifyd

@@ -19,6 +19,20 @@
 #include "verifyd/metrics.hpp"
 
 namespace verifyd {
+
+std::string reply_string(const redisReply* reply) {
+    if (reply && (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
+                  reply->type == REDIS_REPLY_ERROR))
+        return std::string(reply->str, reply->len);
+    if (reply && reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
+    return {};
+}
+
+long long reply_integer(const redisReply* reply) {
+    if (reply && reply->type == REDIS_REPLY_INTEGER) return reply->integer;
+    return std::atoll(reply_string(reply).c_str());
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -43,20 +57,6 @@ std::string verification_prefix(const std::string& tag) {
 }
 std::string verification_key(const RecordRef& ref) {
     return verification_prefix(ref.tag) + ref.suffix;
-}
-
-std::string reply_string(const redisReply* reply) {
-    if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
-        reply->type == REDIS_REPLY_ERROR)
-        return std::string(reply->str, reply->len);
-    if (reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
-    return {};
-}
-
-long long reply_integer(const redisReply* reply) {
-    if (reply->type == REDIS_REPLY_INTEGER) return reply->integer;
-    if (reply->type == REDIS_REPLY_STRING) return std::atoll(reply->str);
-    return 0;
 }
 
 // The one place where a script's refusal becomes an API error.

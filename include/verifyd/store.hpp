@@ -24,6 +24,11 @@ struct ReplyFree {
 };
 using ReplyHandle = std::unique_ptr<redisReply, ReplyFree>;
 
+// A reply's text (strings, statuses, errors, integers); empty for anything else.
+std::string reply_string(const redisReply* reply);
+// A reply's number (integers, or strings holding one); 0 for anything else.
+long long reply_integer(const redisReply* reply);
+
 // Ids are a prefix, the 22-character tag of the number and 22 random characters.
 constexpr const char* kVerificationPrefix = "vrf_";
 constexpr const char* kMessagePrefix = "msg_";
