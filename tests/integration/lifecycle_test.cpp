@@ -221,7 +221,7 @@ TEST_CASE(
     CHECK(exited_after < milliseconds(1500) + seconds(3));
 }
 
-TEST_CASE("a request in flight when verifyd stops is answered before it exits") {
+TEST_CASE("a request in flight at shutdown is answered before verifyd exits") {
     // Redis is paused under the request, so it is still in flight when SIGTERM comes and
     // for a while after; it then completes within the Redis timeout.
     VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "3000"}});
@@ -320,7 +320,9 @@ TEST_CASE(
     CHECK(v.process().running());
 }
 
-TEST_CASE("a malformed keys file is refused with an error line and the old keys stay in force") {
+TEST_CASE(
+    "a malformed keys file is not reloaded: an error is logged and the old keys stay in "
+    "force") {
     TempDir dir("verifyd-reload");
     TestKeys keys;
     const std::string path = dir.file("keys.json");

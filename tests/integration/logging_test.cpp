@@ -208,7 +208,7 @@ TEST_CASE(
     require_request_line(v, approved, {"POST", "/verify/check"});
 }
 
-TEST_CASE("every line verifyd writes to stderr is one JSON object with time, level and msg") {
+TEST_CASE("every log line on stderr is one JSON object with time, level and msg") {
     VerifydInstance v;
     // Request lines and the log provider's delivery lines come from different threads at
     // the same time: none may interleave with another.
@@ -275,7 +275,7 @@ TEST_CASE("with VERIFYD_LOG_LEVEL=warn requests log no lines") {
     CHECK(raw_lines_with_msg(v.log(), {"request"}).empty());
 }
 
-TEST_CASE("VERIFYD_LOG_LEVEL=bogus stops start-up with exit status 2 naming it") {
+TEST_CASE("an unknown log level (VERIFYD_LOG_LEVEL=bogus) stops start-up with exit status 2") {
     TempDir dir("verifyd-log");
     const std::string keys_path = dir.file("keys.json");
     write_file(keys_path, TestKeys().keys_file());

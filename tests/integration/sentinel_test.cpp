@@ -324,7 +324,7 @@ void require_only_unavailable(VerifydInstance& v, const Traffic& traffic) {
 
 }  // namespace
 
-TEST_CASE("with VERIFYD_REDIS_WAIT_REPLICAS a send no replica acknowledges answers 503") {
+TEST_CASE("a send no replica acknowledges in time answers 503, so a failover cannot lose it") {
     VerifydInstance v(
         Settings{{"VERIFYD_REDIS_WAIT_REPLICAS", "1"}, {"VERIFYD_REDIS_WAIT_TIMEOUT_MS", "300"}});
     const auto start = Clock::now();
@@ -354,7 +354,7 @@ TEST_CASE("through sentinels verifyd serves from the master in the URL's databas
 
 TEST_CASE(
     "after SENTINEL FAILOVER verifyd serves from the new master and keeps every "
-    "acknowledged verification") {
+    "verification acknowledged before or during the failover") {
     SentinelCluster cluster(1);
     VerifydInstance v(sentinel_settings(cluster));
     require_round_trip(v, us_number(7201));
