@@ -167,6 +167,54 @@ void require_prompt_exit(int signal_number) {
     CHECK(status->code == 0);
 }
 
+// A send is in flight when verifyd stops accepting (at SIGTERM, or when the shutdown
+// delay ends): Redis is paused under it from 300 ms before until 300 ms after, and it
+// then completes within the Redis timeout. It must get its answer, and verifyd exit 0.
+void require_in_flight_answered(int delay_ms) {
+    VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "3000"},
+                               {"VERIFYD_SHUTDOWN_DELAY_MS", std::to_string(delay_ms)}});
+    const std::string key = v.key(kTestA);
+    v.send_ok(key, us_number(8101));
+
+    std::optional<HttpResponse> answer;
+    std::string failure;
+    std::thread request;
+    auto start_request = [&] {
+        v.redis().pause();
+        request = std::thread([&] {
+            try {
+                HttpClient client = v.client(seconds(10));
+                answer = post_json(client, "/verify/send", key, {{"to", us_number(8102)}});
+            } catch (const std::exception& e) {
+                failure = e.what();
+            }
+        });
+    };
+    if (delay_ms == 0) {
+        start_request();
+        std::this_thread::sleep_for(milliseconds(300));
+        v.process().send_signal(SIGTERM);
+    } else {
+        v.process().send_signal(SIGTERM);
+        std::this_thread::sleep_for(milliseconds(delay_ms - 300));
+        start_request();
+        std::this_thread::sleep_for(milliseconds(300));
+    }
+    std::this_thread::sleep_for(milliseconds(300));
+    v.redis().resume();
+    request.join();
+
+    auto status = v.process().wait_for(seconds(5));
+    INFO(v.log());
+    INFO("request: " << failure);
+    REQUIRE(answer.has_value());
+    INFO("answer: " << answer->status << " " << answer->body);
+    CHECK(answer->status == 201);
+    REQUIRE(status.has_value());
+    CHECK(status->exited);
+    CHECK(status->code == 0);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -222,38 +270,11 @@ TEST_CASE(
 }
 
 TEST_CASE("a request in flight at shutdown is answered before verifyd exits") {
-    // Redis is paused under the request, so it is still in flight when SIGTERM comes and
-    // for a while after; it then completes within the Redis timeout.
-    VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "3000"}});
-    const std::string key = v.key(kTestA);
-    v.send_ok(key, us_number(8101));
+    require_in_flight_answered(0);
+}
 
-    v.redis().pause();
-    std::optional<HttpResponse> answer;
-    std::string failure;
-    std::thread request([&] {
-        try {
-            HttpClient client = v.client(seconds(10));
-            answer = post_json(client, "/verify/send", key, {{"to", us_number(8102)}});
-        } catch (const std::exception& e) {
-            failure = e.what();
-        }
-    });
-    std::this_thread::sleep_for(milliseconds(300));
-    v.process().send_signal(SIGTERM);
-    std::this_thread::sleep_for(milliseconds(300));
-    v.redis().resume();
-    request.join();
-
-    auto status = v.process().wait_for(seconds(5));
-    INFO(v.log());
-    INFO("request: " << failure);
-    REQUIRE(answer.has_value());
-    INFO("answer: " << answer->status << " " << answer->body);
-    CHECK(answer->status == 201);
-    REQUIRE(status.has_value());
-    CHECK(status->exited);
-    CHECK(status->code == 0);
+TEST_CASE("a request in flight when the shutdown delay ends is answered before verifyd exits") {
+    require_in_flight_answered(1500);
 }
 
 TEST_CASE("without a shutdown delay verifyd exits 0 within 3 s of SIGTERM") {
