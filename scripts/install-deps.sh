@@ -10,6 +10,8 @@ packages=(
     # the chart tests (tests/chart): helm's template engine rebuilt from Debian's Go libraries
     golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev
     golang-github-xeipuuv-gojsonschema-dev
+    # the fuzz targets (tests/fuzz, scripts/fuzz.sh): clang and its libFuzzer
+    clang-14 libfuzzer-14-dev
 )
 # and their validators come from npm: Debian's node and npm unless a node with npm is there
 command -v npm >/dev/null || packages+=(nodejs npm)

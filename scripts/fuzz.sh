@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of tests/fuzz with clang-14 into build-fuzz/ (or
+# $FUZZ_BUILD_DIR) and runs each for FUZZ_SECONDS (default 20) from a copy of its seed
+# corpus tests/fuzz/corpus/<target>/, so that the repository's corpus is left as it is.
+# Arguments name the targets to run (default: all). Any crash, leak, timeout, out-of-memory
+# or sanitizer report fails the script, after every target has run; the input that caused
+# it is kept in $FUZZ_BUILD_DIR/findings/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
+seconds=${FUZZ_SECONDS:-20}
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DVERIFYD_FUZZ=ON -DBUILD_TESTING=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" --target fuzz_targets
+
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    for dir in tests/fuzz/corpus/*/; do
+        targets+=("$(basename "$dir")")
+    done
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export ASAN_OPTIONS=detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+failed=()
+for target in "${targets[@]}"; do
+    corpus="$work/$target"
+    findings="$build_dir/findings/$target"
+    rm -rf "$findings"
+    mkdir -p "$corpus" "$findings"
+    cp -R "tests/fuzz/corpus/$target/." "$corpus/"
+    dict=()
+    [ -f "tests/fuzz/dict/$target.dict" ] && dict=("-dict=tests/fuzz/dict/$target.dict")
+    log="$work/$target.log"
+    status=0
+    "$build_dir/tests/fuzz/fuzz_$target" "$corpus" "${dict[@]}" -max_total_time="$seconds" \
+        -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/" \
+        >"$log" 2>&1 || status=$?
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    if [ "$status" -ne 0 ] || grep -q -e "runtime error:" -e "ERROR: \(Address\|Leak\)Sanitizer" "$log"; then
+        failed+=("$target")
+        echo "fuzz: $target FAILED (exit $status); its log:" >&2
+        tail -n 80 "$log" >&2
+        echo "fuzz: the input is kept in $findings/" >&2
+    else
+        echo "fuzz: $target ok: ${runs:-?} runs in ${seconds}s, corpus $(ls "$corpus" | wc -l) inputs"
+    fi
+done
+if [ ${#failed[@]} -ne 0 ]; then
+    echo "fuzz: findings in ${failed[*]}" >&2
+    exit 1
+fi
