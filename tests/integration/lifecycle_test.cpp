@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <thread>
 
