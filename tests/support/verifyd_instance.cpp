@@ -1,6 +1,9 @@
 // Starts and drives a verifyd process against its own redis-server.
 #include "support/verifyd_instance.hpp"
 
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -60,7 +63,7 @@ std::string describe(const HttpResponse& response) {
 
 Environment base_environment(int listen_port, const std::string& redis_url,
                              const std::string& keys_file_path) {
-    return {
+    Environment env = {
         {"PATH", "/usr/local/bin:/usr/bin:/bin"},
         {"VERIFYD_LISTEN", "127.0.0.1:" + std::to_string(listen_port)},
         {"VERIFYD_REDIS_URL", redis_url},
@@ -69,6 +72,24 @@ Environment base_environment(int listen_port, const std::string& redis_url,
         {"VERIFYD_PROVIDER", "log"},
         {"VERIFYD_THREADS", "2"},
     };
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+        if (const char* value = std::getenv(name)) {
+            env[name] = value;
+        }
+    }
+    return env;
+}
+
+std::optional<std::string> sanitizer_report(const std::string& log) {
+    size_t found = std::string::npos;
+    for (const char* marker : {"ERROR: AddressSanitizer", "LeakSanitizer", "runtime error:"}) {
+        found = std::min(found, log.find(marker));
+    }
+    if (found == std::string::npos) {
+        return std::nullopt;
+    }
+    const size_t line = log.rfind('\n', found);
+    return log.substr(line == std::string::npos ? 0 : line + 1, 8000);
 }
 
 Environment apply_settings(Environment base, const Settings& overrides) {
@@ -160,6 +181,20 @@ VerifydInstance::~VerifydInstance() {
     }
     if (process_) {
         process_->stop(std::chrono::seconds(5));
+    }
+    // Leaks are reported only as a process exits, so the logs are read after the stops.
+    std::vector<Process*> processes;
+    if (process_) {
+        processes.push_back(process_.get());
+    }
+    for (auto& replica : replicas_) {
+        processes.push_back(replica.get());
+    }
+    for (Process* process : processes) {
+        if (auto report = sanitizer_report(process->log())) {
+            FAIL_CHECK("verifyd (pid " << process->pid() << ") logged a sanitizer report:\n"
+                                       << *report);
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 // test_keys.hpp, and the real binary (VERIFYD_BINARY) listening on a free loopback port
 // with the `log` provider, plus whatever settings the test overrides. Construction
 // returns once GET /healthz answers 200. Request helpers speak the contract's JSON API.
+// A verifyd built with sanitizers gets the test's ASAN/UBSAN/LSAN_OPTIONS, and a fixture
+// whose verifyd logs a sanitizer report fails the test when it is destroyed.
 // Not for: assertions on responses (api_checks.hpp) or instances shared between tests.
 #pragma once
 
@@ -25,11 +27,16 @@ namespace verifyd_test {
 using Settings = std::map<std::string, std::optional<std::string>>;
 
 // The environment verifyd gets from the fixture: listen address, Redis URL, a random
-// hash key, the keys file, the log provider and two threads.
+// hash key, the keys file, the log provider and two threads, and the sanitizer options
+// (ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS) of the test's own environment.
 Environment base_environment(int listen_port, const std::string& redis_url,
                              const std::string& keys_file_path);
 // `base` with `overrides` applied.
 Environment apply_settings(Environment base, const Settings& overrides);
+
+// The first sanitizer report in a process's log ("ERROR: AddressSanitizer",
+// "LeakSanitizer", "runtime error:") and what follows it; nothing when there is none.
+std::optional<std::string> sanitizer_report(const std::string& log);
 
 // `Authorization: Bearer <key>`.
 Headers bearer(const std::string& api_key);
