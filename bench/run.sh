@@ -1,0 +1,516 @@
+#!/usr/bin/env bash
+# bench/run.sh: verifyd's benchmark, one command from a fresh checkout (not part of CI).
+# Installs its tools, builds verifyd (Release) and bench/bare_handler, starts a private
+# redis-server and verifyd on 127.0.0.1, and measures with wrk (bench/wrk/*.lua):
+#   - throughput and latency of check, send and a login-like mix, at 16 and 64
+#     connections, with "Connection: keep-alive" and with no Connection header;
+#   - the ceilings: the bare Pistache handler (same settings) and redis-benchmark running
+#     the check script by EVALSHA;
+#   - p99 at half the peak rate of check and send (paced by wrk's delay());
+#   - Redis memory per pending verification (100k sandbox sends through the HTTP API)
+#     and verifyd's peak RSS;
+#   - optionally (BENCH_PROFILE=1, the default) a perf profile of check and send.
+# Writes bench/results/: results.md, results.csv, results.png, raw/ (wrk output, profiles).
+# Every run is bounded; all traffic goes to 127.0.0.1. Takes about 7 minutes.
+#
+# Settings (environment): BENCH_DURATION (seconds per wrk run, default 10),
+# BENCH_SENDS (sends of the memory measurement, default 100000), BENCH_PROFILE (1/0),
+# BENCH_BUILD_DIR (default build-bench), BENCH_RESULTS (default bench/results).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+duration=${BENCH_DURATION:-10}
+memory_sends=${BENCH_SENDS:-100000}
+profile=${BENCH_PROFILE:-1}
+build_dir=${BENCH_BUILD_DIR:-build-bench}
+results=${BENCH_RESULTS:-bench/results}
+connections=(16 64)
+server_threads=$(nproc)   # verifyd's default VERIFYD_THREADS, and the bare handler's
+wrk_threads=2
+wrk_timeout=$((duration + 30))
+clk_tck=$(getconf CLK_TCK)
+
+log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# --- tools and build -------------------------------------------------------------------
+log "installing dependencies"
+./scripts/install-deps.sh >&2
+BENCH_PROFILE=$profile ./bench/install-deps.sh >&2
+log "building verifyd (Release) and bench/bare_handler into $build_dir"
+# -g adds debug information only (same code) so that perf can name functions.
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-g \
+    -DBUILD_TESTING=OFF -DVERIFYD_BENCH=ON >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" --target verifyd bare_handler >/dev/null
+verifyd_bin=$root/$build_dir/verifyd
+bare_bin=$root/$build_dir/bench/bare_handler
+
+work=$(mktemp -d /tmp/verifyd-bench.XXXXXX)
+raw=$work/raw
+mkdir -p "$raw"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A port nothing listens on.
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+wait_for() {  # wait_for SECONDS COMMAND...
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || { log "timed out waiting for: $*"; return 1; }
+        sleep 0.1
+    done
+}
+
+# --- Redis and verifyd -----------------------------------------------------------------
+redis_port=$(free_port)
+redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+    --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
+redis_pid=$!
+pids+=("$redis_pid")
+rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
+wait_for 10 rcli PING
+
+"$verifyd_bin" keygen --hash-key >"$work/hash.key"
+generated=$("$verifyd_bin" keygen --account acct_bench --mode test)
+api_key=$(sed -n 's/^key: //p' <<<"$generated")
+entry=$(sed -n 's/^entry: //p' <<<"$generated")
+key_id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' <<<"$entry")
+printf '{"keys": [%s]}\n' "$entry" >"$work/keys.json"
+
+verifyd_port=$(free_port)
+verifyd_url=http://127.0.0.1:$verifyd_port
+start_verifyd() {  # start_verifyd THREADS
+    env VERIFYD_LISTEN=127.0.0.1:$verifyd_port \
+        VERIFYD_REDIS_URL=redis://127.0.0.1:$redis_port/0 \
+        VERIFYD_HASH_KEY_FILE="$work/hash.key" VERIFYD_API_KEYS_FILE="$work/keys.json" \
+        VERIFYD_THREADS="$1" VERIFYD_LOG_LEVEL=warn \
+        VERIFYD_SEND_LIMITS=1000000/60 VERIFYD_RESEND_COOLDOWN=0 \
+        VERIFYD_KEY_RPM=100000000 VERIFYD_MAX_ATTEMPTS=100 \
+        "$verifyd_bin" 2>>"$work/verifyd.log" &
+    verifyd_pid=$!
+    pids+=("$verifyd_pid")
+    wait_for 20 curl -sf "$verifyd_url/readyz"
+}
+stop_process() {  # stop_process PID
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+start_verifyd "$server_threads"
+log "redis-server on :$redis_port, verifyd on :$verifyd_port ($server_threads threads)"
+
+# --- measuring -------------------------------------------------------------------------
+# rows.tsv: kind scenario connections keepalive rps p50_ms p99_ms non2xx socket_errors
+#           server_cpu_us_per_req redis_cpu_us_per_req wrk_cpu_us_per_req machine_busy_pct
+#           other_busy_pct note
+rows=$work/rows.tsv
+: >"$rows"
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat; }
+
+# Sends use numbers of their own in every run: +1 415 200 0000 + base + thread*span + i.
+next_base=0
+number_span=200000
+take_numbers() { base=$next_base; next_base=$((next_base + wrk_threads * number_span)); }
+
+# Other work on the machine (builds, tests) skews every figure: before each run wait,
+# within a budget for the whole benchmark, until the machine has been idle for a second.
+quiet_budget=${BENCH_QUIET_WAIT:-240}
+busy_pct_over() {  # busy_pct_over SECONDS: the machine's CPU use over that long
+    local t0 i0 t1 i1
+    read -r t0 i0 < <(machine_ticks); sleep "$1"; read -r t1 i1 < <(machine_ticks)
+    echo $(( 100 * ((t1 - t0) - (i1 - i0)) / ((t1 - t0) > 0 ? (t1 - t0) : 1) ))
+}
+wait_quiet() {
+    local start=$SECONDS busy
+    while [ "$quiet_budget" -gt 0 ]; do
+        busy=$(busy_pct_over 1)
+        [ "$busy" -le 15 ] && break
+        [ $((SECONDS - start)) -eq 1 ] && log "machine busy ($busy%), waiting (budget ${quiet_budget}s)"
+        sleep 1
+        quiet_budget=$((quiet_budget - 2))
+    done
+}
+
+# measure KIND SCENARIO CONNECTIONS KEEPALIVE SERVER_PID URL SCRIPT [ARG…]: one wrk run,
+# one row. KEEPALIVE is 1 ("Connection: keep-alive") or 0 (no Connection header).
+measure() {
+    local kind=$1 scenario=$2 conns=$3 ka=$4 server_pid=$5 url=$6 script=$7
+    shift 7
+    local name="$kind-$scenario-c$conns-ka$ka"
+    name=${name//[^A-Za-z0-9_.-]/_}
+    wait_quiet
+    local s0 r0 m0 s1 r1 m1 line wrk_cpu
+    s0=$(proc_ticks "$server_pid"); r0=$(proc_ticks "$redis_pid"); m0=$(machine_ticks)
+    # bash's time reports wrk's own CPU (user and system seconds).
+    wrk_cpu=$( { TIMEFORMAT='%3U %3S'; time timeout "$wrk_timeout" wrk -t"$wrk_threads" \
+        -c"$conns" -d"${duration}s" --latency -s "bench/wrk/$script" "$url" -- \
+        key="$api_key" keepalive="$ka" "$@" >"$raw/$name.txt" 2>&1 || true; } 2>&1 )
+    s1=$(proc_ticks "$server_pid"); r1=$(proc_ticks "$redis_pid"); m1=$(machine_ticks)
+    line=$(grep '^result ' "$raw/$name.txt" || true)
+    if [ -z "$line" ]; then
+        log "wrk gave no result for $name:"; cat "$raw/$name.txt" >&2; return 1
+    fi
+    local requests rps p50 p99 non2xx sockerr
+    requests=$(field requests "$line")
+    rps=$(field rps "$line")
+    p50=$(awk -v us="$(field p50_us "$line")" 'BEGIN{printf "%.2f", us/1000}')
+    p99=$(awk -v us="$(field p99_us "$line")" 'BEGIN{printf "%.2f", us/1000}')
+    non2xx=$(field status_errors "$line")
+    sockerr=$(( $(field connect_errors "$line") + $(field read_errors "$line") \
+        + $(field write_errors "$line") + $(field timeouts "$line") ))
+    local mt0 mi0 mt1 mi1 cpu
+    read -r mt0 mi0 <<<"$m0"; read -r mt1 mi1 <<<"$m1"
+    # Per request: server and Redis CPU µs; wrk's; and the share of the machine's CPU
+    # that none of the three used (other work on the machine: should be about 0).
+    cpu=$(awk -v s="$((s1 - s0))" -v r="$((r1 - r0))" -v n="$requests" -v t="$clk_tck" \
+        -v w="$wrk_cpu" -v busy="$(( (mt1 - mt0) - (mi1 - mi0) ))" -v total="$((mt1 - mt0))" \
+        'BEGIN{ split(w, wu, " "); wt = (wu[1] + wu[2]) * t
+                if (n < 1) n = 1; if (total < 1) total = 1
+                other = busy - s - r - wt; if (other < 0) other = 0
+                printf "%.1f\t%.1f\t%.1f\t%.0f\t%.0f", s*1e6/t/n, r*1e6/t/n, wt*1e6/t/n,
+                       100*busy/total, 100*other/total }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$scenario" "$conns" \
+        "$([ "$ka" = 1 ] && echo yes || echo no)" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" \
+        "$cpu" "${note:-}" >>"$rows"
+    log "$(printf '%-16s c=%-3s keep-alive=%s %8.0f req/s  p50 %6s ms  p99 %6s ms  non-2xx %s  socket errors %s  other CPU %s%%' \
+        "$kind/$scenario" "$conns" "$ka" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" "$(cut -f5 <<<"$cpu")")"
+}
+
+# --- 1. Redis memory per pending verification --------------------------------------------
+log "memory: $memory_sends sandbox sends through POST /verify/send"
+used_memory() { rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
+keys_matching() { rcli --scan --pattern "$1" | wc -l; }
+wait_quiet
+memory_before=$(used_memory)
+keys_before=$(rcli DBSIZE)
+take_numbers
+per_thread=$(( (memory_sends + wrk_threads - 1) / wrk_threads ))
+[ "$per_thread" -le "$number_span" ] || { log "BENCH_SENDS too large"; exit 1; }
+timeout 300 wrk -t"$wrk_threads" -c64 -d240s -s bench/wrk/send.lua "$verifyd_url" -- \
+    key="$api_key" keepalive=1 base="$base" span="$number_span" count="$per_thread" \
+    ids="$work/ids" >"$raw/memory-sends.txt" 2>&1 &
+wrk_pid=$!
+# wrk sleeps its whole -d even when its threads stop early: interrupt it once they have.
+until [ "$(cat "$work"/ids.* 2>/dev/null | wc -l)" -ge "$((per_thread * wrk_threads))" ]; do
+    kill -0 "$wrk_pid" 2>/dev/null || break
+    sleep 0.2
+done
+sleep 0.5
+kill -INT "$wrk_pid" 2>/dev/null || true
+wait "$wrk_pid" || true
+cat "$work"/ids.* >"$work/pool.ids"
+memory_after=$(used_memory)
+verifications=$(keys_matching 'v:*')
+numbers=$(keys_matching 'n:*')
+memory_per=$(( (memory_after - memory_before) / verifications ))
+sample_usage() (  # average MEMORY USAGE of the first 1000 keys matching $1
+    set +o pipefail  # head ends the scan early
+    rcli --scan --pattern "$1" | head -1000 |
+        sed 's/^/MEMORY USAGE /; s/$/ SAMPLES 0/' | rcli | awk '{s += $1; n++} END{printf "%.0f", s/n}'
+)
+usage_verification=$(sample_usage 'v:*')
+usage_number=$(sample_usage 'n:*')
+sample_key=$(set +o pipefail; rcli --scan --pattern 'v:*' | head -1)
+encoding_verification=$(rcli OBJECT ENCODING "$sample_key")
+fields_verification=$(rcli HLEN "$sample_key")
+log "memory: $((memory_after - memory_before)) bytes for $verifications verifications" \
+    "($numbers number hashes): $memory_per bytes each"
+
+# --- 2. the bare handler -----------------------------------------------------------------
+bare_port=$(free_port)
+"$bare_bin" 127.0.0.1 "$bare_port" "$server_threads" &
+bare_pid=$!
+pids+=("$bare_pid")
+wait_for 10 curl -sf "http://127.0.0.1:$bare_port/"
+for c in "${connections[@]}"; do
+    for ka in 1 0; do
+        measure main bare "$c" "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" bare.lua
+    done
+done
+stop_process "$bare_pid"
+
+# --- 3. verifyd: check, send, login ------------------------------------------------------
+for c in "${connections[@]}"; do
+    for ka in 1 0; do
+        measure main check "$c" "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
+            ids="$work/pool.ids" threads="$wrk_threads"
+    done
+done
+for c in "${connections[@]}"; do
+    for ka in 1 0; do
+        take_numbers
+        measure main send "$c" "$ka" "$verifyd_pid" "$verifyd_url" send.lua \
+            base="$base" span="$number_span"
+    done
+done
+for c in "${connections[@]}"; do
+    for ka in 1 0; do
+        take_numbers
+        measure main login "$c" "$ka" "$verifyd_pid" "$verifyd_url" login.lua \
+            base="$base" span="$number_span"
+        # requests per completed flow: 3 (send, read, check)
+    done
+done
+
+# --- 4. the Redis ceiling: the check script by EVALSHA -----------------------------------
+# The script as cmake/embed_lua.cmake assembles it: lib/common.lua, lib/key_limit.lua,
+# check.lua, joined by newlines. Its SHA1 must be one verifyd itself loaded.
+check_source=$work/check-assembled.lua
+{ cat lua/lib/common.lua; echo; cat lua/lib/key_limit.lua; echo; cat lua/check.lua; } \
+    >"$check_source"
+check_sha=$(sha1sum "$check_source" | cut -d' ' -f1)
+if [ "$(rcli SCRIPT EXISTS "$check_sha")" != 1 ]; then
+    log "warning: the assembled check script is not the one verifyd loaded (lua/ changed?)"
+fi
+loaded_sha=$(rcli -x SCRIPT LOAD <"$check_source")
+[ "$loaded_sha" = "$check_sha" ] || { log "SCRIPT LOAD gave $loaded_sha, not $check_sha"; exit 1; }
+# A verification made by verifyd, copied, that never locks: the check is always wrong.
+pool_id=$(head -1 "$work/pool.ids")
+pool_key="v:{${pool_id:4:22}}${pool_id:26}"
+bench_key="v:{${pool_id:4:22}}redisbenchmark00000000"
+rcli COPY "$pool_key" "$bench_key" >/dev/null
+rcli HSET "$bench_key" mx 1000000000 n 0 >/dev/null
+rcli PERSIST "$bench_key" >/dev/null
+wrong_hash=$(printf 'x%.0s' $(seq 32))
+rcli EVALSHA "$check_sha" 2 "k:$key_id" "$bench_key" 100000000 acct_bench "$wrong_hash" \
+    >"$raw/evalsha-sample.txt"
+grep -q pending "$raw/evalsha-sample.txt" || { log "EVALSHA check did not answer pending"; exit 1; }
+# redis_measure SCENARIO CONNECTIONS REQUESTS COMMAND…: one redis-benchmark run, one row
+# (its CPU is counted in the wrk column).
+redis_measure() {
+    local scenario=$1 conns=$2 requests=$3 name
+    shift 3
+    name=redis-benchmark-${scenario// /_}-c$conns
+    wait_quiet
+    local r0 m0 r1 m1 client_cpu
+    r0=$(proc_ticks "$redis_pid"); m0=$(machine_ticks)
+    client_cpu=$( { TIMEFORMAT='%3U %3S'; time timeout 120 redis-benchmark -h 127.0.0.1 \
+        -p "$redis_port" -c "$conns" -n "$requests" --csv "$@" >"$raw/$name.csv" 2>&1 \
+        || true; } 2>&1 )
+    r1=$(proc_ticks "$redis_pid"); m1=$(machine_ticks)
+    local mt0 mi0 mt1 mi1
+    read -r mt0 mi0 <<<"$m0"; read -r mt1 mi1 <<<"$m1"
+    # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95…","p99…","max…"
+    tail -1 "$raw/$name.csv" | tr -d '"' |
+        awk -F, -v OFS='\t' -v s="$scenario" -v c="$conns" -v r=$((r1 - r0)) -v t="$clk_tck" \
+            -v n="$requests" -v w="$client_cpu" -v busy="$(( (mt1 - mt0) - (mi1 - mi0) ))" \
+            -v total="$((mt1 - mt0))" '{
+                split(w, wu, " "); wt = (wu[1] + wu[2]) * t; if (total < 1) total = 1
+                other = busy - r - wt; if (other < 0) other = 0
+                print "redis", s, c, "yes", $2, sprintf("%.2f", $5), sprintf("%.2f", $7), 0, 0, "-",
+                      sprintf("%.1f", r*1e6/t/n), sprintf("%.1f", wt*1e6/t/n),
+                      sprintf("%.0f", 100*busy/total), sprintf("%.0f", 100*other/total), ""
+            }' >>"$rows"
+    log "redis-benchmark $scenario c=$conns: $(tail -1 "$raw/$name.csv")"
+}
+for c in "${connections[@]}"; do
+    redis_measure "EVALSHA check" "$c" $((duration * 15000)) \
+        EVALSHA "$check_sha" 2 "k:$key_id" "$bench_key" 100000000 acct_bench "$wrong_hash"
+done
+# A round trip that does nothing: what one Redis request costs on this machine.
+for c in "${connections[@]}"; do
+    redis_measure "PING" "$c" $((duration * 30000)) PING
+done
+
+# --- 5. p99 at half the peak rate ----------------------------------------------------------
+# Peak: the best throughput of the scenario at 64 connections. Paced by delay() in each
+# wrk thread (bench/wrk/common.lua) at half of it, keep-alive, 64 connections.
+for scenario in check send; do
+    peak=$(awk -F'\t' -v s="$scenario" '$1=="main" && $2==s && $3==64 {if ($5>m) m=$5} END{print m+0}' "$rows")
+    rate_per_thread=$(awk -v p="$peak" -v t="$wrk_threads" 'BEGIN{printf "%.0f", p/2/t}')
+    note="paced at $((rate_per_thread * wrk_threads)) req/s (half of $(printf '%.0f' "$peak"))"
+    if [ "$scenario" = check ]; then
+        measure half check 64 1 "$verifyd_pid" "$verifyd_url" check.lua \
+            ids="$work/pool.ids" threads="$wrk_threads" rate="$rate_per_thread"
+    else
+        take_numbers
+        measure half send 64 1 "$verifyd_pid" "$verifyd_url" send.lua \
+            base="$base" span="$number_span" rate="$rate_per_thread"
+    fi
+    note=""
+done
+
+# --- 6. profile ----------------------------------------------------------------------------
+if [ "$profile" = 1 ] && perf record -o "$work/perf-probe.data" -- true >/dev/null 2>&1; then
+    for scenario in check send; do
+        wait_quiet
+        log "profiling $scenario (64 connections, keep-alive)"
+        if [ "$scenario" = check ]; then
+            args=(check.lua ids="$work/pool.ids" threads="$wrk_threads")
+        else
+            take_numbers
+            args=(send.lua base="$base" span="$number_span")
+        fi
+        wrk -t"$wrk_threads" -c64 -d"$((duration > 14 ? 14 : duration + 4))s" \
+            -s "bench/wrk/${args[0]}" "$verifyd_url" -- key="$api_key" keepalive=1 "${args[@]:1}" \
+            >"$raw/profile-$scenario-wrk.txt" 2>&1 &
+        wrk_pid=$!
+        sleep 1
+        # Where the machine's CPU goes (every process, the kernel included) …
+        perf record -a -F 999 -o "$work/perf-$scenario-system.data" -- sleep 4 \
+            >/dev/null 2>&1 || true
+        # … and inside verifyd, with call graphs.
+        perf record -F 499 --call-graph dwarf,16384 -p "$verifyd_pid" \
+            -o "$work/perf-$scenario-verifyd.data" -- sleep 4 >/dev/null 2>&1 || true
+        wait "$wrk_pid" || true
+        {
+            echo "# perf: whole machine during $scenario at 64 connections, keep-alive"
+            echo "# (share of all samples by process and shared object)"
+            perf report -i "$work/perf-$scenario-system.data" --stdio --no-children \
+                --sort comm,dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30
+            echo
+            echo "# perf: the same, by symbol (top 40)"
+            perf report -i "$work/perf-$scenario-system.data" --stdio --no-children \
+                --sort comm,dso,sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+        } >"$raw/profile-$scenario-system.txt"
+        {
+            echo "# perf: verifyd during $scenario at 64 connections, keep-alive"
+            echo "# self time by shared object"
+            perf report -i "$work/perf-$scenario-verifyd.data" --stdio --no-children \
+                --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
+            echo
+            echo "# self time by symbol (top 50)"
+            perf report -i "$work/perf-$scenario-verifyd.data" --stdio --no-children \
+                --sort dso,sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
+            echo
+            echo "# inclusive time (children) by symbol (top 60)"
+            perf report -i "$work/perf-$scenario-verifyd.data" --stdio --children \
+                --sort sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+        } >"$raw/profile-$scenario-verifyd.txt"
+    done
+else
+    [ "$profile" = 1 ] && log "perf does not work here; no profile"
+fi
+
+# --- 7. verifyd's peak RSS -----------------------------------------------------------------
+vm_hwm_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$verifyd_pid/status")
+vm_rss_kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$verifyd_pid/status")
+redis_used_end=$(used_memory)
+redis_keys_end=$(rcli DBSIZE)
+
+# --- 8. results -------------------------------------------------------------------------
+mkdir -p "$results"
+rm -rf "$results/raw"
+cp -r "$raw" "$results/raw"
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+awk -F'\t' -v OFS=',' '
+    $1 == "main" && $2 == "bare" && $4 == "yes" { bare[$3] = $5 }
+    $1 == "redis" && $2 == "EVALSHA check" { evalsha[$3] = $5 }
+    { row[NR] = $0 }
+    END {
+        print "kind,scenario,connections,keep_alive,req_per_s,p50_ms,p99_ms,non_2xx,socket_errors," \
+              "vs_bare_keepalive,vs_redis_evalsha,server_cpu_us_per_req,redis_cpu_us_per_req," \
+              "client_cpu_us_per_req,machine_busy_pct,other_busy_pct,note"
+        for (i = 1; i <= NR; i++) {
+            split(row[i], f, "\t")
+            vb = (f[1] != "redis" && f[3] in bare) ? sprintf("%.2f", f[5] / bare[f[3]]) : ""
+            vr = (f[2] == "check" && f[3] in evalsha) ? sprintf("%.2f", f[5] / evalsha[f[3]]) : ""
+            print f[1], f[2], f[3], f[4], sprintf("%.0f", f[5]), f[6], f[7], f[8], f[9], vb, vr,
+                  f[10], f[11], f[12], f[13], f[14], "\"" f[15] "\""
+        }
+    }' "$rows" >"$results/results.csv"
+
+# Targets.
+target_lines=$(awk -F, '
+    NR == 1 { next }
+    $1 == "main" && ($2 == "check" || $2 == "send") && $3 == 64 {
+        ka = ($4 == "yes") ? "keep-alive" : "no Connection header"
+        printf "| %s throughput at 64 connections, %s: ≥ 50%% of the bare handler'"'"'s keep-alive req/s | %s × (%s req/s) | %s |\n", $2, ka, $10, $5, ($10 >= 0.5 ? "met" : "**missed**")
+    }
+    $1 == "half" {
+        gsub(/"/, "", $17)
+        printf "| %s p99 at half the peak rate (%s): ≤ 5 ms | %s ms | %s |\n", $2, $17, $7, ($7 <= 5 ? "met" : "**missed**")
+    }' "$results/results.csv")
+memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
+
+{
+    echo "# verifyd benchmark results"
+    echo
+    echo "Made by \`bench/run.sh\` on $(date -u +%Y-%m-%dT%H:%MZ) at commit $commit."
+    echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)),"
+    echo "$(uname -sr); wrk $(dpkg-query -W -f='${Version}' wrk), redis-server"
+    echo "$(dpkg-query -W -f='${Version}' redis-server), libpistache $(dpkg-query -W -f='${Version}' libpistache-dev)."
+    echo "verifyd and the bare handler: $server_threads threads; wrk: $wrk_threads threads, ${duration} s per run;"
+    echo "Redis over TCP on 127.0.0.1. wrk, verifyd and Redis share the same $(nproc) cores."
+    echo
+    echo "## Throughput and latency"
+    echo
+    echo "- keep-alive *yes*: every request carries \`Connection: keep-alive\`; *no*: no Connection"
+    echo "  header (wrk's default; HTTP/1.1 says the connection persists)."
+    echo "- *vs bare*: req/s ÷ the bare handler's keep-alive req/s at the same connections;"
+    echo "  *vs EVALSHA*: check req/s ÷ redis-benchmark's EVALSHA of the check script at the same"
+    echo "  connections."
+    echo "- CPU µs per request of the server (verifyd or the bare handler), of redis-server and of"
+    echo "  the load generator (wrk or redis-benchmark); *other %*: the machine's CPU that none of"
+    echo "  them used during the run (other work on the machine; near 0 for a clean figure)."
+    echo
+    echo "| scenario | conns | keep-alive | req/s | p50 ms | p99 ms | non-2xx | socket errors | vs bare | vs EVALSHA | server µs/req | Redis µs/req | client µs/req | busy % | other % |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    awk -F, 'NR > 1 && ($1 == "main" || $1 == "redis") {
+        name = ($1 == "redis") ? "redis-benchmark " $2 : $2
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+    }' "$results/results.csv"
+    echo
+    echo "check: wrong but well-formed codes against a pool of pending verifications (every"
+    echo "request runs the whole path and counts an attempt; none locks). send: each request to a"
+    echo "number of its own. login: bench/wrk/login.lua, per flow one send, one GET /verify/{id}"
+    echo "and one check with the right code (req/s counts all three; flows/s = req/s ÷ 3)."
+    echo
+    echo "## p99 at half the peak rate"
+    echo
+    echo "64 connections, keep-alive. Each wrk thread spaces its requests on a fixed schedule"
+    echo "with \`delay()\` (bench/wrk/common.lua) at half the best 64-connection req/s of the"
+    echo "scenario above. A closed loop: no coordinated-omission correction as in wrk2."
+    echo
+    echo "| scenario | rate | achieved req/s | p50 ms | p99 ms | non-2xx | other % |"
+    echo "|---|---|---|---|---|---|---|"
+    awk -F, 'NR > 1 && $1 == "half" { gsub(/"/, "", $17); printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $17, $5, $6, $7, $8, $16 }' "$results/results.csv"
+    echo
+    echo "## Memory"
+    echo
+    echo "- Redis \`used_memory\` $memory_before bytes before and $memory_after after"
+    echo "  $memory_sends sandbox sends through \`POST /verify/send\` (wrk, 64 connections, each to a"
+    echo "  number of its own): $verifications verifications (\`v:*\` keys), $numbers number hashes (\`n:*\`)."
+    echo "- **Per pending verification: $memory_per bytes** (the difference ÷ verifications: a"
+    echo "  verification's hash and its number's hash, key names, TTLs and Redis's dictionaries)."
+    echo "- \`MEMORY USAGE\`, average of 1000 keys: verification hash $usage_verification bytes"
+    echo "  ($fields_verification fields, $encoding_verification), number hash $usage_number bytes."
+    echo "- verifyd's peak RSS (VmHWM) at the end of the whole run: $((vm_hwm_kb / 1024)) MiB"
+    echo "  ($vm_hwm_kb kB); RSS then $((vm_rss_kb / 1024)) MiB. Redis then: $redis_used_end bytes, $redis_keys_end keys."
+    echo
+    echo "## Targets"
+    echo
+    echo "| target | measured | verdict |"
+    echo "|---|---|---|"
+    echo "$target_lines"
+    echo "| Redis memory per pending verification ≤ 300 bytes | $memory_per bytes | $memory_verdict |"
+    echo
+    echo "\`raw/\` holds the output of every wrk and redis-benchmark run and the perf reports;"
+    echo "bench/README.md says where the time goes."
+} >"$results/results.md"
+
+# The plot: throughput and p99 per scenario and connections, keep-alive or not.
+awk -F, 'NR > 1 && $1 == "main" {
+    key = $2 " " $3; if (!(key in seen)) { order[++n] = key; seen[key] = 1 }
+    if ($4 == "yes") { ka[key] = $5; kap[key] = $7 } else { no[key] = $5; nop[key] = $7 }
+} END {
+    for (i = 1; i <= n; i++) { k = order[i]; split(k, p, " ")
+        printf "\"%s\\n%s conns\" %s %s %s %s\n", p[1], p[2], ka[k], no[k], kap[k], nop[k] }
+}' "$results/results.csv" >"$work/plot.dat"
+gnuplot -e "datafile='$work/plot.dat'; outfile='$results/results.png'" bench/plot.gp
+
+cat "$results/results.md"
+log "done in $((SECONDS / 60)) min $((SECONDS % 60)) s: $results/results.md, results.csv, results.png"

@@ -1,0 +1,86 @@
+-- bench/wrk/common.lua: what every request script of bench/run.sh shares. Loaded with
+-- dofile() by each script, in each of wrk's Lua states (the setup/done one and one per
+-- thread). Gives:
+--   options      key=value arguments after wrk's "--" (init), e.g. key=sk_test_… keepalive=1
+--   headers()    the request headers: JSON, the API key, and "Connection: keep-alive"
+--                only when keepalive=1 (wrk itself sends no Connection header)
+--   paced        when rate=N (requests per second for this thread) is given, delay()
+--                spaces this thread's requests on a fixed schedule: the "half the peak
+--                rate" runs (wrk2 is not in Debian). Closed loop: a request is never
+--                sent before the previous one on its connection is answered.
+--   counters     names of per-thread globals summed over threads in done()
+--   done()       prints one machine-readable "result …" line that bench/run.sh parses
+
+options = {}
+counters = {}
+
+function parse_options(args)
+    for _, arg in ipairs(args or {}) do
+        local name, value = arg:match("^([%w_]+)=(.*)$")
+        if name then options[name] = value end
+    end
+end
+
+function headers()
+    local h = {["Content-Type"] = "application/json", ["x-api-key"] = options.key}
+    if options.keepalive == "1" then h["Connection"] = "keep-alive" end
+    return h
+end
+
+-- Thread numbering: setup() runs in the setup/done state before any thread starts.
+local threads = {}
+function setup(thread)
+    thread:set("thread_id", #threads)
+    threads[#threads + 1] = thread
+end
+
+function count(name, by)
+    _G[name] = (_G[name] or 0) + (by or 1)
+end
+
+-- Pacing: a monotonic clock through LuaJIT's FFI.
+local ffi = require("ffi")
+pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } bench_timespec;"
+    .. "int clock_gettime(int clock_id, bench_timespec* ts);")
+local now_ts = ffi.new("bench_timespec")
+local function now_ms()
+    ffi.C.clock_gettime(1, now_ts)  -- CLOCK_MONOTONIC
+    return tonumber(now_ts.tv_sec) * 1000 + tonumber(now_ts.tv_nsec) / 1e6
+end
+
+local next_slot, interval_ms
+local function paced_delay()
+    local now = now_ms()
+    -- Behind schedule (the server is slower than the rate): start again from now rather
+    -- than sending a burst to catch up.
+    local slot = (next_slot and next_slot > now) and next_slot or now
+    next_slot = slot + interval_ms
+    return slot - now
+end
+
+-- Called by each script's init() after parse_options().
+function start_pacing_if_asked()
+    local rate = tonumber(options.rate or "")
+    if rate and rate > 0 then
+        interval_ms = 1000 / rate
+        delay = paced_delay
+    end
+end
+
+function done(summary, latency, requests)
+    local seconds = summary.duration / 1e6
+    local errors = summary.errors
+    local extra = {}
+    for _, name in ipairs(counters) do
+        local total = 0
+        for _, thread in ipairs(threads) do total = total + (thread:get(name) or 0) end
+        extra[#extra + 1] = name .. "=" .. total
+    end
+    io.write(string.format(
+        "result requests=%d seconds=%.3f rps=%.1f p50_us=%d p90_us=%d p99_us=%d max_us=%d "
+            .. "connect_errors=%d read_errors=%d write_errors=%d status_errors=%d timeouts=%d %s\n",
+        summary.requests, seconds, summary.requests / seconds,
+        latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+        errors.connect, errors.read, errors.write, errors.status, errors.timeout,
+        table.concat(extra, " ")))
+end

@@ -1,0 +1,54 @@
+-- bench/wrk/send.lua: POST /verify/send, each request to a number of its own: thread t
+-- sends to +1 415 … numbers base + t*span, base + t*span + 1, … (wrapping after span),
+-- so no number's send history grows during a run and the per-number limits never refuse.
+-- With count=N a thread stops after N created verifications (201), and with ids=PREFIX it
+-- writes their ids to PREFIX.<thread> (bench/run.sh's memory measurement and check pool).
+-- Arguments: key=… base=N span=N keepalive=0|1 [count=N] [ids=PREFIX] [rate=N per thread]
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
+
+local next_number
+local first, last
+local request_headers
+local quota, ids_file
+created = 0
+counters = {"created"}
+
+function init(args)
+    parse_options(args)
+    request_headers = headers()
+    local span = tonumber(options.span or "100000")
+    first = tonumber(options.base or "0") + thread_id * span
+    last = first + span - 1
+    next_number = first
+    quota = tonumber(options.count or "")
+    if options.ids then ids_file = assert(io.open(options.ids .. "." .. thread_id, "w")) end
+    if not quota and not ids_file then
+        response = nil  -- wrk then skips parsing responses altogether
+    end
+    start_pacing_if_asked()
+end
+
+-- +1 415 200 0000 … +1 415 999 9999: valid US numbers (FIXED_LINE_OR_MOBILE).
+function phone_number(i)
+    return string.format("+1415%07d", 2000000 + i)
+end
+
+function request()
+    local number = next_number
+    next_number = next_number < last and next_number + 1 or first
+    return wrk.format("POST", "/verify/send", request_headers,
+        '{"to": "' .. phone_number(number) .. '"}')
+end
+
+function response(status, response_headers, body)
+    if status ~= 201 then return end
+    created = created + 1
+    if ids_file then
+        local id = body:match('"id":"(vrf_[%w_-]+)"')
+        if id then ids_file:write(id, "\n") end
+    end
+    if quota and created >= quota then
+        if ids_file then ids_file:flush() end
+        wrk.thread:stop()
+    end
+end
