@@ -367,6 +367,49 @@ TEST_CASE("through sentinels verifyd serves from the master in the URL's databas
 }
 
 TEST_CASE(
+    "sentinels without a master name stop start-up with exit status 2 naming "
+    "VERIFYD_REDIS_MASTER_NAME") {
+    TempDir dir("verifyd-sentinel-config");
+    const std::string keys_path = dir.file("keys.json");
+    write_file(keys_path, TestKeys().keys_file());
+    Environment env = base_environment(
+        free_loopback_port(), "redis://127.0.0.1:" + std::to_string(free_loopback_port()) + "/0",
+        keys_path);
+    env["VERIFYD_REDIS_SENTINELS"] = "127.0.0.1:" + std::to_string(free_loopback_port());
+    RunResult result = run_process(VERIFYD_BINARY, {}, env, dir.file("output.log"), seconds(5));
+    INFO(result.output);
+    CHECK_FALSE(result.timed_out);
+    CHECK(result.status.exited);
+    CHECK(result.status.code == 2);
+    CHECK(result.output.find("VERIFYD_REDIS_MASTER_NAME") != std::string::npos);
+}
+
+TEST_CASE(
+    "through sentinels with a password verifyd uses the sentinel password and the URL's "
+    "password") {
+    const std::string redis_password = "redis" + random_hex(12);
+    const std::string sentinel_password = "sentinel" + random_hex(12);
+    SentinelCluster cluster(SentinelClusterOptions{1, redis_password, sentinel_password});
+    Settings settings = sentinel_settings(cluster);
+    settings["VERIFYD_REDIS_URL"] =
+        "redis://:" + redis_password + "@127.0.0.1:" + std::to_string(free_loopback_port()) + "/2";
+    settings["VERIFYD_REDIS_SENTINEL_PASSWORD"] = sentinel_password;
+    {
+        VerifydInstance v(settings);
+        require_round_trip(v, us_number(7151));
+        CHECK(v.get("/readyz").status == 200);
+        INFO(v.log());
+        CHECK(v.log().find(redis_password) == std::string::npos);
+        CHECK(v.log().find(sentinel_password) == std::string::npos);
+    }
+    // Without the sentinel password no master can be found.
+    settings.erase("VERIFYD_REDIS_SENTINEL_PASSWORD");
+    VerifydInstance v(settings);
+    require_error(v.send(v.key(kTestA), {{"to", us_number(7152)}}), 503, 5000);
+    CHECK(v.get("/readyz").status == 503);
+}
+
+TEST_CASE(
     "after SENTINEL FAILOVER verifyd serves from the new master and keeps every "
     "verification acknowledged before or during the failover") {
     SentinelCluster cluster(1);

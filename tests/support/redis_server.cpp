@@ -119,8 +119,14 @@ std::vector<std::string> RedisValue::leaves() const {
 }
 
 RedisValue redis_command(int port, const std::vector<std::string>& args,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, const std::string& password) {
     Connection connection(port, timeout);
+    if (!password.empty()) {
+        RedisValue auth = connection.command({"AUTH", password});
+        if (auth.type == RedisValue::Type::Error) {
+            return auth;
+        }
+    }
     return connection.command(args);
 }
 

@@ -34,10 +34,11 @@ struct RedisEntry {
 };
 
 // Runs one command on a fresh connection to 127.0.0.1:`port` (any Redis, a sentinel
-// included); throws std::runtime_error when it cannot be reached. A Redis error reply is
-// returned, not thrown.
+// included), after AUTH with `password` unless it is empty; throws std::runtime_error
+// when it cannot be reached. A Redis error reply (AUTH's included) is returned, not thrown.
 RedisValue redis_command(int port, const std::vector<std::string>& args,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                         const std::string& password = {});
 
 class RedisServer {
   public:

@@ -22,9 +22,9 @@ constexpr auto kSettleTimeout = std::chrono::seconds(20);
 constexpr auto kPoll = std::chrono::milliseconds(50);
 constexpr int kStartAttempts = 5;
 
-bool answers_ping(int port) {
+bool answers_ping(int port, const std::string& password) {
     try {
-        RedisValue reply = redis_command(port, {"PING"}, std::chrono::milliseconds(200));
+        RedisValue reply = redis_command(port, {"PING"}, std::chrono::milliseconds(200), password);
         return reply.type == RedisValue::Type::Status && reply.str == "PONG";
     } catch (const std::runtime_error&) {
         return false;
@@ -34,14 +34,15 @@ bool answers_ping(int port) {
 // Starts redis-server with `arguments(port)` on free ports until one answers PING; throws
 // with its log otherwise.
 std::pair<std::unique_ptr<Process>, int> start_redis(
-    const std::function<std::vector<std::string>(int)>& arguments, const std::string& log_path) {
+    const std::function<std::vector<std::string>(int)>& arguments, const std::string& log_path,
+    const std::string& password) {
     for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
         const int port = free_loopback_port();
         auto process = std::make_unique<Process>(REDIS_SERVER_BINARY, arguments(port),
                                                  Environment{}, log_path);
         const auto deadline = Clock::now() + kStartTimeout;
         while (Clock::now() < deadline && process->running()) {
-            if (answers_ping(port)) {
+            if (answers_ping(port, password)) {
                 return {std::move(process), port};
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -82,7 +83,12 @@ std::map<std::string, std::string> sentinel_fields(const RedisValue& entry) {
     return fields;
 }
 
-SentinelCluster::SentinelCluster(size_t replicas) : dir_("verifyd-sentinel") {
+SentinelCluster::SentinelCluster(size_t replicas)
+    : SentinelCluster(SentinelClusterOptions{replicas, {}, {}}) {}
+
+SentinelCluster::SentinelCluster(SentinelClusterOptions options)
+    : dir_("verifyd-sentinel"), options_(std::move(options)) {
+    const size_t replicas = options_.replicas;
     for (size_t node = 0; node <= replicas; ++node) {
         start_node(node);
     }
@@ -131,9 +137,13 @@ void SentinelCluster::start_node(size_t index) {
         if (master_port != 0) {
             args.insert(args.end(), {"--replicaof", "127.0.0.1", std::to_string(master_port)});
         }
+        if (!options_.redis_password.empty()) {
+            args.insert(args.end(), {"--requirepass", options_.redis_password, "--masterauth",
+                                     options_.redis_password});
+        }
         return args;
     };
-    auto [process, port] = start_redis(arguments, dir + ".log");
+    auto [process, port] = start_redis(arguments, dir + ".log", options_.redis_password);
     nodes_.push_back(std::move(process));
     node_ports_.push_back(port);
 }
@@ -143,6 +153,16 @@ void SentinelCluster::start_sentinel(size_t index) {
     std::filesystem::create_directories(dir);
     const std::string conf = dir + "/sentinel.conf";
     const std::string master = std::to_string(node_ports_.at(0));
+    std::string passwords;
+    if (!options_.redis_password.empty()) {
+        passwords +=
+            "sentinel auth-pass " + std::string(kMasterName) + " " + options_.redis_password + "\n";
+    }
+    if (!options_.sentinel_password.empty()) {
+        // Its own password, and the one it gives the other sentinels.
+        passwords += "requirepass " + options_.sentinel_password + "\n" +
+                     "sentinel sentinel-pass " + options_.sentinel_password + "\n";
+    }
     auto arguments = [&](int port) {
         // Sentinels rewrite their conf, so each attempt starts from a fresh one.
         write_file(conf, "port " + std::to_string(port) +
@@ -162,10 +182,10 @@ void SentinelCluster::start_sentinel(size_t index) {
                              kMasterName +
                              " 5000\n"
                              "sentinel parallel-syncs " +
-                             kMasterName + " 1\n");
+                             kMasterName + " 1\n" + passwords);
         return std::vector<std::string>{conf, "--sentinel"};
     };
-    auto [process, port] = start_redis(arguments, dir + ".log");
+    auto [process, port] = start_redis(arguments, dir + ".log", options_.sentinel_password);
     sentinels_.push_back(std::move(process));
     sentinel_ports_.push_back(port);
 }
@@ -179,17 +199,19 @@ std::string SentinelCluster::sentinels_setting() const {
 }
 
 RedisValue SentinelCluster::node_command(size_t node, const std::vector<std::string>& args) const {
-    return redis_command(node_port(node), args);
+    return redis_command(node_port(node), args, std::chrono::seconds(5), options_.redis_password);
 }
 
 RedisValue SentinelCluster::sentinel_command(size_t sentinel,
                                              const std::vector<std::string>& args) const {
-    return redis_command(sentinel_port(sentinel), args);
+    return redis_command(sentinel_port(sentinel), args, std::chrono::seconds(5),
+                         options_.sentinel_password);
 }
 
 std::string SentinelCluster::role(size_t node) const {
     try {
-        RedisValue reply = redis_command(node_port(node), {"ROLE"}, std::chrono::milliseconds(500));
+        RedisValue reply = redis_command(node_port(node), {"ROLE"}, std::chrono::milliseconds(500),
+                                         options_.redis_password);
         if (reply.type == RedisValue::Type::Array && !reply.elements.empty()) {
             return reply.elements[0].str;
         }
@@ -201,9 +223,9 @@ std::string SentinelCluster::role(size_t node) const {
 
 std::optional<int> SentinelCluster::reported_master(size_t sentinel) const {
     try {
-        RedisValue reply = redis_command(sentinel_port(sentinel),
-                                         {"SENTINEL", "get-master-addr-by-name", kMasterName},
-                                         std::chrono::milliseconds(500));
+        RedisValue reply = redis_command(
+            sentinel_port(sentinel), {"SENTINEL", "get-master-addr-by-name", kMasterName},
+            std::chrono::milliseconds(500), options_.sentinel_password);
         if (reply.type == RedisValue::Type::Array && reply.elements.size() == 2) {
             return std::stoi(reply.elements[1].str);
         }
@@ -258,8 +280,8 @@ bool SentinelCluster::wait_for_role(size_t node, const std::string& wanted,
 bool SentinelCluster::replicates(size_t replica, size_t master) const {
     // ROLE of a replica: "slave", master host, master port, link state, offset.
     try {
-        RedisValue reply =
-            redis_command(node_port(replica), {"ROLE"}, std::chrono::milliseconds(500));
+        RedisValue reply = redis_command(node_port(replica), {"ROLE"},
+                                         std::chrono::milliseconds(500), options_.redis_password);
         return reply.type == RedisValue::Type::Array && reply.elements.size() >= 4 &&
                reply.elements[0].str == "slave" && reply.elements[2].integer == node_port(master) &&
                reply.elements[3].str == "connected";

@@ -4,7 +4,8 @@
 // that monitor the master as `vd` with quorum 2, down-after 1 s, failover-timeout 5 s and
 // parallel-syncs 1. Construction returns once every replica is in sync and every sentinel
 // names the master, knows the other two sentinels and sees every replica. Failovers are
-// staged with SENTINEL FAILOVER or by killing the master. Every wait is bounded.
+// staged with SENTINEL FAILOVER or by killing the master. Data nodes and sentinels may
+// require passwords. Every wait is bounded.
 // Not for: verifyd itself (verifyd_instance.hpp), Redis Cluster, a shared deployment.
 #pragma once
 
@@ -21,6 +22,12 @@
 
 namespace verifyd_test {
 
+struct SentinelClusterOptions {
+    size_t replicas = 1;
+    std::string redis_password;     // requirepass (and masterauth) of every data node
+    std::string sentinel_password;  // requirepass of every sentinel
+};
+
 // The flat field/value array of a SENTINEL MASTER or SENTINEL REPLICAS entry as a map.
 std::map<std::string, std::string> sentinel_fields(const RedisValue& entry);
 
@@ -31,6 +38,7 @@ class SentinelCluster {
 
     // Node 0 is the first master; nodes 1..replicas replicate it. Throws
     // std::runtime_error, with every process's log, when it does not settle within 20 s.
+    explicit SentinelCluster(SentinelClusterOptions options);
     explicit SentinelCluster(size_t replicas = 1);
     ~SentinelCluster();
     SentinelCluster(const SentinelCluster&) = delete;
@@ -42,7 +50,8 @@ class SentinelCluster {
     int node_port(size_t node) const { return node_ports_.at(node); }
     int sentinel_port(size_t sentinel) const { return sentinel_ports_.at(sentinel); }
 
-    // One command on a fresh connection; throws when the process cannot be reached.
+    // One command on a fresh connection (after AUTH when there is a password); throws
+    // when the process cannot be reached.
     RedisValue node_command(size_t node, const std::vector<std::string>& args) const;
     RedisValue sentinel_command(size_t sentinel, const std::vector<std::string>& args) const;
 
@@ -87,6 +96,7 @@ class SentinelCluster {
     void start_sentinel(size_t index);
 
     TempDir dir_;
+    SentinelClusterOptions options_;
     std::vector<int> node_ports_;
     std::vector<std::unique_ptr<Process>> nodes_;
     std::vector<int> sentinel_ports_;
