@@ -137,3 +137,21 @@ TEST_CASE("a fallback SMS that is refused too leaves the message failed on sms")
     CHECK(fake.request_count() == 2);
     CHECK(fake.executions().empty());
 }
+
+TEST_CASE("the webhook provider falls back from WhatsApp to SMS the same way") {
+    const std::string secret = "whsec_fallback_0123456789";
+    FakeProvider fake;
+    VerifydInstance v(webhook_provider(fake, secret));
+    fake.set_channel("whatsapp", Reply::sent_error(400, "BUSINESS_005", "Template not approved"));
+    json sent = v.send_ok(v.key(kLiveA), us_number(30401), whatsapp_with_fallback());
+    require_fell_back(v, fake, sent, "template_not_approved");
+    const auto sms = fake.requests_with_key(sent["message_id"].get<std::string>() + "-sms");
+    REQUIRE(sms.size() == 1);
+    INFO("event: " << sms[0].body);
+    CHECK(at(sms[0].json, "/channel") == "sms");
+    CHECK(at(sms[0].json, "/message_id") == sent["message_id"]);
+    REQUIRE(at(sms[0].json, "/body").is_string());
+    CHECK(sms[0].json["body"].get<std::string>().find(sms[0].code()) != std::string::npos);
+    CHECK(FakeProvider::signature_valid(secret, sms[0].header("X-Verifyd-Signature").value_or(""),
+                                        sms[0].body));
+}
