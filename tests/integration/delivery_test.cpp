@@ -26,12 +26,6 @@ namespace {
 
 const std::regex kSixDigits("[0-9]{6}");
 
-// The value at a JSON pointer, or null when there is none.
-json at(const json& value, const std::string& pointer) {
-    const json::json_pointer path(pointer);
-    return value.is_object() && value.contains(path) ? value[path] : json();
-}
-
 std::string sent_api_key() {
     return "sent_key_" + random_hex(16);
 }
@@ -117,16 +111,16 @@ TEST_CASE("a live send answers pending at once and the Sent API gets the documen
     json queued = delivery_of(v, id);
     CHECK(queued.value("status", "") == "queued");
     CHECK(queued.value("channel", "") == "sms");
-    CHECK(at(queued, "/fallback_reason").is_null());
-    CHECK(at(queued, "/error").is_null());
+    CHECK(json_at(queued, "/fallback_reason").is_null());
+    CHECK(json_at(queued, "/error").is_null());
     CHECK(read_message(v, v.key(kLiveA), message_id).value("status", "") == "queued");
 
     fake.release();
     json delivery = v.wait_for_delivery(v.key(kLiveA), id, "sent");
     CHECK(delivery.value("status", "") == "sent");
     CHECK(delivery.value("channel", "") == "sms");
-    CHECK(at(delivery, "/fallback_reason").is_null());
-    CHECK(at(delivery, "/error").is_null());
+    CHECK(json_at(delivery, "/fallback_reason").is_null());
+    CHECK(json_at(delivery, "/error").is_null());
     CHECK(wait_for_message_status(v, v.key(kLiveA), message_id, "sent") == "sent");
 
     std::this_thread::sleep_for(milliseconds(300));
@@ -142,17 +136,17 @@ TEST_CASE("a live send answers pending at once and the Sent API gets the documen
     CHECK(request.executed);
     CHECK(fake.executions(message_id) == 1);
     REQUIRE(request.json.is_object());
-    CHECK(at(request.json, "/to") == json::array({to}));
-    CHECK(at(request.json, "/channel") == json::array({"sms"}));
-    CHECK(at(request.json, "/template/name") == "login_code");
-    const json parameters = at(request.json, "/template/parameters");
+    CHECK(json_at(request.json, "/to") == json::array({to}));
+    CHECK(json_at(request.json, "/channel") == json::array({"sms"}));
+    CHECK(json_at(request.json, "/template/name") == "login_code");
+    const json parameters = json_at(request.json, "/template/parameters");
     REQUIRE(parameters.is_object());
     const std::string code = request.code();
     CHECK(std::regex_match(code, kSixDigits));
-    CHECK(at(parameters, "/app_name") == "Acme Shop");
-    CHECK(at(parameters, "/ttl_minutes") == 10);
-    CHECK(at(parameters, "/shop") == "Acme");
-    CHECK((at(parameters, "/count") == 3 || at(parameters, "/count") == "3"));
+    CHECK(json_at(parameters, "/app_name") == "Acme Shop");
+    CHECK(json_at(parameters, "/ttl_minutes") == 10);
+    CHECK(json_at(parameters, "/shop") == "Acme");
+    CHECK((json_at(parameters, "/count") == 3 || json_at(parameters, "/count") == "3"));
     CHECK_FALSE(request.json.contains("sender_profile_id"));
 
     HttpResponse read = v.get_verification(v.key(kLiveA), id);
@@ -172,9 +166,9 @@ TEST_CASE("sender_profile_id is sent when set, with the default template and the
     const auto requests = fake.requests_with_key(message_id);
     REQUIRE(requests.size() == 1);
     INFO("request body: " << requests[0].body);
-    CHECK(at(requests[0].json, "/sender_profile_id") == "sp_0042");
-    CHECK(at(requests[0].json, "/channel") == json::array({"whatsapp"}));
-    CHECK(at(requests[0].json, "/template/name") == "verify_otp");
+    CHECK(json_at(requests[0].json, "/sender_profile_id") == "sp_0042");
+    CHECK(json_at(requests[0].json, "/channel") == json::array({"whatsapp"}));
+    CHECK(json_at(requests[0].json, "/template/name") == "verify_otp");
     json delivery = v.wait_for_delivery(v.key(kLiveA), sent["id"], "sent");
     CHECK(delivery.value("status", "") == "sent");
     CHECK(delivery.value("channel", "") == "whatsapp");
@@ -296,9 +290,9 @@ TEST_CASE("a 400 from the Sent API fails the message at once and shows the provi
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
     CHECK(delivery.value("channel", "") == "sms");
-    REQUIRE(at(delivery, "/error").is_string());
+    REQUIRE(json_at(delivery, "/error").is_string());
     CHECK(delivery["error"].get<std::string>().find("not reachable by SMS") != std::string::npos);
-    CHECK(at(delivery, "/fallback_reason").is_null());
+    CHECK(json_at(delivery, "/fallback_reason").is_null());
     CHECK(wait_for_message_status(v, v.key(kLiveA), message_id, "failed") == "failed");
 
     // Not retried: a second look a while later finds the one request.
@@ -319,7 +313,7 @@ TEST_CASE("after VERIFYD_DELIVERY_MAX_ATTEMPTS failed calls the message fails wi
     json delivery = v.wait_for_delivery(v.key(kLiveA), sent["id"], "failed");
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
-    REQUIRE(at(delivery, "/error").is_string());
+    REQUIRE(json_at(delivery, "/error").is_string());
     const std::string error = delivery["error"];
     CHECK((error.find("failed on purpose") != std::string::npos ||
            error.find("INTERNAL_ERROR") != std::string::npos));
@@ -527,7 +521,7 @@ TEST_CASE("a job whose verification expired before delivery is dropped, not sent
     json delivery = v.wait_for_delivery(v.key(kLiveA), sent["id"], "failed");
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
-    REQUIRE(at(delivery, "/error").is_string());
+    REQUIRE(json_at(delivery, "/error").is_string());
     CHECK(delivery["error"].get<std::string>().find("expire") != std::string::npos);
     std::this_thread::sleep_for(milliseconds(800));
     for (const auto& request : fake.requests()) {
@@ -551,7 +545,7 @@ TEST_CASE("a job whose verification was canceled before delivery is dropped, not
     json delivery = v.wait_for_delivery(v.key(kLiveA), sent["id"], "failed");
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
-    REQUIRE(at(delivery, "/error").is_string());
+    REQUIRE(json_at(delivery, "/error").is_string());
     CHECK(delivery["error"].get<std::string>().find("cancel") != std::string::npos);
     std::this_thread::sleep_for(milliseconds(800));
     for (const auto& request : fake.requests()) {
@@ -579,7 +573,7 @@ TEST_CASE("a job superseded by a newer send to the number is dropped and the new
     json delivery = delivery_of(v, first["id"]);
     INFO("delivery of the superseded send: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
-    REQUIRE(at(delivery, "/error").is_string());
+    REQUIRE(json_at(delivery, "/error").is_string());
     CHECK(delivery["error"].get<std::string>().find("supersed") != std::string::npos);
     std::this_thread::sleep_for(milliseconds(500));
     CHECK(fake.executions(first["message_id"]) == 0);

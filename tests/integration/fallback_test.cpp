@@ -19,11 +19,6 @@ using std::chrono::seconds;
 
 namespace {
 
-json at(const json& value, const std::string& pointer) {
-    const json::json_pointer path(pointer);
-    return value.is_object() && value.contains(path) ? value[path] : json();
-}
-
 Settings sent_settings(const FakeProvider& fake) {
     return sent_provider(fake, "sent_key_" + random_hex(16));
 }
@@ -44,7 +39,7 @@ void require_fell_back(VerifydInstance& v, const FakeProvider& fake, const json&
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "sent");
     CHECK(delivery.value("channel", "") == "sms");
-    CHECK(at(delivery, "/fallback_reason") == reason);
+    CHECK(json_at(delivery, "/fallback_reason") == reason);
 
     const auto whatsapp = fake.requests_with_key(message_id);
     const auto sms = fake.requests_with_key(message_id + "-sms");
@@ -57,7 +52,7 @@ void require_fell_back(VerifydInstance& v, const FakeProvider& fake, const json&
     CHECK(sms[0].channel() == "sms");
     CHECK(sms[0].executed);
     CHECK(sms[0].code() == whatsapp[0].code());
-    CHECK(at(sms[0].json, "/to") == at(whatsapp[0].json, "/to"));
+    CHECK(json_at(sms[0].json, "/to") == json_at(whatsapp[0].json, "/to"));
     CHECK(sms[0].received > whatsapp.back().received);
     CHECK(fake.executions(message_id) == 0);
     CHECK(wait_for_message_status(v, v.key(kLiveA), message_id, "sent") == "sent");
@@ -111,7 +106,7 @@ TEST_CASE("a refused WhatsApp message without a fallback fails and no SMS is sen
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
     CHECK(delivery.value("channel", "") == "whatsapp");
-    REQUIRE(at(delivery, "/error").is_string());
+    REQUIRE(json_at(delivery, "/error").is_string());
     CHECK(delivery["error"].get<std::string>().find("not on WhatsApp") != std::string::npos);
     std::this_thread::sleep_for(milliseconds(600));
     const auto requests = fake.requests();
@@ -130,8 +125,8 @@ TEST_CASE("a fallback SMS that is refused too leaves the message failed on sms")
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
     CHECK(delivery.value("channel", "") == "sms");
-    CHECK(at(delivery, "/fallback_reason") == "recipient_not_capable");
-    REQUIRE(at(delivery, "/error").is_string());
+    CHECK(json_at(delivery, "/fallback_reason") == "recipient_not_capable");
+    REQUIRE(json_at(delivery, "/error").is_string());
     CHECK(delivery["error"].get<std::string>().find("SMS not allowed here") != std::string::npos);
     std::this_thread::sleep_for(milliseconds(600));
     CHECK(fake.request_count() == 2);
@@ -148,9 +143,9 @@ TEST_CASE("the webhook provider falls back from WhatsApp to SMS the same way") {
     const auto sms = fake.requests_with_key(sent["message_id"].get<std::string>() + "-sms");
     REQUIRE(sms.size() == 1);
     INFO("event: " << sms[0].body);
-    CHECK(at(sms[0].json, "/channel") == "sms");
-    CHECK(at(sms[0].json, "/message_id") == sent["message_id"]);
-    REQUIRE(at(sms[0].json, "/body").is_string());
+    CHECK(json_at(sms[0].json, "/channel") == "sms");
+    CHECK(json_at(sms[0].json, "/message_id") == sent["message_id"]);
+    REQUIRE(json_at(sms[0].json, "/body").is_string());
     CHECK(sms[0].json["body"].get<std::string>().find(sms[0].code()) != std::string::npos);
     CHECK(FakeProvider::signature_valid(secret, sms[0].header("X-Verifyd-Signature").value_or(""),
                                         sms[0].body));

@@ -21,11 +21,6 @@ namespace {
 
 const std::string kSecret = "whsec_templates_0123456789";
 
-json at(const json& value, const std::string& pointer) {
-    const json::json_pointer path(pointer);
-    return value.is_object() && value.contains(path) ? value[path] : json();
-}
-
 // The webhook event of a live send in `locale` (waits for it, bounded).
 json delivered_event(VerifydInstance& v, const FakeProvider& fake, int number,
                      const std::string& locale) {
@@ -37,8 +32,8 @@ json delivered_event(VerifydInstance& v, const FakeProvider& fake, int number,
     REQUIRE_FALSE(requests.empty());
     const json event = requests.back().json;
     INFO("event: " << event.dump());
-    REQUIRE(at(event, "/body").is_string());
-    REQUIRE(at(event, "/template/variables").is_object());
+    REQUIRE(json_at(event, "/body").is_string());
+    REQUIRE(json_at(event, "/template/variables").is_object());
     return event;
 }
 
@@ -115,7 +110,7 @@ TEST_CASE("sandbox bodies are rendered in the send's locale, one built-in body p
         INFO("locale " << locale);
         json sent = v.send_ok(v.key(kTestA), us_number(number++), {{"locale", locale}});
         json message = read_message(v, v.key(kTestA), sent["message_id"]);
-        REQUIRE(at(message, "/body").is_string());
+        REQUIRE(json_at(message, "/body").is_string());
         const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
         const std::string body = message["body"];
         CHECK(body.find(code) != std::string::npos);

@@ -22,11 +22,6 @@ namespace {
 
 const std::string kSecret = "whsec_test_0123456789abcdef";
 
-json at(const json& value, const std::string& pointer) {
-    const json::json_pointer path(pointer);
-    return value.is_object() && value.contains(path) ? value[path] : json();
-}
-
 int64_t unix_now() {
     return std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -78,19 +73,19 @@ TEST_CASE("a webhook delivery is signed with the secret and carries the rendered
 
     const json& event = request.json;
     REQUIRE(event.is_object());
-    CHECK(at(event, "/type") == "verification.message");
-    CHECK(at(event, "/message_id") == message_id);
-    CHECK(at(event, "/verification_id") == sent["id"]);
-    CHECK(at(event, "/to") == to);
-    CHECK(at(event, "/channel") == "sms");
-    CHECK(at(event, "/locale") == "en");
-    CHECK(at(event, "/template/name").is_string());
-    CHECK(at(event, "/attempt") == 1);
+    CHECK(json_at(event, "/type") == "verification.message");
+    CHECK(json_at(event, "/message_id") == message_id);
+    CHECK(json_at(event, "/verification_id") == sent["id"]);
+    CHECK(json_at(event, "/to") == to);
+    CHECK(json_at(event, "/channel") == "sms");
+    CHECK(json_at(event, "/locale") == "en");
+    CHECK(json_at(event, "/template/name").is_string());
+    CHECK(json_at(event, "/attempt") == 1);
     const std::string code = request.code();
     REQUIRE(std::regex_match(code, std::regex("[0-9]{6}")));
-    CHECK(at(event, "/template/variables/app_name") == "Acme Shop");
-    CHECK(at(event, "/template/variables/shop") == "Corner Store");
-    REQUIRE(at(event, "/body").is_string());
+    CHECK(json_at(event, "/template/variables/app_name") == "Acme Shop");
+    CHECK(json_at(event, "/template/variables/shop") == "Corner Store");
+    REQUIRE(json_at(event, "/body").is_string());
     const std::string body = event["body"];
     CHECK(body.find(code) != std::string::npos);
     CHECK(body.find("Acme Shop") != std::string::npos);
@@ -114,7 +109,7 @@ TEST_CASE("webhook retries keep the Idempotency-Key, count the attempt and are s
     for (size_t i = 0; i < requests.size(); ++i) {
         INFO("attempt " << i + 1 << ": " << requests[i].body);
         CHECK(requests[i].idempotency_key() == sent["message_id"]);
-        CHECK(at(requests[i].json, "/attempt") == static_cast<int>(i + 1));
+        CHECK(json_at(requests[i].json, "/attempt") == static_cast<int>(i + 1));
         CHECK(requests[i].code() == requests[0].code());
         CHECK(FakeProvider::signature_valid(
             kSecret, requests[i].header("X-Verifyd-Signature").value_or(""), requests[i].body));
@@ -130,7 +125,7 @@ TEST_CASE("a webhook answering 4xx fails the message without a retry") {
     json delivery = v.wait_for_delivery(v.key(kLiveA), sent["id"], "failed");
     INFO("delivery: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
-    REQUIRE(at(delivery, "/error").is_string());
+    REQUIRE(json_at(delivery, "/error").is_string());
     std::this_thread::sleep_for(milliseconds(600));
     CHECK(fake.request_count() == 1);
 }

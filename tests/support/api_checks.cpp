@@ -185,6 +185,11 @@ std::optional<double> metric_value(const std::string& text, const std::string& n
     return total;
 }
 
+nlohmann::json json_at(const nlohmann::json& value, const std::string& pointer) {
+    const nlohmann::json::json_pointer path(pointer);
+    return value.is_object() && value.contains(path) ? value[path] : nlohmann::json();
+}
+
 bool contains_key(const nlohmann::json& value, const std::string& name) {
     if (value.is_object() && value.contains(name)) {
         return true;

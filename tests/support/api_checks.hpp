@@ -39,6 +39,9 @@ bool is_generated_request_id(const std::string& id);
 std::optional<double> metric_value(const std::string& text, const std::string& name,
                                    const std::map<std::string, std::string>& labels = {});
 
+// The value at a JSON pointer ("/a/b"), or null when there is none.
+nlohmann::json json_at(const nlohmann::json& value, const std::string& pointer);
+
 // Whether any object in `value`, at any depth, has a member called `name`.
 bool contains_key(const nlohmann::json& value, const std::string& name);
 
