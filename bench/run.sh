@@ -96,7 +96,7 @@ start_verifyd() {  # start_verifyd THREADS
         VERIFYD_HASH_KEY_FILE="$work/hash.key" VERIFYD_API_KEYS_FILE="$work/keys.json" \
         VERIFYD_THREADS="$1" VERIFYD_LOG_LEVEL=warn \
         VERIFYD_SEND_LIMITS=1000000/60 VERIFYD_RESEND_COOLDOWN=0 \
-        VERIFYD_KEY_RPM=100000000 VERIFYD_MAX_ATTEMPTS=100 \
+        VERIFYD_KEY_RPM=100000000 VERIFYD_MAX_ATTEMPTS=100 VERIFYD_CODE_TTL=3600 \
         "$verifyd_bin" 2>>"$work/verifyd.log" &
     verifyd_pid=$!
     pids+=("$verifyd_pid")
@@ -126,7 +126,7 @@ take_numbers() { base=$next_base; next_base=$((next_base + wrk_threads * number_
 
 # Other work on the machine (builds, tests) skews every figure: before each run wait,
 # within a budget for the whole benchmark, until the machine has been idle for a second.
-quiet_budget=${BENCH_QUIET_WAIT:-240}
+quiet_budget=${BENCH_QUIET_WAIT:-150}
 busy_pct_over() {  # busy_pct_over SECONDS: the machine's CPU use over that long
     local t0 i0 t1 i1
     read -r t0 i0 < <(machine_ticks); sleep "$1"; read -r t1 i1 < <(machine_ticks)
@@ -181,9 +181,13 @@ measure() {
                 other = busy - s - r - wt; if (other < 0) other = 0
                 printf "%.1f\t%.1f\t%.1f\t%.0f\t%.0f", s*1e6/t/n, r*1e6/t/n, wt*1e6/t/n,
                        100*busy/total, 100*other/total }')
+    local row_note=${note:-} approved
+    approved=$(field approved "$line")
+    [ -n "$approved" ] && row_note="$approved flows approved, $(awk -v a="$approved" \
+        -v s="$(field seconds "$line")" 'BEGIN{printf "%.0f", a/s}')/s"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$scenario" "$conns" \
         "$([ "$ka" = 1 ] && echo yes || echo no)" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" \
-        "$cpu" "${note:-}" >>"$rows"
+        "$cpu" "$row_note" >>"$rows"
     log "$(printf '%-16s c=%-3s keep-alive=%s %8.0f req/s  p50 %6s ms  p99 %6s ms  non-2xx %s  socket errors %s  other CPU %s%%' \
         "$kind/$scenario" "$conns" "$ka" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" "$(cut -f5 <<<"$cpu")")"
 }
@@ -287,17 +291,17 @@ wrong_hash=$(printf 'x%.0s' $(seq 32))
 rcli EVALSHA "$check_sha" 2 "k:$key_id" "$bench_key" 100000000 acct_bench "$wrong_hash" \
     >"$raw/evalsha-sample.txt"
 grep -q pending "$raw/evalsha-sample.txt" || { log "EVALSHA check did not answer pending"; exit 1; }
-# redis_measure SCENARIO CONNECTIONS REQUESTS COMMAND…: one redis-benchmark run, one row
-# (its CPU is counted in the wrk column).
+# redis_measure SCENARIO CONNECTIONS REQUESTS PIPELINE COMMAND…: one redis-benchmark run,
+# one row (redis-benchmark's CPU goes in the client column).
 redis_measure() {
-    local scenario=$1 conns=$2 requests=$3 name
-    shift 3
+    local scenario=$1 conns=$2 requests=$3 pipeline=$4 name
+    shift 4
     name=redis-benchmark-${scenario// /_}-c$conns
     wait_quiet
     local r0 m0 r1 m1 client_cpu
     r0=$(proc_ticks "$redis_pid"); m0=$(machine_ticks)
     client_cpu=$( { TIMEFORMAT='%3U %3S'; time timeout 120 redis-benchmark -h 127.0.0.1 \
-        -p "$redis_port" -c "$conns" -n "$requests" --csv "$@" >"$raw/$name.csv" 2>&1 \
+        -p "$redis_port" -c "$conns" -n "$requests" -P "$pipeline" --csv "$@" >"$raw/$name.csv" 2>&1 \
         || true; } 2>&1 )
     r1=$(proc_ticks "$redis_pid"); m1=$(machine_ticks)
     local mt0 mi0 mt1 mi1
@@ -315,14 +319,16 @@ redis_measure() {
             }' >>"$rows"
     log "redis-benchmark $scenario c=$conns: $(tail -1 "$raw/$name.csv")"
 }
+evalsha=(EVALSHA "$check_sha" 2 "k:$key_id" "$bench_key" 100000000 acct_bench "$wrong_hash")
 for c in "${connections[@]}"; do
-    redis_measure "EVALSHA check" "$c" $((duration * 15000)) \
-        EVALSHA "$check_sha" 2 "k:$key_id" "$bench_key" 100000000 acct_bench "$wrong_hash"
+    redis_measure "EVALSHA check" "$c" $((duration * 15000)) 1 "${evalsha[@]}"
 done
-# A round trip that does nothing: what one Redis request costs on this machine.
+# What one round trip costs on this machine (a request that does nothing), and what the
+# script costs without most of it (16 calls per round trip).
 for c in "${connections[@]}"; do
-    redis_measure "PING" "$c" $((duration * 30000)) PING
+    redis_measure "PING" "$c" $((duration * 30000)) 1 PING
 done
+redis_measure "EVALSHA check pipelined x16" 64 $((duration * 40000)) 16 "${evalsha[@]}"
 
 # --- 5. p99 at half the peak rate ----------------------------------------------------------
 # Peak: the best throughput of the scenario at 64 connections. Paced by delay() in each
@@ -343,6 +349,36 @@ for scenario in check send; do
 done
 
 # --- 6. profile ----------------------------------------------------------------------------
+# perf report's text, trimmed: comment lines and blank lines out, the first N lines kept.
+report() (  # report N PERF-REPORT-ARGUMENTS…
+    set +o pipefail  # head may end perf report early
+    local lines=$1
+    shift
+    perf report --stdio "$@" 2>/dev/null | grep -v -e '^#' -e '^$' | head -"$lines"
+)
+profile_reports() (  # profile_reports SCENARIO
+    set +o pipefail
+    {
+        echo "# perf: the whole machine during $1 at 64 connections, keep-alive"
+        echo "# share of all samples by process and shared object"
+        report 30 -i "$work/perf-$1-system.data" --no-children --sort comm,dso
+        echo
+        echo "# the same by symbol (top 40)"
+        report 40 -i "$work/perf-$1-system.data" --no-children --sort comm,dso,sym
+    } >"$raw/profile-$1-system.txt"
+    {
+        echo "# perf: verifyd during $1 at 64 connections, keep-alive (call graphs by DWARF)"
+        echo "# self time by shared object"
+        report 20 -i "$work/perf-$1-verifyd.data" --no-children --sort dso -g none
+        echo
+        echo "# self time by symbol (top 50)"
+        report 50 -i "$work/perf-$1-verifyd.data" --no-children --sort dso,sym -g none
+        echo
+        echo "# inclusive time (self and callees) by symbol, user space (top 80)"
+        report 400 -i "$work/perf-$1-verifyd.data" --children --sort sym -g none |
+            grep -v -e '\[k\]' -e '(inlined)' | head -80
+    } >"$raw/profile-$1-verifyd.txt"
+)
 if [ "$profile" = 1 ] && perf record -o "$work/perf-probe.data" -- true >/dev/null 2>&1; then
     for scenario in check send; do
         wait_quiet
@@ -353,7 +389,7 @@ if [ "$profile" = 1 ] && perf record -o "$work/perf-probe.data" -- true >/dev/nu
             take_numbers
             args=(send.lua base="$base" span="$number_span")
         fi
-        wrk -t"$wrk_threads" -c64 -d"$((duration > 14 ? 14 : duration + 4))s" \
+        wrk -t"$wrk_threads" -c64 -d12s \
             -s "bench/wrk/${args[0]}" "$verifyd_url" -- key="$api_key" keepalive=1 "${args[@]:1}" \
             >"$raw/profile-$scenario-wrk.txt" 2>&1 &
         wrk_pid=$!
@@ -365,33 +401,10 @@ if [ "$profile" = 1 ] && perf record -o "$work/perf-probe.data" -- true >/dev/nu
         perf record -F 499 --call-graph dwarf,16384 -p "$verifyd_pid" \
             -o "$work/perf-$scenario-verifyd.data" -- sleep 4 >/dev/null 2>&1 || true
         wait "$wrk_pid" || true
-        {
-            echo "# perf: whole machine during $scenario at 64 connections, keep-alive"
-            echo "# (share of all samples by process and shared object)"
-            perf report -i "$work/perf-$scenario-system.data" --stdio --no-children \
-                --sort comm,dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30
-            echo
-            echo "# perf: the same, by symbol (top 40)"
-            perf report -i "$work/perf-$scenario-system.data" --stdio --no-children \
-                --sort comm,dso,sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
-        } >"$raw/profile-$scenario-system.txt"
-        {
-            echo "# perf: verifyd during $scenario at 64 connections, keep-alive"
-            echo "# self time by shared object"
-            perf report -i "$work/perf-$scenario-verifyd.data" --stdio --no-children \
-                --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
-            echo
-            echo "# self time by symbol (top 50)"
-            perf report -i "$work/perf-$scenario-verifyd.data" --stdio --no-children \
-                --sort dso,sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
-            echo
-            echo "# inclusive time (children) by symbol (top 60)"
-            perf report -i "$work/perf-$scenario-verifyd.data" --stdio --children \
-                --sort sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
-        } >"$raw/profile-$scenario-verifyd.txt"
+        profile_reports "$scenario"
     done
-else
-    [ "$profile" = 1 ] && log "perf does not work here; no profile"
+elif [ "$profile" = 1 ]; then
+    log "perf does not work here; no profile"
 fi
 
 # --- 7. verifyd's peak RSS -----------------------------------------------------------------
@@ -399,6 +412,20 @@ vm_hwm_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$verifyd_pid
 vm_rss_kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$verifyd_pid/status")
 redis_used_end=$(used_memory)
 redis_keys_end=$(rcli DBSIZE)
+
+# --- 7b. experiment: more worker threads than cores ----------------------------------------
+# verifyd's threads block on each Redis round trip; with more of them than cores another
+# thread can serve while one waits. Same runs as above, VERIFYD_THREADS = 4 × cores.
+more_threads=$((4 * server_threads))
+stop_process "$verifyd_pid"
+start_verifyd "$more_threads"
+note="VERIFYD_THREADS=$more_threads"
+measure threads check 64 1 "$verifyd_pid" "$verifyd_url" check.lua \
+    ids="$work/pool.ids" threads="$wrk_threads"
+take_numbers
+measure threads send 64 1 "$verifyd_pid" "$verifyd_url" send.lua \
+    base="$base" span="$number_span"
+note=""
 
 # --- 8. results -------------------------------------------------------------------------
 mkdir -p "$results"
@@ -457,11 +484,11 @@ memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
     echo "  the load generator (wrk or redis-benchmark); *other %*: the machine's CPU that none of"
     echo "  them used during the run (other work on the machine; near 0 for a clean figure)."
     echo
-    echo "| scenario | conns | keep-alive | req/s | p50 ms | p99 ms | non-2xx | socket errors | vs bare | vs EVALSHA | server µs/req | Redis µs/req | client µs/req | busy % | other % |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| scenario | conns | keep-alive | req/s | p50 ms | p99 ms | non-2xx | socket errors | vs bare | vs EVALSHA | server µs/req | Redis µs/req | client µs/req | busy % | other % | note |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     awk -F, 'NR > 1 && ($1 == "main" || $1 == "redis") {
-        name = ($1 == "redis") ? "redis-benchmark " $2 : $2
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+        name = ($1 == "redis") ? "redis-benchmark " $2 : $2; gsub(/"/, "", $17)
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
     }' "$results/results.csv"
     echo
     echo "check: wrong but well-formed codes against a pool of pending verifications (every"
@@ -478,6 +505,15 @@ memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
     echo "| scenario | rate | achieved req/s | p50 ms | p99 ms | non-2xx | other % |"
     echo "|---|---|---|---|---|---|---|"
     awk -F, 'NR > 1 && $1 == "half" { gsub(/"/, "", $17); printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $17, $5, $6, $7, $8, $16 }' "$results/results.csv"
+    echo
+    echo "## Experiment: more worker threads"
+    echo
+    echo "The same runs with VERIFYD_THREADS = 4 × cores ($more_threads) instead of the default (one per"
+    echo "core): a thread that waits for Redis no longer holds up its other connections."
+    echo
+    echo "| scenario | conns | keep-alive | req/s | p50 ms | p99 ms | non-2xx | vs bare | server µs/req | Redis µs/req | other % |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    awk -F, 'NR > 1 && $1 == "threads" { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8, $10, $12, $13, $16 }' "$results/results.csv"
     echo
     echo "## Memory"
     echo
