@@ -368,6 +368,10 @@ profile_reports() (  # profile_reports SCENARIO
     } >"$raw/profile-$1-system.txt"
     {
         echo "# perf: verifyd during $1 at 64 connections, keep-alive (call graphs by DWARF)"
+        echo "# where the time goes (bench/categorize.awk: each sample by the frames of its stack)"
+        perf script -i "$work/perf-$1-verifyd.data" -F comm,tid,ip,sym,dso 2>/dev/null |
+            awk -f bench/categorize.awk
+        echo
         echo "# self time by shared object"
         report 20 -i "$work/perf-$1-verifyd.data" --no-children --sort dso -g none
         echo
