@@ -9,6 +9,7 @@
 
 #include "verifyd/crypto.hpp"
 #include "verifyd/log.hpp"
+#include "verifyd/outbox.hpp"
 #include "verifyd/requests.hpp"
 
 namespace verifyd {
@@ -173,6 +174,11 @@ Store& Api::counting(Context& context) {
 
 HttpResponse Api::handle(const HttpRequest& request) {
     auto started = std::chrono::steady_clock::now();
+    ++in_flight_;
+    struct Leaving {
+        std::atomic<int>& count;
+        ~Leaving() { --count; }
+    } leaving{in_flight_};
     Context context;
     context.credentials = credentials_.current();
     auto presented_id = request.header("X-Request-Id");
@@ -308,6 +314,7 @@ HttpResponse Api::route(const HttpRequest& request, Context& context) {
          0,
          [&] {
              HttpResponse response;
+             refresh_outbox_gauges(store_, metrics_);
              response.body = metrics_.render();
              response.content_type = "text/plain; version=0.0.4";
              return response;

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "verifyd/log.hpp"
 #include "verifyd/text.hpp"
 
 namespace verifyd {
@@ -196,23 +197,9 @@ std::optional<Mac> parse_mac_hex(const std::string& hex) {
     return mac;
 }
 
-// One lock for every line the log provider writes, so lines of two threads never interleave.
-std::mutex& log_mutex() {
-    static std::mutex mutex;
-    return mutex;
-}
-
 std::string dump(const ordered_json& document) {
     // A stray invalid UTF-8 byte must not turn a delivery into an exception.
     return document.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// Written whatever VERIFYD_LOG_LEVEL says: the warning must show wherever codes do.
-void write_log_line(const ordered_json& document) {
-    const std::string line = dump(document) + "\n";
-    std::lock_guard<std::mutex> lock(log_mutex());
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fflush(stderr);
 }
 
 class LogProvider : public Provider {
@@ -220,25 +207,22 @@ class LogProvider : public Provider {
     LogProvider() {
         static std::once_flag warned;
         std::call_once(warned, [] {
-            write_log_line({{"level", "warn"},
-                            {"msg",
-                             "VERIFYD_PROVIDER=log writes live codes to this log; use it for "
-                             "local development only"}});
+            log_event(LogLevel::Warn,
+                      "VERIFYD_PROVIDER=log writes live codes to this log; use it for local "
+                      "development only");
         });
     }
     const char* name() const override { return "log"; }
     DeliveryResult deliver(const OutgoingMessage& message) override {
-        const ordered_json line = {{"level", "warn"},
-                                   {"msg", "log provider delivery (development only)"},
-                                   {"message_id", message.message_id},
-                                   {"verification_id", message.verification_id},
-                                   {"to", message.to},
-                                   {"channel", message.channel},
-                                   {"locale", message.locale},
-                                   {"template", message.template_name},
-                                   {"variables", ordered_json(message.variables)},
-                                   {"body", message.body}};
-        write_log_line(line);
+        const json line = {{"message_id", message.message_id},
+                           {"verification_id", message.verification_id},
+                           {"to", message.to},
+                           {"channel", message.channel},
+                           {"locale", message.locale},
+                           {"template", message.template_name},
+                           {"variables", message.variables},
+                           {"body", message.body}};
+        log_event(LogLevel::Warn, "log provider delivery (development only)", line);
         DeliveryResult result;
         result.outcome = DeliveryOutcome::Sent;
         return result;

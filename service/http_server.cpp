@@ -75,7 +75,9 @@ class Handler : public Http::Handler {
 
         HttpResponse out = api_->handle(in);
 
-        const bool close = wants_close(request);
+        // While draining, every connection is closed after its response, so clients
+        // reconnect to a replica that is staying.
+        const bool close = wants_close(request) || api_->draining();
         auto& headers = writer.headers();
         headers.remove<Http::Header::Connection>();
         headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close

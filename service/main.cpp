@@ -188,6 +188,12 @@ int serve() {
                        {{"signal", strsignal(received)}, {"delay_ms", config.shutdown_delay_ms}});
     api.start_draining();
     std::this_thread::sleep_for(std::chrono::milliseconds(config.shutdown_delay_ms));
+    // Closing the listener drops open connections, so first let the requests in flight
+    // finish; each is bounded by the Redis timeout, so this wait is too.
+    const auto give_up = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(4 * config.redis_timeout_ms + 1000);
+    while (api.in_flight() > 0 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.shutdown();
     outbox.stop();
     verifyd::log_event(verifyd::LogLevel::Info, "stopped");

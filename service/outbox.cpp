@@ -97,15 +97,9 @@ void Outbox::run(int index) {
     const std::string consumer = config_.delivery.consumer + "/" + std::to_string(index);
     auto provider = make_provider(config_);
     bool own_pending_left = true;
-    auto next_gauges = Clock::now();
     while (!stopping_) {
-        if (index == 0) {
-            store_.eval("outbox_promote", {kDelayedJobs, kDeliveryStream}, {"100"});
-            if (Clock::now() >= next_gauges) {
-                refresh_gauges();
-                next_gauges = Clock::now() + std::chrono::seconds(1);
-            }
-        }
+        // Every thread promotes, so that retries come due even while others are busy.
+        store_.eval("outbox_promote", {kDelayedJobs, kDeliveryStream}, {"100"});
         std::vector<Job> jobs = next_jobs(consumer, own_pending_left);
         if (jobs.empty()) {
             pause(kIdlePollMs);
@@ -168,8 +162,14 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Job&
     const redisReply* r = begun.value.get();
     const RecordRef record = record_of(job.ref);
     if (reply_string(r->element[0]) == "drop") {
-        if (!reply_string(r->element[1]).empty())
-            metrics_.count_delivery(provider.name(), "", "dropped");
+        const std::string reason = reply_string(r->element[1]);
+        if (reason.empty()) return;  // finished before: nothing happened now
+        const std::string channel = r->elements > 2 ? reply_string(r->element[2]) : "";
+        metrics_.count_delivery(provider.name(), channel, "dropped");
+        log_event(LogLevel::Info, "delivery dropped",
+                  {{"message_id", make_record_id(kMessagePrefix, record)},
+                   {"channel", channel},
+                   {"reason", reason}});
         return;
     }
 
@@ -236,11 +236,11 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Job&
     }
 }
 
-void Outbox::refresh_gauges() {
-    auto stats = store_.eval("outbox_stats", {kUndeliveredIndex}, {});
+void refresh_outbox_gauges(Store& store, Metrics& metrics) {
+    auto stats = store.eval("outbox_stats", {kUndeliveredIndex}, {});
     if (!stats.ok() || stats.value->type != REDIS_REPLY_ARRAY || stats.value->elements < 2) return;
-    metrics_.set_outbox(reply_integer(stats.value->element[0]),
-                        static_cast<double>(reply_integer(stats.value->element[1])) / 1000.0);
+    metrics.set_outbox(reply_integer(stats.value->element[0]),
+                       static_cast<double>(reply_integer(stats.value->element[1])) / 1000.0);
 }
 
 }  // namespace verifyd

@@ -285,7 +285,10 @@ Store::Connection& Store::connection() {
 namespace {
 
 ApiError redis_error_reply(const std::string& what, const std::string& message) {
-    log_event(LogLevel::Error, "redis error", {{"command", what}, {"error", message}});
+    // A missing or existing consumer group is part of the outbox's normal life.
+    bool expected = message.rfind("NOGROUP", 0) == 0 || message.rfind("BUSYGROUP", 0) == 0;
+    if (!expected)
+        log_event(LogLevel::Error, "redis error", {{"command", what}, {"error", message}});
     bool transient = message.rfind("LOADING", 0) == 0 || message.rfind("READONLY", 0) == 0 ||
                      message.rfind("BUSY", 0) == 0 || message.rfind("MASTERDOWN", 0) == 0;
     return transient ? store_unavailable() : make_error(ErrorCode::InternalError);
@@ -401,19 +404,9 @@ Result<Verification> Store::send(const Caller& caller, const NewVerification& cr
         result.error = reply.error;
         return result;
     }
-    if (endpoint_.wait_replicas > 0) {
-        auto waited = command({"WAIT", std::to_string(endpoint_.wait_replicas),
-                               std::to_string(endpoint_.wait_timeout_ms)});
-        if (!waited.ok() || waited.value->type != REDIS_REPLY_INTEGER ||
-            waited.value->integer < endpoint_.wait_replicas) {
-            result.error = with_retry_after(
-                with_status(make_error(ErrorCode::InternalError,
-                                       "The verification is not yet on enough replicas to "
-                                       "survive a failover. Retry shortly."),
-                            503),
-                1);
-            return result;
-        }
+    if (auto not_replicated = wait_for_replicas()) {
+        result.error = not_replicated;
+        return result;
     }
     result.value = v;
     result.value.account = caller.account;
@@ -444,6 +437,10 @@ Result<CheckOutcome> Store::check(const Caller& caller, const RecordRef& ref,
         result.error = reply.error;
         return result;
     }
+    if (auto not_replicated = wait_for_replicas()) {
+        result.error = not_replicated;
+        return result;
+    }
     const redisReply* r = reply.value.get();
     result.value.status = reply_string(r->element[1]);
     result.value.attempts_remaining = static_cast<int>(reply_integer(r->element[2]));
@@ -466,7 +463,27 @@ Result<Verification> Store::read_one(const Caller& caller, const char* script, c
 }
 
 Result<Verification> Store::cancel(const Caller& caller, const RecordRef& ref) {
-    return read_one(caller, "cancel", ref, {});
+    auto canceled = read_one(caller, "cancel", ref, {});
+    if (canceled.ok()) canceled.error = wait_for_replicas();
+    return canceled;
+}
+
+std::optional<ApiError> Store::wait_for_replicas() {
+    if (endpoint_.wait_replicas == 0) return std::nullopt;
+    auto waited = command({"WAIT", std::to_string(endpoint_.wait_replicas),
+                           std::to_string(endpoint_.wait_timeout_ms)});
+    if (waited.ok() && waited.value->type == REDIS_REPLY_INTEGER &&
+        waited.value->integer >= endpoint_.wait_replicas)
+        return std::nullopt;
+    // A master whose replicas stopped following it may have been replaced by one of
+    // them: the next call asks the sentinels again.
+    connection().drop();
+    return with_retry_after(
+        with_status(make_error(ErrorCode::InternalError,
+                               "The change is not yet on enough replicas to survive a failover. "
+                               "Retry shortly."),
+                    503),
+        1);
 }
 
 Result<Verification> Store::get(const Caller& caller, const RecordRef& ref, ErrorCode not_found) {

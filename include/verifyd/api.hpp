@@ -45,6 +45,9 @@ class Api {
     // From now on /readyz answers 503, so load balancers stop sending new requests
     // while the ones in flight finish.
     void start_draining() { draining_ = true; }
+    bool draining() const { return draining_; }
+    // Requests being handled right now.
+    int in_flight() const { return in_flight_; }
 
     HttpResponse handle(const HttpRequest& request);
 
@@ -70,6 +73,7 @@ class Api {
     Metrics& metrics_;
     PhoneValidator phones_;
     std::atomic<bool> draining_{false};
+    std::atomic<int> in_flight_{0};
 };
 
 }  // namespace verifyd

@@ -29,6 +29,10 @@ constexpr const char* kDeliveryGroup = "deliverers";
 // than the provider's Retry-After.
 int retry_delay_ms(const DeliverySettings& settings, int attempt, int retry_after_seconds);
 
+// Reads the outbox's size and oldest job into the metrics' gauges; called when metrics
+// are scraped, so the numbers are current whatever the delivery threads are doing.
+void refresh_outbox_gauges(Store& store, Metrics& metrics);
+
 class Outbox {
   public:
     Outbox(const Config& config, const CredentialStore& credentials, Store& store,
@@ -49,7 +53,6 @@ class Outbox {
     void run(int index);
     std::vector<Job> next_jobs(const std::string& consumer, bool& own_pending_left);
     void deliver(Provider& provider, const std::string& consumer, const Job& job);
-    void refresh_gauges();
     void pause(int milliseconds);
 
     const Config& config_;

@@ -140,6 +140,9 @@ class Store {
     Result<ReplyHandle> call(const Caller& caller, const char* script,
                              const std::vector<std::string>& keys,
                              const std::vector<std::string>& args);
+    // With VERIFYD_REDIS_WAIT_REPLICAS: an error unless enough replicas have this
+    // connection's writes, so that an acknowledged change survives a failover.
+    std::optional<ApiError> wait_for_replicas();
     Result<Verification> read_one(const Caller& caller, const char* script, const RecordRef& ref,
                                   std::vector<std::string> args);
 

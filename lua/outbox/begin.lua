@@ -12,7 +12,7 @@
 --
 -- Replies: {'go', sealed_code, to, channel_in_use, fallback, locale, template_name,
 --           template_variables, attempts_on_channel}
---          {'drop', reason}  reason is empty when the job was already finished
+--          {'drop', reason, channel}  reason is empty when the job was already finished
 --          {'taken'}  another consumer has claimed the job meanwhile: leave it alone
 
 local verification_key, stream_key, undelivered_key = KEYS[1], KEYS[2], KEYS[3]
@@ -34,7 +34,7 @@ local function drop(reason)
         redis.call('HSET', verification_key, 'ds', 'failed', 'de', reason)
         redis.call('HDEL', verification_key, 'sc')
     end
-    return {'drop', reason}
+    return {'drop', reason, redis.call('HGET', verification_key, 'dch') or ''}
 end
 
 local status, delivery, expires_ms, sealed = unpack(
