@@ -345,8 +345,16 @@ void VerifydInstance::restart() {
     if (process_->running()) {
         process_->stop(std::chrono::seconds(5));
     }
-    auto [process, port] = launch("verifyd.log", port_);
-    process_ = std::move(process);
+    std::pair<std::unique_ptr<Process>, int> launched;
+    try {
+        launched = launch("verifyd.log", port_);
+    } catch (const std::runtime_error&) {
+        // Another test's process took the port meanwhile: a new port, and with it a new
+        // default consumer name (the old one's jobs are then claimed after the idle time).
+        launched = launch("verifyd.log");
+    }
+    process_ = std::move(launched.first);
+    port_ = launched.second;
     client_ = HttpClient(port_);
 }
 

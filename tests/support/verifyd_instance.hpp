@@ -109,8 +109,8 @@ class VerifydInstance {
     // SIGKILL: verifyd ends at once, whatever it was doing; Redis keeps running.
     ExitStatus kill();
     // Starts verifyd again after stop() or kill(), with the same settings and the same
-    // port (hence the same default delivery consumer name), appending to the same log;
-    // returns once /healthz answers.
+    // port (hence the same default delivery consumer name) unless another process took
+    // it, appending to the same log; returns once /healthz answers.
     void restart();
 
   private:
