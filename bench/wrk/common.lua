@@ -9,6 +9,8 @@
 --                rate" runs (wrk2 is not in Debian). Closed loop: a request is never
 --                sent before the previous one on its connection is answered.
 --   counters     names of per-thread globals summed over threads in done()
+--   phone_number(i)  the i-th of 48 million valid US numbers (FIXED_LINE_OR_MOBILE):
+--                +1 AAA 200 0000 … +1 AAA 999 9999 for six area codes AAA
 --   done()       prints one machine-readable "result …" line that bench/run.sh parses
 
 options = {}
@@ -34,8 +36,10 @@ function setup(thread)
     threads[#threads + 1] = thread
 end
 
-function count(name, by)
-    _G[name] = (_G[name] or 0) + (by or 1)
+local area_codes = {"415", "212", "312", "617", "206", "303"}
+function phone_number(i)
+    local area = area_codes[math.floor(i / 8000000) % #area_codes + 1]
+    return string.format("+1%s%07d", area, 2000000 + i % 8000000)
 end
 
 -- Pacing: a monotonic clock through LuaJIT's FFI.

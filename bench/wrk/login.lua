@@ -43,7 +43,7 @@ function request()
     next_number = next_number < last and next_number + 1 or first
     flows_started = flows_started + 1
     return wrk.format("POST", "/verify/send", request_headers,
-        string.format('{"to": "+1415%07d"}', 2000000 + number))
+        '{"to": "' .. phone_number(number) .. '"}')
 end
 
 function response(status, response_headers, body)

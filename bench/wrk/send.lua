@@ -1,5 +1,5 @@
 -- bench/wrk/send.lua: POST /verify/send, each request to a number of its own: thread t
--- sends to +1 415 … numbers base + t*span, base + t*span + 1, … (wrapping after span),
+-- sends to numbers base + t*span, base + t*span + 1, … (wrapping after span; common.lua),
 -- so no number's send history grows during a run and the per-number limits never refuse.
 -- With count=N a thread stops after N created verifications (201), and with ids=PREFIX it
 -- writes their ids to PREFIX.<thread> (bench/run.sh's memory measurement and check pool).
@@ -26,11 +26,6 @@ function init(args)
         response = nil  -- wrk then skips parsing responses altogether
     end
     start_pacing_if_asked()
-end
-
--- +1 415 200 0000 … +1 415 999 9999: valid US numbers (FIXED_LINE_OR_MOBILE).
-function phone_number(i)
-    return string.format("+1415%07d", 2000000 + i)
 end
 
 function request()
