@@ -29,6 +29,8 @@ constexpr int kRedisRestarts = 2;
 constexpr auto kRecoveryGrace = std::chrono::seconds(10);
 // Codes of 10 digits: a code that was not read back matches by chance once in 10^10.
 constexpr int kCodeLength = 10;
+// With no expired grace, Redis holds a minute of verifications however long the soak.
+constexpr int kTtlSeconds = 60;
 
 int soak_seconds() {
     const char* text = std::getenv("SOAK_SECONDS");
@@ -158,8 +160,10 @@ class Loader {
         const std::string at = where(round) + " (" + to + ")";
         const int kills_at_send = outages_.kills();
         const int phase = outages_.restarts();
-        HttpResponse sent =
-            post("/verify/send", {{"to", to}, {"code_length", kCodeLength}, {"sandbox", true}});
+        HttpResponse sent = post("/verify/send", {{"to", to},
+                                                  {"code_length", kCodeLength},
+                                                  {"ttl_seconds", kTtlSeconds},
+                                                  {"sandbox", true}});
         if (!expected(sent, 201, at + " send", kills_at_send)) {
             return;
         }
@@ -334,6 +338,7 @@ TEST_CASE(
         {"VERIFYD_SEND_LIMITS", "1000000/60"},
         {"VERIFYD_RESEND_COOLDOWN", "0"},
         {"VERIFYD_KEY_RPM", "100000000"},
+        {"VERIFYD_EXPIRED_GRACE", "0"},
         {"VERIFYD_REDIS_TIMEOUT_MS", "1000"},
         {"VERIFYD_LOG_LEVEL", "warn"},
     });
