@@ -19,7 +19,9 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kBatch = 16;
+// One job at a time: a job read in a batch waits behind a slow call while another thread
+// idles, and a read costs little next to a provider call.
+constexpr int kBatch = 1;
 constexpr int kIdlePollMs = 50;
 constexpr int kRedisDownPauseMs = 250;
 
