@@ -1,13 +1,12 @@
 // Fuzz target: the settings (load_config), from an environment given as lines
-// NAME=value. VERIFYD_HASH_KEY_FILE's value is written to a file whose path is what the
-// parser sees, so that the input decides the file's contents and never which file is
-// read. A refusal is a ConfigError naming a VERIFYD_ variable; an accepted configuration
+// NAME=value. VERIFYD_HASH_KEY_FILE's value is written to a file in memory whose path is
+// what the parser sees, so that the input decides the file's contents and never which
+// file is read. A refusal is a ConfigError naming a VERIFYD_ variable; an accepted configuration
 // has every setting in its documented range.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <fstream>
 #include <map>
 #include <string>
 
@@ -18,8 +17,9 @@ using verifyd_fuzz::require;
 
 namespace {
 
-// The file for VERIFYD_HASH_KEY_FILE's contents: made at start, removed at exit.
-char hash_key_file[] = "/tmp/verifyd-fuzz-hash-key-XXXXXX";
+// The file for VERIFYD_HASH_KEY_FILE's contents, in memory so that no input waits on a
+// disk; the parser opens it by its /proc/self/fd path.
+int hash_key_fd = -1;
 
 void require_in_range(const verifyd::Config& c) {
     require(c.listen_port >= 1 && c.listen_port <= 65535, "listen port");
@@ -37,18 +37,17 @@ void require_in_range(const verifyd::Config& c) {
     require(c.provider != verifyd::ProviderKind::Webhook || c.webhook.secret.size() >= 16,
             "webhook secret");
     const verifyd::DeliverySettings& d = c.delivery;
-    require(d.max_attempts >= 1 && d.workers >= 1 && d.backoff_ms <= d.max_backoff_ms &&
-                d.claim_idle_ms >= d.timeout_ms + 500 && !d.consumer.empty(),
-            "delivery settings");
+    require(d.max_attempts >= 1 && d.workers >= 1 && !d.consumer.empty(), "delivery settings");
+    require(d.backoff_ms <= d.max_backoff_ms, "the retry delay cap is at least the first delay");
+    require(d.claim_idle_ms >= d.timeout_ms + 500,
+            "a job is claimed only after its call timed out");
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    const int fd = mkstemp(hash_key_file);
-    require(fd >= 0, "a temporary file can be made");
-    close(fd);
-    std::atexit([] { unlink(hash_key_file); });
+    hash_key_fd = memfd_create("verifyd-fuzz-hash-key", 0);
+    require(hash_key_fd >= 0, "a memory file can be made");
     return 0;
 }
 
@@ -64,8 +63,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     auto file = variables.find("VERIFYD_HASH_KEY_FILE");
     if (file != variables.end()) {
-        std::ofstream(hash_key_file, std::ios::trunc) << file->second;
-        file->second = hash_key_file;
+        const std::string& contents = file->second;
+        require(ftruncate(hash_key_fd, 0) == 0 &&
+                    pwrite(hash_key_fd, contents.data(), contents.size(), 0) ==
+                        static_cast<ssize_t>(contents.size()),
+                "the memory file takes the contents");
+        file->second = "/proc/self/fd/" + std::to_string(hash_key_fd);
     }
     const verifyd::EnvLookup env = [&](const std::string& name) -> std::optional<std::string> {
         const auto found = variables.find(name);
