@@ -198,8 +198,8 @@ void load_delivery_settings(Reader& reader, Config& config) {
         static_cast<int>(reader.integer("VERIFYD_DELIVERY_TIMEOUT_MS", 5000, 100, 120000));
     d.backoff_ms =
         static_cast<int>(reader.integer("VERIFYD_DELIVERY_BACKOFF_MS", 500, 10, 3600000));
-    d.max_backoff_ms = static_cast<int>(
-        reader.integer("VERIFYD_DELIVERY_MAX_BACKOFF_MS", 60000, d.backoff_ms, 86400000));
+    d.max_backoff_ms = static_cast<int>(reader.integer(
+        "VERIFYD_DELIVERY_MAX_BACKOFF_MS", std::max(60000, d.backoff_ms), d.backoff_ms, 86400000));
     // A job may only be taken over once its holder has certainly given up on it.
     d.claim_idle_ms = static_cast<int>(reader.integer("VERIFYD_DELIVERY_CLAIM_IDLE_MS",
                                                       std::max(30000, 2 * d.timeout_ms),
