@@ -254,21 +254,22 @@ kill -INT "$wrk_pid" 2>/dev/null || true
 wait "$wrk_pid" || true
 cat "$work"/ids.* >"$work/pool.ids"
 memory_after=$(used_memory)
-verifications=$(keys_matching 'v:*')
-numbers=$(keys_matching 'n:*')
+# Every send went to a number of its own: each number's hash holds one pending
+# verification, and no verification was superseded into a record of its own (o:*).
+verifications=$(keys_matching 'n:*')
+records=$(keys_matching 'o:*')
 memory_per=$(( (memory_after - memory_before) / verifications ))
 sample_usage() (  # average MEMORY USAGE of the first 1000 keys matching $1
     set +o pipefail  # head ends the scan early
     rcli --scan --pattern "$1" | head -1000 |
         sed 's/^/MEMORY USAGE /; s/$/ SAMPLES 0/' | rcli | awk '{s += $1; n++} END{printf "%.0f", s/n}'
 )
-usage_verification=$(sample_usage 'v:*')
 usage_number=$(sample_usage 'n:*')
-sample_key=$(set +o pipefail; rcli --scan --pattern 'v:*' | head -1)
-encoding_verification=$(rcli OBJECT ENCODING "$sample_key")
-fields_verification=$(rcli HLEN "$sample_key")
-log "memory: $((memory_after - memory_before)) bytes for $verifications verifications" \
-    "($numbers number hashes): $memory_per bytes each"
+sample_key=$(set +o pipefail; rcli --scan --pattern 'n:*' | head -1)
+encoding_number=$(rcli OBJECT ENCODING "$sample_key")
+fields_number=$(rcli HLEN "$sample_key")
+log "memory: $((memory_after - memory_before)) bytes for $verifications pending verifications" \
+    "($records superseded records): $memory_per bytes each"
 
 # --- 2. the bare handler -----------------------------------------------------------------
 bare_port=$(free_port)
@@ -319,15 +320,20 @@ fi
 loaded_sha=$(rcli -x SCRIPT LOAD <"$check_source")
 [ "$loaded_sha" = "$check_sha" ] || { log "SCRIPT LOAD gave $loaded_sha, not $check_sha"; exit 1; }
 # A verification made by verifyd, copied, that never locks: the check is always wrong.
+# Its maximum of attempts is the sixth of its packed settings (lua/lib/common.lua).
 pool_id=$(head -1 "$work/pool.ids")
-pool_key="v:{${pool_id:4:22}}${pool_id:26}"
-bench_key="v:{${pool_id:4:22}}redisbenchmark00000000"
+pool_key="n:{${pool_id:4:22}}"
+pool_suffix=${pool_id:26}
+bench_key="n:{redisbenchmark00000000}"
+bench_record="o:{redisbenchmark00000000}$pool_suffix"
 rcli COPY "$pool_key" "$bench_key" >/dev/null
-rcli HSET "$bench_key" mx 1000000000 n 0 >/dev/null
+settings=$(rcli HGET "$bench_key" i | awk '{$6 = 1000000000; print}')
+rcli HSET "$bench_key" i "$settings" n 0 >/dev/null
 rcli PERSIST "$bench_key" >/dev/null
-wrong_hash=$(printf 'x%.0s' $(seq 32))
-rcli EVALSHA "$check_sha" 2 "k:$key_id" "$bench_key" 100000000 acct_bench "$wrong_hash" \
-    >"$raw/evalsha-sample.txt"
+wrong_hash=$(printf 'x%.0s' $(seq 16))
+evalsha=(EVALSHA "$check_sha" 3 "k:$key_id" "$bench_key" "$bench_record" 100000000 acct_bench
+    "$wrong_hash" "$pool_suffix")
+rcli "${evalsha[@]}" >"$raw/evalsha-sample.txt"
 grep -q pending "$raw/evalsha-sample.txt" || { log "EVALSHA check did not answer pending"; exit 1; }
 # redis_measure SCENARIO CONNECTIONS REQUESTS PIPELINE COMMAND…: one redis-benchmark run,
 # one row (redis-benchmark's CPU goes in the client column).
@@ -361,7 +367,6 @@ redis_measure_once() {
     row_other=$(cut -f14 <<<"$row")
     row_log="redis-benchmark $scenario c=$conns: $(cut -f5 <<<"$row") req/s, p50 $(cut -f6 <<<"$row") ms, p99 $(cut -f7 <<<"$row") ms, other CPU ${row_other}%"
 }
-evalsha=(EVALSHA "$check_sha" 2 "k:$key_id" "$bench_key" 100000000 acct_bench "$wrong_hash")
 for c in "${connections[@]}"; do
     redis_measure "EVALSHA check" "$c" $((duration * 15000)) 1 "${evalsha[@]}"
 done
@@ -565,11 +570,12 @@ memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
     echo
     echo "- Redis \`used_memory\` $memory_before bytes before and $memory_after after"
     echo "  $memory_sends sandbox sends through \`POST /verify/send\` (wrk, 64 connections, each to a"
-    echo "  number of its own): $verifications verifications (\`v:*\` keys), $numbers number hashes (\`n:*\`)."
-    echo "- **Per pending verification: $memory_per bytes** (the difference ÷ verifications: a"
-    echo "  verification's hash and its number's hash, key names, TTLs and Redis's dictionaries)."
-    echo "- \`MEMORY USAGE\`, average of 1000 keys: verification hash $usage_verification bytes"
-    echo "  ($fields_verification fields, $encoding_verification), number hash $usage_number bytes."
+    echo "  number of its own): $verifications pending verifications, one number hash (\`n:*\`) each;"
+    echo "  $records superseded records (\`o:*\`)."
+    echo "- **Per pending verification: $memory_per bytes** (the difference ÷ verifications: the"
+    echo "  number's hash with the verification in it, its key name, TTL and Redis's dictionaries)."
+    echo "- \`MEMORY USAGE\`, average of 1000 number hashes: $usage_number bytes"
+    echo "  ($fields_number fields, $encoding_number)."
     echo "- verifyd's peak RSS (VmHWM) at the end of the whole run: $((vm_hwm_kb / 1024)) MiB"
     echo "  ($vm_hwm_kb kB); RSS then $((vm_rss_kb / 1024)) MiB. Redis then: $redis_used_end bytes, $redis_keys_end keys."
     echo

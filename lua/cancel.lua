@@ -1,23 +1,31 @@
 -- cancel: ends a pending or locked verification so that later checks answer 4040.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the verification hash v:{tag}<suffix>
+-- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
+-- ARGV[3]  the verification's suffix
 --
--- Replies: {0, now_ms, fields}  fields: the verification as field/value pairs, no code hash
+-- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/common.lua readable_fields)
 --          {4040}  unknown, another account's, approved, canceled or superseded
---          {4041}  expired
+--          {4041}  expired (answered for the grace period, then 4040)
 --          {4029, retry_after}  (lib/key_limit.lua)
 
-local verification_key, account = KEYS[2], ARGV[2]
+local account = ARGV[2]
+local key = verification_key(KEYS[2], KEYS[3], ARGV[3])
 
-local owner, status, expires_ms = unpack(redis.call('HMGET', verification_key, 'a', 'st', 'e'))
+local owner, status, packed = unpack(redis.call('HMGET', key, 'a', 'st', 'i'))
 if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
     return {4040}
 end
-if now_ms >= tonumber(expires_ms) then
+local settings = unpack_settings(packed)
+if now_ms >= settings.gone then
+    return {4040}
+end
+if now_ms >= settings.e then
     return {4041}
 end
-redis.call('HSET', verification_key, 'st', 'c')
-return {0, now_ms, readable_fields(verification_key)}
+redis.call('HSET', key, 'st', 'c')
+redis.call('HDEL', key, 'h')
+return {0, now_ms, readable_fields(key)}

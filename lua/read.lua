@@ -2,18 +2,22 @@
 -- but the request counter.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the verification hash v:{tag}<suffix>
+-- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
--- ARGV[3]  the code to answer when there is none: 4040 (verification) or 4044 (message)
+-- ARGV[3]  the verification's suffix
+-- ARGV[4]  the code to answer when there is none: 4040 (verification) or 4044 (message)
 --
--- Replies: {0, now_ms, fields}  fields: field/value pairs, no code hash
---          {ARGV[3]}  unknown or another account's
+-- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/common.lua readable_fields)
+--          {ARGV[4]}  unknown, forgotten or another account's
 --          {4029, retry_after}  (lib/key_limit.lua)
 
-local verification_key, account = KEYS[2], ARGV[2]
+local account = ARGV[2]
+local key = verification_key(KEYS[2], KEYS[3], ARGV[3])
 
-if redis.call('HGET', verification_key, 'a') ~= account then
-    return {tonumber(ARGV[3])}
+local fields = redis.call('HGET', key, 'a') == account and readable_fields(key)
+if not fields then
+    return {tonumber(ARGV[4])}
 end
-return {0, now_ms, readable_fields(verification_key)}
+return {0, now_ms, fields}

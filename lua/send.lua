@@ -1,34 +1,31 @@
--- send: refuses by per-number limits, supersedes the number's pending verification,
+-- send: refuses by per-number limits, supersedes the number's current verification,
 -- creates the new one and, for a live send, enqueues its delivery job, all at once so
 -- replicas cannot race past a limit and an accepted send always has its job.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's state hash n:{tag}: cur (current verification suffix),
---          msgs (suffixes, newest first), ts:s / ts:l (send times in ms, sandbox / live)
--- KEYS[3]  the new verification hash v:{tag}<suffix>
--- KEYS[4]  the delivery stream (live sends add their job, field r = {tag}<suffix>)
--- KEYS[5]  the undelivered index, a sorted set of {tag}<suffix> by creation time
+-- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[3]  the delivery stream (live sends add their job, field r = {tag}<suffix>)
+-- KEYS[4]  the undelivered index, a sorted set of {tag}<suffix> by creation time
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  mode: "s" sandbox or "l" live (limits are counted apart)
 -- ARGV[3]  send windows, "COUNT/SECONDS,COUNT/SECONDS"
 -- ARGV[4]  resend cooldown in seconds (0 = none)
 -- ARGV[5]  time to live of the code in seconds
 -- ARGV[6]  grace in seconds during which an expired verification still answers 4041
--- ARGV[7]  the verification key prefix v:{tag}
+-- ARGV[7]  the record key prefix o:{tag}
 -- ARGV[8]  the new verification's suffix
--- ARGV[9…] field, value pairs stored into the new verification as given (a live one
---          holds its sealed code in sc)
+-- ARGV[9…] field, value pairs of the new verification (lib/common.lua); len, mx, ch,
+--          fb and sb go into its settings, empty values are left out
 --
 -- Replies: {0, created_ms, expires_ms}
 --          {4043, retry_after}  a window or the cooldown refuses; nothing is counted
 --          {4029, retry_after}  (lib/key_limit.lua)
 
-local number_key, verification_key, stream_key, undelivered_key = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local number_key, stream_key, undelivered_key = KEYS[2], KEYS[3], KEYS[4]
 local mode, windows_spec = ARGV[2], ARGV[3]
 local cooldown_ms = tonumber(ARGV[4]) * 1000
-local ttl_ms, grace_ms = tonumber(ARGV[5]) * 1000, tonumber(ARGV[6]) * 1000
-local prefix, suffix = ARGV[7], ARGV[8]
-local max_messages = 100
+local ttl_s, grace_s = tonumber(ARGV[5]), tonumber(ARGV[6])
+local record_prefix, suffix = ARGV[7], ARGV[8]
 
 local windows, longest_ms = {}, cooldown_ms
 for count, seconds in string.gmatch(windows_spec, '(%d+)/(%d+)') do
@@ -36,13 +33,25 @@ for count, seconds in string.gmatch(windows_spec, '(%d+)/(%d+)') do
     longest_ms = math.max(longest_ms, tonumber(seconds) * 1000)
 end
 
--- Send times within the longest window, oldest first.
-local times_field = 'ts:' .. mode
-local times = {}
-for t in string.gmatch(redis.call('HGET', number_key, times_field) or '', '%d+') do
-    if tonumber(t) > now_ms - longest_ms then
-        times[#times + 1] = tonumber(t)
+local function recent_times(field)
+    local times = {}
+    for t in string.gmatch(redis.call('HGET', number_key, field) or '', '%d+') do
+        if tonumber(t) > now_ms - longest_ms then
+            times[#times + 1] = tonumber(t)
+        end
     end
+    return times
+end
+
+-- This mode's send times within the longest window, oldest first: the earlier sends
+-- and the current verification's own.
+local times_field = 't' .. mode
+local times = recent_times(times_field)
+local current = redis.call('HGET', number_key, 'u')
+local current_settings = current and unpack_settings(redis.call('HGET', number_key, 'i'))
+local current_mode = current_settings and (current_settings.sb == '1' and 's' or 'l')
+if current_mode == mode and tonumber(current_settings.c) > now_ms - longest_ms then
+    times[#times + 1] = tonumber(current_settings.c)
 end
 
 local wait_ms = 0
@@ -66,37 +75,72 @@ if wait_ms > 0 then
     return {4043, math.max(1, math.ceil(wait_ms / 1000))}
 end
 
-local current = redis.call('HGET', number_key, 'cur')
+-- The current verification moves to its own record (unless forgotten), superseded if
+-- it was pending, and its send time joins its mode's history.
+local previous = nil
 if current then
-    local previous_key = prefix .. current
-    if redis.call('HGET', previous_key, 'st') == 'p' then
-        redis.call('HSET', previous_key, 'st', 's')
+    local fields = redis.call('HGETALL', number_key)
+    local record, stale = {}, {}
+    for i = 1, #fields, 2 do
+        local name, value = fields[i], fields[i + 1]
+        if not number_fields[name] then
+            stale[#stale + 1] = name
+            if name == 'st' and value == 'p' then
+                value = 's'
+            end
+            if name ~= 'h' then
+                record[#record + 1] = name
+                record[#record + 1] = value
+            end
+        end
+    end
+    redis.call('HDEL', number_key, 'u', unpack(stale))
+    if now_ms < current_settings.gone then
+        local record_key = record_prefix .. current
+        redis.call('HSET', record_key, unpack(record))
+        redis.call('PEXPIRE', record_key, current_settings.gone - now_ms)
+        previous = current
+    end
+    if current_mode ~= mode then
+        local other_field = 't' .. current_mode
+        local other = recent_times(other_field)
+        other[#other + 1] = current_settings.c
+        redis.call('HSET', number_key, other_field, table.concat(other, ' '))
     end
 end
+if #times > 0 then
+    redis.call('HSET', number_key, times_field, table.concat(times, ' '))
+else
+    redis.call('HDEL', number_key, times_field)
+end
 
-local expires_ms = now_ms + ttl_ms
-redis.call('HSET', verification_key, 'st', 'p', 'n', 0, 'c', now_ms, 'e', expires_ms,
-    unpack(ARGV, 9))
-redis.call('PEXPIRE', verification_key, ttl_ms + grace_ms)
+local settings = {c = now_ms, ttl = ttl_s, g = grace_s}
+local fields = {'u', suffix, 'st', 'p'}
+for i = 9, #ARGV - 1, 2 do
+    local name, value = ARGV[i], ARGV[i + 1]
+    if name == 'len' or name == 'mx' or name == 'ch' or name == 'fb' or name == 'sb' then
+        settings[name] = value
+    elseif value ~= '' then
+        fields[#fields + 1] = name
+        fields[#fields + 1] = value
+    end
+end
+fields[#fields + 1] = 'i'
+fields[#fields + 1] = pack_settings(settings)
+if previous then
+    fields[#fields + 1] = 'p'
+    fields[#fields + 1] = previous
+end
+redis.call('HSET', number_key, unpack(fields))
+
 if mode == 'l' then
-    local job = string.sub(prefix, 3) .. suffix
+    local job = string.sub(record_prefix, 3) .. suffix
     redis.call('XADD', stream_key, '*', 'r', job)
     redis.call('ZADD', undelivered_key, now_ms, job)
 end
 
-times[#times + 1] = now_ms
-local messages = suffix
-local kept = 1
-for previous in string.gmatch(redis.call('HGET', number_key, 'msgs') or '', '%S+') do
-    if kept >= max_messages then
-        break
-    end
-    messages = messages .. ' ' .. previous
-    kept = kept + 1
-end
-redis.call('HSET', number_key, times_field, table.concat(times, ' '), 'cur', suffix,
-    'msgs', messages)
-local keep_ms = math.max(longest_ms, ttl_ms + grace_ms, redis.call('PTTL', number_key))
+local keep_ms = math.max(longest_ms, (ttl_s + grace_s) * 1000, redis.call('PTTL', number_key))
 redis.call('PEXPIRE', number_key, keep_ms)
 
+local expires_ms = now_ms + ttl_s * 1000
 return {0, now_ms, expires_ms}

@@ -18,8 +18,6 @@ namespace {
 using nlohmann::json;
 using SystemClock = std::chrono::system_clock;
 
-const char* kDefaultTemplateName = "verify";
-
 bool is_request_id(const std::string& id) {
     return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
@@ -49,10 +47,6 @@ std::string lowercase(std::string text) {
     return text;
 }
 
-int ttl_minutes(int ttl_seconds) {
-    return (ttl_seconds + 59) / 60;
-}
-
 json text_or_null(const std::string& text) {
     return text.empty() ? json(nullptr) : json(text);
 }
@@ -66,7 +60,16 @@ json delivery_json(const Verification& v) {
             {"error", show_error ? text_or_null(v.delivery_error) : json(nullptr)}};
 }
 
-json verification_json(const Verification& v, bool with_details) {
+// The variables a verification's message is rendered with; the code only for sandbox
+// ones, since a live code is never stored readable.
+json rendered_variables(const Verification& v, const std::string& app_name) {
+    const int ttl_seconds = static_cast<int>((v.expires_ms - v.created_ms) / 1000);
+    json variables = message_variables(app_name, ttl_seconds, v.template_variables);
+    if (v.sandbox) variables["code"] = v.code;
+    return variables;
+}
+
+json verification_json(const Verification& v, bool with_details, const std::string& app_name) {
     json data = {{"id", make_record_id(kVerificationPrefix, v.ref)},
                  {"to", v.to},
                  {"channel", v.channel},
@@ -84,17 +87,15 @@ json verification_json(const Verification& v, bool with_details) {
     if (with_details) {
         data["attempts"] = v.attempts;
         data["delivery"] = delivery_json(v);
-        if (v.sandbox)
-            data["template_variables"] = json::parse(v.template_variables, nullptr, false);
+        if (v.sandbox) data["template_variables"] = rendered_variables(v, app_name);
     }
     return data;
 }
 
-// A live message never shows its code: the stored variables of a live verification
-// hold none, and its body (which would) is left out.
-json message_json(const Verification& v, const Templates& templates) {
-    json variables = json::parse(v.template_variables, nullptr, false);
-    if (variables.is_discarded()) variables = json::object();
+// A live message never shows its code: its variables hold none, and its body (which
+// would) is left out.
+json message_json(const Verification& v, const Templates& templates, const std::string& app_name) {
+    const json variables = rendered_variables(v, app_name);
     json data = {{"id", make_record_id(kMessagePrefix, v.ref)},
                  {"verification_id", make_record_id(kVerificationPrefix, v.ref)},
                  {"to", v.to},
@@ -395,25 +396,21 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
     created.ttl_seconds = send.ttl_seconds;
     created.code_hash = code_hash(context.credentials->hash_key, verification_id, code);
     v.template_name = send.template_name.empty() ? kDefaultTemplateName : send.template_name;
-
-    json variables = {{"app_name", config_.app_name},
-                      {"ttl_minutes", ttl_minutes(send.ttl_seconds)}};
-    variables.update(send.template_variables);
-    // Sandbox variables are test data and keep the code readable; a live code exists
-    // only as its hash and, until delivered, sealed for the outbox.
+    if (!send.template_variables.empty()) v.template_variables = send.template_variables.dump();
+    // A sandbox code is test data and stays readable; a live code exists only as its
+    // hash and, until delivered, sealed for the outbox.
     if (sandbox) {
-        variables["code"] = code;
+        v.code = code;
         v.delivery_status = "sandboxed";
     } else {
         created.sealed_code = seal_code(context.credentials->seal_key, verification_id, code);
         v.delivery_status = "queued";
     }
-    v.template_variables = variables.dump();
 
     auto stored = counting(context).send(context.caller, created);
     if (stored.error) return context.fail(*stored.error);
     metrics_.count_send(sandbox, v.channel);
-    return context.ok(201, verification_json(stored.value, false));
+    return context.ok(201, verification_json(stored.value, false, config_.app_name));
 }
 
 HttpResponse Api::check(const HttpRequest& request, Context& context) {
@@ -452,7 +449,7 @@ HttpResponse Api::get_verification(const std::string& id, Context& context) {
     if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
     auto found = counting(context).get(context.caller, *ref, ErrorCode::VerificationNotFound);
     if (found.error) return context.fail(*found.error);
-    return context.ok(200, verification_json(found.value, true));
+    return context.ok(200, verification_json(found.value, true, config_.app_name));
 }
 
 HttpResponse Api::cancel(const std::string& id, Context& context) {
@@ -460,7 +457,7 @@ HttpResponse Api::cancel(const std::string& id, Context& context) {
     if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
     auto canceled = counting(context).cancel(context.caller, *ref);
     if (canceled.error) return context.fail(*canceled.error);
-    return context.ok(200, verification_json(canceled.value, true));
+    return context.ok(200, verification_json(canceled.value, true, config_.app_name));
 }
 
 HttpResponse Api::get_message(const std::string& id, Context& context) {
@@ -468,7 +465,7 @@ HttpResponse Api::get_message(const std::string& id, Context& context) {
     if (!ref) return context.fail(make_error(ErrorCode::MessageNotFound));
     auto found = counting(context).get(context.caller, *ref, ErrorCode::MessageNotFound);
     if (found.error) return context.fail(*found.error);
-    return context.ok(200, message_json(found.value, templates_));
+    return context.ok(200, message_json(found.value, templates_, config_.app_name));
 }
 
 HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
@@ -483,7 +480,8 @@ HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
         query.value.limit);
     if (found.error) return context.fail(*found.error);
     json messages = json::array();
-    for (const auto& v : found.value) messages.push_back(message_json(v, templates_));
+    for (const auto& v : found.value)
+        messages.push_back(message_json(v, templates_, config_.app_name));
     return context.ok(200, {{"messages", messages}});
 }
 

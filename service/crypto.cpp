@@ -48,7 +48,7 @@ std::string generate_code(int length) {
 }
 
 std::string code_hash(const HashKey& key, std::string_view verification_id, std::string_view code) {
-    return keyed_hash(key, "verifyd code", {verification_id, code}, 32);
+    return keyed_hash(key, "verifyd code", {verification_id, code}, 16);
 }
 
 std::string number_tag(const HashKey& key, std::string_view account, std::string_view number) {

@@ -25,10 +25,6 @@ constexpr int kBatch = 1;
 constexpr int kIdlePollMs = 50;
 constexpr int kRedisDownPauseMs = 250;
 
-std::string verification_key_of(const std::string& ref) {
-    return "v:" + ref;
-}
-
 // "{tag}suffix" → the record's tag and suffix.
 RecordRef record_of(const std::string& ref) {
     auto close = ref.find('}');
@@ -155,14 +151,14 @@ std::vector<Outbox::Job> Outbox::next_jobs(const std::string& consumer, bool& ow
 }
 
 void Outbox::deliver(Provider& provider, const std::string& consumer, const Job& job) {
-    const std::vector<std::string> keys = {verification_key_of(job.ref), kDeliveryStream,
-                                           kUndeliveredIndex, kDelayedJobs};
-    auto begun = store_.eval("outbox_begin", {keys[0], keys[1], keys[2]},
+    const RecordRef record = record_of(job.ref);
+    const std::vector<std::string> keys = {number_key(record.tag), record_key(record),
+                                           kDeliveryStream, kUndeliveredIndex, kDelayedJobs};
+    auto begun = store_.eval("outbox_begin", {keys[0], keys[1], keys[2], keys[3]},
                              {kDeliveryGroup, job.entry_id, job.ref, consumer});
     // A job another consumer took meanwhile answers {"taken"}: nothing to do here.
     if (!begun.ok() || begun.value->type != REDIS_REPLY_ARRAY || begun.value->elements < 2) return;
     const redisReply* r = begun.value.get();
-    const RecordRef record = record_of(job.ref);
     if (reply_string(r->element[0]) == "drop") {
         const std::string reason = reply_string(r->element[1]);
         if (reason.empty()) return;  // finished before: nothing happened now
@@ -182,10 +178,13 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Job&
     message.channel = reply_string(r->element[3]);
     const std::string fallback = reply_string(r->element[4]);
     message.locale = reply_string(r->element[5]);
+    if (message.locale.empty()) message.locale = kDefaultLocale;
     message.template_name = reply_string(r->element[6]);
-    message.variables = json::parse(reply_string(r->element[7]), nullptr, false);
-    if (!message.variables.is_object()) message.variables = json::object();
+    if (message.template_name.empty()) message.template_name = kDefaultTemplateName;
     const int attempts = static_cast<int>(reply_integer(r->element[8]));
+    const int ttl_seconds = static_cast<int>(reply_integer(r->element[9]));
+    message.variables =
+        message_variables(config_.app_name, ttl_seconds, reply_string(r->element[7]));
     message.attempt = attempts + 1;
     // A WhatsApp message's SMS fallback is a request of its own to the provider.
     const bool falling_back = fallback == "sms" && message.channel == "sms";

@@ -17,6 +17,7 @@
 #include "verifyd/log.hpp"
 #include "verifyd/lua_scripts.hpp"
 #include "verifyd/metrics.hpp"
+#include "verifyd/templates.hpp"
 
 namespace verifyd {
 
@@ -49,14 +50,8 @@ bool is_url_safe(char c) {
 std::string counter_key(const Caller& caller) {
     return "k:" + caller.key_id;
 }
-std::string number_key(const std::string& tag) {
-    return "n:{" + tag + "}";
-}
-std::string verification_prefix(const std::string& tag) {
-    return "v:{" + tag + "}";
-}
-std::string verification_key(const RecordRef& ref) {
-    return verification_prefix(ref.tag) + ref.suffix;
+std::string record_prefix(const std::string& tag) {
+    return "o:{" + tag + "}";
 }
 
 // The one place where a script's refusal becomes an API error.
@@ -92,16 +87,17 @@ Verification parse_verification(const RecordRef& ref, const redisReply* fields, 
     v.to = map["to"];
     v.channel = map["ch"];
     v.fallback = map["fb"];
-    v.locale = map["loc"];
+    v.locale = map["loc"].empty() ? kDefaultLocale : map["loc"];
     v.code_length = static_cast<int>(number("len"));
     v.max_attempts = static_cast<int>(number("mx"));
     v.attempts = static_cast<int>(number("n"));
     v.created_ms = number("c");
     v.expires_ms = number("e");
     v.sandbox = map["sb"] == "1";
-    v.template_name = map["tn"];
+    v.code = map["k"];
+    v.template_name = map["tn"].empty() ? kDefaultTemplateName : map["tn"];
     v.template_variables = map["tv"];
-    v.delivery_status = map["ds"];
+    v.delivery_status = map["ds"].empty() && v.sandbox ? "sandboxed" : map["ds"];
     v.delivery_channel = map["dch"].empty() ? v.channel : map["dch"];
     v.fallback_reason = map["fr"];
     v.delivery_error = map["de"];
@@ -179,6 +175,13 @@ bool authenticate_and_select(redisContext* context, const RedisEndpoint& endpoin
 }
 
 }  // namespace
+
+std::string number_key(const std::string& tag) {
+    return "n:{" + tag + "}";
+}
+std::string record_key(const RecordRef& ref) {
+    return record_prefix(ref.tag) + ref.suffix;
+}
 
 void ReplyFree::operator()(redisReply* reply) const {
     freeReplyObject(reply);
@@ -369,36 +372,39 @@ Result<bool> Store::count_request(const Caller& caller) {
 
 Result<Verification> Store::send(const Caller& caller, const NewVerification& created) {
     const Verification& v = created.verification;
+    // Empty values are not stored; the readers know what an absent field means.
     std::vector<std::pair<const char*, std::string>> fields = {
         {"a", caller.account},
         {"to", v.to},
         {"ch", v.channel},
         {"fb", v.fallback},
-        {"loc", v.locale},
+        {"loc", v.locale == kDefaultLocale ? "" : v.locale},
         {"len", std::to_string(v.code_length)},
         {"mx", std::to_string(v.max_attempts)},
         {"sb", v.sandbox ? "1" : "0"},
-        {"tn", v.template_name},
+        {"tn", v.template_name == kDefaultTemplateName ? "" : v.template_name},
         {"tv", v.template_variables},
-        {"ds", v.delivery_status},
-        {"dch", v.channel},
         {"h", created.code_hash},
     };
-    if (!created.sealed_code.empty()) fields.emplace_back("sc", created.sealed_code);
+    if (v.sandbox) {
+        fields.emplace_back("k", v.code);
+    } else {
+        fields.emplace_back("ds", v.delivery_status);
+        fields.emplace_back("sc", created.sealed_code);
+    }
     std::vector<std::string> args = {v.sandbox ? "s" : "l",
                                      send_limits_arg_,
                                      std::to_string(limits_.resend_cooldown),
                                      std::to_string(created.ttl_seconds),
                                      std::to_string(limits_.expired_grace),
-                                     verification_prefix(v.ref.tag),
+                                     record_prefix(v.ref.tag),
                                      v.ref.suffix};
     for (const auto& [name, value] : fields) {
         args.emplace_back(name);
         args.push_back(value);
     }
-    auto reply = call(
-        caller, "send",
-        {number_key(v.ref.tag), verification_key(v.ref), kDeliveryStream, kUndeliveredIndex}, args);
+    auto reply =
+        call(caller, "send", {number_key(v.ref.tag), kDeliveryStream, kUndeliveredIndex}, args);
     Result<Verification> result;
     if (!reply.ok()) {
         result.error = reply.error;
@@ -418,7 +424,7 @@ Result<Verification> Store::send(const Caller& caller, const NewVerification& cr
 
 Result<std::string> Store::current_verification(const std::string& tag) {
     Result<std::string> result;
-    auto reply = command({"HGET", number_key(tag), "cur"});
+    auto reply = command({"HGET", number_key(tag), "u"});
     if (!reply.ok()) {
         result.error = reply.error;
     } else if (reply.value->type == REDIS_REPLY_STRING) {
@@ -431,7 +437,8 @@ Result<std::string> Store::current_verification(const std::string& tag) {
 
 Result<CheckOutcome> Store::check(const Caller& caller, const RecordRef& ref,
                                   const std::string& code_hash) {
-    auto reply = call(caller, "check", {verification_key(ref)}, {caller.account, code_hash});
+    auto reply = call(caller, "check", {number_key(ref.tag), record_key(ref)},
+                      {caller.account, code_hash, ref.suffix});
     Result<CheckOutcome> result;
     if (!reply.ok()) {
         result.error = reply.error;
@@ -450,8 +457,8 @@ Result<CheckOutcome> Store::check(const Caller& caller, const RecordRef& ref,
 
 Result<Verification> Store::read_one(const Caller& caller, const char* script, const RecordRef& ref,
                                      std::vector<std::string> args) {
-    args.insert(args.begin(), caller.account);
-    auto reply = call(caller, script, {verification_key(ref)}, args);
+    args.insert(args.begin(), {caller.account, ref.suffix});
+    auto reply = call(caller, script, {number_key(ref.tag), record_key(ref)}, args);
     Result<Verification> result;
     if (!reply.ok()) {
         result.error = reply.error;
@@ -493,7 +500,7 @@ Result<Verification> Store::get(const Caller& caller, const RecordRef& ref, Erro
 Result<std::vector<Verification>> Store::list_messages(const Caller& caller, const std::string& tag,
                                                        int limit) {
     auto reply = call(caller, "list", {number_key(tag)},
-                      {caller.account, std::to_string(limit), verification_prefix(tag)});
+                      {caller.account, std::to_string(limit), record_prefix(tag)});
     Result<std::vector<Verification>> result;
     if (!reply.ok()) {
         result.error = reply.error;

@@ -142,7 +142,7 @@ const std::string& Templates::body_for(const std::string& locale) const {
         const auto found = bodies_.find(tag);
         if (found != bodies_.end()) return found->second;
     }
-    return bodies_.at("en");
+    return bodies_.at(kDefaultLocale);
 }
 
 std::string Templates::render(const std::string& locale, const nlohmann::json& variables) const {
@@ -173,6 +173,20 @@ std::string Templates::render(const std::string& locale, const nlohmann::json& v
     }
     out.append(body, pos, std::string::npos);
     return out;
+}
+
+int ttl_minutes(int ttl_seconds) {
+    return (ttl_seconds + 59) / 60;
+}
+
+nlohmann::json message_variables(const std::string& app_name, int ttl_seconds,
+                                 const std::string& request_variables) {
+    nlohmann::json variables = {{"app_name", app_name}, {"ttl_minutes", ttl_minutes(ttl_seconds)}};
+    if (!request_variables.empty()) {
+        nlohmann::json own = nlohmann::json::parse(request_variables, nullptr, false);
+        if (own.is_object()) variables.update(own);
+    }
+    return variables;
 }
 
 }  // namespace verifyd

@@ -16,7 +16,9 @@ void init_crypto();
 // `length` uniformly random decimal digits (leading zeros allowed).
 std::string generate_code(int length);
 
-// The keyed BLAKE2b-256 of a verification's code, bound to its id: 32 raw bytes.
+// The keyed BLAKE2b-128 of a verification's code, bound to its id: 16 raw bytes. A code
+// has at most 10^10 values, so guessing goes through the API's attempt limit, not the
+// hash; 16 bytes keep a pending verification small in Redis.
 std::string code_hash(const HashKey& key, std::string_view verification_id, std::string_view code);
 
 // A keyed hash of (account, number): the Redis hash tag of everything about that

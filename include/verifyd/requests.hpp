@@ -10,6 +10,7 @@
 
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"
+#include "verifyd/templates.hpp"
 
 namespace verifyd {
 
@@ -19,7 +20,7 @@ struct SendRequest {
     std::string fallback;
     int code_length = 6;
     int ttl_seconds = 600;
-    std::string locale = "en";
+    std::string locale = kDefaultLocale;
     std::string template_name;
     nlohmann::json template_variables = nlohmann::json::object();
     bool sandbox = false;

@@ -43,6 +43,11 @@ struct RecordRef {
     std::string suffix;
 };
 
+// The hash of a number (of one account) with its current verification, and the hash a
+// verification moves to once superseded; lua/lib/common.lua says what they hold.
+std::string number_key(const std::string& tag);
+std::string record_key(const RecordRef& ref);
+
 // Splits "vrf_<tag><suffix>" (or "msg_…" with that prefix); nothing when malformed.
 std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix);
 std::string make_record_id(const char* prefix, const RecordRef& ref);
@@ -68,8 +73,9 @@ struct Verification {
     int64_t created_ms = 0;
     int64_t expires_ms = 0;
     bool sandbox = false;
+    std::string code;  // sandbox verifications only: their code is test data
     std::string template_name;
-    std::string template_variables;
+    std::string template_variables;  // the request's own, a JSON object; empty for none
     std::string delivery_status;
     std::string delivery_channel;  // the channel in use: sms after a WhatsApp fallback
     std::string fallback_reason;
@@ -82,7 +88,7 @@ struct Verification {
 struct NewVerification {
     Verification verification;
     int ttl_seconds = 600;
-    std::string code_hash;    // 32 raw bytes
+    std::string code_hash;    // 16 raw bytes
     std::string sealed_code;  // live sends only: the code sealed for the outbox
 };
 

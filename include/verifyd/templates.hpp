@@ -9,6 +9,18 @@
 
 namespace verifyd {
 
+// The template name and locale of a message whose request named none.
+constexpr const char* kDefaultTemplateName = "verify";
+constexpr const char* kDefaultLocale = "en";
+
+// A code's lifetime as the message says it: whole minutes, rounded up.
+int ttl_minutes(int ttl_seconds);
+
+// The variables a message is rendered with, but its code: app_name and ttl_minutes, then
+// the request's own (a JSON object as text, empty for none), which may replace them.
+nlohmann::json message_variables(const std::string& app_name, int ttl_seconds,
+                                 const std::string& request_variables);
+
 class Templates {
   public:
     // The built-in bodies.

@@ -3,28 +3,89 @@
 -- Time is Redis's own clock, so every replica of verifyd agrees on it. Replies of
 -- every script that can refuse: {0, ...} on success, or {error_code, retry_after}
 -- where error_code is one of the API's codes (4029, 4040, 4041, 4042, 4043, 4044).
+--
+-- Layout. One hash per (account, number), n:{tag}, holds the number's send history and
+-- its current verification, so that a pending verification costs one key:
+--   number fields: u the current verification's suffix, ts / tl the send times (ms,
+--   oldest first) of the number's earlier sandbox / live sends.
+-- A superseded verification moves to a hash of its own, o:{tag}<suffix>, which lives
+-- until the verification is forgotten.
+-- Verification fields (in either hash): a account, to number, loc locale (none = en),
+-- i settings packed as "c ttl g sb len mx ch fb" (created ms, code lifetime s, grace
+-- after expiry s, sandbox 1/0, code length, max attempts, channel, fallback or -), st
+-- status (p pending, a approved, l locked, c canceled, s superseded), n wrong attempts
+-- (none = 0), h code hash (pending only), k the code (sandbox only), tn template name
+-- (none = default), tv the request's template variables as JSON (none = {}), p the
+-- suffix of the verification this one superseded; delivery (live only): ds status
+-- (queued, sent, failed), dch channel in use (none = ch), fr fallback reason, de error,
+-- da attempts on the channel in use, pid the provider's message id, sc sealed code
+-- (until delivered or dropped). Fields are absent rather than empty or default, and the
+-- settings are packed into one, because every field costs bytes in a pending verification
+-- (Redis keeps a hash compact only while every value is at most 64 bytes).
 
 local clock = redis.call('TIME')
 local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 
--- Verification hash fields: a account, to number, ch channel, fb fallback, loc locale,
--- st status (p pending, a approved, l locked, c canceled, s superseded), len code length,
--- mx max attempts, n wrong attempts, c created ms, e expires ms, sb sandbox 1/0,
--- tn template name, tv template variables JSON, h code hash; delivery: ds status
--- (sandboxed, queued, sent, failed), dch channel in use, fr fallback reason, de error,
--- da attempts on the channel in use, pid the provider's message id, sc sealed code
--- (live only, deleted once delivered or dropped).
+local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb'}
 
--- Everything of a verification but its code hash and sealed code, as a flat
--- field/value list.
-local function readable_fields(verification_key)
-    local fields = redis.call('HGETALL', verification_key)
-    local out = {}
+local function pack_settings(settings)
+    local values = {}
+    for i, name in ipairs(settings_names) do
+        local value = settings[name]
+        values[i] = (value == nil or value == '') and '-' or value
+    end
+    return table.concat(values, ' ')
+end
+
+-- The packed settings as a table, with the expiry e and the time gone after which the
+-- verification is forgotten (answers as unknown); nil for nil.
+local function unpack_settings(packed)
+    if not packed then
+        return nil
+    end
+    local settings, i = {}, 1
+    for value in string.gmatch(packed, '%S+') do
+        settings[settings_names[i]] = value ~= '-' and value or ''
+        i = i + 1
+    end
+    settings.e = tonumber(settings.c) + tonumber(settings.ttl) * 1000
+    settings.gone = settings.e + tonumber(settings.g) * 1000
+    return settings
+end
+
+-- The hash that holds verification `suffix`: its number's while it is the current one,
+-- else its own record.
+local function verification_key(number_key, record_key, suffix)
+    if redis.call('HGET', number_key, 'u') == suffix then
+        return number_key
+    end
+    return record_key
+end
+
+local number_fields = {u = true, ts = true, tl = true}
+local secret_fields = {h = true, sc = true}
+
+-- A verification as a flat field/value list for the reader: no secrets, no number
+-- fields, the settings unpacked (c, e, sb, len, mx, ch, fb); nil when there is none or
+-- it is forgotten.
+local function readable_fields(key)
+    local fields = redis.call('HGETALL', key)
+    local out, settings = {}, nil
     for i = 1, #fields, 2 do
-        if fields[i] ~= 'h' and fields[i] ~= 'sc' then
-            out[#out + 1] = fields[i]
-            out[#out + 1] = fields[i + 1]
+        local name, value = fields[i], fields[i + 1]
+        if name == 'i' then
+            settings = unpack_settings(value)
+        elseif not number_fields[name] and not secret_fields[name] then
+            out[#out + 1] = name
+            out[#out + 1] = value
         end
+    end
+    if not settings or now_ms >= settings.gone then
+        return nil
+    end
+    for _, name in ipairs({'c', 'e', 'sb', 'len', 'mx', 'ch', 'fb'}) do
+        out[#out + 1] = name
+        out[#out + 1] = tostring(settings[name])
     end
     return out
 end

@@ -2,21 +2,24 @@
 -- what it needs. A job whose verification is gone, spent, canceled, superseded, locked
 -- or expired is dropped here: acknowledged and deleted, never sent.
 --
--- KEYS[1]  the verification hash v:<job>
--- KEYS[2]  the delivery stream
--- KEYS[3]  the undelivered index
+-- KEYS[1]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[2]  the verification's own record o:<job>, used once superseded
+-- KEYS[3]  the delivery stream
+-- KEYS[4]  the undelivered index
 -- ARGV[1]  the consumer group
 -- ARGV[2]  the stream entry id of this job
 -- ARGV[3]  the job, {tag}<suffix>
 -- ARGV[4]  the consumer asking
 --
 -- Replies: {'go', sealed_code, to, channel_in_use, fallback, locale, template_name,
---           template_variables, attempts_on_channel}
+--           template_variables, attempts_on_channel, ttl_seconds}  the locale, template
+--           name and variables as stored: empty for the defaults and for none
 --          {'drop', reason, channel}  reason is empty when the job was already finished
 --          {'taken'}  another consumer has claimed the job meanwhile: leave it alone
 
-local verification_key, stream_key, undelivered_key = KEYS[1], KEYS[2], KEYS[3]
+local stream_key, undelivered_key = KEYS[3], KEYS[4]
 local group, entry_id, job, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = verification_key(KEYS[1], KEYS[2], string.match(job, '}(.*)$'))
 
 -- A job read in a batch may have waited long enough for another replica to claim it.
 -- If it is still ours, claiming it again restarts its idle time, so that nobody takes
@@ -30,16 +33,16 @@ local function drop(reason)
     redis.call('XACK', stream_key, group, entry_id)
     redis.call('XDEL', stream_key, entry_id)
     redis.call('ZREM', undelivered_key, job)
-    if reason ~= '' and redis.call('EXISTS', verification_key) == 1 then
-        redis.call('HSET', verification_key, 'ds', 'failed', 'de', reason)
-        redis.call('HDEL', verification_key, 'sc')
+    local channel, packed = unpack(redis.call('HMGET', key, 'dch', 'i'))
+    if reason ~= '' and packed then
+        redis.call('HSET', key, 'ds', 'failed', 'de', reason)
+        redis.call('HDEL', key, 'sc')
     end
-    return {'drop', reason, redis.call('HGET', verification_key, 'dch') or ''}
+    return {'drop', reason, channel or packed and unpack_settings(packed).ch or ''}
 end
 
-local status, delivery, expires_ms, sealed = unpack(
-    redis.call('HMGET', verification_key, 'st', 'ds', 'e', 'sc'))
-if not status then
+local status, delivery, packed, sealed = unpack(redis.call('HMGET', key, 'st', 'ds', 'i', 'sc'))
+if not status or not packed then
     return drop('')
 end
 if delivery ~= 'queued' or not sealed then
@@ -57,10 +60,12 @@ end
 if status == 'l' then
     return drop('locked before delivery')
 end
-if now_ms >= tonumber(expires_ms) then
+local settings = unpack_settings(packed)
+if now_ms >= settings.e then
     return drop('expired before delivery')
 end
 
-local fields = redis.call('HMGET', verification_key, 'to', 'dch', 'fb', 'loc', 'tn', 'tv', 'da')
-return {'go', sealed, fields[1], fields[2], fields[3] or '', fields[4], fields[5], fields[6],
-    tonumber(fields[7] or '0')}
+local to, channel, locale, template_name, variables, attempts = unpack(
+    redis.call('HMGET', key, 'to', 'dch', 'loc', 'tn', 'tv', 'da'))
+return {'go', sealed, to, channel or settings.ch, settings.fb, locale or '', template_name or '',
+    variables or '', tonumber(attempts or '0'), tonumber(settings.ttl)}

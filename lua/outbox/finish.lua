@@ -2,10 +2,11 @@
 -- later, fallen back from WhatsApp to SMS, or failed. The job's stream entry is always
 -- acknowledged and deleted; a retry or fallback is a new job.
 --
--- KEYS[1]  the verification hash v:<job>
--- KEYS[2]  the delivery stream
--- KEYS[3]  the undelivered index
--- KEYS[4]  the delayed jobs, a sorted set of jobs by the time they are due
+-- KEYS[1]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[2]  the verification's own record o:<job>, used once superseded
+-- KEYS[3]  the delivery stream
+-- KEYS[4]  the undelivered index
+-- KEYS[5]  the delayed jobs, a sorted set of jobs by the time they are due
 -- ARGV[1]  the consumer group
 -- ARGV[2]  the stream entry id of this job
 -- ARGV[3]  the job, {tag}<suffix>
@@ -18,30 +19,34 @@
 -- Replies: {'sent'} {'retry'} {'fallback'} {'failed'}, or {'stale'} when the job had
 --          already been finished by another worker
 
-local verification_key, stream_key, undelivered_key, delayed_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stream_key, undelivered_key, delayed_key = KEYS[3], KEYS[4], KEYS[5]
 local group, entry_id, job = ARGV[1], ARGV[2], ARGV[3]
+local key = verification_key(KEYS[1], KEYS[2], string.match(job, '}(.*)$'))
 local outcome, detail, delay_ms, refusal = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local max_attempts = tonumber(ARGV[8])
 
 redis.call('XACK', stream_key, group, entry_id)
 redis.call('XDEL', stream_key, entry_id)
 
-local delivery, channel, fallback = unpack(redis.call('HMGET', verification_key, 'ds', 'dch', 'fb'))
-if delivery ~= 'queued' then
+local delivery, channel, packed = unpack(redis.call('HMGET', key, 'ds', 'dch', 'i'))
+if delivery ~= 'queued' or not packed then
     redis.call('ZREM', undelivered_key, job)
     return {'stale'}
 end
+local settings = unpack_settings(packed)
+channel = channel or settings.ch
+local fallback = settings.fb
 
 local function close(status, fields)
-    redis.call('HSET', verification_key, 'ds', status, unpack(fields))
-    redis.call('HDEL', verification_key, 'sc')
+    redis.call('HSET', key, 'ds', status, unpack(fields))
+    redis.call('HDEL', key, 'sc')
     redis.call('ZREM', undelivered_key, job)
     return {status}
 end
 
 local function fall_back_or_fail(reason)
     if channel == 'whatsapp' and fallback == 'sms' then
-        redis.call('HSET', verification_key, 'dch', 'sms', 'fr', reason, 'da', 0, 'de', detail)
+        redis.call('HSET', key, 'dch', 'sms', 'fr', reason, 'da', 0, 'de', detail)
         redis.call('XADD', stream_key, '*', 'r', job)
         return {'fallback'}
     end
@@ -52,13 +57,13 @@ if outcome == 'sent' then
     return close('sent', {'pid', detail})
 end
 
-local attempts = redis.call('HINCRBY', verification_key, 'da', 1)
+local attempts = redis.call('HINCRBY', key, 'da', 1)
 if outcome == 'refused' then
     return fall_back_or_fail(refusal ~= '' and refusal or 'provider_error')
 end
 if attempts >= max_attempts then
     return fall_back_or_fail('provider_error')
 end
-redis.call('HSET', verification_key, 'de', detail)
+redis.call('HSET', key, 'de', detail)
 redis.call('ZADD', delayed_key, now_ms + delay_ms, job)
 return {'retry'}

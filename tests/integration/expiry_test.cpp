@@ -55,7 +55,12 @@ TEST_CASE("ttl_seconds in a send overrides VERIFYD_CODE_TTL") {
 }
 
 TEST_CASE("Redis TTLs remove an expired verification's keys") {
-    VerifydInstance v(short_lived());
+    // The number's hash, which holds its current verification, lives as long as the
+    // longer of ttl + grace and the number's send windows and cooldown: here ttl + grace.
+    Settings settings = short_lived();
+    settings["VERIFYD_SEND_LIMITS"] = "5/3";
+    settings["VERIFYD_RESEND_COOLDOWN"] = "1";
+    VerifydInstance v(settings);
     const auto sent_at = std::chrono::steady_clock::now();
     json sent = v.send_ok(v.key(kTestA), us_number(7201));
 

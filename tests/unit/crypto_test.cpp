@@ -109,12 +109,12 @@ TEST_CASE("two codes drawn in a row are not always equal") {
     CHECK(seen.size() > 95);
 }
 
-TEST_CASE("a code hash is 32 bytes and depends on the key, the id and the code") {
+TEST_CASE("a code hash is 16 bytes and depends on the key, the id and the code") {
     verifyd::init_crypto();
     const HashKey key = key_of(0x11);
     const std::string id = "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBB";
     const std::string hash = verifyd::code_hash(key, id, "123456");
-    CHECK(hash.size() == 32);
+    CHECK(hash.size() == 16);
     CHECK(verifyd::code_hash(key, id, "123456") == hash);
     CHECK(verifyd::code_hash(key_of(0x12), id, "123456") != hash);
     CHECK(verifyd::code_hash(key, "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBC", "123456") !=
@@ -124,12 +124,12 @@ TEST_CASE("a code hash is 32 bytes and depends on the key, the id and the code")
     CHECK(verifyd::code_hash(key, id, "") != hash);
 }
 
-TEST_CASE("a code hash is keyed BLAKE2b-256 over the purpose label, the id and the code") {
+TEST_CASE("a code hash is keyed BLAKE2b-128 over the purpose label, the id and the code") {
     verifyd::init_crypto();
     const HashKey key = key_of(0x5a);
     const std::string id = "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBB";
     const std::string input = std::string("verifyd code") + '\0' + id + '\0' + "042917";
-    unsigned char expected[32];
+    unsigned char expected[16];
     crypto_generichash(expected, sizeof expected,
                        reinterpret_cast<const unsigned char*>(input.data()), input.size(),
                        key.data(), key.size());

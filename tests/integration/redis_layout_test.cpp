@@ -1,0 +1,89 @@
+// What a verification costs in Redis (lua/lib/common.lua): a pending one is the one
+// compact hash of its number, a superseded one moves to a record of its own that expires
+// with it. Redis keeps a hash compact (a listpack) only while every value is short, so
+// these tests look at the encoding, not only at the keys.
+#include <catch2/catch.hpp>
+
+#include "support/api_checks.hpp"
+#include "support/verifyd_instance.hpp"
+
+using namespace verifyd_test;
+using nlohmann::json;
+
+namespace {
+
+// The keys of one kind ("n:", "o:", …) in the fixture's Redis.
+std::vector<std::string> keys_starting(VerifydInstance& v, const std::string& prefix) {
+    std::vector<std::string> found;
+    for (const auto& key : v.redis().keys())
+        if (key.rfind(prefix, 0) == 0) found.push_back(key);
+    return found;
+}
+
+std::string encoding(VerifydInstance& v, const std::string& key) {
+    return v.redis().command({"OBJECT", "ENCODING", key}).str;
+}
+
+}  // namespace
+
+TEST_CASE("a pending sandbox verification is one compact hash besides the key's counter") {
+    VerifydInstance v;
+    const auto outbox_keys = keys_starting(v, "q:");  // made at start, whatever is sent
+    v.send_ok(v.key(kTestA), us_number(14001));
+
+    const std::vector<std::string> keys = v.redis().keys();
+    INFO("keys: " << json(keys).dump());
+    CHECK(keys.size() == outbox_keys.size() + 2);
+    const std::vector<std::string> numbers = keys_starting(v, "n:");
+    REQUIRE(numbers.size() == 1);
+    CHECK(keys_starting(v, "k:").size() == 1);
+    CHECK(encoding(v, numbers[0]) == "listpack");
+}
+
+TEST_CASE("a live WhatsApp verification with a fallback and variables stays one compact hash") {
+    VerifydInstance v;
+    json sent = v.send_ok(
+        v.key(kLiveA), us_number(14101),
+        {{"channel", "whatsapp"},
+         {"fallback", "sms"},
+         {"locale", "pt-BR"},
+         {"template",
+          {{"name", "login"}, {"variables", {{"user_name", "Ana"}, {"brand", "Acme"}}}}}});
+
+    const std::vector<std::string> numbers = keys_starting(v, "n:");
+    REQUIRE(numbers.size() == 1);
+    CHECK(keys_starting(v, "o:").empty());
+    CHECK(encoding(v, numbers[0]) == "listpack");
+    // The variables the message is rendered with are still whole.
+    v.wait_for_delivery(v.key(kLiveA), sent["id"], "sent");
+    json message =
+        require_success(v.get("/messages/" + sent["message_id"].get<std::string>(), v.key(kLiveA)));
+    CHECK(message["template"].value("name", "") == "login");
+    CHECK(message["template"]["variables"].value("user_name", "") == "Ana");
+    CHECK(message["template"]["variables"].value("brand", "") == "Acme");
+    CHECK(message["template"]["variables"].contains("ttl_minutes"));
+    CHECK_FALSE(message["template"]["variables"].contains("code"));
+}
+
+TEST_CASE("a superseded verification moves to a record that expires with it, without its hash") {
+    VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"},
+                               {"VERIFYD_CODE_TTL", "60"},
+                               {"VERIFYD_EXPIRED_GRACE", "30"}});
+    const std::string to = us_number(14201);
+    json first = v.send_ok(v.key(kTestA), to);
+    json second = v.send_ok(v.key(kTestA), to);
+
+    const std::vector<std::string> records = keys_starting(v, "o:");
+    REQUIRE(records.size() == 1);
+    CHECK(keys_starting(v, "n:").size() == 1);
+    const long long ttl_ms = v.redis().command({"PTTL", records[0]}).integer;
+    CHECK(ttl_ms > 0);
+    CHECK(ttl_ms <= 90 * 1000);
+    CHECK(v.redis().command({"HEXISTS", records[0], "h"}).integer == 0);
+    CHECK(v.redis().command({"HGET", records[0], "st"}).str == "s");
+
+    json read = require_success(v.get_verification(v.key(kTestA), first["id"]));
+    CHECK(read.value("status", "") == "canceled");
+    json current = require_success(v.get_verification(v.key(kTestA), second["id"]));
+    CHECK(current.value("status", "") == "pending");
+}
