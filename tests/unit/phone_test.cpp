@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <cctype>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -129,6 +130,36 @@ TEST_CASE("an E.164-shaped number that libphonenumber finds invalid is refused")
         CHECK_FALSE(check.ok);
         CHECK_FALSE(check.problem.empty());
     }
+}
+
+TEST_CASE("the validator finds valid exactly the numbers libphonenumber's IsValidNumber does") {
+    const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+    const PhoneValidator validator;
+    // Numbers around real ones: every region's examples with their last digits varied,
+    // so that valid and invalid numbers of every shape come up.
+    std::set<std::string> regions;
+    util->GetSupportedRegions(&regions);
+    int valid = 0, invalid = 0;
+    for (const std::string& region : regions) {
+        PhoneNumber example;
+        if (!util->GetExampleNumberForType(region, PhoneNumberUtil::MOBILE, &example)) continue;
+        std::string e164;
+        util->Format(example, PhoneNumberUtil::E164, &e164);
+        for (int variant = 0; variant < 20; ++variant) {
+            std::string to = e164;
+            to[to.size() - 1 - variant % 4] = static_cast<char>('0' + (variant * 7) % 10);
+            if (variant >= 10) to.pop_back();
+            if (!verifyd::is_strict_e164(to)) continue;
+            PhoneNumber number;
+            REQUIRE(util->Parse(to, "ZZ", &number) == PhoneNumberUtil::NO_PARSING_ERROR);
+            const bool expected = util->IsValidNumber(number);
+            INFO(region << " " << to);
+            CHECK((validator.check(to).type != "UNKNOWN") == expected);
+            ++(expected ? valid : invalid);
+        }
+    }
+    CHECK(valid > 1000);
+    CHECK(invalid > 1000);
 }
 
 TEST_CASE("allowed regions refuse a number from another region, naming its region") {
