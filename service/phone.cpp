@@ -68,9 +68,9 @@ PhoneCheck PhoneValidator::check(const std::string& to) const {
     }
     const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
     PhoneNumber number;
-    // GetNumberType answers UNKNOWN exactly when IsValidNumber says no, and each of them
-    // searches the regions of the country code (25 for +1) by pattern: asking for the
-    // type alone saves one of the searches.
+    // GetNumberType answers UNKNOWN exactly when IsValidNumber says no, and each of them,
+    // like GetRegionCodeForNumber, searches the regions of the country code (25 for +1)
+    // by pattern: the type is asked for once, the region only when regions are limited.
     auto type = PhoneNumberUtil::UNKNOWN;
     if (util.Parse(to, "ZZ", &number) == PhoneNumberUtil::NO_PARSING_ERROR)
         type = util.GetNumberType(number);
@@ -79,15 +79,17 @@ PhoneCheck PhoneValidator::check(const std::string& to) const {
         result.problem = "is not a valid phone number";
         return result;
     }
-    util.GetRegionCodeForNumber(number, &result.region);
     if (!can_receive_code(type)) {
         result.problem = "is a " + result.type + " number, which cannot receive a code";
         return result;
     }
-    if (!allowed_regions_.empty() && !allowed_regions_.count(result.region)) {
-        result.problem = "is in region " + (result.region.empty() ? "unknown" : result.region) +
-                         ", which is not allowed";
-        return result;
+    if (!allowed_regions_.empty()) {
+        util.GetRegionCodeForNumber(number, &result.region);
+        if (!allowed_regions_.count(result.region)) {
+            result.problem = "is in region " + (result.region.empty() ? "unknown" : result.region) +
+                             ", which is not allowed";
+            return result;
+        }
     }
     result.ok = true;
     return result;

@@ -11,7 +11,8 @@ namespace verifyd {
 struct PhoneCheck {
     bool ok = false;
     std::string problem;  // human-readable, for details.to
-    std::string region;   // ISO 3166 alpha-2 when known
+    std::string region;   // ISO 3166 alpha-2; looked up only when regions are limited
+                          // (a second search of the country code's regions)
     std::string type;     // libphonenumber's type name, e.g. MOBILE, FIXED_LINE
 };
 
