@@ -11,7 +11,8 @@
 #     and verifyd's peak RSS;
 #   - optionally (BENCH_PROFILE=1, the default) a perf profile of check and send.
 # Writes bench/results/: results.md, results.csv, results.png, raw/ (wrk output, profiles).
-# Every run is bounded; all traffic goes to 127.0.0.1. Takes 7 to 10 minutes.
+# Every run is bounded; all traffic goes to 127.0.0.1. Takes 5 to 10 minutes (5 on an idle
+# 2-core machine, plus the build).
 #
 # Settings (environment): BENCH_DURATION (seconds per wrk run, default 10),
 # BENCH_SENDS (sends of the memory measurement, default 100000), BENCH_PROFILE (1/0),
