@@ -79,10 +79,10 @@ end
 -- it was pending, and its send time joins its mode's history.
 local previous = nil
 if current then
-    local fields = redis.call('HGETALL', number_key)
+    local stored = redis.call('HGETALL', number_key)
     local record, stale = {}, {}
-    for i = 1, #fields, 2 do
-        local name, value = fields[i], fields[i + 1]
+    for i = 1, #stored, 2 do
+        local name, value = stored[i], stored[i + 1]
         if not number_fields[name] then
             stale[#stale + 1] = name
             if name == 'st' and value == 'p' then
