@@ -4,8 +4,9 @@
 # redis-server and verifyd on 127.0.0.1, and measures with wrk (bench/wrk/*.lua):
 #   - throughput and latency of check, send and a login-like mix, at 16 and 64
 #     connections, with "Connection: keep-alive" and with no Connection header;
-#   - the ceilings: the bare Pistache handler (same settings) and redis-benchmark running
-#     the check script by EVALSHA;
+#   - the ceilings: the bare Pistache handler (same settings), the same with one
+#     asynchronous, pipelined EVALSHA of the check script per request, and redis-benchmark
+#     running the check script by EVALSHA;
 #   - p99 at half the peak rate of check and send (paced by wrk's delay());
 #   - Redis memory per pending verification (100k sandbox sends through the HTTP API)
 #     and verifyd's peak RSS;
@@ -378,6 +379,20 @@ for c in "${connections[@]}"; do
 done
 redis_measure "EVALSHA check pipelined x16" 64 $((duration * 40000)) 16 "${evalsha[@]}"
 
+# The framework and Redis together: the bare handler answering each request only after
+# one EVALSHA of the check script, the calls of all requests pipelined on one connection
+# and answered from its own thread, so that no HTTP thread waits for Redis.
+"$bare_bin" 127.0.0.1 "$bare_port" "$server_threads" "$redis_port" "${evalsha[@]}" &
+bare_pid=$!
+pids+=("$bare_pid")
+wait_for 10 curl -sf "http://127.0.0.1:$bare_port/"
+for c in "${connections[@]}"; do
+    for ka in 1 0; do
+        measure main bare+redis "$c" "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" bare.lua
+    done
+done
+stop_process "$bare_pid"
+
 # --- 5. p99 at half the peak rate ----------------------------------------------------------
 # Peak: the best throughput of the scenario at 64 connections. Paced by delay() in each
 # wrk thread (bench/wrk/common.lua) at half of it, keep-alive, 64 connections.
@@ -543,6 +558,10 @@ memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
         printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
     }' "$results/results.csv"
     echo
+    echo "bare: Pistache answering a constant (bench/bare_handler.cpp). bare+redis: the same, each"
+    echo "answer sent only after one EVALSHA of the check script (on a copy of a pool verification),"
+    echo "pipelined with the other requests' on one connection and answered from that connection's"
+    echo "thread: what Pistache and one Redis call per request reach when no thread waits for Redis."
     echo "check: wrong but well-formed codes against a pool of pending verifications (every"
     echo "request runs the whole path and counts an attempt; none locks). send: each request to a"
     echo "number of its own. login: bench/wrk/login.lua, per flow one send, one GET /verify/{id}"
