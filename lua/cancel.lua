@@ -13,9 +13,8 @@
 --          {4029, retry_after}  (lib/key_limit.lua)
 
 local account = ARGV[2]
-local key = verification_key(KEYS[2], KEYS[3], ARGV[3])
-
-local owner, status, packed = unpack(redis.call('HMGET', key, 'a', 'st', 'i'))
+local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a', 'st', 'i'})
+local owner, status, packed = unpack(values)
 if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
     return {4040}
 end

@@ -16,18 +16,9 @@
 --          {4041}  expired (answered for the grace period, then 4040)
 --          {4029, retry_after}  (lib/key_limit.lua)
 
-local account, presented, suffix = ARGV[2], ARGV[3], ARGV[4]
-local fields = {'a', 'st', 'i', 'n', 'h', 'to'}
-
--- Most checks are of the number's current verification: read it with the number's u in
--- one call, and the superseded record only when u names another.
-local key = KEYS[2]
-local values = redis.call('HMGET', key, 'u', unpack(fields))
-if values[1] ~= suffix then
-    key = KEYS[3]
-    values = {false, unpack(redis.call('HMGET', key, unpack(fields)))}
-end
-local owner, status, packed, wrong, stored, to = unpack(values, 2)
+local account, presented = ARGV[2], ARGV[3]
+local key, values = read_verification(KEYS[2], KEYS[3], ARGV[4], {'a', 'st', 'i', 'n', 'h', 'to'})
+local owner, status, packed, wrong, stored, to = unpack(values)
 if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
     return {4040}
 end

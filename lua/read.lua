@@ -14,9 +14,9 @@
 --          {4029, retry_after}  (lib/key_limit.lua)
 
 local account = ARGV[2]
-local key = verification_key(KEYS[2], KEYS[3], ARGV[3])
+local key, owner = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a'})
 
-local fields = redis.call('HGET', key, 'a') == account and readable_fields(key)
+local fields = owner[1] == account and readable_fields(key)
 if not fields then
     return {tonumber(ARGV[4])}
 end

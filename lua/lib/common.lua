@@ -53,13 +53,15 @@ local function unpack_settings(packed)
     return settings
 end
 
--- The hash that holds verification `suffix`: its number's while it is the current one,
--- else its own record.
-local function verification_key(number_key, record_key, suffix)
-    if redis.call('HGET', number_key, 'u') == suffix then
-        return number_key
+-- The hash that holds verification `suffix` (its number's while it is the current one,
+-- else its own record) and the values of the named fields there. Most calls are about
+-- the current verification, which one HMGET reads together with the number's u.
+local function read_verification(number_key, record_key, suffix, names)
+    local values = redis.call('HMGET', number_key, 'u', unpack(names))
+    if table.remove(values, 1) == suffix then
+        return number_key, values
     end
-    return record_key
+    return record_key, redis.call('HMGET', record_key, unpack(names))
 end
 
 local number_fields = {u = true, ts = true, tl = true}

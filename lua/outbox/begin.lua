@@ -19,7 +19,10 @@
 
 local stream_key, undelivered_key = KEYS[3], KEYS[4]
 local group, entry_id, job, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local key = verification_key(KEYS[1], KEYS[2], string.match(job, '}(.*)$'))
+local key, values = read_verification(KEYS[1], KEYS[2], string.match(job, '}(.*)$'),
+    {'st', 'ds', 'i', 'sc', 'dch'})
+local status, delivery, packed, sealed, channel = unpack(values)
+local settings = unpack_settings(packed)
 
 -- A job read in a batch may have waited long enough for another replica to claim it.
 -- If it is still ours, claiming it again restarts its idle time, so that nobody takes
@@ -33,15 +36,13 @@ local function drop(reason)
     redis.call('XACK', stream_key, group, entry_id)
     redis.call('XDEL', stream_key, entry_id)
     redis.call('ZREM', undelivered_key, job)
-    local channel, packed = unpack(redis.call('HMGET', key, 'dch', 'i'))
-    if reason ~= '' and packed then
+    if reason ~= '' and settings then
         redis.call('HSET', key, 'ds', 'failed', 'de', reason)
         redis.call('HDEL', key, 'sc')
     end
-    return {'drop', reason, channel or packed and unpack_settings(packed).ch or ''}
+    return {'drop', reason, channel or settings and settings.ch or ''}
 end
 
-local status, delivery, packed, sealed = unpack(redis.call('HMGET', key, 'st', 'ds', 'i', 'sc'))
 if not status or not packed then
     return drop('')
 end
@@ -60,12 +61,11 @@ end
 if status == 'l' then
     return drop('locked before delivery')
 end
-local settings = unpack_settings(packed)
 if now_ms >= settings.e then
     return drop('expired before delivery')
 end
 
-local to, channel, locale, template_name, variables, attempts = unpack(
-    redis.call('HMGET', key, 'to', 'dch', 'loc', 'tn', 'tv', 'da'))
+local to, locale, template_name, variables, attempts = unpack(
+    redis.call('HMGET', key, 'to', 'loc', 'tn', 'tv', 'da'))
 return {'go', sealed, to, channel or settings.ch, settings.fb, locale or '', template_name or '',
     variables or '', tonumber(attempts or '0'), tonumber(settings.ttl)}

@@ -21,14 +21,15 @@
 
 local stream_key, undelivered_key, delayed_key = KEYS[3], KEYS[4], KEYS[5]
 local group, entry_id, job = ARGV[1], ARGV[2], ARGV[3]
-local key = verification_key(KEYS[1], KEYS[2], string.match(job, '}(.*)$'))
+local key, values = read_verification(KEYS[1], KEYS[2], string.match(job, '}(.*)$'),
+    {'ds', 'dch', 'i'})
+local delivery, channel, packed = unpack(values)
 local outcome, detail, delay_ms, refusal = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local max_attempts = tonumber(ARGV[8])
 
 redis.call('XACK', stream_key, group, entry_id)
 redis.call('XDEL', stream_key, entry_id)
 
-local delivery, channel, packed = unpack(redis.call('HMGET', key, 'ds', 'dch', 'i'))
 if delivery ~= 'queued' or not packed then
     redis.call('ZREM', undelivered_key, job)
     return {'stale'}
