@@ -39,7 +39,6 @@ log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 # --- tools and build -------------------------------------------------------------------
 log "installing dependencies"
-./scripts/install-deps.sh >&2
 BENCH_PROFILE=$profile ./bench/install-deps.sh >&2
 log "building verifyd (Release) and bench/bare_handler into $build_dir"
 # -g adds debug information only (same code) so that perf can name functions.
@@ -287,25 +286,19 @@ done
 stop_process "$bare_pid"
 
 # --- 3. verifyd: check, send, login ------------------------------------------------------
-for c in "${connections[@]}"; do
-    for ka in 1 0; do
-        measure main check "$c" "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
-            ids="$work/pool.ids" threads="$wrk_threads"
-    done
-done
-for c in "${connections[@]}"; do
-    for ka in 1 0; do
-        take_numbers
-        measure main send "$c" "$ka" "$verifyd_pid" "$verifyd_url" send.lua \
-            base="$base" span="$number_span"
-    done
-done
-for c in "${connections[@]}"; do
-    for ka in 1 0; do
-        take_numbers
-        measure main login "$c" "$ka" "$verifyd_pid" "$verifyd_url" login.lua \
-            base="$base" span="$number_span"
-        # requests per completed flow: 3 (send, read, check)
+# check walks the pool of pending verifications; send and login take fresh numbers.
+for scenario in check send login; do
+    for c in "${connections[@]}"; do
+        for ka in 1 0; do
+            if [ "$scenario" = check ]; then
+                script_args=(ids="$work/pool.ids" threads="$wrk_threads")
+            else
+                take_numbers
+                script_args=(base="$base" span="$number_span")
+            fi
+            measure main "$scenario" "$c" "$ka" "$verifyd_pid" "$verifyd_url" "$scenario.lua" \
+                "${script_args[@]}"
+        done
     done
 done
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages verifyd builds and tests with. Safe to run again:
-# it does nothing when every package is already installed.
+# Installs the Debian packages verifyd builds and tests with, and any packages named as
+# arguments (bench/install-deps.sh adds the benchmark's). Safe to run again: it does
+# nothing when every package is already installed.
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,7 @@ packages=(
 )
 # and their validators come from npm: Debian's node and npm unless a node with npm is there
 command -v npm >/dev/null || packages+=(nodejs npm)
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

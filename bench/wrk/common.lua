@@ -11,6 +11,9 @@
 --   counters     names of per-thread globals summed over threads in done()
 --   phone_number(i)  the i-th of 48 million valid US numbers (FIXED_LINE_OR_MOBILE):
 --                +1 AAA 200 0000 … +1 AAA 999 9999 for six area codes AAA
+--   thread_numbers()  this thread's numbers, one after the other: base + thread*span …
+--                (options base=N span=N), wrapping after span; returns the next-number
+--                function
 --   done()       prints one machine-readable "result …" line that bench/run.sh parses
 
 options = {}
@@ -40,6 +43,17 @@ local area_codes = {"415", "212", "312", "617", "206", "303"}
 function phone_number(i)
     local area = area_codes[math.floor(i / 8000000) % #area_codes + 1]
     return string.format("+1%s%07d", area, 2000000 + i % 8000000)
+end
+
+function thread_numbers()
+    local span = tonumber(options.span or "100000")
+    local first = tonumber(options.base or "0") + thread_id * span
+    local last, next_index = first + span - 1, first
+    return function()
+        local index = next_index
+        next_index = next_index < last and next_index + 1 or first
+        return phone_number(index)
+    end
 end
 
 -- Pacing: a monotonic clock through LuaJIT's FFI.

@@ -9,7 +9,7 @@
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local steps, head, tail = {}, 1, 0
-local next_number, first, last
+local next_number
 local request_headers
 flows_started, codes_read, approved, unexpected = 0, 0, 0, 0
 counters = {"flows_started", "codes_read", "approved", "unexpected"}
@@ -17,10 +17,7 @@ counters = {"flows_started", "codes_read", "approved", "unexpected"}
 function init(args)
     parse_options(args)
     request_headers = headers()
-    local span = tonumber(options.span or "100000")
-    first = tonumber(options.base or "0") + thread_id * span
-    last = first + span - 1
-    next_number = first
+    next_number = thread_numbers()
 end
 
 local function push(step)
@@ -39,11 +36,9 @@ function request()
         end
         return wrk.format("GET", "/verify/" .. step.id, request_headers)
     end
-    local number = next_number
-    next_number = next_number < last and next_number + 1 or first
     flows_started = flows_started + 1
     return wrk.format("POST", "/verify/send", request_headers,
-        '{"to": "' .. phone_number(number) .. '"}')
+        '{"to": "' .. next_number() .. '"}')
 end
 
 function response(status, response_headers, body)

@@ -7,7 +7,6 @@
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local next_number
-local first, last
 local request_headers
 local quota, ids_file
 created = 0
@@ -16,10 +15,7 @@ counters = {"created"}
 function init(args)
     parse_options(args)
     request_headers = headers()
-    local span = tonumber(options.span or "100000")
-    first = tonumber(options.base or "0") + thread_id * span
-    last = first + span - 1
-    next_number = first
+    next_number = thread_numbers()
     quota = tonumber(options.count or "")
     if options.ids then ids_file = assert(io.open(options.ids .. "." .. thread_id, "w")) end
     if not quota and not ids_file then
@@ -29,10 +25,8 @@ function init(args)
 end
 
 function request()
-    local number = next_number
-    next_number = next_number < last and next_number + 1 or first
     return wrk.format("POST", "/verify/send", request_headers,
-        '{"to": "' .. phone_number(number) .. '"}')
+        '{"to": "' .. next_number() .. '"}')
 end
 
 function response(status, response_headers, body)
