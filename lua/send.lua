@@ -33,9 +33,10 @@ for count, seconds in string.gmatch(windows_spec, '(%d+)/(%d+)') do
     longest_ms = math.max(longest_ms, tonumber(seconds) * 1000)
 end
 
-local function recent_times(field)
+-- The send times of a stored list that are within the longest window, oldest first.
+local function recent_times(stored)
     local times = {}
-    for t in string.gmatch(redis.call('HGET', number_key, field) or '', '%d+') do
+    for t in string.gmatch(stored or '', '%d+') do
         if tonumber(t) > now_ms - longest_ms then
             times[#times + 1] = tonumber(t)
         end
@@ -46,9 +47,9 @@ end
 -- This mode's send times within the longest window, oldest first: the earlier sends
 -- and the current verification's own.
 local times_field = 't' .. mode
-local times = recent_times(times_field)
-local current = redis.call('HGET', number_key, 'u')
-local current_settings = current and unpack_settings(redis.call('HGET', number_key, 'i'))
+local stored_times, current, packed = unpack(redis.call('HMGET', number_key, times_field, 'u', 'i'))
+local times = recent_times(stored_times)
+local current_settings = current and unpack_settings(packed)
 local current_mode = current_settings and (current_settings.sb == '1' and 's' or 'l')
 if current_mode == mode and tonumber(current_settings.c) > now_ms - longest_ms then
     times[#times + 1] = tonumber(current_settings.c)
@@ -103,7 +104,7 @@ if current then
     end
     if current_mode ~= mode then
         local other_field = 't' .. current_mode
-        local other = recent_times(other_field)
+        local other = recent_times(redis.call('HGET', number_key, other_field))
         other[#other + 1] = current_settings.c
         redis.call('HSET', number_key, other_field, table.concat(other, ' '))
     end
