@@ -144,13 +144,17 @@ HttpResponse failure(const std::string& request_id, const ApiError& error) {
 
 struct Api::Context {
     std::string request_id;
+    std::string method;
     std::string route = "unmatched";
+    std::chrono::steady_clock::time_point started;
     std::shared_ptr<const Credentials> credentials;  // one snapshot for the whole request
     Caller caller;
     bool authenticated = false;
     bool counted = false;  // a store call has counted this request against the key's limit
     bool live_key = false;
+    bool answered = false;
     std::optional<ApiError> error;  // set by a handler that refuses
+    Respond respond;
 
     HttpResponse fail(ApiError e) {
         error = e;
@@ -173,47 +177,77 @@ Store& Api::counting(Context& context) {
     return store_;
 }
 
-HttpResponse Api::handle(const HttpRequest& request) {
-    auto started = std::chrono::steady_clock::now();
+void Api::handle(const HttpRequest& request, Respond respond) {
     ++in_flight_;
-    struct Leaving {
-        std::atomic<int>& count;
-        ~Leaving() { --count; }
-    } leaving{in_flight_};
-    Context context;
-    context.credentials = credentials_.current();
+    auto context = std::make_shared<Context>();
+    context->started = std::chrono::steady_clock::now();
+    context->method = request.method;
+    context->respond = std::move(respond);
+    context->credentials = credentials_.current();
     auto presented_id = request.header("X-Request-Id");
-    context.request_id =
+    context->request_id =
         presented_id && is_request_id(*presented_id) ? *presented_id : "req_" + random_token(12);
+    guarded(context, [&] { route(request, context); });
+}
 
-    HttpResponse response;
+void Api::guarded(const ContextPtr& context, const std::function<void()>& step) {
     try {
-        response = route(request, context);
+        step();
     } catch (const std::exception& e) {
         log_event(LogLevel::Error, "request failed",
-                  {{"request_id", context.request_id}, {"error", e.what()}});
-        response = context.fail(make_error(ErrorCode::InternalError));
+                  {{"request_id", context->request_id}, {"error", e.what()}});
+        if (!context->answered)
+            finish(context, context->fail(make_error(ErrorCode::InternalError)));
     }
+}
 
-    response.headers.emplace_back("X-Request-Id", context.request_id);
-    if (context.error) metrics_.count_error(context.error->code);
+void Api::reply(const ContextPtr& context, HttpResponse response) {
+    // Invalid requests count against the key's limit too; once over it, the key is told
+    // so rather than what was wrong with the request.
+    if (!context->authenticated || context->counted) return finish(context, std::move(response));
+    counting(*context).count_request(
+        context->caller, [this, context, response = std::move(response)](Result<bool> counted) {
+            guarded(context, [&] {
+                if (counted.error && counted.error->code == ErrorCode::RateLimitExceeded)
+                    return finish(context, context->fail(*counted.error));
+                finish(context, response);
+            });
+        });
+}
+
+template <typename T>
+Then<T> Api::respond_with(const ContextPtr& context,
+                          std::function<HttpResponse(Context&, const T&)> success) {
+    return [this, context, success = std::move(success)](Result<T> result) {
+        guarded(context, [&] {
+            if (result.error) return reply(context, context->fail(*result.error));
+            reply(context, success(*context, result.value));
+        });
+    };
+}
+
+void Api::finish(const ContextPtr& context, HttpResponse response) {
+    context->answered = true;
+    response.headers.emplace_back("X-Request-Id", context->request_id);
+    if (context->error) metrics_.count_error(context->error->code);
     double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics_.observe_request(context.route, response.status, seconds);
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - context->started).count();
+    metrics_.observe_request(context->route, response.status, seconds);
     if (log_enabled(LogLevel::Info)) {
-        nlohmann::json fields = {{"request_id", context.request_id},
-                                 {"method", request.method},
-                                 {"route", context.route},
+        nlohmann::json fields = {{"request_id", context->request_id},
+                                 {"method", context->method},
+                                 {"route", context->route},
                                  {"status", response.status},
                                  {"latency_ms", seconds * 1000.0}};
-        if (context.error) fields["error_code"] = static_cast<int>(context.error->code);
-        if (context.authenticated) {
-            fields["account"] = context.caller.account;
-            fields["key_id"] = context.caller.key_id;
+        if (context->error) fields["error_code"] = static_cast<int>(context->error->code);
+        if (context->authenticated) {
+            fields["account"] = context->caller.account;
+            fields["key_id"] = context->caller.key_id;
         }
         log_event(LogLevel::Info, "request", fields);
     }
-    return response;
+    --in_flight_;
+    context->respond(std::move(response));
 }
 
 std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned scope,
@@ -239,7 +273,7 @@ std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned s
     return std::nullopt;
 }
 
-HttpResponse Api::route(const HttpRequest& request, Context& context) {
+void Api::route(const HttpRequest& request, const ContextPtr& context) {
     const std::vector<std::string> parts = split_path(request.path);
     const std::string& method = request.method;
     auto matches = [&](std::initializer_list<const char*> pattern) {
@@ -261,64 +295,53 @@ HttpResponse Api::route(const HttpRequest& request, Context& context) {
         const char* label;
         const char* method;
         unsigned scope;  // 0 = no authentication
-        std::function<HttpResponse()> handler;
+        std::function<void()> handler;
     };
     const std::string id = parts.size() > 1 ? parts[1] : "";
     const std::string v3_id = parts.size() > 2 ? parts[2] : "";
     const Route routes[] = {
-        {{"verify", "send"},
-         "/verify/send",
-         "POST",
-         kScopeSend,
-         [&] { return send(request, context); }},
+        {{"verify", "send"}, "/verify/send", "POST", kScopeSend, [&] { send(request, context); }},
         {{"verify", "check"},
          "/verify/check",
          "POST",
          kScopeCheck,
-         [&] { return check(request, context); }},
+         [&] { check(request, context); }},
         {{"verify", "*"},
          "/verify/{id}",
          "GET",
          kScopeRead,
-         [&] { return get_verification(id, context); }},
+         [&] { get_verification(id, context); }},
         {{"verify", "*", "cancel"},
          "/verify/{id}/cancel",
          "POST",
          kScopeSend,
-         [&] { return cancel(id, context); }},
-        {{"messages"},
-         "/messages",
-         "GET",
-         kScopeRead,
-         [&] { return list_messages(request, context); }},
-        {{"messages", "*"},
-         "/messages/{id}",
-         "GET",
-         kScopeRead,
-         [&] { return get_message(id, context); }},
+         [&] { cancel(id, context); }},
+        {{"messages"}, "/messages", "GET", kScopeRead, [&] { list_messages(request, context); }},
+        {{"messages", "*"}, "/messages/{id}", "GET", kScopeRead, [&] { get_message(id, context); }},
         {{"v3", "messages", "*"},
          "/v3/messages/{id}",
          "GET",
          kScopeRead,
-         [&] { return get_message(v3_id, context); }},
+         [&] { get_message(v3_id, context); }},
         {{"healthz"},
          "/healthz",
          "GET",
          0,
          [&] {
-             return context.ok(200, {{"status", "ok"}});
+             reply(context, context->ok(200, {{"status", "ok"}}));
          }},
-        {{"readyz"}, "/readyz", "GET", 0, [&] { return readyz(context); }},
+        {{"readyz"}, "/readyz", "GET", 0, [&] { readyz(context); }},
         {{"metrics"},
          "/metrics",
          "GET",
          0,
          [&] {
+             // Blocking, on this thread's own connection: scrapes are rare.
              HttpResponse response;
              refresh_outbox_gauges(store_, metrics_);
              response.body = metrics_.render();
              response.content_type = "text/plain; version=0.0.4";
-             return response;
+             reply(context, std::move(response));
          }},
     };
 
@@ -329,61 +352,56 @@ HttpResponse Api::route(const HttpRequest& request, Context& context) {
     std::string allowed;
     for (const Route& route : routes) {
         if (!matches(route.pattern) || (literal_path && !is_literal(route.pattern))) continue;
-        context.route = route.label;
+        context->route = route.label;
         if (method != route.method) {
             if (!allowed.empty()) allowed += ", ";
             allowed += route.method;
             continue;
         }
         if (route.scope != 0) {
-            if (auto refused = authenticate(request, route.scope, context))
-                return context.fail(*refused);
+            if (auto refused = authenticate(request, route.scope, *context))
+                return reply(context, context->fail(*refused));
         }
-        HttpResponse response = route.handler();
-        // Invalid requests count against the key's limit too; once over it, the key is
-        // told so rather than what was wrong with the request.
-        if (context.authenticated && !context.counted) {
-            auto counted = store_.count_request(context.caller);
-            if (counted.error && counted.error->code == ErrorCode::RateLimitExceeded)
-                return context.fail(*counted.error);
-        }
-        return response;
+        return route.handler();
     }
     if (!allowed.empty()) {
-        HttpResponse response = context.fail(with_status(
+        HttpResponse response = context->fail(with_status(
             make_error(ErrorCode::InvalidRequest, "Method " + method + " is not allowed here."),
             405));
         response.headers.emplace_back("Allow", allowed);
-        return response;
+        return reply(context, std::move(response));
     }
-    return context.fail(
-        with_status(make_error(ErrorCode::InvalidRequest, "No route " + request.path + "."), 404));
+    reply(context,
+          context->fail(with_status(
+              make_error(ErrorCode::InvalidRequest, "No route " + request.path + "."), 404)));
 }
 
-HttpResponse Api::send(const HttpRequest& request, Context& context) {
+void Api::send(const HttpRequest& request, const ContextPtr& context) {
     auto body = parse_json_body(request.body);
-    if (body.error) return context.fail(*body.error);
+    if (body.error) return reply(context, context->fail(*body.error));
     auto parsed = parse_send_request(body.value, config_);
-    if (parsed.error) return context.fail(*parsed.error);
+    if (parsed.error) return reply(context, context->fail(*parsed.error));
     const SendRequest& send = parsed.value;
 
     PhoneCheck phone = phones_.check(send.to);
     if (!phone.ok)
-        return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+        return reply(context,
+                     context->fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem)));
 
-    const bool sandbox = !context.live_key || send.sandbox;
+    const bool sandbox = !context->live_key || send.sandbox;
     if (!sandbox && config_.provider == ProviderKind::None)
-        return context.fail(with_retry_after(
-            with_status(make_error(ErrorCode::ProviderError,
-                                   "No delivery provider is configured for live sends "
-                                   "(VERIFYD_PROVIDER)."),
-                        503),
-            30));
+        return reply(context,
+                     context->fail(with_retry_after(
+                         with_status(make_error(ErrorCode::ProviderError,
+                                                "No delivery provider is configured for live "
+                                                "sends (VERIFYD_PROVIDER)."),
+                                     503),
+                         30)));
 
+    const Credentials& credentials = *context->credentials;
     NewVerification created;
     Verification& v = created.verification;
-    v.ref = {number_tag(context.credentials->hash_key, context.caller.account, send.to),
-             random_token(16)};
+    v.ref = {number_tag(credentials.hash_key, context->caller.account, send.to), random_token(16)};
     const std::string verification_id = make_record_id(kVerificationPrefix, v.ref);
     const std::string code = generate_code(send.code_length);
     v.sandbox = sandbox;
@@ -394,7 +412,7 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
     v.code_length = send.code_length;
     v.max_attempts = config_.max_attempts;
     created.ttl_seconds = send.ttl_seconds;
-    created.code_hash = code_hash(context.credentials->hash_key, verification_id, code);
+    created.code_hash = code_hash(credentials.hash_key, verification_id, code);
     v.template_name = send.template_name.empty() ? kDefaultTemplateName : send.template_name;
     if (!send.template_variables.empty()) v.template_variables = send.template_variables.dump();
     // A sandbox code is test data and stays readable; a live code exists only as its
@@ -403,98 +421,126 @@ HttpResponse Api::send(const HttpRequest& request, Context& context) {
         v.code = code;
         v.delivery_status = "sandboxed";
     } else {
-        created.sealed_code = seal_code(context.credentials->seal_key, verification_id, code);
+        created.sealed_code = seal_code(credentials.seal_key, verification_id, code);
         v.delivery_status = "queued";
     }
 
-    auto stored = counting(context).send(context.caller, created);
-    if (stored.error) return context.fail(*stored.error);
-    metrics_.count_send(sandbox, v.channel);
-    return context.ok(201, verification_json(stored.value, false, config_.app_name));
+    counting(*context).send(
+        context->caller, created,
+        respond_with<Verification>(context, [this](Context& c, const Verification& stored) {
+            metrics_.count_send(stored.sandbox, stored.channel);
+            return c.ok(201, verification_json(stored, false, config_.app_name));
+        }));
 }
 
-HttpResponse Api::check(const HttpRequest& request, Context& context) {
+void Api::check(const HttpRequest& request, const ContextPtr& context) {
     auto body = parse_json_body(request.body);
-    if (body.error) return context.fail(*body.error);
+    if (body.error) return reply(context, context->fail(*body.error));
     auto parsed = parse_check_request(body.value);
-    if (parsed.error) return context.fail(*parsed.error);
+    if (parsed.error) return reply(context, context->fail(*parsed.error));
     const CheckRequest& check = parsed.value;
+    if (check.to.empty() && !check.id.empty()) return check_code(context, check.id, check.code);
 
-    std::string verification_id = check.id;
-    if (!check.to.empty() || verification_id.empty()) {
-        PhoneCheck phone = phones_.check(check.to);
-        if (!phone.ok)
-            return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
-        auto current = store_.current_verification(
-            number_tag(context.credentials->hash_key, context.caller.account, check.to));
-        if (current.error) return context.fail(*current.error);
-        verification_id = current.value;
-    }
+    PhoneCheck phone = phones_.check(check.to);
+    if (!phone.ok)
+        return reply(context,
+                     context->fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem)));
+    store_.current_verification(
+        number_tag(context->credentials->hash_key, context->caller.account, check.to),
+        [this, context, code = check.code](Result<std::string> current) {
+            guarded(context, [&] {
+                if (current.error) return reply(context, context->fail(*current.error));
+                check_code(context, current.value, code);
+            });
+        });
+}
+
+void Api::check_code(const ContextPtr& context, const std::string& verification_id,
+                     const std::string& code) {
     auto ref = parse_record_id(verification_id, kVerificationPrefix);
-    if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
-
-    auto outcome = counting(context).check(
-        context.caller, *ref,
-        code_hash(context.credentials->hash_key, verification_id, check.code));
-    if (outcome.error) return context.fail(*outcome.error);
-    return context.ok(200, {{"id", verification_id},
-                            {"to", outcome.value.to},
-                            {"status", outcome.value.status},
-                            {"verified", outcome.value.status == "approved"},
-                            {"attempts_remaining", outcome.value.attempts_remaining}});
+    if (!ref) return reply(context, context->fail(make_error(ErrorCode::VerificationNotFound)));
+    counting(*context).check(
+        context->caller, *ref, code_hash(context->credentials->hash_key, verification_id, code),
+        respond_with<CheckOutcome>(
+            context, [verification_id](Context& c, const CheckOutcome& outcome) {
+                return c.ok(200, {{"id", verification_id},
+                                  {"to", outcome.to},
+                                  {"status", outcome.status},
+                                  {"verified", outcome.status == "approved"},
+                                  {"attempts_remaining", outcome.attempts_remaining}});
+            }));
 }
 
-HttpResponse Api::get_verification(const std::string& id, Context& context) {
+void Api::get_verification(const std::string& id, const ContextPtr& context) {
     auto ref = parse_record_id(id, kVerificationPrefix);
-    if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
-    auto found = counting(context).get(context.caller, *ref, ErrorCode::VerificationNotFound);
-    if (found.error) return context.fail(*found.error);
-    return context.ok(200, verification_json(found.value, true, config_.app_name));
+    if (!ref) return reply(context, context->fail(make_error(ErrorCode::VerificationNotFound)));
+    counting(*context).get(
+        context->caller, *ref, ErrorCode::VerificationNotFound,
+        respond_with<Verification>(context, [this](Context& c, const Verification& found) {
+            return c.ok(200, verification_json(found, true, config_.app_name));
+        }));
 }
 
-HttpResponse Api::cancel(const std::string& id, Context& context) {
+void Api::cancel(const std::string& id, const ContextPtr& context) {
     auto ref = parse_record_id(id, kVerificationPrefix);
-    if (!ref) return context.fail(make_error(ErrorCode::VerificationNotFound));
-    auto canceled = counting(context).cancel(context.caller, *ref);
-    if (canceled.error) return context.fail(*canceled.error);
-    return context.ok(200, verification_json(canceled.value, true, config_.app_name));
+    if (!ref) return reply(context, context->fail(make_error(ErrorCode::VerificationNotFound)));
+    counting(*context).cancel(
+        context->caller, *ref,
+        respond_with<Verification>(context, [this](Context& c, const Verification& canceled) {
+            return c.ok(200, verification_json(canceled, true, config_.app_name));
+        }));
 }
 
-HttpResponse Api::get_message(const std::string& id, Context& context) {
+void Api::get_message(const std::string& id, const ContextPtr& context) {
     auto ref = parse_record_id(id, kMessagePrefix);
-    if (!ref) return context.fail(make_error(ErrorCode::MessageNotFound));
-    auto found = counting(context).get(context.caller, *ref, ErrorCode::MessageNotFound);
-    if (found.error) return context.fail(*found.error);
-    return context.ok(200, message_json(found.value, templates_, config_.app_name));
+    if (!ref) return reply(context, context->fail(make_error(ErrorCode::MessageNotFound)));
+    counting(*context).get(
+        context->caller, *ref, ErrorCode::MessageNotFound,
+        respond_with<Verification>(context, [this](Context& c, const Verification& found) {
+            return c.ok(200, message_json(found, templates_, config_.app_name));
+        }));
 }
 
-HttpResponse Api::list_messages(const HttpRequest& request, Context& context) {
+void Api::list_messages(const HttpRequest& request, const ContextPtr& context) {
     auto query = parse_list_messages_query(request.query);
-    if (query.error) return context.fail(*query.error);
+    if (query.error) return reply(context, context->fail(*query.error));
     PhoneCheck phone = phones_.check(query.value.to);
     if (!phone.ok)
-        return context.fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
-    auto found = counting(context).list_messages(
-        context.caller,
-        number_tag(context.credentials->hash_key, context.caller.account, query.value.to),
-        query.value.limit);
-    if (found.error) return context.fail(*found.error);
-    json messages = json::array();
-    for (const auto& v : found.value)
-        messages.push_back(message_json(v, templates_, config_.app_name));
-    return context.ok(200, {{"messages", messages}});
+        return reply(context,
+                     context->fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem)));
+    counting(*context).list_messages(
+        context->caller,
+        number_tag(context->credentials->hash_key, context->caller.account, query.value.to),
+        query.value.limit,
+        respond_with<std::vector<Verification>>(
+            context, [this](Context& c, const std::vector<Verification>& found) {
+                json messages = json::array();
+                for (const auto& v : found)
+                    messages.push_back(message_json(v, templates_, config_.app_name));
+                return c.ok(200, {{"messages", messages}});
+            }));
 }
 
-HttpResponse Api::readyz(Context& context) {
+void Api::readyz(const ContextPtr& context) {
     if (draining_) {
-        return context.fail(with_retry_after(
-            with_status(make_error(ErrorCode::InternalError, "Shutting down."), 503), 1));
+        return reply(
+            context,
+            context->fail(with_retry_after(
+                with_status(make_error(ErrorCode::InternalError, "Shutting down."), 503), 1)));
     }
-    if (!store_.ready()) {
-        return context.fail(with_retry_after(
-            with_status(make_error(ErrorCode::InternalError, "Redis is not reachable."), 503), 1));
-    }
-    return context.ok(200, {{"status", "ready"}});
+    store_.ping([this, context](Result<bool> answered) {
+        guarded(context, [&] {
+            if (!answered.value) {
+                return reply(
+                    context,
+                    context->fail(with_retry_after(
+                        with_status(make_error(ErrorCode::InternalError, "Redis is not reachable."),
+                                    503),
+                        1)));
+            }
+            reply(context, context->ok(200, {{"status", "ready"}}));
+        });
+    });
 }
 
 }  // namespace verifyd

@@ -1,4 +1,6 @@
 // Carries requests between Pistache and the Api, and keeps HTTP/1.1 connections open.
+// The Api may answer later, from the store's thread: Pistache hands a response written
+// from another thread to the connection's own I/O thread.
 // Pistache 0.0.5 answers "Connection: Close" to every request without an explicit
 // keep-alive, which costs a TCP handshake per request for clients (curl, wrk, Go) that
 // rightly send no Connection header; RFC 9112 §9.3 makes such connections persistent.
@@ -73,30 +75,39 @@ class Handler : public Http::Handler {
         in.header = [&request](const std::string& name) { return request_header(request, name); };
         in.body = request.body();
 
-        HttpResponse out = api_->handle(in);
+        const bool client_closes = wants_close(request);
+        auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
+        api_->handle(in, [api = api_, shared_writer, client_closes](HttpResponse out) {
+            // While draining, every connection is closed after its response, so clients
+            // reconnect to a replica that is staying.
+            write_response(*shared_writer, out, client_closes || api->draining());
+        });
+    }
 
-        // While draining, every connection is closed after its response, so clients
-        // reconnect to a replica that is staying.
-        const bool close = wants_close(request) || api_->draining();
+  private:
+    static void write_response(Http::ResponseWriter& writer, const HttpResponse& out, bool close) {
         auto& headers = writer.headers();
         headers.remove<Http::Header::Connection>();
         headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
                                                     : Http::ConnectionControl::KeepAlive);
         for (const auto& [name, value] : out.headers)
             headers.add(std::make_shared<NamedHeader>(name, value));
-        auto peer = writer.peer();
-        auto sent = writer.send(static_cast<Http::Code>(out.status), out.body,
-                                Http::Mime::MediaType::fromString(out.content_type));
-        // Pistache only announces "Connection: close"; the connection is ended here, once
-        // the response is written. shutdown(), not close(): Pistache still owns the fd
-        // and closes it when it sees the end of the stream.
-        if (close && peer) {
-            sent.then([peer](ssize_t) { ::shutdown(peer->fd(), SHUT_RDWR); },
-                      [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
+        // A client that left before its answer makes Pistache throw: nobody is left to tell.
+        try {
+            auto peer = writer.peer();
+            auto sent = writer.send(static_cast<Http::Code>(out.status), out.body,
+                                    Http::Mime::MediaType::fromString(out.content_type));
+            // Pistache only announces "Connection: close"; the connection is ended here,
+            // once the response is written. shutdown(), not close(): Pistache still owns
+            // the fd and closes it when it sees the end of the stream.
+            if (close && peer) {
+                sent.then([peer](ssize_t) { ::shutdown(peer->fd(), SHUT_RDWR); },
+                          [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
+            }
+        } catch (const std::exception&) {
         }
     }
 
-  private:
     Api* api_;
 };
 

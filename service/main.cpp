@@ -148,7 +148,7 @@ int serve() {
     verifyd::Metrics metrics;
     verifyd::Store store(config.redis, config.redis_timeout_ms,
                          {config.send_limits, config.resend_cooldown, config.expired_grace},
-                         &metrics);
+                         verifyd::redis_lanes_for(config.threads), &metrics);
     verifyd::Api api(config, credentials, store, templates, metrics);
     verifyd::Outbox outbox(config, credentials, store, templates, metrics);
     verifyd::HttpServer server(api, config.listen_host, config.listen_port, config.threads);
@@ -195,6 +195,7 @@ int serve() {
     while (api.in_flight() > 0 && std::chrono::steady_clock::now() < give_up)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.shutdown();
+    store.stop();
     outbox.stop();
     verifyd::log_event(verifyd::LogLevel::Info, "stopped");
     return 0;

@@ -1,12 +1,15 @@
 // The HTTP API of the contract (§1–§4), independent of the HTTP server: a request in,
-// a response out. Routing, authentication, validation, and the envelopes live here.
-// Not for: sockets or connection handling (http_server) or Redis (store).
+// a response out, later: a handler that needs Redis answers once the store calls back,
+// on the store's thread, so no HTTP thread waits. Routing, authentication, validation,
+// and the envelopes live here. Not for: sockets or connection handling (http_server)
+// or Redis (store).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +23,7 @@
 
 namespace verifyd {
 
+// Read only while Api::handle runs: what a later step needs is copied.
 struct HttpRequest {
     std::string method;
     std::string path;  // without the query
@@ -35,6 +39,9 @@ struct HttpResponse {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Called exactly once per request, on any thread.
+using Respond = std::function<void(HttpResponse)>;
+
 constexpr size_t kMaxBodyBytes = 16 * 1024;
 
 class Api {
@@ -49,22 +56,37 @@ class Api {
     // Requests being handled right now.
     int in_flight() const { return in_flight_; }
 
-    HttpResponse handle(const HttpRequest& request);
+    void handle(const HttpRequest& request, Respond respond);
 
   private:
     struct Context;
+    using ContextPtr = std::shared_ptr<Context>;
     std::optional<ApiError> authenticate(const HttpRequest& request, unsigned scope,
                                          Context& context);
-    HttpResponse route(const HttpRequest& request, Context& context);
+    void route(const HttpRequest& request, const ContextPtr& context);
+    // Runs a step of a request; an exception in it answers 500.
+    void guarded(const ContextPtr& context, const std::function<void()>& step);
+    // The response of a handler, once the request has been counted against the key's
+    // limit (a request no store call counted, such as an invalid one, is counted here).
+    void reply(const ContextPtr& context, HttpResponse response);
+    // Headers, metrics and the access log, then the response goes out.
+    void finish(const ContextPtr& context, HttpResponse response);
+    // The continuation of a store call: its error is the response, or else `success`
+    // makes one from its value.
+    template <typename T>
+    Then<T> respond_with(const ContextPtr& context,
+                         std::function<HttpResponse(Context&, const T&)> success);
     // The store, for a call whose script counts the request against the key's limit.
     Store& counting(Context& context);
-    HttpResponse send(const HttpRequest& request, Context& context);
-    HttpResponse check(const HttpRequest& request, Context& context);
-    HttpResponse get_verification(const std::string& id, Context& context);
-    HttpResponse cancel(const std::string& id, Context& context);
-    HttpResponse get_message(const std::string& id, Context& context);
-    HttpResponse list_messages(const HttpRequest& request, Context& context);
-    HttpResponse readyz(Context& context);
+    void send(const HttpRequest& request, const ContextPtr& context);
+    void check(const HttpRequest& request, const ContextPtr& context);
+    void check_code(const ContextPtr& context, const std::string& verification_id,
+                    const std::string& code);
+    void get_verification(const std::string& id, const ContextPtr& context);
+    void cancel(const std::string& id, const ContextPtr& context);
+    void get_message(const std::string& id, const ContextPtr& context);
+    void list_messages(const HttpRequest& request, const ContextPtr& context);
+    void readyz(const ContextPtr& context);
 
     const Config& config_;
     const CredentialStore& credentials_;

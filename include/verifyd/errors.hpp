@@ -61,4 +61,12 @@ ApiError with_retry_after(ApiError error, int seconds);
 // Redis could not be reached or answered too slowly: 503, code 5000, retry_after.
 ApiError store_unavailable();
 
+// A value, or the API error that took its place.
+template <typename T>
+struct Result {
+    std::optional<ApiError> error;
+    T value{};
+    bool ok() const { return !error; }
+};
+
 }  // namespace verifyd

@@ -1,10 +1,13 @@
-// The verification store: Redis, reached through hiredis, one connection per worker
-// thread. Every state change is one Lua script call (lua/); this file only names the
-// operations, passes their arguments and reads their answers. Not for: validation or
-// hashing, which the caller has done.
+// The verification store: Redis, reached through hiredis. Every state change is one Lua
+// script call (lua/); this file only names the operations, passes their arguments and
+// reads their answers. The API's calls go through pipelined lanes (redis_lane.hpp) and
+// answer a callback; the outbox's calls block on a connection of the calling thread.
+// Not for: validation or hashing, which the caller has done.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,22 +15,12 @@
 
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"
-
-struct redisReply;
+#include "verifyd/redis_connection.hpp"
 
 namespace verifyd {
 
 class Metrics;
-
-struct ReplyFree {
-    void operator()(redisReply* reply) const;
-};
-using ReplyHandle = std::unique_ptr<redisReply, ReplyFree>;
-
-// A reply's text (strings, statuses, errors, integers); empty for anything else.
-std::string reply_string(const redisReply* reply);
-// A reply's number (integers, or strings holding one); 0 for anything else.
-long long reply_integer(const redisReply* reply);
+class RedisLane;
 
 // Ids are a prefix, the 22-character tag of the number and 22 random characters.
 constexpr const char* kVerificationPrefix = "vrf_";
@@ -98,12 +91,9 @@ struct CheckOutcome {
     int attempts_remaining = 0;
 };
 
+// The continuation of an API call: called exactly once, on a lane's thread.
 template <typename T>
-struct Result {
-    std::optional<ApiError> error;
-    T value{};
-    bool ok() const { return !error; }
-};
+using Then = std::function<void(Result<T>)>;
 
 struct StoreLimits {
     std::vector<SendWindow> send_limits;
@@ -111,29 +101,39 @@ struct StoreLimits {
     int expired_grace = 0;
 };
 
+// One lane serves several HTTP threads: it does little per command, and the fewer the
+// lanes, the more commands Redis reads per wake-up.
+int redis_lanes_for(int http_threads);
+
 class Store {
   public:
-    Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, Metrics* metrics);
+    // `lanes`: pipelined connections for the API's calls, each with a thread of its own.
+    Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, int lanes, Metrics* metrics);
+    ~Store();
 
     // Counts a request that no other call counted (one refused as invalid).
-    Result<bool> count_request(const Caller& caller);
+    void count_request(const Caller& caller, Then<bool> then);
     // Rate limits, supersedes the number's pending verification, creates this one.
-    Result<Verification> send(const Caller& caller, const NewVerification& verification);
+    void send(const Caller& caller, const NewVerification& verification, Then<Verification> then);
     // The id of the caller's current verification for a number tag (no limit counted).
-    Result<std::string> current_verification(const std::string& tag);
-    Result<CheckOutcome> check(const Caller& caller, const RecordRef& ref,
-                               const std::string& code_hash);
-    Result<Verification> cancel(const Caller& caller, const RecordRef& ref);
+    void current_verification(const std::string& tag, Then<std::string> then);
+    void check(const Caller& caller, const RecordRef& ref, const std::string& code_hash,
+               Then<CheckOutcome> then);
+    void cancel(const Caller& caller, const RecordRef& ref, Then<Verification> then);
     // `not_found` is the code for an unknown id: 4040, or 4044 when read as a message.
-    Result<Verification> get(const Caller& caller, const RecordRef& ref, ErrorCode not_found);
+    void get(const Caller& caller, const RecordRef& ref, ErrorCode not_found,
+             Then<Verification> then);
     // Newest first, at most `limit`.
-    Result<std::vector<Verification>> list_messages(const Caller& caller, const std::string& tag,
-                                                    int limit);
-    // Redis answers and this thread's connection has the scripts loaded.
-    bool ready();
+    void list_messages(const Caller& caller, const std::string& tag, int limit,
+                       Then<std::vector<Verification>> then);
+    // Redis answers on a lane, with the scripts loaded.
+    void ping(Then<bool> then);
+    // Answers the API's calls in flight with 503 and stops the lanes.
+    void stop();
 
-    // For the outbox: one command, or one script of lua/ by name (no per-key limit),
-    // on this thread's connection. An error reply is an error; the reply is kept.
+    // For the outbox and /metrics: one command, or one script of lua/ by name (no per-key
+    // limit), blocking on this thread's connection. An error reply is an error; the reply
+    // is kept.
     Result<ReplyHandle> command(const std::vector<std::string>& args);
     Result<ReplyHandle> eval(const char* script, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args);
@@ -141,22 +141,21 @@ class Store {
   private:
     struct Connection;
     Connection& connection();
-    // EVALSHA of a script of lua/ with the caller's request counter as KEYS[1] and its
-    // limit as ARGV[1]; an error for any reply other than {0, …}.
-    Result<ReplyHandle> call(const Caller& caller, const char* script,
-                             const std::vector<std::string>& keys,
-                             const std::vector<std::string>& args);
-    // With VERIFYD_REDIS_WAIT_REPLICAS: an error unless enough replicas have this
-    // connection's writes, so that an acknowledged change survives a failover.
-    std::optional<ApiError> wait_for_replicas();
-    Result<Verification> read_one(const Caller& caller, const char* script, const RecordRef& ref,
-                                  std::vector<std::string> args);
+    RedisLane& next_lane();
+    // EVALSHA of a script of lua/ on a lane, with the caller's request counter as KEYS[1]
+    // and its limit as ARGV[1]; an error for any reply other than {0, …}.
+    void call(const Caller& caller, const char* script, const std::vector<std::string>& keys,
+              const std::vector<std::string>& args, bool must_replicate, Then<ReplyHandle> then);
+    void read_one(const Caller& caller, const char* script, const RecordRef& ref,
+                  std::vector<std::string> args, bool must_replicate, Then<Verification> then);
 
     RedisEndpoint endpoint_;
     int timeout_ms_;
     StoreLimits limits_;
     std::string send_limits_arg_;
     Metrics* metrics_;
+    std::vector<std::unique_ptr<RedisLane>> lanes_;
+    std::atomic<unsigned> next_lane_{0};
 };
 
 }  // namespace verifyd

@@ -1,0 +1,58 @@
+// Opening a Redis connection the way every part of verifyd needs it: to the master (asking
+// the sentinels when configured), authenticated, on the configured database, with the
+// scripts of lua/ loaded; and what a Redis error reply means for a caller. Not for:
+// sending the API's commands (redis_lane) or the outbox's (store).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "verifyd/config.hpp"
+#include "verifyd/errors.hpp"
+
+struct redisContext;
+struct redisReply;
+
+namespace verifyd {
+
+struct ReplyFree {
+    void operator()(redisReply* reply) const;
+};
+using ReplyHandle = std::unique_ptr<redisReply, ReplyFree>;
+
+// A reply's text (strings, statuses, errors, integers); empty for anything else.
+std::string reply_string(const redisReply* reply);
+// A reply's number (integers, or strings holding one); 0 for anything else.
+long long reply_integer(const redisReply* reply);
+
+// Script name (lua/ file name) to the SHA1 that EVALSHA names it by.
+using ScriptShas = std::map<std::string, std::string>;
+
+// A blocking connection with `timeout_ms` for every read and write, ready for commands;
+// nullptr when any step fails (the server is down, not the master, refuses the password).
+redisContext* open_redis(const RedisEndpoint& endpoint, int timeout_ms, ScriptShas& shas);
+
+// The API error for an error reply, logged unless it is part of normal operation.
+ApiError redis_error_reply(const std::string& what, const std::string& message);
+// After this error reply the connection is to the wrong server (a demoted master): the
+// next one must be found again.
+bool error_needs_new_connection(const std::string& message);
+// Redis no longer has the scripts (SCRIPT FLUSH, or a restart behind a proxy).
+bool is_noscript(const std::string& message);
+
+// open_redis, but after a failure only once a growing backoff has passed (soon at first,
+// then up to a second apart), so that a dead server costs each caller a fast 503 rather
+// than a timeout.
+class Reconnector {
+  public:
+    // nullptr while backing off or when the attempt fails.
+    redisContext* open(const RedisEndpoint& endpoint, int timeout_ms, ScriptShas& shas);
+
+  private:
+    std::chrono::steady_clock::time_point next_attempt_{};
+    int backoff_ms_ = 0;
+};
+
+}  // namespace verifyd

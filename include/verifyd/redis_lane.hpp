@@ -1,0 +1,50 @@
+// A pipelined Redis connection with a thread of its own, for the API's calls: callers
+// hand over a command and a callback and go on; the lane writes the commands of all
+// callers back to back, reads the replies in order and answers each callback on its own
+// thread. So no HTTP thread ever waits for Redis, and Redis reads many commands per
+// wake-up. Not for: the outbox's blocking calls (store), or deciding what a reply means
+// beyond Redis's own errors (store).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "verifyd/config.hpp"
+#include "verifyd/errors.hpp"
+#include "verifyd/redis_connection.hpp"
+
+namespace verifyd {
+
+class Metrics;
+
+struct LaneCommand {
+    // EVALSHA's second argument is the script's name (lua/); the lane knows its SHA1.
+    std::vector<std::string> args;
+    // A change that is acknowledged only once VERIFYD_REDIS_WAIT_REPLICAS replicas have it.
+    bool must_replicate = false;
+};
+
+// Exactly once per command: the reply, or the error (503 while Redis is unreachable,
+// slower than the timeout, or a change did not reach enough replicas).
+using ReplyCallback = std::function<void(Result<ReplyHandle>)>;
+
+class RedisLane {
+  public:
+    RedisLane(const RedisEndpoint& endpoint, int timeout_ms, Metrics* metrics);
+    ~RedisLane();
+    RedisLane(const RedisLane&) = delete;
+    RedisLane& operator=(const RedisLane&) = delete;
+
+    void submit(LaneCommand command, ReplyCallback done);
+    // Answers every command not yet answered with 503 and ends the thread; later
+    // commands are answered so at once.
+    void stop();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace verifyd

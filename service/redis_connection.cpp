@@ -1,0 +1,156 @@
+// Opening connections to the Redis master and reading Redis's error replies (see
+// redis_connection.hpp). Every connection of verifyd, blocking or pipelined, starts here.
+#include "verifyd/redis_connection.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+
+#include "verifyd/log.hpp"
+#include "verifyd/lua_scripts.hpp"
+
+namespace verifyd {
+namespace {
+
+constexpr int kMaxBackoffMs = 1000;
+
+bool starts_with(const std::string& text, const char* prefix) {
+    return text.rfind(prefix, 0) == 0;
+}
+
+// The master the sentinels name, asking each in turn until one answers.
+std::optional<HostPort> master_from_sentinels(const RedisEndpoint& endpoint, timeval timeout) {
+    for (const HostPort& sentinel : endpoint.sentinels) {
+        redisContext* context =
+            redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port, timeout);
+        std::optional<HostPort> master;
+        if (context && !context->err && redisSetTimeout(context, timeout) == REDIS_OK) {
+            bool authenticated = true;
+            if (!endpoint.sentinel_password.empty()) {
+                ReplyHandle auth(static_cast<redisReply*>(
+                    redisCommand(context, "AUTH %s", endpoint.sentinel_password.c_str())));
+                authenticated = auth && auth->type != REDIS_REPLY_ERROR;
+            }
+            ReplyHandle reply(authenticated ? static_cast<redisReply*>(redisCommand(
+                                                  context, "SENTINEL get-master-addr-by-name %s",
+                                                  endpoint.master_name.c_str()))
+                                            : nullptr);
+            if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+                master = HostPort{reply_string(reply->element[0]),
+                                  std::atoi(reply_string(reply->element[1]).c_str())};
+        }
+        if (context) redisFree(context);
+        if (master) return master;
+    }
+    return std::nullopt;
+}
+
+// After a failover the old master may still answer, as a replica: only a master will do.
+bool is_master(redisContext* context) {
+    ReplyHandle role(static_cast<redisReply*>(redisCommand(context, "ROLE")));
+    return role && role->type == REDIS_REPLY_ARRAY && role->elements > 0 &&
+           reply_string(role->element[0]) == "master";
+}
+
+bool authenticate_and_select(redisContext* context, const RedisEndpoint& endpoint) {
+    auto ok = [](void* raw) {
+        ReplyHandle reply(static_cast<redisReply*>(raw));
+        return reply && reply->type != REDIS_REPLY_ERROR;
+    };
+    if (!endpoint.password.empty()) {
+        if (endpoint.user.empty()) {
+            if (!ok(redisCommand(context, "AUTH %s", endpoint.password.c_str()))) return false;
+        } else if (!ok(redisCommand(context, "AUTH %s %s", endpoint.user.c_str(),
+                                    endpoint.password.c_str()))) {
+            return false;
+        }
+    }
+    return endpoint.db == 0 || ok(redisCommand(context, "SELECT %d", endpoint.db));
+}
+
+bool load_scripts(redisContext* context, ScriptShas& shas) {
+    for (const auto& script : lua_scripts()) {
+        ReplyHandle reply(
+            static_cast<redisReply*>(redisCommand(context, "SCRIPT LOAD %s", script.source)));
+        if (!reply || reply->type != REDIS_REPLY_STRING) return false;
+        shas[script.name] = reply_string(reply.get());
+    }
+    return true;
+}
+
+}  // namespace
+
+void ReplyFree::operator()(redisReply* reply) const {
+    freeReplyObject(reply);
+}
+
+std::string reply_string(const redisReply* reply) {
+    if (reply && (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
+                  reply->type == REDIS_REPLY_ERROR))
+        return std::string(reply->str, reply->len);
+    if (reply && reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
+    return {};
+}
+
+long long reply_integer(const redisReply* reply) {
+    if (reply && reply->type == REDIS_REPLY_INTEGER) return reply->integer;
+    return std::atoll(reply_string(reply).c_str());
+}
+
+redisContext* open_redis(const RedisEndpoint& endpoint, int timeout_ms, ScriptShas& shas) {
+    timeval timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    HostPort server{endpoint.host, endpoint.port};
+    const bool sentinels = !endpoint.sentinels.empty();
+    if (sentinels) {
+        auto master = master_from_sentinels(endpoint, timeout);
+        if (master) server = *master;
+    }
+    redisContext* context =
+        endpoint.unix_socket ? redisConnectUnixWithTimeout(endpoint.path.c_str(), timeout)
+                             : redisConnectWithTimeout(server.host.c_str(), server.port, timeout);
+    bool ok = context && !context->err && redisSetTimeout(context, timeout) == REDIS_OK &&
+              authenticate_and_select(context, endpoint) && (!sentinels || is_master(context)) &&
+              load_scripts(context, shas);
+    if (!ok) {
+        if (context) redisFree(context);
+        return nullptr;
+    }
+    // Only on TCP: on a unix socket it fails and leaves the context in error.
+    if (!endpoint.unix_socket) redisEnableKeepAlive(context);
+    return context;
+}
+
+ApiError redis_error_reply(const std::string& what, const std::string& message) {
+    // A missing or existing consumer group is part of the outbox's normal life.
+    bool expected = starts_with(message, "NOGROUP") || starts_with(message, "BUSYGROUP");
+    if (!expected)
+        log_event(LogLevel::Error, "redis error", {{"command", what}, {"error", message}});
+    bool transient = starts_with(message, "LOADING") || starts_with(message, "READONLY") ||
+                     starts_with(message, "BUSY") || starts_with(message, "MASTERDOWN");
+    return transient ? store_unavailable() : make_error(ErrorCode::InternalError);
+}
+
+bool error_needs_new_connection(const std::string& message) {
+    return starts_with(message, "READONLY") || starts_with(message, "MASTERDOWN");
+}
+
+bool is_noscript(const std::string& message) {
+    return starts_with(message, "NOSCRIPT");
+}
+
+redisContext* Reconnector::open(const RedisEndpoint& endpoint, int timeout_ms, ScriptShas& shas) {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_attempt_) return nullptr;
+    redisContext* context = open_redis(endpoint, timeout_ms, shas);
+    if (context) {
+        backoff_ms_ = 0;
+    } else {
+        backoff_ms_ = std::min(kMaxBackoffMs, std::max(50, backoff_ms_ * 2));
+        next_attempt_ = now + std::chrono::milliseconds(backoff_ms_);
+    }
+    return context;
+}
+
+}  // namespace verifyd

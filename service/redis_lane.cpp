@@ -1,0 +1,353 @@
+// The pipelined Redis connection of redis_lane.hpp. The lane's thread owns the hiredis
+// context and everything in flight; other threads only append to `handed_over` and wake
+// it. Replies come back in the order commands were written, so the commands in flight
+// are a queue. With VERIFYD_REDIS_WAIT_REPLICAS one WAIT follows each batch of changes
+// (a group commit): the changes' replies are held until it answers.
+#include "verifyd/redis_lane.hpp"
+
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "verifyd/log.hpp"
+#include "verifyd/lua_scripts.hpp"
+#include "verifyd/metrics.hpp"
+
+namespace verifyd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+ApiError not_replicated() {
+    return with_retry_after(
+        with_status(make_error(ErrorCode::InternalError,
+                               "The change is not yet on enough replicas to survive a failover. "
+                               "Retry shortly."),
+                    503),
+        1);
+}
+
+const char* script_source(const std::string& name) {
+    for (const auto& script : lua_scripts())
+        if (name == script.name) return script.source;
+    return "";
+}
+
+}  // namespace
+
+struct RedisLane::Impl {
+    struct Pending {
+        LaneCommand command;
+        ReplyCallback done;
+        bool resent = false;  // once as EVAL after NOSCRIPT
+    };
+    // A command written and not yet answered; without `pending`, the WAIT of a batch.
+    struct InFlight {
+        std::optional<Pending> pending;
+        Clock::time_point written;
+    };
+
+    RedisEndpoint endpoint;
+    int timeout_ms;
+    Metrics* metrics;
+    int wake = -1;
+
+    std::mutex mutex;
+    std::vector<Pending> handed_over;
+    bool stopping = false;
+
+    // The lane thread's alone.
+    redisContext* context = nullptr;
+    ScriptShas shas;
+    Reconnector reconnector;
+    bool output_pending = false;
+    bool batch_needs_wait = false;
+    std::deque<InFlight> in_flight;
+    Clock::time_point front_since{};
+    std::vector<std::pair<Pending, ReplyHandle>> awaiting_replicas;
+    std::thread thread;
+
+    Impl(const RedisEndpoint& endpoint_in, int timeout, Metrics* metrics_in)
+        : endpoint(endpoint_in), timeout_ms(timeout), metrics(metrics_in) {
+        wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        thread = std::thread([this] { serve(); });
+    }
+
+    ~Impl() {
+        stop();
+        if (wake >= 0) close(wake);
+    }
+
+    void submit(LaneCommand command, ReplyCallback done) {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (!stopping) {
+                handed_over.push_back({std::move(command), std::move(done)});
+                notify();
+                return;
+            }
+        }
+        answer(done, Result<ReplyHandle>{store_unavailable(), nullptr});
+    }
+
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (stopping) return;
+            stopping = true;
+            notify();
+        }
+        if (thread.joinable()) thread.join();
+    }
+
+    void notify() {
+        const uint64_t one = 1;
+        if (write(wake, &one, sizeof one) < 0 && errno != EAGAIN)
+            log_event(LogLevel::Error, "redis lane cannot be woken", {{"errno", errno}});
+    }
+
+    // A callback that throws must not take the lane down with it.
+    static void answer(const ReplyCallback& done, Result<ReplyHandle> result) {
+        try {
+            done(std::move(result));
+        } catch (const std::exception& e) {
+            log_event(LogLevel::Error, "redis reply callback failed", {{"error", e.what()}});
+        }
+    }
+
+    void fail(Pending& pending, ApiError error) {
+        if (metrics) metrics->count_redis_error();
+        answer(pending.done, Result<ReplyHandle>{std::move(error), nullptr});
+    }
+
+    void serve() {
+        for (;;) {
+            pollfd fds[2] = {{wake, POLLIN, 0}, {-1, 0, 0}};
+            if (context) {
+                fds[1].fd = context->fd;
+                fds[1].events = static_cast<short>(POLLIN | (output_pending ? POLLOUT : 0));
+            }
+            poll(fds, 2, poll_timeout_ms());
+            if (fds[0].revents & POLLIN) {
+                uint64_t count;
+                if (read(wake, &count, sizeof count) < 0 && errno != EAGAIN)
+                    log_event(LogLevel::Error, "redis lane wake-up lost", {{"errno", errno}});
+                if (!take_handed_over()) break;
+            }
+            if (context && output_pending) flush();
+            if (context && (fds[1].revents & (POLLIN | POLLERR | POLLHUP))) receive();
+            expire();
+        }
+        drop_connection();
+    }
+
+    // Writes the commands handed over; false once the lane is stopping.
+    bool take_handed_over() {
+        std::vector<Pending> taken;
+        bool stop_now;
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            taken.swap(handed_over);
+            stop_now = stopping;
+        }
+        if (stop_now) {
+            for (Pending& pending : taken) fail(pending, store_unavailable());
+            return false;
+        }
+        for (Pending& pending : taken) {
+            if (!context && !connect()) {
+                fail(pending, store_unavailable());
+                continue;
+            }
+            write_command(std::move(pending));
+        }
+        end_batch();
+        return true;
+    }
+
+    bool connect() {
+        context = reconnector.open(endpoint, timeout_ms, shas);
+        if (!context) return false;
+        // From here on the lane never blocks on the connection: it polls.
+        context->flags &= ~REDIS_BLOCK;
+        fcntl(context->fd, F_SETFL, fcntl(context->fd, F_GETFL) | O_NONBLOCK);
+        return true;
+    }
+
+    void write_command(Pending pending) {
+        const auto& args = pending.command.args;
+        std::vector<const char*> argv;
+        std::vector<size_t> lengths;
+        for (const auto& arg : args) {
+            argv.push_back(arg.data());
+            lengths.push_back(arg.size());
+        }
+        if (args.size() > 1 && args[0] == "EVALSHA") {
+            const char* script = pending.resent ? script_source(args[1]) : shas[args[1]].c_str();
+            argv[0] = pending.resent ? "EVAL" : "EVALSHA";
+            lengths[0] = std::char_traits<char>::length(argv[0]);
+            argv[1] = script;
+            lengths[1] = std::char_traits<char>::length(script);
+        }
+        redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data());
+        if (pending.command.must_replicate && endpoint.wait_replicas > 0) batch_needs_wait = true;
+        push_in_flight(std::move(pending));
+    }
+
+    void push_in_flight(std::optional<Pending> pending) {
+        auto now = Clock::now();
+        if (in_flight.empty()) front_since = now;
+        in_flight.push_back({std::move(pending), now});
+        output_pending = true;
+    }
+
+    void end_batch() {
+        if (!context || !batch_needs_wait) return;
+        batch_needs_wait = false;
+        const std::string replicas = std::to_string(endpoint.wait_replicas);
+        const std::string wait_ms = std::to_string(endpoint.wait_timeout_ms);
+        const char* argv[] = {"WAIT", replicas.c_str(), wait_ms.c_str()};
+        const size_t lengths[] = {4, replicas.size(), wait_ms.size()};
+        redisAppendCommandArgv(context, 3, argv, lengths);
+        push_in_flight(std::nullopt);
+    }
+
+    void flush() {
+        int all_written = 0;
+        if (redisBufferWrite(context, &all_written) != REDIS_OK) {
+            drop_connection();
+            return;
+        }
+        output_pending = !all_written;
+    }
+
+    void receive() {
+        if (redisBufferRead(context) != REDIS_OK) {
+            drop_connection();
+            return;
+        }
+        bool reconnect = false;
+        void* raw = nullptr;
+        while (context && redisGetReplyFromReader(context, &raw) == REDIS_OK && raw) {
+            ReplyHandle reply(static_cast<redisReply*>(raw));
+            raw = nullptr;
+            if (in_flight.empty()) {
+                reconnect = true;  // a reply to nothing: the stream is out of step
+                break;
+            }
+            InFlight item = std::move(in_flight.front());
+            in_flight.pop_front();
+            front_since = Clock::now();
+            if (!item.pending) {
+                reconnect |= !answer_replicated(std::move(reply));
+                continue;
+            }
+            reconnect |= !answer_reply(std::move(*item.pending), std::move(reply));
+        }
+        end_batch();
+        if (reconnect) drop_connection();
+    }
+
+    // False when the connection should be given up.
+    bool answer_reply(Pending pending, ReplyHandle reply) {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            const std::string message = reply_string(reply.get());
+            const auto& args = pending.command.args;
+            if (is_noscript(message) && !pending.resent && args[0] == "EVALSHA") {
+                // EVAL runs the script and caches it again for every later EVALSHA.
+                pending.resent = true;
+                write_command(std::move(pending));
+                return true;
+            }
+            if (metrics) metrics->count_redis_error();
+            const std::string& what = args[0] == "EVALSHA" ? args[1] : args[0];
+            answer(pending.done,
+                   Result<ReplyHandle>{redis_error_reply(what, message), std::move(reply)});
+            return !error_needs_new_connection(message);
+        }
+        if (pending.command.must_replicate && endpoint.wait_replicas > 0) {
+            awaiting_replicas.emplace_back(std::move(pending), std::move(reply));
+            return true;
+        }
+        answer(pending.done, Result<ReplyHandle>{std::nullopt, std::move(reply)});
+        return true;
+    }
+
+    // The WAIT after a batch of changes answers them all. False when too few replicas
+    // have them: the master may have lost its replicas to a failover, so ask again.
+    bool answer_replicated(ReplyHandle reply) {
+        if (awaiting_replicas.empty()) return true;
+        const bool replicated =
+            reply->type == REDIS_REPLY_INTEGER && reply->integer >= endpoint.wait_replicas;
+        auto waiting = std::move(awaiting_replicas);
+        awaiting_replicas.clear();
+        for (auto& [pending, change_reply] : waiting) {
+            if (replicated)
+                answer(pending.done, Result<ReplyHandle>{std::nullopt, std::move(change_reply)});
+            else
+                answer(pending.done, Result<ReplyHandle>{not_replicated(), nullptr});
+        }
+        return replicated;
+    }
+
+    // Redis must answer the oldest command within the timeout of its turn (a WAIT
+    // within its own timeout too); otherwise the connection is given up.
+    void expire() {
+        if (in_flight.empty()) return;
+        if (Clock::now() < deadline_of_front()) return;
+        log_event(LogLevel::Warn, "redis did not answer in time",
+                  {{"timeout_ms", timeout_ms}, {"in_flight", in_flight.size()}});
+        drop_connection();
+    }
+
+    Clock::time_point deadline_of_front() const {
+        const InFlight& front = in_flight.front();
+        int allowed_ms = timeout_ms + (front.pending ? 0 : endpoint.wait_timeout_ms);
+        return std::max(front.written, front_since) + std::chrono::milliseconds(allowed_ms);
+    }
+
+    int poll_timeout_ms() const {
+        if (in_flight.empty()) return -1;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_of_front() -
+                                                                          Clock::now());
+        return static_cast<int>(std::max<long long>(0, left.count()) + 1);
+    }
+
+    // Everything in flight is answered 503: its fate is unknown, and the caller says so.
+    void drop_connection() {
+        if (context) redisFree(context);
+        context = nullptr;
+        output_pending = false;
+        batch_needs_wait = false;
+        auto lost = std::move(in_flight);
+        in_flight.clear();
+        auto waiting = std::move(awaiting_replicas);
+        awaiting_replicas.clear();
+        for (InFlight& item : lost)
+            if (item.pending) fail(*item.pending, store_unavailable());
+        for (auto& entry : waiting) fail(entry.first, store_unavailable());
+    }
+};
+
+RedisLane::RedisLane(const RedisEndpoint& endpoint, int timeout_ms, Metrics* metrics)
+    : impl_(std::make_unique<Impl>(endpoint, timeout_ms, metrics)) {}
+
+RedisLane::~RedisLane() = default;
+
+void RedisLane::submit(LaneCommand command, ReplyCallback done) {
+    impl_->submit(std::move(command), std::move(done));
+}
+
+void RedisLane::stop() {
+    impl_->stop();
+}
+
+}  // namespace verifyd
