@@ -1,8 +1,10 @@
 // The pipelined Redis connection of redis_lane.hpp. The lane's thread owns the hiredis
 // context and everything in flight; other threads only append to `handed_over` and wake
 // it. Replies come back in the order commands were written, so the commands in flight
-// are a queue. With VERIFYD_REDIS_WAIT_REPLICAS one WAIT follows each batch of changes
-// (a group commit): the changes' replies are held until it answers.
+// are a queue. With VERIFYD_REDIS_WAIT_REPLICAS one WAIT follows the changes written
+// since the last one, and only once that last one has answered (a group commit: while a
+// WAIT blocks the connection, every change that arrives meanwhile shares the next); the
+// changes' replies are held until their WAIT answers.
 #include "verifyd/redis_lane.hpp"
 
 #include <fcntl.h>
@@ -70,6 +72,7 @@ struct RedisLane::Impl {
     Reconnector reconnector;
     bool output_pending = false;
     bool batch_needs_wait = false;
+    bool wait_in_flight = false;
     std::deque<InFlight> in_flight;
     Clock::time_point front_since{};
     std::vector<std::pair<Pending, ReplyHandle>> awaiting_replicas;
@@ -210,8 +213,9 @@ struct RedisLane::Impl {
     }
 
     void end_batch() {
-        if (!context || !batch_needs_wait) return;
+        if (!context || !batch_needs_wait || wait_in_flight) return;
         batch_needs_wait = false;
+        wait_in_flight = true;
         const std::string replicas = std::to_string(endpoint.wait_replicas);
         const std::string wait_ms = std::to_string(endpoint.wait_timeout_ms);
         const char* argv[] = {"WAIT", replicas.c_str(), wait_ms.c_str()};
@@ -247,6 +251,7 @@ struct RedisLane::Impl {
             in_flight.pop_front();
             front_since = Clock::now();
             if (!item.pending) {
+                wait_in_flight = false;
                 reconnect |= !answer_replicated(std::move(reply));
                 continue;
             }
@@ -327,6 +332,7 @@ struct RedisLane::Impl {
         context = nullptr;
         output_pending = false;
         batch_needs_wait = false;
+        wait_in_flight = false;
         auto lost = std::move(in_flight);
         in_flight.clear();
         auto waiting = std::move(awaiting_replicas);
