@@ -6,9 +6,9 @@
 //
 // Given a Redis port and a command, it answers each request only after Redis has run
 // that command once for it, the commands of all requests written back to back on one
-// connection by a thread of its own and the answers sent from there: what Pistache and
-// one Redis call per request can reach when no thread waits for Redis, which verifyd's
-// synchronous calls do.
+// connection by a thread of its own and the answers sent from there, as verifyd's lanes
+// do (service/redis_lane.cpp): what Pistache and one Redis call per request reach when
+// nothing else is done.
 //
 // Usage: bare_handler HOST PORT THREADS [REDIS_PORT COMMAND ARG…]
 #include <fcntl.h>

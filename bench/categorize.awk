@@ -4,7 +4,7 @@
 # goes to the first category, in the order below, that one of its frames names.
 function category(stack) {
     if (stack ~ /redis(BufferRead|BufferWrite|GetReply|CommandArgv|vFormat|Format|Reader|AppendCommand)|libhiredis/)
-        return "Redis round trip: hiredis and its socket calls (the synchronous call in Store::command)"
+        return "Redis client: hiredis and its socket calls (the lane, redis_lane.cpp)"
     if (stack ~ /ResponseWriter::send|putOnWire|asyncWriteImpl|sendRawBuffer|handleWriteQueue/)
         return "HTTP response write (Pistache, kernel TCP)"
     if (stack ~ /ParserBase::parse|HeadersStep|RequestLineStep|BodyStep/)

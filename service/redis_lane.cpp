@@ -93,8 +93,9 @@ struct RedisLane::Impl {
         {
             std::lock_guard<std::mutex> lock(mutex);
             if (!stopping) {
+                // A non-empty queue has woken the lane already, and it takes all at once.
+                if (handed_over.empty()) notify();
                 handed_over.push_back({std::move(command), std::move(done)});
-                notify();
                 return;
             }
         }
