@@ -109,16 +109,29 @@ json message_json(const Verification& v, const Templates& templates, const std::
     return data;
 }
 
-json meta_of(const std::string& request_id) {
-    return {{"request_id", request_id}, {"timestamp", format_rfc3339(now_ms())}, {"version", "v1"}};
+std::string dump(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-HttpResponse success(const std::string& request_id, int status, json data) {
+// Every JSON response: {"data"|"error": …, "meta": {…}, "success": …}. Written as text,
+// keys in the order nlohmann would sort them, since building the fixed envelope as a
+// json object costs a map per response.
+std::string envelope(bool ok, const json& part, const std::string& request_id) {
+    std::string body = ok ? "{\"data\":" : "{\"error\":";
+    body += dump(part);
+    body += ",\"meta\":{\"request_id\":";
+    body += dump(request_id);
+    body += ",\"timestamp\":\"";
+    body += format_rfc3339(now_ms());
+    body += "\",\"version\":\"v1\"},\"success\":";
+    body += ok ? "true}" : "false}";
+    return body;
+}
+
+HttpResponse success(const std::string& request_id, int status, const json& data) {
     HttpResponse response;
     response.status = status;
-    response.body =
-        json{{"success", true}, {"data", std::move(data)}, {"meta", meta_of(request_id)}}.dump(
-            -1, ' ', false, json::error_handler_t::replace);
+    response.body = envelope(true, data, request_id);
     return response;
 }
 
@@ -134,9 +147,7 @@ HttpResponse failure(const std::string& request_id, const ApiError& error) {
         response.headers.emplace_back("Retry-After", std::to_string(error.retry_after));
     }
     if (!error.details.empty()) body_error["details"] = error.details;
-    response.body =
-        json{{"success", false}, {"error", body_error}, {"meta", meta_of(request_id)}}.dump(
-            -1, ' ', false, json::error_handler_t::replace);
+    response.body = envelope(false, body_error, request_id);
     return response;
 }
 
@@ -160,7 +171,7 @@ struct Api::Context {
         error = e;
         return failure(request_id, e);
     }
-    HttpResponse ok(int status, json data) { return success(request_id, status, std::move(data)); }
+    HttpResponse ok(int status, const json& data) { return success(request_id, status, data); }
 };
 
 Api::Api(const Config& config, const CredentialStore& credentials, Store& store,
@@ -273,85 +284,122 @@ std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned s
     return std::nullopt;
 }
 
-void Api::route(const HttpRequest& request, const ContextPtr& context) {
-    const std::vector<std::string> parts = split_path(request.path);
-    const std::string& method = request.method;
-    auto matches = [&](std::initializer_list<const char*> pattern) {
-        if (parts.size() != pattern.size()) return false;
-        size_t i = 0;
-        for (const char* expected : pattern) {
-            const std::string& part = parts[i++];
-            if (std::string(expected) == "*" ? part.empty() : part != expected) return false;
-        }
-        return true;
-    };
-    auto is_literal = [](std::initializer_list<const char*> pattern) {
-        return std::none_of(pattern.begin(), pattern.end(),
-                            [](const char* part) { return std::string(part) == "*"; });
-    };
+struct Api::Route {
+    // The request, and the path's {id} segment (empty for a literal path).
+    using Handler = void (*)(Api&, const HttpRequest&, const std::string& id, const ContextPtr&);
 
-    struct Route {
-        std::initializer_list<const char*> pattern;
-        const char* label;
-        const char* method;
-        unsigned scope;  // 0 = no authentication
-        std::function<void()> handler;
-    };
-    const std::string id = parts.size() > 1 ? parts[1] : "";
-    const std::string v3_id = parts.size() > 2 ? parts[2] : "";
-    const Route routes[] = {
-        {{"verify", "send"}, "/verify/send", "POST", kScopeSend, [&] { send(request, context); }},
+    std::vector<std::string> pattern;  // path segments; "*" is one non-empty {id} segment
+    const char* label;
+    const char* method;
+    unsigned scope;  // 0 = no authentication
+    Handler handler;
+
+    bool literal() const { return std::find(pattern.begin(), pattern.end(), "*") == pattern.end(); }
+    // The {id} segment when the path matches, or nothing.
+    std::optional<std::string> match(const std::vector<std::string>& parts) const {
+        if (parts.size() != pattern.size()) return std::nullopt;
+        std::string id;
+        for (size_t i = 0; i < parts.size(); ++i) {
+            if (pattern[i] == "*") {
+                if (parts[i].empty()) return std::nullopt;
+                id = parts[i];
+            } else if (parts[i] != pattern[i]) {
+                return std::nullopt;
+            }
+        }
+        return id;
+    }
+};
+
+const std::vector<Api::Route>& Api::routes() {
+    static const std::vector<Route> table = {
+        {{"verify", "send"},
+         "/verify/send",
+         "POST",
+         kScopeSend,
+         [](Api& api, const HttpRequest& request, const std::string&, const ContextPtr& context) {
+             api.send(request, context);
+         }},
         {{"verify", "check"},
          "/verify/check",
          "POST",
          kScopeCheck,
-         [&] { check(request, context); }},
+         [](Api& api, const HttpRequest& request, const std::string&, const ContextPtr& context) {
+             api.check(request, context);
+         }},
         {{"verify", "*"},
          "/verify/{id}",
          "GET",
          kScopeRead,
-         [&] { get_verification(id, context); }},
+         [](Api& api, const HttpRequest&, const std::string& id, const ContextPtr& context) {
+             api.get_verification(id, context);
+         }},
         {{"verify", "*", "cancel"},
          "/verify/{id}/cancel",
          "POST",
          kScopeSend,
-         [&] { cancel(id, context); }},
-        {{"messages"}, "/messages", "GET", kScopeRead, [&] { list_messages(request, context); }},
-        {{"messages", "*"}, "/messages/{id}", "GET", kScopeRead, [&] { get_message(id, context); }},
+         [](Api& api, const HttpRequest&, const std::string& id, const ContextPtr& context) {
+             api.cancel(id, context);
+         }},
+        {{"messages"},
+         "/messages",
+         "GET",
+         kScopeRead,
+         [](Api& api, const HttpRequest& request, const std::string&, const ContextPtr& context) {
+             api.list_messages(request, context);
+         }},
+        {{"messages", "*"},
+         "/messages/{id}",
+         "GET",
+         kScopeRead,
+         [](Api& api, const HttpRequest&, const std::string& id, const ContextPtr& context) {
+             api.get_message(id, context);
+         }},
         {{"v3", "messages", "*"},
          "/v3/messages/{id}",
          "GET",
          kScopeRead,
-         [&] { get_message(v3_id, context); }},
+         [](Api& api, const HttpRequest&, const std::string& id, const ContextPtr& context) {
+             api.get_message(id, context);
+         }},
         {{"healthz"},
          "/healthz",
          "GET",
          0,
-         [&] {
-             reply(context, context->ok(200, {{"status", "ok"}}));
+         [](Api& api, const HttpRequest&, const std::string&, const ContextPtr& context) {
+             api.reply(context, context->ok(200, {{"status", "ok"}}));
          }},
-        {{"readyz"}, "/readyz", "GET", 0, [&] { readyz(context); }},
+        {{"readyz"},
+         "/readyz",
+         "GET",
+         0,
+         [](Api& api, const HttpRequest&, const std::string&, const ContextPtr& context) {
+             api.readyz(context);
+         }},
         {{"metrics"},
          "/metrics",
          "GET",
          0,
-         [&] {
-             // Blocking, on this thread's own connection: scrapes are rare.
-             HttpResponse response;
-             refresh_outbox_gauges(store_, metrics_);
-             response.body = metrics_.render();
-             response.content_type = "text/plain; version=0.0.4";
-             reply(context, std::move(response));
+         [](Api& api, const HttpRequest&, const std::string&, const ContextPtr& context) {
+             api.metrics(context);
          }},
     };
+    return table;
+}
 
+void Api::route(const HttpRequest& request, const ContextPtr& context) {
+    const std::vector<std::string> parts = split_path(request.path);
+    const std::string& method = request.method;
+    const auto& table = routes();
     // A literal path (/verify/send) wins over a pattern (/verify/{id}) for every method.
-    bool literal_path = std::any_of(std::begin(routes), std::end(routes), [&](const Route& r) {
-        return is_literal(r.pattern) && matches(r.pattern);
+    const bool literal_path = std::any_of(table.begin(), table.end(), [&](const Route& route) {
+        return route.literal() && route.match(parts);
     });
     std::string allowed;
-    for (const Route& route : routes) {
-        if (!matches(route.pattern) || (literal_path && !is_literal(route.pattern))) continue;
+    for (const Route& route : table) {
+        if (literal_path && !route.literal()) continue;
+        auto id = route.match(parts);
+        if (!id) continue;
         context->route = route.label;
         if (method != route.method) {
             if (!allowed.empty()) allowed += ", ";
@@ -362,7 +410,7 @@ void Api::route(const HttpRequest& request, const ContextPtr& context) {
             if (auto refused = authenticate(request, route.scope, *context))
                 return reply(context, context->fail(*refused));
         }
-        return route.handler();
+        return route.handler(*this, request, *id, context);
     }
     if (!allowed.empty()) {
         HttpResponse response = context->fail(with_status(
@@ -519,6 +567,15 @@ void Api::list_messages(const HttpRequest& request, const ContextPtr& context) {
                     messages.push_back(message_json(v, templates_, config_.app_name));
                 return c.ok(200, {{"messages", messages}});
             }));
+}
+
+void Api::metrics(const ContextPtr& context) {
+    // Blocking, on this thread's own connection: scrapes are rare.
+    refresh_outbox_gauges(store_, metrics_);
+    HttpResponse response;
+    response.body = metrics_.render();
+    response.content_type = "text/plain; version=0.0.4";
+    reply(context, std::move(response));
 }
 
 void Api::readyz(const ContextPtr& context) {

@@ -23,7 +23,10 @@ std::optional<std::string> request_header(const Http::Request& request, const st
     const auto& headers = request.headers();
     if (auto raw = headers.tryGetRaw(name)) return raw->value();
     if (auto typed = headers.tryGet(name)) {
-        std::ostringstream value;
+        // One stream per thread: constructing one per header costs more than the header.
+        thread_local std::ostringstream value;
+        value.str({});
+        value.clear();
         typed->write(value);
         return value.str();
     }

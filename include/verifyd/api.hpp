@@ -61,6 +61,8 @@ class Api {
   private:
     struct Context;
     using ContextPtr = std::shared_ptr<Context>;
+    struct Route;
+    static const std::vector<Route>& routes();
     std::optional<ApiError> authenticate(const HttpRequest& request, unsigned scope,
                                          Context& context);
     void route(const HttpRequest& request, const ContextPtr& context);
@@ -87,6 +89,7 @@ class Api {
     void get_message(const std::string& id, const ContextPtr& context);
     void list_messages(const HttpRequest& request, const ContextPtr& context);
     void readyz(const ContextPtr& context);
+    void metrics(const ContextPtr& context);
 
     const Config& config_;
     const CredentialStore& credentials_;
