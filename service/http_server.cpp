@@ -12,6 +12,7 @@
 #include <pistache/peer.h>
 #include <sys/socket.h>
 
+#include <map>
 #include <sstream>
 
 namespace verifyd {
@@ -62,6 +63,15 @@ class NamedHeader : public Http::Header::Header {
     std::string value_;
 };
 
+// Pistache parses a media type from its text on every response; there are two.
+const Http::Mime::MediaType& media_type(const std::string& content_type) {
+    thread_local std::map<std::string, Http::Mime::MediaType> parsed;
+    auto found = parsed.find(content_type);
+    if (found == parsed.end())
+        found = parsed.emplace(content_type, Http::Mime::MediaType::fromString(content_type)).first;
+    return found->second;
+}
+
 class Handler : public Http::Handler {
   public:
     HTTP_PROTOTYPE(Handler)
@@ -99,7 +109,7 @@ class Handler : public Http::Handler {
         try {
             auto peer = writer.peer();
             auto sent = writer.send(static_cast<Http::Code>(out.status), out.body,
-                                    Http::Mime::MediaType::fromString(out.content_type));
+                                    media_type(out.content_type));
             // Pistache only announces "Connection: close"; the connection is ended here,
             // once the response is written. shutdown(), not close(): Pistache still owns
             // the fd and closes it when it sees the end of the stream.
