@@ -257,8 +257,10 @@ void Api::finish(const ContextPtr& context, HttpResponse response) {
         }
         log_event(LogLevel::Info, "request", fields);
     }
-    --in_flight_;
+    // Counted out only once the server has the response, so that a shutdown waiting for
+    // the requests in flight does not close the connection under it.
     context->respond(std::move(response));
+    --in_flight_;
 }
 
 std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned scope,
