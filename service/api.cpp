@@ -201,7 +201,8 @@ void Api::handle(const HttpRequest& request, Respond respond) {
     guarded(context, [&] { route(request, context); });
 }
 
-void Api::guarded(const ContextPtr& context, const std::function<void()>& step) {
+template <typename Step>
+void Api::guarded(const ContextPtr& context, Step&& step) {
     try {
         step();
     } catch (const std::exception& e) {
@@ -226,12 +227,15 @@ void Api::reply(const ContextPtr& context, HttpResponse response) {
         });
 }
 
-template <typename T>
-Then<T> Api::respond_with(const ContextPtr& context,
-                          std::function<HttpResponse(Context&, const T&)> success) {
+void Api::refuse(const ContextPtr& context, ApiError error) {
+    reply(context, context->fail(std::move(error)));
+}
+
+template <typename T, typename Success>
+Then<T> Api::respond_with(const ContextPtr& context, Success success) {
     return [this, context, success = std::move(success)](Result<T> result) {
         guarded(context, [&] {
-            if (result.error) return reply(context, context->fail(*result.error));
+            if (result.error) return refuse(context, *result.error);
             reply(context, success(*context, result.value));
         });
     };
@@ -410,7 +414,7 @@ void Api::route(const HttpRequest& request, const ContextPtr& context) {
         }
         if (route.scope != 0) {
             if (auto refused = authenticate(request, route.scope, *context))
-                return reply(context, context->fail(*refused));
+                return refuse(context, *refused);
         }
         return route.handler(*this, request, *id, context);
     }
@@ -421,32 +425,31 @@ void Api::route(const HttpRequest& request, const ContextPtr& context) {
         response.headers.emplace_back("Allow", allowed);
         return reply(context, std::move(response));
     }
-    reply(context,
-          context->fail(with_status(
-              make_error(ErrorCode::InvalidRequest, "No route " + request.path + "."), 404)));
+    refuse(
+        context,
+        with_status(make_error(ErrorCode::InvalidRequest, "No route " + request.path + "."), 404));
 }
 
 void Api::send(const HttpRequest& request, const ContextPtr& context) {
     auto body = parse_json_body(request.body);
-    if (body.error) return reply(context, context->fail(*body.error));
+    if (body.error) return refuse(context, *body.error);
     auto parsed = parse_send_request(body.value, config_);
-    if (parsed.error) return reply(context, context->fail(*parsed.error));
+    if (parsed.error) return refuse(context, *parsed.error);
     const SendRequest& send = parsed.value;
 
     PhoneCheck phone = phones_.check(send.to);
     if (!phone.ok)
-        return reply(context,
-                     context->fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem)));
+        return refuse(context, make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
 
     const bool sandbox = !context->live_key || send.sandbox;
     if (!sandbox && config_.provider == ProviderKind::None)
-        return reply(context,
-                     context->fail(with_retry_after(
-                         with_status(make_error(ErrorCode::ProviderError,
-                                                "No delivery provider is configured for live "
-                                                "sends (VERIFYD_PROVIDER)."),
-                                     503),
-                         30)));
+        return refuse(
+            context,
+            with_retry_after(with_status(make_error(ErrorCode::ProviderError,
+                                                    "No delivery provider is configured for live "
+                                                    "sends (VERIFYD_PROVIDER)."),
+                                         503),
+                             30));
 
     const Credentials& credentials = *context->credentials;
     NewVerification created;
@@ -485,21 +488,20 @@ void Api::send(const HttpRequest& request, const ContextPtr& context) {
 
 void Api::check(const HttpRequest& request, const ContextPtr& context) {
     auto body = parse_json_body(request.body);
-    if (body.error) return reply(context, context->fail(*body.error));
+    if (body.error) return refuse(context, *body.error);
     auto parsed = parse_check_request(body.value);
-    if (parsed.error) return reply(context, context->fail(*parsed.error));
+    if (parsed.error) return refuse(context, *parsed.error);
     const CheckRequest& check = parsed.value;
     if (check.to.empty() && !check.id.empty()) return check_code(context, check.id, check.code);
 
     PhoneCheck phone = phones_.check(check.to);
     if (!phone.ok)
-        return reply(context,
-                     context->fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem)));
+        return refuse(context, make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
     store_.current_verification(
         number_tag(context->credentials->hash_key, context->caller.account, check.to),
         [this, context, code = check.code](Result<std::string> current) {
             guarded(context, [&] {
-                if (current.error) return reply(context, context->fail(*current.error));
+                if (current.error) return refuse(context, *current.error);
                 check_code(context, current.value, code);
             });
         });
@@ -508,7 +510,7 @@ void Api::check(const HttpRequest& request, const ContextPtr& context) {
 void Api::check_code(const ContextPtr& context, const std::string& verification_id,
                      const std::string& code) {
     auto ref = parse_record_id(verification_id, kVerificationPrefix);
-    if (!ref) return reply(context, context->fail(make_error(ErrorCode::VerificationNotFound)));
+    if (!ref) return refuse(context, make_error(ErrorCode::VerificationNotFound));
     counting(*context).check(
         context->caller, *ref, code_hash(context->credentials->hash_key, verification_id, code),
         respond_with<CheckOutcome>(
@@ -523,7 +525,7 @@ void Api::check_code(const ContextPtr& context, const std::string& verification_
 
 void Api::get_verification(const std::string& id, const ContextPtr& context) {
     auto ref = parse_record_id(id, kVerificationPrefix);
-    if (!ref) return reply(context, context->fail(make_error(ErrorCode::VerificationNotFound)));
+    if (!ref) return refuse(context, make_error(ErrorCode::VerificationNotFound));
     counting(*context).get(
         context->caller, *ref, ErrorCode::VerificationNotFound,
         respond_with<Verification>(context, [this](Context& c, const Verification& found) {
@@ -533,7 +535,7 @@ void Api::get_verification(const std::string& id, const ContextPtr& context) {
 
 void Api::cancel(const std::string& id, const ContextPtr& context) {
     auto ref = parse_record_id(id, kVerificationPrefix);
-    if (!ref) return reply(context, context->fail(make_error(ErrorCode::VerificationNotFound)));
+    if (!ref) return refuse(context, make_error(ErrorCode::VerificationNotFound));
     counting(*context).cancel(
         context->caller, *ref,
         respond_with<Verification>(context, [this](Context& c, const Verification& canceled) {
@@ -543,7 +545,7 @@ void Api::cancel(const std::string& id, const ContextPtr& context) {
 
 void Api::get_message(const std::string& id, const ContextPtr& context) {
     auto ref = parse_record_id(id, kMessagePrefix);
-    if (!ref) return reply(context, context->fail(make_error(ErrorCode::MessageNotFound)));
+    if (!ref) return refuse(context, make_error(ErrorCode::MessageNotFound));
     counting(*context).get(
         context->caller, *ref, ErrorCode::MessageNotFound,
         respond_with<Verification>(context, [this](Context& c, const Verification& found) {
@@ -553,11 +555,10 @@ void Api::get_message(const std::string& id, const ContextPtr& context) {
 
 void Api::list_messages(const HttpRequest& request, const ContextPtr& context) {
     auto query = parse_list_messages_query(request.query);
-    if (query.error) return reply(context, context->fail(*query.error));
+    if (query.error) return refuse(context, *query.error);
     PhoneCheck phone = phones_.check(query.value.to);
     if (!phone.ok)
-        return reply(context,
-                     context->fail(make_field_error(ErrorCode::InvalidPhone, "to", phone.problem)));
+        return refuse(context, make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
     counting(*context).list_messages(
         context->caller,
         number_tag(context->credentials->hash_key, context->caller.account, query.value.to),

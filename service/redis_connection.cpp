@@ -99,6 +99,26 @@ long long reply_integer(const redisReply* reply) {
     return std::atoll(reply_string(reply).c_str());
 }
 
+CommandArgv::CommandArgv(const std::vector<std::string>& args, const ScriptShas& shas,
+                         bool as_eval) {
+    for (const auto& arg : args) {
+        argv.push_back(arg.data());
+        lengths.push_back(arg.size());
+    }
+    if (args.size() < 2 || args[0] != "EVALSHA") return;
+    const char* script = "";
+    if (as_eval) {
+        argv[0] = "EVAL";
+        lengths[0] = 4;
+        for (const auto& known : lua_scripts())
+            if (args[1] == known.name) script = known.source;
+    } else if (auto found = shas.find(args[1]); found != shas.end()) {
+        script = found->second.c_str();
+    }
+    argv[1] = script;
+    lengths[1] = std::char_traits<char>::length(script);
+}
+
 redisContext* open_redis(const RedisEndpoint& endpoint, int timeout_ms, ScriptShas& shas) {
     timeval timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     HostPort server{endpoint.host, endpoint.port};

@@ -20,7 +20,6 @@
 #include <thread>
 
 #include "verifyd/log.hpp"
-#include "verifyd/lua_scripts.hpp"
 #include "verifyd/metrics.hpp"
 
 namespace verifyd {
@@ -35,12 +34,6 @@ ApiError not_replicated() {
                                "Retry shortly."),
                     503),
         1);
-}
-
-const char* script_source(const std::string& name) {
-    for (const auto& script : lua_scripts())
-        if (name == script.name) return script.source;
-    return "";
 }
 
 }  // namespace
@@ -187,21 +180,9 @@ struct RedisLane::Impl {
     }
 
     void write_command(Pending pending) {
-        const auto& args = pending.command.args;
-        std::vector<const char*> argv;
-        std::vector<size_t> lengths;
-        for (const auto& arg : args) {
-            argv.push_back(arg.data());
-            lengths.push_back(arg.size());
-        }
-        if (args.size() > 1 && args[0] == "EVALSHA") {
-            const char* script = pending.resent ? script_source(args[1]) : shas[args[1]].c_str();
-            argv[0] = pending.resent ? "EVAL" : "EVALSHA";
-            lengths[0] = std::char_traits<char>::length(argv[0]);
-            argv[1] = script;
-            lengths[1] = std::char_traits<char>::length(script);
-        }
-        redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data());
+        CommandArgv command(pending.command.args, shas, pending.resent);
+        redisAppendCommandArgv(context, command.count(), command.argv.data(),
+                               command.lengths.data());
         if (pending.command.must_replicate && endpoint.wait_replicas > 0) batch_needs_wait = true;
         push_in_flight(std::move(pending));
     }

@@ -145,15 +145,9 @@ struct Store::Connection {
     }
 
     ReplyHandle command(const std::vector<std::string>& args) {
-        std::vector<const char*> argv;
-        std::vector<size_t> lengths;
-        for (const auto& arg : args) {
-            argv.push_back(arg.data());
-            lengths.push_back(arg.size());
-        }
-        auto* reply = static_cast<redisReply*>(
-            redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-        return ReplyHandle(reply);
+        CommandArgv command(args, script_shas);
+        return ReplyHandle(static_cast<redisReply*>(redisCommandArgv(
+            context, command.count(), command.argv.data(), command.lengths.data())));
     }
 
     // Connects if there is no connection and the backoff has passed.
@@ -203,13 +197,10 @@ RedisLane& Store::next_lane() {
 Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
     Connection& c = connection();
     Result<ReplyHandle> result;
-    // EVALSHA names its script; the connection knows the script's SHA1.
     const bool script = args.size() > 1 && args[0] == "EVALSHA";
-    std::vector<std::string> sent = args;
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!c.ensure(endpoint_, timeout_ms_)) break;
-        if (script) sent[1] = c.script_shas[args[1]];
-        ReplyHandle reply = c.command(sent);
+        ReplyHandle reply = c.command(args);
         if (!reply) {
             // A broken or timed-out connection may still deliver a stale reply: drop it.
             c.drop();

@@ -67,17 +67,20 @@ class Api {
                                          Context& context);
     void route(const HttpRequest& request, const ContextPtr& context);
     // Runs a step of a request; an exception in it answers 500.
-    void guarded(const ContextPtr& context, const std::function<void()>& step);
+    template <typename Step>
+    void guarded(const ContextPtr& context, Step&& step);
     // The response of a handler, once the request has been counted against the key's
     // limit (a request no store call counted, such as an invalid one, is counted here).
     void reply(const ContextPtr& context, HttpResponse response);
+    // reply() with the error response for `error`.
+    void refuse(const ContextPtr& context, ApiError error);
     // Headers, metrics and the access log, then the response goes out.
     void finish(const ContextPtr& context, HttpResponse response);
     // The continuation of a store call: its error is the response, or else `success`
     // makes one from its value.
-    template <typename T>
-    Then<T> respond_with(const ContextPtr& context,
-                         std::function<HttpResponse(Context&, const T&)> success);
+    // `success` is called as HttpResponse(Context&, const T&).
+    template <typename T, typename Success>
+    Then<T> respond_with(const ContextPtr& context, Success success);
     // The store, for a call whose script counts the request against the key's limit.
     Store& counting(Context& context);
     void send(const HttpRequest& request, const ContextPtr& context);

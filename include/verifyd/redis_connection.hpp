@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"
@@ -29,6 +30,17 @@ long long reply_integer(const redisReply* reply);
 
 // Script name (lua/ file name) to the SHA1 that EVALSHA names it by.
 using ScriptShas = std::map<std::string, std::string>;
+
+// A command given as strings, as hiredis takes it. EVALSHA's second argument names a
+// script of lua/ and is sent as that script's SHA1, or, `as_eval`, the command goes as
+// EVAL with the script's source (which also caches it again for later EVALSHAs).
+struct CommandArgv {
+    CommandArgv(const std::vector<std::string>& args, const ScriptShas& shas, bool as_eval = false);
+    int count() const { return static_cast<int>(argv.size()); }
+
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+};
 
 // A blocking connection with `timeout_ms` for every read and write, ready for commands;
 // nullptr when any step fails (the server is down, not the master, refuses the password).
