@@ -1,10 +1,12 @@
 # Writes OUTPUT, a C++ file that defines verifyd::lua_scripts() with the source of every
-# script: lua/*.lua (API scripts, named by file) begin with lua/lib/common.lua and
-# lua/lib/key_limit.lua; lua/outbox/*.lua (delivery scripts, named outbox_<file>) begin
-# with lua/lib/common.lua only, since no API key calls them.
+# script: lua/*.lua (API scripts, named by file) begin with lua/lib/common.lua,
+# lua/lib/key_limit.lua and lua/lib/idempotency.lua; lua/outbox/*.lua (delivery scripts,
+# named outbox_<file>) and lua/idempotency/*.lua (named idempotency_<file>) begin with
+# lua/lib/common.lua only, since they count no API key's request.
 cmake_minimum_required(VERSION 3.18)
 file(READ ${LUA_DIR}/lib/common.lua common_source)
 file(READ ${LUA_DIR}/lib/key_limit.lua key_limit_source)
+file(READ ${LUA_DIR}/lib/idempotency.lua idempotency_source)
 
 set(body "// Generated from lua/ by cmake/embed_lua.cmake. Do not edit.\n")
 string(APPEND body "#include \"verifyd/lua_scripts.hpp\"\n\nnamespace verifyd {\n\n")
@@ -23,8 +25,9 @@ function(embed_scripts folder name_prefix preamble)
   set(body "${body}" PARENT_SCOPE)
 endfunction()
 
-embed_scripts("" "" "${common_source}\n${key_limit_source}")
+embed_scripts("" "" "${common_source}\n${key_limit_source}\n${idempotency_source}")
 embed_scripts("outbox/" "outbox_" "${common_source}")
+embed_scripts("idempotency/" "idempotency_" "${common_source}")
 
 string(APPEND body "    };\n    return scripts;\n}\n\n}  // namespace verifyd\n")
 file(WRITE ${OUTPUT} "${body}")

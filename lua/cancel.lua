@@ -3,28 +3,37 @@
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
 -- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
+-- KEYS[4]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  the verification's suffix
+-- ARGV[4]  the caller's mode, "s" or "l"
+-- ARGV[5…7] fingerprint, follow, time to live (lib/idempotency.lua)
 --
 -- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/common.lua readable_fields)
---          {4040}  unknown, another account's, approved, canceled or superseded
+--          {4040}  unknown, another account's or mode's, approved, canceled or superseded
 --          {4041}  expired (answered for the grace period, then 4040)
 --          {4029, retry_after}  (lib/key_limit.lua)
+--          and those of lib/idempotency.lua
 
-local account = ARGV[2]
-local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a', 'st', 'i'})
-local owner, status, packed = unpack(values)
-if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
-    return {4040}
+local account, mode = ARGV[2], ARGV[4]
+
+local function run()
+    local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a', 'st', 'i'})
+    local owner, status, packed = unpack(values)
+    if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
+        return {4040}
+    end
+    local settings = unpack_settings(packed)
+    if now_ms >= settings.gone or not of_mode(settings, mode) then
+        return {4040}
+    end
+    if now_ms >= settings.e then
+        return {4041}
+    end
+    redis.call('HSET', key, 'st', 'c')
+    redis.call('HDEL', key, 'h')
+    return {0, now_ms, readable_fields(key)}
 end
-local settings = unpack_settings(packed)
-if now_ms >= settings.gone then
-    return {4040}
-end
-if now_ms >= settings.e then
-    return {4041}
-end
-redis.call('HSET', key, 'st', 'c')
-redis.call('HDEL', key, 'h')
-return {0, now_ms, readable_fields(key)}
+
+return idempotent(KEYS[4], ARGV[5], ARGV[6], ARGV[7], run)

@@ -5,52 +5,74 @@
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
 -- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
+-- KEYS[4]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
--- ARGV[3]  keyed hash of the presented code (16 raw bytes)
+-- ARGV[3]  keyed hashes of the presented code, 16 raw bytes each: one per hash key in
+--          use (two during a rotation); the stored h likewise holds one or two
 -- ARGV[4]  the verification's suffix
+-- ARGV[5]  the caller's mode, "s" or "l"
+-- ARGV[6…8] fingerprint, follow, time to live (lib/idempotency.lua)
 --
 -- Replies: {0, status, attempts_remaining, to} with status approved, pending or locked
---          {4040}  unknown, another account's, approved, canceled or superseded
+--          {4040}  unknown, another account's or mode's, approved, canceled or superseded
 --          {4042}  locked by earlier wrong codes
 --          {4041}  expired (answered for the grace period, then 4040)
 --          {4029, retry_after}  (lib/key_limit.lua)
+--          and those of lib/idempotency.lua
 
-local account, presented = ARGV[2], ARGV[3]
-local key, values = read_verification(KEYS[2], KEYS[3], ARGV[4], {'a', 'st', 'i', 'n', 'h', 'to'})
-local owner, status, packed, wrong, stored, to = unpack(values)
-if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
-    return {4040}
-end
-local settings = unpack_settings(packed)
-if now_ms >= settings.gone then
-    return {4040}
-end
-if status == 'l' then
-    return {4042}
-end
-if now_ms >= settings.e then
-    return {4041}
-end
+local account, presented, mode = ARGV[2], ARGV[3], ARGV[5]
 
--- Constant time: every byte is compared whatever the first difference.
-local difference = #presented == #stored and 0 or 1
-for i = 1, math.min(#presented, #stored) do
-    difference = bit.bor(difference, bit.bxor(string.byte(presented, i), string.byte(stored, i)))
+-- Whether any 16-byte hash of `presented` equals any of `stored`, in time that depends
+-- only on their lengths: every byte of every pair is compared.
+local function matches(stored)
+    local found = false
+    for p = 1, #presented - 15, 16 do
+        for s = 1, #stored - 15, 16 do
+            local difference = 0
+            for i = 0, 15 do
+                difference = bit.bor(difference, bit.bxor(string.byte(presented, p + i),
+                                                          string.byte(stored, s + i)))
+            end
+            found = found or difference == 0
+        end
+    end
+    return found
 end
 
-local max_attempts = tonumber(settings.mx)
-if difference == 0 then
-    redis.call('HSET', key, 'st', 'a')
-    redis.call('HDEL', key, 'h')
-    return {0, 'approved', max_attempts - tonumber(wrong or 0), to}
+local function run()
+    local key, values =
+        read_verification(KEYS[2], KEYS[3], ARGV[4], {'a', 'st', 'i', 'n', 'h', 'to'})
+    local owner, status, packed, wrong, stored, to = unpack(values)
+    if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
+        return {4040}
+    end
+    local settings = unpack_settings(packed)
+    if now_ms >= settings.gone or not of_mode(settings, mode) then
+        return {4040}
+    end
+    if status == 'l' then
+        return {4042}
+    end
+    if now_ms >= settings.e then
+        return {4041}
+    end
+
+    local max_attempts = tonumber(settings.mx)
+    if matches(stored) then
+        redis.call('HSET', key, 'st', 'a')
+        redis.call('HDEL', key, 'h')
+        return {0, 'approved', max_attempts - tonumber(wrong or 0), to}
+    end
+
+    wrong = redis.call('HINCRBY', key, 'n', 1)
+    local remaining = max_attempts - wrong
+    if remaining <= 0 then
+        redis.call('HSET', key, 'st', 'l')
+        redis.call('HDEL', key, 'h')
+        return {0, 'locked', 0, to}
+    end
+    return {0, 'pending', remaining, to}
 end
 
-wrong = redis.call('HINCRBY', key, 'n', 1)
-local remaining = max_attempts - wrong
-if remaining <= 0 then
-    redis.call('HSET', key, 'st', 'l')
-    redis.call('HDEL', key, 'h')
-    return {0, 'locked', 0, to}
-end
-return {0, 'pending', remaining, to}
+return idempotent(KEYS[4], ARGV[6], ARGV[7], ARGV[8], run)

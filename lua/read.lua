@@ -8,15 +8,18 @@
 -- ARGV[2]  the caller's account
 -- ARGV[3]  the verification's suffix
 -- ARGV[4]  the code to answer when there is none: 4040 (verification) or 4044 (message)
+-- ARGV[5]  the caller's mode, "s" or "l"
 --
 -- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/common.lua readable_fields)
---          {ARGV[4]}  unknown, forgotten or another account's
+--          {ARGV[4]}  unknown, forgotten, another account's or another mode's
 --          {4029, retry_after}  (lib/key_limit.lua)
 
-local account = ARGV[2]
-local key, owner = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a'})
+local account, mode = ARGV[2], ARGV[5]
+local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a', 'i'})
+local owner, packed = unpack(values)
 
-local fields = owner[1] == account and readable_fields(key)
+local fields = owner == account and packed and of_mode(unpack_settings(packed), mode) and
+                   readable_fields(key)
 if not fields then
     return {tonumber(ARGV[4])}
 end

@@ -6,26 +6,32 @@
 -- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
 -- KEYS[3]  the delivery stream (live sends add their job, field r = {tag}<suffix>)
 -- KEYS[4]  the undelivered index, a sorted set of {tag}<suffix> by creation time
+-- KEYS[5]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
--- ARGV[2]  mode: "s" sandbox or "l" live (limits are counted apart)
+-- ARGV[2]  mode: "s" sandbox or "l" live (each mode has numbers of its own: n:{tag}
+--          differs; a hash written before that may hold the other mode's verification)
 -- ARGV[3]  send windows, "COUNT/SECONDS,COUNT/SECONDS"
 -- ARGV[4]  resend cooldown in seconds (0 = none)
 -- ARGV[5]  time to live of the code in seconds
 -- ARGV[6]  grace in seconds during which an expired verification still answers 4041
 -- ARGV[7]  the record key prefix o:{tag}
 -- ARGV[8]  the new verification's suffix
--- ARGV[9…] field, value pairs of the new verification (lib/common.lua); len, mx, ch,
+-- ARGV[9]  the request's fingerprint, ARGV[10] follow (1/0), ARGV[11] the record's time
+--          to live in s (lib/idempotency.lua; unused without KEYS[5])
+-- ARGV[12…] field, value pairs of the new verification (lib/common.lua); len, mx, ch,
 --          fb and sb go into its settings, empty values are left out
 --
--- Replies: {0, created_ms, expires_ms}
+-- Replies: {0, created_ms, expires_ms, suffix}
 --          {4043, retry_after}  a window or the cooldown refuses; nothing is counted
 --          {4029, retry_after}  (lib/key_limit.lua)
+--          and those of lib/idempotency.lua
 
 local number_key, stream_key, undelivered_key = KEYS[2], KEYS[3], KEYS[4]
 local mode, windows_spec = ARGV[2], ARGV[3]
 local cooldown_ms = tonumber(ARGV[4]) * 1000
 local ttl_s, grace_s = tonumber(ARGV[5]), tonumber(ARGV[6])
 local record_prefix, suffix = ARGV[7], ARGV[8]
+local first_field = 12
 
 local windows, longest_ms = {}, cooldown_ms
 for count, seconds in string.gmatch(windows_spec, '(%d+)/(%d+)') do
@@ -44,104 +50,103 @@ local function recent_times(stored)
     return times
 end
 
--- This mode's send times within the longest window, oldest first: the earlier sends
--- and the current verification's own.
-local times_field = 't' .. mode
-local stored_times, current, packed = unpack(redis.call('HMGET', number_key, times_field, 'u', 'i'))
-local times = recent_times(stored_times)
-local current_settings = current and unpack_settings(packed)
-local current_mode = current_settings and (current_settings.sb == '1' and 's' or 'l')
-if current_mode == mode and tonumber(current_settings.c) > now_ms - longest_ms then
-    times[#times + 1] = tonumber(current_settings.c)
-end
-
-local wait_ms = 0
-if cooldown_ms > 0 and #times > 0 then
-    wait_ms = math.max(wait_ms, times[#times] + cooldown_ms - now_ms)
-end
-for _, window in ipairs(windows) do
-    local limit, span_ms = window[1], window[2]
-    local in_window = 0
-    for _, t in ipairs(times) do
-        if t > now_ms - span_ms then
-            in_window = in_window + 1
-        end
+local function run()
+    -- This mode's send times within the longest window, oldest first: the earlier sends
+    -- and the current verification's own.
+    local times_field = 't' .. mode
+    local stored_times, current, packed = unpack(redis.call('HMGET', number_key, times_field, 'u', 'i'))
+    local times = recent_times(stored_times)
+    local current_settings = current and unpack_settings(packed)
+    local current_mode = current_settings and (current_settings.sb == '1' and 's' or 'l')
+    if current_mode == mode and tonumber(current_settings.c) > now_ms - longest_ms then
+        times[#times + 1] = tonumber(current_settings.c)
     end
-    if in_window >= limit then
-        -- The send becomes possible when the limit-th newest send leaves the window.
-        wait_ms = math.max(wait_ms, times[#times - limit + 1] + span_ms - now_ms)
-    end
-end
-if wait_ms > 0 then
-    return {4043, math.max(1, math.ceil(wait_ms / 1000))}
-end
 
--- The current verification moves to its own record (unless forgotten), superseded if
--- it was pending, and its send time joins its mode's history.
-local previous = nil
-if current then
-    local stored = redis.call('HGETALL', number_key)
-    local record, stale = {}, {}
-    for i = 1, #stored, 2 do
-        local name, value = stored[i], stored[i + 1]
-        if not number_fields[name] then
-            stale[#stale + 1] = name
-            if name == 'st' and value == 'p' then
-                value = 's'
-            end
-            if name ~= 'h' then
-                record[#record + 1] = name
-                record[#record + 1] = value
+    local wait_ms = 0
+    if cooldown_ms > 0 and #times > 0 then
+        wait_ms = math.max(wait_ms, times[#times] + cooldown_ms - now_ms)
+    end
+    for _, window in ipairs(windows) do
+        local limit, span_ms = window[1], window[2]
+        local in_window = 0
+        for _, t in ipairs(times) do
+            if t > now_ms - span_ms then
+                in_window = in_window + 1
             end
         end
+        if in_window >= limit then
+            -- The send becomes possible when the limit-th newest send leaves the window.
+            wait_ms = math.max(wait_ms, times[#times - limit + 1] + span_ms - now_ms)
+        end
     end
-    redis.call('HDEL', number_key, 'u', unpack(stale))
-    if now_ms < current_settings.gone then
-        local record_key = record_prefix .. current
-        redis.call('HSET', record_key, unpack(record))
-        redis.call('PEXPIRE', record_key, current_settings.gone - now_ms)
-        previous = current
+    if wait_ms > 0 then
+        return {4043, math.max(1, math.ceil(wait_ms / 1000))}
     end
-    if current_mode ~= mode then
-        local other_field = 't' .. current_mode
-        local other = recent_times(redis.call('HGET', number_key, other_field))
-        other[#other + 1] = current_settings.c
-        redis.call('HSET', number_key, other_field, table.concat(other, ' '))
+
+    -- The current verification moves to its own record (unless forgotten), superseded if
+    -- it was pending, and its send time joins its mode's history (unless it is of the other
+    -- mode: such a hash was written before the modes had numbers of their own).
+    local previous = nil
+    if current then
+        local stored = redis.call('HGETALL', number_key)
+        local record, stale = {}, {}
+        for i = 1, #stored, 2 do
+            local name, value = stored[i], stored[i + 1]
+            if not number_fields[name] then
+                stale[#stale + 1] = name
+                if name == 'st' and value == 'p' then
+                    value = 's'
+                end
+                if name ~= 'h' then
+                    record[#record + 1] = name
+                    record[#record + 1] = value
+                end
+            end
+        end
+        redis.call('HDEL', number_key, 'u', unpack(stale))
+        if now_ms < current_settings.gone then
+            local record_key = record_prefix .. current
+            redis.call('HSET', record_key, unpack(record))
+            redis.call('PEXPIRE', record_key, current_settings.gone - now_ms)
+            previous = current
+        end
     end
-end
-if #times > 0 then
-    redis.call('HSET', number_key, times_field, table.concat(times, ' '))
-else
-    redis.call('HDEL', number_key, times_field)
+    if #times > 0 then
+        redis.call('HSET', number_key, times_field, table.concat(times, ' '))
+    else
+        redis.call('HDEL', number_key, times_field)
+    end
+
+    local settings = {c = now_ms, ttl = ttl_s, g = grace_s}
+    local fields = {'u', suffix, 'st', 'p'}
+    for i = first_field, #ARGV - 1, 2 do
+        local name, value = ARGV[i], ARGV[i + 1]
+        if name == 'len' or name == 'mx' or name == 'ch' or name == 'fb' or name == 'sb' then
+            settings[name] = value
+        elseif value ~= '' then
+            fields[#fields + 1] = name
+            fields[#fields + 1] = value
+        end
+    end
+    fields[#fields + 1] = 'i'
+    fields[#fields + 1] = pack_settings(settings)
+    if previous then
+        fields[#fields + 1] = 'p'
+        fields[#fields + 1] = previous
+    end
+    redis.call('HSET', number_key, unpack(fields))
+
+    if mode == 'l' then
+        local job = string.sub(record_prefix, 3) .. suffix
+        redis.call('XADD', stream_key, '*', 'r', job)
+        redis.call('ZADD', undelivered_key, now_ms, job)
+    end
+
+    local keep_ms = math.max(longest_ms, (ttl_s + grace_s) * 1000, redis.call('PTTL', number_key))
+    redis.call('PEXPIRE', number_key, keep_ms)
+
+    local expires_ms = now_ms + ttl_s * 1000
+    return {0, now_ms, expires_ms, suffix}
 end
 
-local settings = {c = now_ms, ttl = ttl_s, g = grace_s}
-local fields = {'u', suffix, 'st', 'p'}
-for i = 9, #ARGV - 1, 2 do
-    local name, value = ARGV[i], ARGV[i + 1]
-    if name == 'len' or name == 'mx' or name == 'ch' or name == 'fb' or name == 'sb' then
-        settings[name] = value
-    elseif value ~= '' then
-        fields[#fields + 1] = name
-        fields[#fields + 1] = value
-    end
-end
-fields[#fields + 1] = 'i'
-fields[#fields + 1] = pack_settings(settings)
-if previous then
-    fields[#fields + 1] = 'p'
-    fields[#fields + 1] = previous
-end
-redis.call('HSET', number_key, unpack(fields))
-
-if mode == 'l' then
-    local job = string.sub(record_prefix, 3) .. suffix
-    redis.call('XADD', stream_key, '*', 'r', job)
-    redis.call('ZADD', undelivered_key, now_ms, job)
-end
-
-local keep_ms = math.max(longest_ms, (ttl_s + grace_s) * 1000, redis.call('PTTL', number_key))
-redis.call('PEXPIRE', number_key, keep_ms)
-
-local expires_ms = now_ms + ttl_s * 1000
-return {0, now_ms, expires_ms}
+return idempotent(KEYS[5], ARGV[9], ARGV[10], ARGV[11], run)

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "verifyd/crypto.hpp"
+#include "verifyd/idempotency.hpp"
 #include "verifyd/log.hpp"
 #include "verifyd/outbox.hpp"
 #include "verifyd/requests.hpp"
@@ -128,6 +129,25 @@ std::string envelope(bool ok, const json& part, const std::string& request_id) {
     return body;
 }
 
+// Until the number key is read from Redis, nothing that names a number can be served.
+ApiError number_key_missing() {
+    return with_retry_after(
+        with_status(make_error(ErrorCode::InternalError,
+                               "verifyd has not read its number key from Redis yet."),
+                    503),
+        1);
+}
+
+// Each hash key in use hashes the code, so that it checks whichever key a replica
+// checks it with during a rotation.
+std::string code_hashes(const Credentials& credentials, const std::string& verification_id,
+                        const std::string& code) {
+    std::string hashes;
+    for (const HashKey* key : credentials.code_keys())
+        hashes += code_hash(*key, verification_id, code);
+    return hashes;
+}
+
 HttpResponse success(const std::string& request_id, int status, const json& data) {
     HttpResponse response;
     response.status = status;
@@ -164,7 +184,10 @@ struct Api::Context {
     bool counted = false;  // a store call has counted this request against the key's limit
     bool live_key = false;
     bool answered = false;
-    std::optional<ApiError> error;  // set by a handler that refuses
+    std::optional<std::string> idempotency_key;  // the request's Idempotency-Key, if any
+    std::string fingerprint;                     // of the request, when it has one
+    bool replayed = false;                       // the answer is a recorded one
+    std::optional<ApiError> error;               // set by a handler that refuses
     Respond respond;
 
     HttpResponse fail(ApiError e) {
@@ -231,10 +254,69 @@ void Api::refuse(const ContextPtr& context, ApiError error) {
     reply(context, context->fail(std::move(error)));
 }
 
+void Api::refuse_final(const ContextPtr& context, ApiError error) {
+    const auto& number_key = context->credentials->number_key;
+    if (!context->idempotency_key || !number_key || !is_recorded_refusal(error))
+        return refuse(context, std::move(error));
+    Idempotency key =
+        make_idempotency(*number_key, context->caller, context->route, *context->idempotency_key,
+                         context->fingerprint, config_.idempotency_ttl);
+    store_.claim(key, claim_lease_ms(), encode_refusal(error),
+                 [this, context, error](Result<IdempotencyClaim> claim) {
+                     guarded(context, [&] {
+                         if (claim.error) return refuse(context, *claim.error);
+                         if (claim.value.next == IdempotencyClaim::Next::Replay)
+                             return replay_refusal(context, claim.value.answer);
+                         refuse(context, error);
+                     });
+                 });
+}
+
+void Api::replay_refusal(const ContextPtr& context, const std::string& recorded) {
+    auto error = decode_refusal(recorded);
+    if (!error) return refuse(context, make_error(ErrorCode::InternalError));
+    context->replayed = true;
+    refuse(context, *error);
+}
+
+template <typename Step>
+void Api::idempotently(const ContextPtr& context, Step step) {
+    if (!context->idempotency_key) return step(nullptr);
+    const auto& number_key = context->credentials->number_key;
+    if (!number_key) return refuse(context, number_key_missing());
+    auto key = std::make_shared<Idempotency>(
+        make_idempotency(*number_key, context->caller, context->route, *context->idempotency_key,
+                         context->fingerprint, config_.idempotency_ttl));
+    store_.claim(*key, claim_lease_ms(), "",
+                 [this, context, key, step = std::move(step)](Result<IdempotencyClaim> claim) {
+                     guarded(context, [&] {
+                         if (claim.error) return refuse(context, *claim.error);
+                         if (claim.value.next == IdempotencyClaim::Next::Replay)
+                             return replay_refusal(context, claim.value.answer);
+                         key->follow = claim.value.next == IdempotencyClaim::Next::Follow;
+                         step(key.get());
+                     });
+                 });
+}
+
+std::optional<std::string> Api::tag_for(const Context& context, const std::string& number) const {
+    const auto& number_key = context.credentials->number_key;
+    if (!number_key) return std::nullopt;
+    return number_tag(*number_key, context.caller.account, context.caller.sandbox, number);
+}
+
+// Long enough for a request to go from its claim to its state change (each Redis call
+// bounded by the timeout, a WAIT by its own), short enough that a retry after a crash
+// runs soon.
+int Api::claim_lease_ms() const {
+    return 3 * config_.redis_timeout_ms + config_.redis.wait_timeout_ms + 1000;
+}
+
 template <typename T, typename Success>
 Then<T> Api::respond_with(const ContextPtr& context, Success success) {
     return [this, context, success = std::move(success)](Result<T> result) {
         guarded(context, [&] {
+            context->replayed = context->replayed || result.replayed;
             if (result.error) return refuse(context, *result.error);
             reply(context, success(*context, result.value));
         });
@@ -244,6 +326,7 @@ Then<T> Api::respond_with(const ContextPtr& context, Success success) {
 void Api::finish(const ContextPtr& context, HttpResponse response) {
     context->answered = true;
     response.headers.emplace_back("X-Request-Id", context->request_id);
+    if (context->replayed) response.headers.emplace_back(kReplayedHeader, "true");
     if (context->error) metrics_.count_error(context->error->code);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - context->started).count();
@@ -284,7 +367,9 @@ std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned s
     AuthResult auth = context.credentials->keys.authenticate(*presented, now_ms() / 1000);
     if (auth.error) return make_error(*auth.error);
     if (!(auth.key->scopes & scope)) return make_error(ErrorCode::InsufficientScope);
-    context.caller = {auth.key->account, auth.key->id, auth.key->requests_per_minute};
+    // A test key is always in sandbox; a live key's request may ask for it.
+    context.caller = {auth.key->account, auth.key->id, auth.key->requests_per_minute,
+                      !auth.key->live};
     context.authenticated = true;
     context.live_key = auth.key->live;
     return std::nullopt;
@@ -299,6 +384,7 @@ struct Api::Route {
     const char* method;
     unsigned scope;  // 0 = no authentication
     Handler handler;
+    bool idempotent = false;  // takes an Idempotency-Key (§9)
 
     bool literal() const { return std::find(pattern.begin(), pattern.end(), "*") == pattern.end(); }
     // The {id} segment when the path matches, or nothing.
@@ -325,28 +411,29 @@ const std::vector<Api::Route>& Api::routes() {
          kScopeSend,
          [](Api& api, const HttpRequest& request, const std::string&, const ContextPtr& context) {
              api.send(request, context);
-         }},
+         },
+         true},
         {{"verify", "check"},
          "/verify/check",
          "POST",
          kScopeCheck,
          [](Api& api, const HttpRequest& request, const std::string&, const ContextPtr& context) {
              api.check(request, context);
-         }},
+         },
+         true},
         {{"verify", "*"},
          "/verify/{id}",
          "GET",
          kScopeRead,
-         [](Api& api, const HttpRequest&, const std::string& id, const ContextPtr& context) {
-             api.get_verification(id, context);
-         }},
+         [](Api& api, const HttpRequest& request, const std::string& id,
+            const ContextPtr& context) { api.get_verification(request, id, context); }},
         {{"verify", "*", "cancel"},
          "/verify/{id}/cancel",
          "POST",
          kScopeSend,
-         [](Api& api, const HttpRequest&, const std::string& id, const ContextPtr& context) {
-             api.cancel(id, context);
-         }},
+         [](Api& api, const HttpRequest& request, const std::string& id,
+            const ContextPtr& context) { api.cancel(request, id, context); },
+         true},
         {{"messages"},
          "/messages",
          "GET",
@@ -358,16 +445,14 @@ const std::vector<Api::Route>& Api::routes() {
          "/messages/{id}",
          "GET",
          kScopeRead,
-         [](Api& api, const HttpRequest&, const std::string& id, const ContextPtr& context) {
-             api.get_message(id, context);
-         }},
+         [](Api& api, const HttpRequest& request, const std::string& id,
+            const ContextPtr& context) { api.get_message(request, id, context); }},
         {{"v3", "messages", "*"},
          "/v3/messages/{id}",
          "GET",
          kScopeRead,
-         [](Api& api, const HttpRequest&, const std::string& id, const ContextPtr& context) {
-             api.get_message(id, context);
-         }},
+         [](Api& api, const HttpRequest& request, const std::string& id,
+            const ContextPtr& context) { api.get_message(request, id, context); }},
         {{"healthz"},
          "/healthz",
          "GET",
@@ -416,6 +501,18 @@ void Api::route(const HttpRequest& request, const ContextPtr& context) {
             if (auto refused = authenticate(request, route.scope, *context))
                 return refuse(context, *refused);
         }
+        if (route.idempotent) {
+            if (auto key = request.header(kIdempotencyHeader)) {
+                if (!is_idempotency_key(*key))
+                    return refuse(context,
+                                  make_field_error(ErrorCode::InvalidRequest, kIdempotencyHeader,
+                                                   "must be 1 to 255 characters of A-Z, a-z, "
+                                                   "0-9, _ and -"));
+                context->idempotency_key = *key;
+                context->fingerprint =
+                    request_fingerprint_of(method, request.path, request.query, request.body);
+            }
+        }
         return route.handler(*this, request, *id, context);
     }
     if (!allowed.empty()) {
@@ -432,16 +529,18 @@ void Api::route(const HttpRequest& request, const ContextPtr& context) {
 
 void Api::send(const HttpRequest& request, const ContextPtr& context) {
     auto body = parse_json_body(request.body);
-    if (body.error) return refuse(context, *body.error);
+    if (body.error) return refuse_final(context, *body.error);
     auto parsed = parse_send_request(body.value, config_);
-    if (parsed.error) return refuse(context, *parsed.error);
+    if (parsed.error) return refuse_final(context, *parsed.error);
     const SendRequest& send = parsed.value;
+    context->caller.sandbox = !context->live_key || send.sandbox;
+    const bool sandbox = context->caller.sandbox;
 
     PhoneCheck phone = phones_.check(send.to);
     if (!phone.ok)
-        return refuse(context, make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+        return refuse_final(context,
+                            make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
 
-    const bool sandbox = !context->live_key || send.sandbox;
     if (!sandbox && config_.provider == ProviderKind::None)
         return refuse(
             context,
@@ -450,11 +549,13 @@ void Api::send(const HttpRequest& request, const ContextPtr& context) {
                                                     "sends (VERIFYD_PROVIDER)."),
                                          503),
                              30));
+    auto tag = tag_for(*context, send.to);
+    if (!tag) return refuse(context, number_key_missing());
 
     const Credentials& credentials = *context->credentials;
     NewVerification created;
     Verification& v = created.verification;
-    v.ref = {number_tag(credentials.hash_key, context->caller.account, send.to), random_token(16)};
+    v.ref = {*tag, random_token(16)};
     const std::string verification_id = make_record_id(kVerificationPrefix, v.ref);
     const std::string code = generate_code(send.code_length);
     v.sandbox = sandbox;
@@ -465,7 +566,7 @@ void Api::send(const HttpRequest& request, const ContextPtr& context) {
     v.code_length = send.code_length;
     v.max_attempts = config_.max_attempts;
     created.ttl_seconds = send.ttl_seconds;
-    created.code_hash = code_hash(credentials.hash_key, verification_id, code);
+    created.code_hashes = code_hashes(credentials, verification_id, code);
     v.template_name = send.template_name.empty() ? kDefaultTemplateName : send.template_name;
     if (!send.template_variables.empty()) v.template_variables = send.template_variables.dump();
     // A sandbox code is test data and stays readable; a live code exists only as its
@@ -474,45 +575,70 @@ void Api::send(const HttpRequest& request, const ContextPtr& context) {
         v.code = code;
         v.delivery_status = "sandboxed";
     } else {
-        created.sealed_code = seal_code(credentials.seal_key, verification_id, code);
+        created.sealed_code = seal_code(credentials.sealing_key(), verification_id, code);
         v.delivery_status = "queued";
     }
 
-    counting(*context).send(
-        context->caller, created,
-        respond_with<Verification>(context, [this](Context& c, const Verification& stored) {
-            metrics_.count_send(stored.sandbox, stored.channel);
-            return c.ok(201, verification_json(stored, false, config_.app_name));
-        }));
+    idempotently(context, [this, context, created](const Idempotency* idempotency) {
+        counting(*context).send(
+            context->caller, created, idempotency,
+            respond_with<Verification>(context, [this](Context& c, const Verification& stored) {
+                if (!c.replayed) metrics_.count_send(stored.sandbox, stored.channel);
+                return c.ok(201, verification_json(stored, false, config_.app_name));
+            }));
+    });
 }
 
 void Api::check(const HttpRequest& request, const ContextPtr& context) {
     auto body = parse_json_body(request.body);
-    if (body.error) return refuse(context, *body.error);
+    if (body.error) return refuse_final(context, *body.error);
     auto parsed = parse_check_request(body.value);
-    if (parsed.error) return refuse(context, *parsed.error);
+    if (parsed.error) return refuse_final(context, *parsed.error);
     const CheckRequest& check = parsed.value;
-    if (check.to.empty() && !check.id.empty()) return check_code(context, check.id, check.code);
+    context->caller.sandbox = !context->live_key || check.sandbox;
+    if (check.to.empty() && !check.id.empty()) {
+        auto ref = parse_record_id(check.id, kVerificationPrefix);
+        if (!ref) return refuse_final(context, make_error(ErrorCode::VerificationNotFound));
+        return idempotently(context, [this, context, ref = *ref,
+                                      code = check.code](const Idempotency* idempotency) {
+            check_code(context, ref, code, idempotency);
+        });
+    }
 
     PhoneCheck phone = phones_.check(check.to);
     if (!phone.ok)
-        return refuse(context, make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
-    store_.current_verification(
-        number_tag(context->credentials->hash_key, context->caller.account, check.to),
-        [this, context, code = check.code](Result<std::string> current) {
-            guarded(context, [&] {
-                if (current.error) return refuse(context, *current.error);
-                check_code(context, current.value, code);
+        return refuse_final(context,
+                            make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+    auto tag = tag_for(*context, check.to);
+    if (!tag) return refuse(context, number_key_missing());
+    idempotently(
+        context, [this, context, tag = *tag, code = check.code](const Idempotency* idempotency) {
+            // The key is copied: the lookup answers after this step has returned.
+            std::optional<Idempotency> key;
+            if (idempotency) key = *idempotency;
+            store_.current_verification(tag, [this, context, tag, code,
+                                              key](Result<std::string> current) {
+                guarded(context, [&] {
+                    const Idempotency* idempotency = key ? &*key : nullptr;
+                    // With no current verification an idempotent check still asks the
+                    // script, which replays a recorded answer or records this 4040.
+                    if (current.error &&
+                        !(idempotency && current.error->code == ErrorCode::VerificationNotFound))
+                        return refuse(context, *current.error);
+                    RecordRef ref{tag, ""};
+                    if (current.ok()) ref = *parse_record_id(current.value, kVerificationPrefix);
+                    check_code(context, ref, code, idempotency);
+                });
             });
         });
 }
 
-void Api::check_code(const ContextPtr& context, const std::string& verification_id,
-                     const std::string& code) {
-    auto ref = parse_record_id(verification_id, kVerificationPrefix);
-    if (!ref) return refuse(context, make_error(ErrorCode::VerificationNotFound));
+void Api::check_code(const ContextPtr& context, const RecordRef& ref, const std::string& code,
+                     const Idempotency* idempotency) {
+    const std::string verification_id = make_record_id(kVerificationPrefix, ref);
     counting(*context).check(
-        context->caller, *ref, code_hash(context->credentials->hash_key, verification_id, code),
+        context->caller, ref, code_hashes(*context->credentials, verification_id, code),
+        idempotency,
         respond_with<CheckOutcome>(
             context, [verification_id](Context& c, const CheckOutcome& outcome) {
                 return c.ok(200, {{"id", verification_id},
@@ -523,7 +649,16 @@ void Api::check_code(const ContextPtr& context, const std::string& verification_
             }));
 }
 
-void Api::get_verification(const std::string& id, const ContextPtr& context) {
+std::optional<ApiError> Api::read_mode(const HttpRequest& request, Context& context) {
+    auto sandbox = parse_sandbox_query(request.query);
+    if (sandbox.error) return sandbox.error;
+    context.caller.sandbox = !context.live_key || sandbox.value;
+    return std::nullopt;
+}
+
+void Api::get_verification(const HttpRequest& request, const std::string& id,
+                           const ContextPtr& context) {
+    if (auto refused = read_mode(request, *context)) return refuse(context, *refused);
     auto ref = parse_record_id(id, kVerificationPrefix);
     if (!ref) return refuse(context, make_error(ErrorCode::VerificationNotFound));
     counting(*context).get(
@@ -532,18 +667,22 @@ void Api::get_verification(const std::string& id, const ContextPtr& context) {
             return c.ok(200, verification_json(found, true, config_.app_name));
         }));
 }
-
-void Api::cancel(const std::string& id, const ContextPtr& context) {
+void Api::cancel(const HttpRequest& request, const std::string& id, const ContextPtr& context) {
+    if (auto refused = read_mode(request, *context)) return refuse_final(context, *refused);
     auto ref = parse_record_id(id, kVerificationPrefix);
-    if (!ref) return refuse(context, make_error(ErrorCode::VerificationNotFound));
-    counting(*context).cancel(
-        context->caller, *ref,
-        respond_with<Verification>(context, [this](Context& c, const Verification& canceled) {
-            return c.ok(200, verification_json(canceled, true, config_.app_name));
-        }));
+    if (!ref) return refuse_final(context, make_error(ErrorCode::VerificationNotFound));
+    idempotently(context, [this, context, ref = *ref](const Idempotency* idempotency) {
+        counting(*context).cancel(
+            context->caller, ref, idempotency,
+            respond_with<Verification>(context, [this](Context& c, const Verification& canceled) {
+                return c.ok(200, verification_json(canceled, true, config_.app_name));
+            }));
+    });
 }
 
-void Api::get_message(const std::string& id, const ContextPtr& context) {
+void Api::get_message(const HttpRequest& request, const std::string& id,
+                      const ContextPtr& context) {
+    if (auto refused = read_mode(request, *context)) return refuse(context, *refused);
     auto ref = parse_record_id(id, kMessagePrefix);
     if (!ref) return refuse(context, make_error(ErrorCode::MessageNotFound));
     counting(*context).get(
@@ -556,13 +695,14 @@ void Api::get_message(const std::string& id, const ContextPtr& context) {
 void Api::list_messages(const HttpRequest& request, const ContextPtr& context) {
     auto query = parse_list_messages_query(request.query);
     if (query.error) return refuse(context, *query.error);
+    context->caller.sandbox = !context->live_key || query.value.sandbox;
     PhoneCheck phone = phones_.check(query.value.to);
     if (!phone.ok)
         return refuse(context, make_field_error(ErrorCode::InvalidPhone, "to", phone.problem));
+    auto tag = tag_for(*context, query.value.to);
+    if (!tag) return refuse(context, number_key_missing());
     counting(*context).list_messages(
-        context->caller,
-        number_tag(context->credentials->hash_key, context->caller.account, query.value.to),
-        query.value.limit,
+        context->caller, *tag, query.value.limit,
         respond_with<std::vector<Verification>>(
             context, [this](Context& c, const std::vector<Verification>& found) {
                 json messages = json::array();
@@ -588,6 +728,8 @@ void Api::readyz(const ContextPtr& context) {
             context->fail(with_retry_after(
                 with_status(make_error(ErrorCode::InternalError, "Shutting down."), 503), 1)));
     }
+    if (!context->credentials->number_key)
+        return reply(context, context->fail(number_key_missing()));
     store_.ping([this, context](Result<bool> answered) {
         guarded(context, [&] {
             if (!answered.value) {

@@ -240,6 +240,20 @@ HashKey read_hash_key_file(const std::string& path) {
     return *key;
 }
 
+std::optional<HashKey> read_previous_hash_key_file(const std::string& path) {
+    if (path.empty()) return std::nullopt;
+    std::ifstream in(path);
+    if (!in) return std::nullopt;
+    std::ostringstream content;
+    content << in.rdbuf();
+    const std::string hex = trim(content.str());
+    if (hex.empty()) return std::nullopt;
+    std::string problem;
+    auto key = parse_hash_key(hex, problem);
+    if (!key) throw ConfigError("VERIFYD_HASH_KEY_PREVIOUS_FILE", problem);
+    return key;
+}
+
 std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& problem) {
     if (hex.size() != 64 ||
         !std::all_of(hex.begin(), hex.end(), [](unsigned char c) { return std::isxdigit(c); })) {
@@ -349,6 +363,14 @@ Config load_config(const EnvLookup& env) {
     config.redis_timeout_ms =
         static_cast<int>(reader.integer("VERIFYD_REDIS_TIMEOUT_MS", 250, 10, 60000));
     config.hash_key = load_hash_key(reader, config);
+    if (auto previous = reader.raw("VERIFYD_HASH_KEY_PREVIOUS_FILE")) {
+        if (trim(*previous).empty())
+            throw ConfigError("VERIFYD_HASH_KEY_PREVIOUS_FILE", "must be a file path when set");
+        config.previous_hash_key_file = *previous;
+        read_previous_hash_key_file(config.previous_hash_key_file);
+    }
+    config.idempotency_ttl =
+        static_cast<int>(reader.integer("VERIFYD_IDEMPOTENCY_TTL", 86400, 60, 30 * 86400));
     auto keys_file = reader.raw("VERIFYD_API_KEYS_FILE");
     if (!keys_file || keys_file->empty())
         throw ConfigError("VERIFYD_API_KEYS_FILE", "is required: the path of the API keys file");

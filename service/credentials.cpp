@@ -33,11 +33,39 @@ KeyRing load_key_ring(const Config& config) {
 
 }  // namespace
 
+std::vector<const HashKey*> Credentials::code_keys() const {
+    if (previous_hash_key && *previous_hash_key != hash_key)
+        return {&hash_key, &*previous_hash_key};
+    return {&hash_key};
+}
+
+const HashKey& Credentials::sealing_key() const {
+    return previous_hash_key && previous_seal_key ? *previous_seal_key : seal_key;
+}
+
+namespace {
+
+// The previous seal key: the previous hash key's when seal keys derive from hash keys,
+// else the one this process served with before (a rotation it saw itself).
+std::optional<HashKey> previous_seal_key(const Config& config, const Credentials& next,
+                                         const Credentials* old) {
+    if (config.seal_key_from_hash_key && next.previous_hash_key &&
+        *next.previous_hash_key != next.hash_key)
+        return derive_seal_key(*next.previous_hash_key);
+    if (!old) return std::nullopt;
+    return next.seal_key != old->seal_key ? std::optional<HashKey>(old->seal_key)
+                                          : old->previous_seal_key;
+}
+
+}  // namespace
+
 Credentials load_credentials(const Config& config) {
     Credentials credentials;
     credentials.keys = load_key_ring(config);
     credentials.hash_key = config.hash_key;
+    credentials.previous_hash_key = read_previous_hash_key_file(config.previous_hash_key_file);
     credentials.seal_key = config.seal_key;
+    credentials.previous_seal_key = previous_seal_key(config, credentials, nullptr);
     return credentials;
 }
 
@@ -46,9 +74,10 @@ Credentials reload_credentials(const Config& config, const Credentials& old) {
     next.keys = load_key_ring(config);
     next.hash_key =
         config.hash_key_file.empty() ? old.hash_key : read_hash_key_file(config.hash_key_file);
+    next.previous_hash_key = read_previous_hash_key_file(config.previous_hash_key_file);
+    next.number_key = old.number_key;
     next.seal_key = config.seal_key_from_hash_key ? derive_seal_key(next.hash_key) : old.seal_key;
-    next.previous_seal_key = next.seal_key != old.seal_key ? std::optional<HashKey>(old.seal_key)
-                                                           : old.previous_seal_key;
+    next.previous_seal_key = previous_seal_key(config, next, &old);
     return next;
 }
 

@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace verifyd {
@@ -63,8 +64,64 @@ std::string code_hash(const HashKey& key, std::string_view verification_id, std:
     return keyed_hash(key, "verifyd code", {verification_id, code}, 16);
 }
 
-std::string number_tag(const HashKey& key, std::string_view account, std::string_view number) {
-    return base64url(keyed_hash(key, "verifyd number", {account, number}, 16));
+std::string number_tag(const HashKey& key, std::string_view account, bool sandbox,
+                       std::string_view number) {
+    // Live tags keep the purpose they had before sandbox got tags of its own, so that
+    // live numbers keep their limits and verifications across the upgrade.
+    return base64url(keyed_hash(key, sandbox ? "verifyd sandbox number" : "verifyd number",
+                                {account, number}, 16));
+}
+
+std::string name_tag(const HashKey& key, std::string_view purpose,
+                     std::initializer_list<std::string_view> fields) {
+    return base64url(keyed_hash(key, purpose, fields, 16));
+}
+
+std::string key_id(const HashKey& key) {
+    unsigned char digest[8];
+    static const char purpose[] = "verifyd key id";
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, nullptr, 0, sizeof digest);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(purpose),
+                              sizeof purpose - 1);
+    crypto_generichash_update(&state, key.data(), key.size());
+    crypto_generichash_final(&state, digest, sizeof digest);
+    return to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+namespace {
+
+constexpr std::string_view kNumberKeyLabel = "verifyd number key";
+
+HashKey derive_number_seal_key(const HashKey& hash_key) {
+    HashKey key{};
+    crypto_kdf_derive_from_key(key.data(), key.size(), 2, "vd_numbr", hash_key.data());
+    return key;
+}
+
+}  // namespace
+
+std::string seal_number_key(const HashKey& hash_key, const HashKey& number_key) {
+    return seal_code(
+        derive_number_seal_key(hash_key), kNumberKeyLabel,
+        std::string_view(reinterpret_cast<const char*>(number_key.data()), number_key.size()));
+}
+
+std::optional<HashKey> open_number_key(const HashKey& hash_key, std::string_view sealed) {
+    auto opened = open_code(derive_number_seal_key(hash_key), kNumberKeyLabel, sealed);
+    HashKey key{};
+    if (!opened || opened->size() != key.size()) return std::nullopt;
+    std::copy(opened->begin(), opened->end(), reinterpret_cast<char*>(key.data()));
+    sodium_memzero(opened->data(), opened->size());
+    return key;
+}
+
+std::string request_fingerprint(std::string_view text) {
+    std::string out(16, '\0');
+    crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                       reinterpret_cast<const unsigned char*>(text.data()), text.size(), nullptr,
+                       0);
+    return out;
 }
 
 std::string random_bytes(size_t count) {

@@ -10,6 +10,8 @@ const std::vector<ErrorInfo>& error_catalog() {
         {ErrorCode::InvalidRequest, 400, "invalid_request", "The request is not valid."},
         {ErrorCode::InvalidPhone, 400, "invalid_phone",
          "The phone number is not a valid E.164 number that can receive a code."},
+        {ErrorCode::IdempotencyConflict, 409, "idempotency_conflict",
+         "The Idempotency-Key was used with a different request."},
         {ErrorCode::MissingApiKey, 401, "missing_api_key",
          "No API key: send Authorization: Bearer <key> or x-api-key."},
         {ErrorCode::InvalidApiKey, 401, "invalid_api_key", "The API key is malformed or unknown."},

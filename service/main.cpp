@@ -18,6 +18,7 @@
 #include "verifyd/keys.hpp"
 #include "verifyd/log.hpp"
 #include "verifyd/metrics.hpp"
+#include "verifyd/number_key.hpp"
 #include "verifyd/outbox.hpp"
 #include "verifyd/store.hpp"
 #include "verifyd/templates.hpp"
@@ -42,7 +43,8 @@ VERIFYD_SENT_TEMPLATE, VERIFYD_SENT_SENDER_PROFILE_ID, VERIFYD_WEBHOOK_URL,
 VERIFYD_WEBHOOK_SECRET, VERIFYD_SEAL_KEY, VERIFYD_TEMPLATES_FILE, VERIFYD_DELIVERY_MAX_ATTEMPTS,
 VERIFYD_DELIVERY_TIMEOUT_MS, VERIFYD_DELIVERY_BACKOFF_MS, VERIFYD_DELIVERY_MAX_BACKOFF_MS,
 VERIFYD_DELIVERY_CLAIM_IDLE_MS, VERIFYD_DELIVERY_WORKERS, VERIFYD_DELIVERY_CONSUMER,
-VERIFYD_LOG_LEVEL, VERIFYD_SHUTDOWN_DELAY_MS.
+VERIFYD_LOG_LEVEL, VERIFYD_SHUTDOWN_DELAY_MS, VERIFYD_HASH_KEY_PREVIOUS_FILE,
+VERIFYD_IDEMPOTENCY_TTL.
 See README.md.
 
 Exit status: 0 after a clean shutdown, 2 for a bad setting or usage.
@@ -127,7 +129,8 @@ void reload(const verifyd::Config& config, verifyd::CredentialStore& credentials
 
 std::string credential_files_fingerprint(const verifyd::Config& config) {
     return verifyd::file_fingerprint(config.api_keys_file) + "|" +
-           verifyd::file_fingerprint(config.hash_key_file);
+           verifyd::file_fingerprint(config.hash_key_file) + "|" +
+           verifyd::file_fingerprint(config.previous_hash_key_file);
 }
 
 int serve() {
@@ -152,6 +155,8 @@ int serve() {
     verifyd::Api api(config, credentials, store, templates, metrics);
     verifyd::Outbox outbox(config, credentials, store, templates, metrics);
     verifyd::HttpServer server(api, config.listen_host, config.listen_port, config.threads);
+    // Before listening, so that a Redis that is up serves from the first request.
+    int seconds_to_number_key = verifyd::refresh_number_key(store, credentials) ? 10 : 0;
     try {
         server.start();
     } catch (const std::exception& e) {
@@ -168,19 +173,25 @@ int serve() {
 
     // Mounted secrets change by file replacement (a Kubernetes Secret update), which no
     // signal announces: look at them once a second.
+    // The number key is looked at again every 10 s (and after each reload), so that a
+    // new hash key gets its sealed copy and a Redis that restarted empty gets it back.
     std::string fingerprint = credential_files_fingerprint(config);
     const timespec poll_interval{1, 0};
     int received = 0;
     while (true) {
+        if (seconds_to_number_key-- <= 0)
+            seconds_to_number_key = verifyd::refresh_number_key(store, credentials) ? 10 : 0;
         received = sigtimedwait(&signals, nullptr, &poll_interval);
         if (received == SIGHUP) {
             reload(config, credentials, "SIGHUP");
             fingerprint = credential_files_fingerprint(config);
+            seconds_to_number_key = 0;
         } else if (received == SIGINT || received == SIGTERM) {
             break;
         } else if (credential_files_fingerprint(config) != fingerprint) {
             fingerprint = credential_files_fingerprint(config);
             reload(config, credentials, "file changed");
+            seconds_to_number_key = 0;
         }
     }
 

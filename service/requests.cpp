@@ -70,6 +70,21 @@ void read_integer(const json& body, const char* field, int min, int max, int& ou
     out = static_cast<int>(number);
 }
 
+void read_sandbox(const json& body, bool& out, Problems& problems) {
+    if (!body.contains("sandbox")) return;
+    if (body["sandbox"].is_boolean())
+        out = body["sandbox"].get<bool>();
+    else
+        problems.add("sandbox", "must be true or false");
+}
+
+void read_sandbox_parameter(const std::string& value, bool& out, Problems& problems) {
+    if (value == "true" || value == "false")
+        out = value == "true";
+    else
+        problems.add("sandbox", "must be true or false");
+}
+
 bool is_variable_name(const std::string& name) {
     return !name.empty() && name.size() <= kMaxNameLength &&
            std::all_of(name.begin(), name.end(),
@@ -166,12 +181,7 @@ Parsed<SendRequest> parse_send_request(const json& body, const Config& config) {
     if (read_string(body, "locale", request.locale, problems) && !is_language_tag(request.locale))
         problems.add("locale", "must be a BCP 47 language tag such as en or pt-BR");
     read_template(body, request, problems);
-    if (body.contains("sandbox")) {
-        if (body["sandbox"].is_boolean())
-            request.sandbox = body["sandbox"].get<bool>();
-        else
-            problems.add("sandbox", "must be true or false");
-    }
+    read_sandbox(body, request.sandbox, problems);
     if (problems.any()) parsed.error = problems.error();
     return parsed;
 }
@@ -180,7 +190,7 @@ Parsed<CheckRequest> parse_check_request(const json& body) {
     Parsed<CheckRequest> parsed;
     CheckRequest& request = parsed.value;
     Problems problems;
-    refuse_unknown_fields(body, {"id", "to", "code"}, problems);
+    refuse_unknown_fields(body, {"id", "to", "code", "sandbox"}, problems);
     bool has_id = read_string(body, "id", request.id, problems);
     bool has_to = read_string(body, "to", request.to, problems);
     if (has_id && has_to) problems.add("id", "give either id or to, not both");
@@ -191,6 +201,7 @@ Parsed<CheckRequest> parse_check_request(const json& body) {
     else if (read_string(body, "code", request.code, problems) &&
              !std::regex_match(request.code, code_pattern))
         problems.add("code", "must be 4 to 10 digits");
+    read_sandbox(body, request.sandbox, problems);
     if (problems.any()) parsed.error = problems.error();
     return parsed;
 }
@@ -208,6 +219,8 @@ Parsed<ListMessagesQuery> parse_list_messages_query(
         } else if (*name == "to") {
             has_to = true;
             parsed.value.to = *value;
+        } else if (*name == "sandbox") {
+            read_sandbox_parameter(*value, parsed.value.sandbox, problems);
         } else if (*name == "limit") {
             auto limit = parse_whole_number(*value).value_or(0);
             if (limit < 1 || limit > 100)
@@ -219,6 +232,23 @@ Parsed<ListMessagesQuery> parse_list_messages_query(
         }
     }
     if (!has_to) problems.add("to", "is required");
+    if (problems.any()) parsed.error = problems.error();
+    return parsed;
+}
+
+Parsed<bool> parse_sandbox_query(const std::vector<std::pair<std::string, std::string>>& query) {
+    Parsed<bool> parsed;
+    Problems problems;
+    for (const auto& [raw_name, raw_value] : query) {
+        auto name = percent_decode(raw_name);
+        auto value = percent_decode(raw_value);
+        if (!name || !value)
+            problems.add("query", "has a malformed percent-encoding");
+        else if (*name == "sandbox")
+            read_sandbox_parameter(*value, parsed.value, problems);
+        else
+            problems.add(*name, "is not a known query parameter");
+    }
     if (problems.any()) parsed.error = problems.error();
     return parsed;
 }

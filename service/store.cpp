@@ -55,6 +55,14 @@ ApiError script_error(const redisReply* reply) {
                 make_error(*known, "Too many requests for this API key. Retry after " +
                                        std::to_string(retry_after) + " seconds."),
                 retry_after);
+        case ErrorCode::IdempotencyConflict:
+            if (retry_after > 0)
+                return with_retry_after(
+                    make_error(*known,
+                               "The first request with this Idempotency-Key is still running. "
+                               "Retry after 1 second."),
+                    retry_after);
+            return make_error(*known);
         default:
             return make_error(*known);
     }
@@ -99,6 +107,23 @@ Verification parse_verification(const RecordRef& ref, const redisReply* fields, 
     return v;
 }
 
+const char* mode_arg(const Caller& caller) {
+    return caller.sandbox ? "s" : "l";
+}
+
+// The record key (appended to `keys`) and the ARGV of lib/idempotency.lua; without a key
+// the script gets no record key and placeholders.
+void add_idempotency(const Idempotency* idempotency, const std::string& tag,
+                     std::vector<std::string>& keys, std::vector<std::string>& args) {
+    if (!idempotency) {
+        args.insert(args.end(), {"", "0", "0"});
+        return;
+    }
+    keys.push_back(idempotency_record_key(tag, idempotency->name));
+    args.insert(args.end(), {idempotency->fingerprint, idempotency->follow ? "1" : "0",
+                             std::to_string(idempotency->ttl_seconds)});
+}
+
 std::string format_send_limits(const std::vector<SendWindow>& windows) {
     std::string out;
     for (const auto& window : windows) {
@@ -115,6 +140,12 @@ std::string number_key(const std::string& tag) {
 }
 std::string record_key(const RecordRef& ref) {
     return record_prefix(ref.tag) + ref.suffix;
+}
+std::string claim_key(const std::string& name) {
+    return "i:{" + name + "}";
+}
+std::string idempotency_record_key(const std::string& tag, const std::string& name) {
+    return "r:{" + tag + "}" + name;
 }
 
 std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix) {
@@ -235,35 +266,76 @@ Result<ReplyHandle> Store::eval(const char* script, const std::vector<std::strin
     return command(command_args);
 }
 
-void Store::call(const Caller& caller, const char* script, const std::vector<std::string>& keys,
-                 const std::vector<std::string>& args, bool must_replicate,
-                 Then<ReplyHandle> then) {
+void Store::run_script(const char* script, std::vector<std::string> keys,
+                       const std::vector<std::string>& args, bool must_replicate,
+                       Then<ScriptAnswer> then) {
     LaneCommand command;
     command.must_replicate = must_replicate;
-    command.args.reserve(4 + keys.size() + args.size());
-    command.args = {"EVALSHA", script, std::to_string(keys.size() + 1), counter_key(caller)};
-    command.args.insert(command.args.end(), keys.begin(), keys.end());
-    command.args.push_back(std::to_string(caller.requests_per_minute));
+    command.args.reserve(3 + keys.size() + args.size());
+    command.args = {"EVALSHA", script, std::to_string(keys.size())};
+    for (auto& key : keys) command.args.push_back(std::move(key));
     command.args.insert(command.args.end(), args.begin(), args.end());
-    next_lane().submit(std::move(command), [then = std::move(then)](Result<ReplyHandle> result) {
-        if (result.ok()) {
-            const redisReply* reply = result.value.get();
-            if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+    next_lane().submit(std::move(command), [then = std::move(then)](Result<ReplyHandle> reply) {
+        Result<ScriptAnswer> result{reply.error, {}};
+        if (reply.ok()) {
+            const redisReply* answer = reply.value.get();
+            // {'replayed', reply}: lua/lib/idempotency.lua
+            if (answer->type == REDIS_REPLY_ARRAY && answer->elements == 2 &&
+                answer->element[0]->type == REDIS_REPLY_STRING &&
+                reply_string(answer->element[0]) == "replayed") {
+                result.replayed = true;
+                answer = answer->element[1];
+            }
+            if (answer->type != REDIS_REPLY_ARRAY || answer->elements == 0 ||
+                answer->element[0]->type != REDIS_REPLY_INTEGER)
                 result.error = make_error(ErrorCode::InternalError);
-            else if (reply_integer(reply->element[0]) != 0)
-                result.error = script_error(reply);
+            else if (reply_integer(answer->element[0]) != 0)
+                result.error = script_error(answer);
+            result.value = {std::move(reply.value), answer};
         }
         then(std::move(result));
     });
 }
 
+void Store::call(const Caller& caller, const char* script, std::vector<std::string> keys,
+                 const std::vector<std::string>& args, bool must_replicate,
+                 Then<ScriptAnswer> then) {
+    keys.insert(keys.begin(), counter_key(caller));
+    std::vector<std::string> with_limit;
+    with_limit.reserve(args.size() + 1);
+    with_limit.push_back(std::to_string(caller.requests_per_minute));
+    with_limit.insert(with_limit.end(), args.begin(), args.end());
+    run_script(script, std::move(keys), with_limit, must_replicate, std::move(then));
+}
+
 void Store::count_request(const Caller& caller, Then<bool> then) {
-    call(caller, "count", {}, {}, false, [then = std::move(then)](Result<ReplyHandle> reply) {
+    call(caller, "count", {}, {}, false, [then = std::move(then)](Result<ScriptAnswer> reply) {
         then({reply.error, reply.ok()});
     });
 }
 
-void Store::send(const Caller& caller, const NewVerification& created, Then<Verification> then) {
+void Store::claim(const Idempotency& key, int lease_ms, const std::string& answer,
+                  Then<IdempotencyClaim> then) {
+    run_script("idempotency_claim", {claim_key(key.name)},
+               {key.fingerprint, std::to_string(lease_ms), std::to_string(key.ttl_seconds), answer},
+               false, [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   Result<IdempotencyClaim> result{reply.error, {}};
+                   if (reply.ok()) {
+                       const redisReply* r = reply.value.answer;
+                       const std::string next = reply_string(r->element[1]);
+                       if (next == "follow") {
+                           result.value.next = IdempotencyClaim::Next::Follow;
+                       } else if (next == "answer") {
+                           result.value.next = IdempotencyClaim::Next::Replay;
+                           result.value.answer = reply_string(r->element[2]);
+                       }
+                   }
+                   then(std::move(result));
+               });
+}
+
+void Store::send(const Caller& caller, const NewVerification& created,
+                 const Idempotency* idempotency, Then<Verification> then) {
     const Verification& v = created.verification;
     // Empty values are not stored; the readers know what an absent field means.
     std::vector<std::pair<const char*, std::string>> fields = {
@@ -277,7 +349,7 @@ void Store::send(const Caller& caller, const NewVerification& created, Then<Veri
         {"sb", v.sandbox ? "1" : "0"},
         {"tn", v.template_name == kDefaultTemplateName ? "" : v.template_name},
         {"tv", v.template_variables},
-        {"h", created.code_hash},
+        {"h", created.code_hashes},
     };
     if (v.sandbox) {
         fields.emplace_back("k", v.code);
@@ -285,13 +357,15 @@ void Store::send(const Caller& caller, const NewVerification& created, Then<Veri
         fields.emplace_back("ds", v.delivery_status);
         fields.emplace_back("sc", created.sealed_code);
     }
-    std::vector<std::string> args = {v.sandbox ? "s" : "l",
+    std::vector<std::string> keys = {number_key(v.ref.tag), kDeliveryStream, kUndeliveredIndex};
+    std::vector<std::string> args = {mode_arg(caller),
                                      send_limits_arg_,
                                      std::to_string(limits_.resend_cooldown),
                                      std::to_string(created.ttl_seconds),
                                      std::to_string(limits_.expired_grace),
                                      record_prefix(v.ref.tag),
                                      v.ref.suffix};
+    add_idempotency(idempotency, v.ref.tag, keys, args);
     for (const auto& [name, value] : fields) {
         args.emplace_back(name);
         args.push_back(value);
@@ -299,13 +373,16 @@ void Store::send(const Caller& caller, const NewVerification& created, Then<Veri
     Verification stored = v;
     stored.account = caller.account;
     stored.status = "pending";
-    call(caller, "send", {number_key(v.ref.tag), kDeliveryStream, kUndeliveredIndex}, args, true,
-         [stored = std::move(stored), then = std::move(then)](Result<ReplyHandle> reply) {
-             Result<Verification> result{reply.error, {}};
+    call(caller, "send", std::move(keys), args, true,
+         [stored = std::move(stored), then = std::move(then)](Result<ScriptAnswer> reply) {
+             Result<Verification> result{reply.error, {}, reply.replayed};
              if (reply.ok()) {
+                 const redisReply* r = reply.value.answer;
                  result.value = stored;
-                 result.value.created_ms = reply_integer(reply.value->element[1]);
-                 result.value.expires_ms = reply_integer(reply.value->element[2]);
+                 result.value.created_ms = reply_integer(r->element[1]);
+                 result.value.expires_ms = reply_integer(r->element[2]);
+                 // A replay answers with the verification the first request made.
+                 result.value.ref.suffix = reply_string(r->element[3]);
              }
              then(std::move(result));
          });
@@ -325,14 +402,16 @@ void Store::current_verification(const std::string& tag, Then<std::string> then)
         });
 }
 
-void Store::check(const Caller& caller, const RecordRef& ref, const std::string& code_hash,
-                  Then<CheckOutcome> then) {
-    call(caller, "check", {number_key(ref.tag), record_key(ref)},
-         {caller.account, code_hash, ref.suffix}, true,
-         [then = std::move(then)](Result<ReplyHandle> reply) {
-             Result<CheckOutcome> result{reply.error, {}};
+void Store::check(const Caller& caller, const RecordRef& ref, const std::string& code_hashes,
+                  const Idempotency* idempotency, Then<CheckOutcome> then) {
+    std::vector<std::string> keys = {number_key(ref.tag), record_key(ref)};
+    std::vector<std::string> args = {caller.account, code_hashes, ref.suffix, mode_arg(caller)};
+    add_idempotency(idempotency, ref.tag, keys, args);
+    call(caller, "check", std::move(keys), args, true,
+         [then = std::move(then)](Result<ScriptAnswer> reply) {
+             Result<CheckOutcome> result{reply.error, {}, reply.replayed};
              if (reply.ok()) {
-                 const redisReply* r = reply.value.get();
+                 const redisReply* r = reply.value.answer;
                  result.value.status = reply_string(r->element[1]);
                  result.value.attempts_remaining = static_cast<int>(reply_integer(r->element[2]));
                  result.value.to = reply_string(r->element[3]);
@@ -342,13 +421,15 @@ void Store::check(const Caller& caller, const RecordRef& ref, const std::string&
 }
 
 void Store::read_one(const Caller& caller, const char* script, const RecordRef& ref,
-                     std::vector<std::string> args, bool must_replicate, Then<Verification> then) {
+                     std::vector<std::string> keys, std::vector<std::string> args,
+                     bool must_replicate, Then<Verification> then) {
+    keys.insert(keys.begin(), {number_key(ref.tag), record_key(ref)});
     args.insert(args.begin(), {caller.account, ref.suffix});
-    call(caller, script, {number_key(ref.tag), record_key(ref)}, args, must_replicate,
-         [ref, then = std::move(then)](Result<ReplyHandle> reply) {
-             Result<Verification> result{reply.error, {}};
+    call(caller, script, std::move(keys), args, must_replicate,
+         [ref, then = std::move(then)](Result<ScriptAnswer> reply) {
+             Result<Verification> result{reply.error, {}, reply.replayed};
              if (reply.ok()) {
-                 const redisReply* r = reply.value.get();
+                 const redisReply* r = reply.value.answer;
                  result.value =
                      parse_verification(ref, r->element[2], reply_integer(r->element[1]));
              }
@@ -356,24 +437,28 @@ void Store::read_one(const Caller& caller, const char* script, const RecordRef& 
          });
 }
 
-void Store::cancel(const Caller& caller, const RecordRef& ref, Then<Verification> then) {
-    read_one(caller, "cancel", ref, {}, true, std::move(then));
+void Store::cancel(const Caller& caller, const RecordRef& ref, const Idempotency* idempotency,
+                   Then<Verification> then) {
+    std::vector<std::string> keys, args = {mode_arg(caller)};
+    add_idempotency(idempotency, ref.tag, keys, args);
+    read_one(caller, "cancel", ref, std::move(keys), std::move(args), true, std::move(then));
 }
 
 void Store::get(const Caller& caller, const RecordRef& ref, ErrorCode not_found,
                 Then<Verification> then) {
-    read_one(caller, "read", ref, {std::to_string(static_cast<int>(not_found))}, false,
+    read_one(caller, "read", ref, {},
+             {std::to_string(static_cast<int>(not_found)), mode_arg(caller)}, false,
              std::move(then));
 }
 
 void Store::list_messages(const Caller& caller, const std::string& tag, int limit,
                           Then<std::vector<Verification>> then) {
     call(caller, "list", {number_key(tag)},
-         {caller.account, std::to_string(limit), record_prefix(tag)}, false,
-         [tag, then = std::move(then)](Result<ReplyHandle> reply) {
+         {caller.account, std::to_string(limit), record_prefix(tag), mode_arg(caller)}, false,
+         [tag, then = std::move(then)](Result<ScriptAnswer> reply) {
              Result<std::vector<Verification>> result{reply.error, {}};
              if (reply.ok()) {
-                 const redisReply* r = reply.value.get();
+                 const redisReply* r = reply.value.answer;
                  int64_t now_ms = reply_integer(r->element[1]);
                  for (size_t i = 2; i + 1 < r->elements; i += 2) {
                      RecordRef ref{tag, reply_string(r->element[i])};

@@ -74,6 +74,19 @@ class Api {
     void reply(const ContextPtr& context, HttpResponse response);
     // reply() with the error response for `error`.
     void refuse(const ContextPtr& context, ApiError error);
+    // refuse(), once a final refusal of a request with an Idempotency-Key is recorded
+    // (or the one recorded for it earlier is found: that one is the answer).
+    void refuse_final(const ContextPtr& context, ApiError error);
+    // The refusal recorded for an Idempotency-Key, replayed.
+    void replay_refusal(const ContextPtr& context, const std::string& recorded);
+    // Runs `step(const Idempotency*)` with the request's Idempotency-Key claimed, or
+    // with null when it has none.
+    template <typename Step>
+    void idempotently(const ContextPtr& context, Step step);
+    // The tag of a number in the caller's account and mode; nothing until the number
+    // key is known.
+    std::optional<std::string> tag_for(const Context& context, const std::string& number) const;
+    int claim_lease_ms() const;
     // Headers, metrics and the access log, then the response goes out.
     void finish(const ContextPtr& context, HttpResponse response);
     // The continuation of a store call: its error is the response, or else `success`
@@ -85,11 +98,15 @@ class Api {
     Store& counting(Context& context);
     void send(const HttpRequest& request, const ContextPtr& context);
     void check(const HttpRequest& request, const ContextPtr& context);
-    void check_code(const ContextPtr& context, const std::string& verification_id,
-                    const std::string& code);
-    void get_verification(const std::string& id, const ContextPtr& context);
-    void cancel(const std::string& id, const ContextPtr& context);
-    void get_message(const std::string& id, const ContextPtr& context);
+    void check_code(const ContextPtr& context, const RecordRef& ref, const std::string& code,
+                    const Idempotency* idempotency);
+    // The query's mode (`?sandbox=true`) for a request naming a record by id, or the
+    // query's problem.
+    std::optional<ApiError> read_mode(const HttpRequest& request, Context& context);
+    void get_verification(const HttpRequest& request, const std::string& id,
+                          const ContextPtr& context);
+    void cancel(const HttpRequest& request, const std::string& id, const ContextPtr& context);
+    void get_message(const HttpRequest& request, const std::string& id, const ContextPtr& context);
     void list_messages(const HttpRequest& request, const ContextPtr& context);
     void readyz(const ContextPtr& context);
     void metrics(const ContextPtr& context);

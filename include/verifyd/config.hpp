@@ -81,6 +81,10 @@ struct Config {
     int redis_timeout_ms = 250;
     HashKey hash_key{};
     std::string hash_key_file;  // VERIFYD_HASH_KEY_FILE, re-read on reload; empty = inline
+    // VERIFYD_HASH_KEY_PREVIOUS_FILE: the key before the last rotation, re-read on reload;
+    // empty = none. The file itself may be absent or empty.
+    std::string previous_hash_key_file;
+    int idempotency_ttl = 86400;  // seconds a final answer is kept for replay
     std::string api_keys_file;
     int code_length = 6;
     int code_ttl = 600;
@@ -130,5 +134,8 @@ std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& probl
 // The hash key held in a file (64 hex characters, surrounding white space allowed).
 // Throws ConfigError naming VERIFYD_HASH_KEY_FILE.
 HashKey read_hash_key_file(const std::string& path);
+// The previous hash key (VERIFYD_HASH_KEY_PREVIOUS_FILE): nothing when the path is
+// empty or the file is absent or blank. Throws ConfigError when it holds something else.
+std::optional<HashKey> read_previous_hash_key_file(const std::string& path);
 
 }  // namespace verifyd

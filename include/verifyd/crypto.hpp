@@ -21,9 +21,24 @@ std::string generate_code(int length);
 // hash; 16 bytes keep a pending verification small in Redis.
 std::string code_hash(const HashKey& key, std::string_view verification_id, std::string_view code);
 
-// A keyed hash of (account, number): the Redis hash tag of everything about that
-// number, so no phone number appears in a key name. URL-safe, 22 characters.
-std::string number_tag(const HashKey& key, std::string_view account, std::string_view number);
+// A keyed hash of (account, mode, number): the Redis hash tag of everything about that
+// number in one mode, so no phone number appears in a key name and sandbox and live never
+// share a key. `key` is the deployment's number key (number_key.hpp), which outlives
+// hash key rotations. URL-safe, 22 characters.
+std::string number_tag(const HashKey& key, std::string_view account, bool sandbox,
+                       std::string_view number);
+
+// A keyed hash of any other request-derived name that must not appear in a key (an
+// Idempotency-Key): URL-safe, 22 characters.
+std::string name_tag(const HashKey& key, std::string_view purpose,
+                     std::initializer_list<std::string_view> fields);
+
+// Who a key is, without revealing it: 16 hex characters of its unkeyed hash.
+std::string key_id(const HashKey& key);
+
+// The number key sealed with (a key derived from) a hash key, for Redis; and opened.
+std::string seal_number_key(const HashKey& hash_key, const HashKey& number_key);
+std::optional<HashKey> open_number_key(const HashKey& hash_key, std::string_view sealed);
 
 std::string random_bytes(size_t count);
 
@@ -39,6 +54,9 @@ std::string api_key_hash(std::string_view key);
 // The key that seals codes for delivery, derived from the hash key (crypto_kdf) when
 // VERIFYD_SEAL_KEY is not set, so that the two keys are never the same.
 HashKey derive_seal_key(const HashKey& hash_key);
+
+// The fingerprint of a request for idempotent replay: 16 raw bytes, unkeyed.
+std::string request_fingerprint(std::string_view text);
 
 // A live code sealed for the outbox with XChaCha20-Poly1305, bound to its verification
 // id as associated data: nonce then ciphertext, raw bytes.

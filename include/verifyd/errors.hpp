@@ -13,6 +13,7 @@ namespace verifyd {
 enum class ErrorCode : int {
     InvalidRequest = 4000,
     InvalidPhone = 4001,
+    IdempotencyConflict = 4009,
     MissingApiKey = 4010,
     InvalidApiKey = 4011,
     RevokedApiKey = 4012,
@@ -66,6 +67,8 @@ template <typename T>
 struct Result {
     std::optional<ApiError> error;
     T value{};
+    // The answer is the one recorded for an earlier request with the same Idempotency-Key.
+    bool replayed = false;
     bool ok() const { return !error; }
 };
 

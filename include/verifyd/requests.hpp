@@ -30,11 +30,13 @@ struct CheckRequest {
     std::string id;  // exactly one of id and to
     std::string to;
     std::string code;
+    bool sandbox = false;
 };
 
 struct ListMessagesQuery {
     std::string to;
     int limit = 10;
+    bool sandbox = false;
 };
 
 template <typename T>
@@ -50,6 +52,8 @@ Parsed<SendRequest> parse_send_request(const nlohmann::json& body, const Config&
 Parsed<CheckRequest> parse_check_request(const nlohmann::json& body);
 Parsed<ListMessagesQuery> parse_list_messages_query(
     const std::vector<std::pair<std::string, std::string>>& query);
+// The query of a request that names a verification or message by id: only `sandbox`.
+Parsed<bool> parse_sandbox_query(const std::vector<std::pair<std::string, std::string>>& query);
 
 // A BCP 47 language tag, e.g. "en", "pt-BR", "zh-Hant-TW".
 bool is_language_tag(const std::string& tag);

@@ -40,16 +40,36 @@ struct RecordRef {
 // verification moves to once superseded; lua/lib/common.lua says what they hold.
 std::string number_key(const std::string& tag);
 std::string record_key(const RecordRef& ref);
+// Where an Idempotency-Key's claim lives, and where the answer of its state change does
+// (beside that change: in the slot of `tag`).
+std::string claim_key(const std::string& name);
+std::string idempotency_record_key(const std::string& tag, const std::string& name);
 
 // Splits "vrf_<tag><suffix>" (or "msg_…" with that prefix); nothing when malformed.
 std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix);
 std::string make_record_id(const char* prefix, const RecordRef& ref);
 
-// Who is asking, for the per-key request limit that every script applies first.
+// Who is asking, for the per-key request limit that every script applies first, and in
+// which mode: a request sees only verifications of its own mode (§3).
 struct Caller {
     std::string account;
     std::string key_id;
     int requests_per_minute = 0;
+    bool sandbox = false;
+};
+
+// A state change made at most once per Idempotency-Key (lua/lib/idempotency.lua).
+struct Idempotency {
+    std::string name;         // keyed hash of account, mode, endpoint and key
+    std::string fingerprint;  // of the request: path and body as parsed
+    bool follow = false;      // another request holds the key's claim: only replay
+    int ttl_seconds = 0;
+};
+
+// What the claim of an Idempotency-Key says to do (lua/idempotency/claim.lua).
+struct IdempotencyClaim {
+    enum class Next { Run, Follow, Replay } next = Next::Run;
+    std::string answer;  // Replay: the JSON answer recorded without a state change
 };
 
 struct Verification {
@@ -81,7 +101,7 @@ struct Verification {
 struct NewVerification {
     Verification verification;
     int ttl_seconds = 600;
-    std::string code_hash;    // 16 raw bytes
+    std::string code_hashes;  // 16 raw bytes per hash key in use (two during a rotation)
     std::string sealed_code;  // live sends only: the code sealed for the outbox
 };
 
@@ -113,13 +133,22 @@ class Store {
 
     // Counts a request that no other call counted (one refused as invalid).
     void count_request(const Caller& caller, Then<bool> then);
+    // Claims an Idempotency-Key, or (with `answer`, JSON) records the answer of a
+    // request refused before any state change. No limit counted.
+    void claim(const Idempotency& key, int lease_ms, const std::string& answer,
+               Then<IdempotencyClaim> then);
+    // The state changes; `idempotency` is null without an Idempotency-Key. A replayed
+    // answer comes back with Result::replayed.
     // Rate limits, supersedes the number's pending verification, creates this one.
-    void send(const Caller& caller, const NewVerification& verification, Then<Verification> then);
+    void send(const Caller& caller, const NewVerification& verification,
+              const Idempotency* idempotency, Then<Verification> then);
     // The id of the caller's current verification for a number tag (no limit counted).
     void current_verification(const std::string& tag, Then<std::string> then);
-    void check(const Caller& caller, const RecordRef& ref, const std::string& code_hash,
-               Then<CheckOutcome> then);
-    void cancel(const Caller& caller, const RecordRef& ref, Then<Verification> then);
+    // `code_hashes`: the presented code's hash under each hash key in use.
+    void check(const Caller& caller, const RecordRef& ref, const std::string& code_hashes,
+               const Idempotency* idempotency, Then<CheckOutcome> then);
+    void cancel(const Caller& caller, const RecordRef& ref, const Idempotency* idempotency,
+                Then<Verification> then);
     // `not_found` is the code for an unknown id: 4040, or 4044 when read as a message.
     void get(const Caller& caller, const RecordRef& ref, ErrorCode not_found,
              Then<Verification> then);
@@ -142,12 +171,21 @@ class Store {
     struct Connection;
     Connection& connection();
     RedisLane& next_lane();
-    // EVALSHA of a script of lua/ on a lane, with the caller's request counter as KEYS[1]
-    // and its limit as ARGV[1]; an error for any reply other than {0, …}.
-    void call(const Caller& caller, const char* script, const std::vector<std::string>& keys,
-              const std::vector<std::string>& args, bool must_replicate, Then<ReplyHandle> then);
+    // A script's reply, and within it the answer (the recorded one when replayed).
+    struct ScriptAnswer {
+        ReplyHandle reply;
+        const redisReply* answer = nullptr;
+    };
+    // EVALSHA of a script of lua/ on a lane; an error for any answer other than {0, …}.
+    void run_script(const char* script, std::vector<std::string> keys,
+                    const std::vector<std::string>& args, bool must_replicate,
+                    Then<ScriptAnswer> then);
+    // run_script with the caller's request counter as KEYS[1] and its limit as ARGV[1].
+    void call(const Caller& caller, const char* script, std::vector<std::string> keys,
+              const std::vector<std::string>& args, bool must_replicate, Then<ScriptAnswer> then);
     void read_one(const Caller& caller, const char* script, const RecordRef& ref,
-                  std::vector<std::string> args, bool must_replicate, Then<Verification> then);
+                  std::vector<std::string> keys, std::vector<std::string> args, bool must_replicate,
+                  Then<Verification> then);
 
     RedisEndpoint endpoint_;
     int timeout_ms_;

@@ -64,6 +64,12 @@ local function read_verification(number_key, record_key, suffix, names)
     return record_key, redis.call('HMGET', record_key, unpack(names))
 end
 
+-- Whether unpacked settings are of a request's mode, "s" sandbox or "l" live: a request
+-- sees only verifications of its own mode, as if the others did not exist.
+local function of_mode(settings, mode)
+    return (settings.sb == '1') == (mode == 's')
+end
+
 local number_fields = {u = true, ts = true, tl = true}
 local secret_fields = {h = true, sc = true}
 

@@ -337,9 +337,12 @@ TEST_CASE("a live key asking for sandbox true sends in sandbox") {
     VerifydInstance v;
     json data = v.send_ok(v.key(kLiveA), us_number(2401), {{"sandbox", true}});
     CHECK(data["sandbox"] == true);
-    CHECK(std::regex_match(v.sandbox_code(v.key(kLiveA), data["id"]), std::regex("[0-9]{6}")));
-    json read = require_success(v.get_verification(v.key(kLiveA), data["id"]));
+    const std::string in_sandbox = data["id"].get<std::string>() + "?sandbox=true";
+    CHECK(std::regex_match(v.sandbox_code(v.key(kLiveA), in_sandbox), std::regex("[0-9]{6}")));
+    json read = require_success(v.get_verification(v.key(kLiveA), in_sandbox));
     CHECK(read["delivery"].value("status", "") == "sandboxed");
+    // Without asking for sandbox, the live key does not see it.
+    require_error(v.get_verification(v.key(kLiveA), data["id"]), 404, 4040);
     CHECK_THROWS(v.live_code_from_log(data["message_id"], std::chrono::milliseconds(300)));
 }
 

@@ -217,33 +217,34 @@ TEST_CASE("random alphanumerics have the asked length and use all 62 characters"
 }
 
 TEST_CASE(
-    "a number tag is 22 URL-safe characters, stable, and differs per account, number "
+    "a number tag is 22 URL-safe characters, stable, and differs per account, mode, number "
     "and key") {
     verifyd::init_crypto();
     const HashKey key = key_of(0x42);
-    const std::string tag = verifyd::number_tag(key, "acct_a", "+14155552671");
+    const std::string tag = verifyd::number_tag(key, "acct_a", false, "+14155552671");
     CHECK(tag.size() == 22);
     CHECK(url_safe(tag));
-    CHECK(verifyd::number_tag(key, "acct_a", "+14155552671") == tag);
-    CHECK(verifyd::number_tag(key, "acct_b", "+14155552671") != tag);
-    CHECK(verifyd::number_tag(key, "acct_a", "+14155552672") != tag);
-    CHECK(verifyd::number_tag(key_of(0x43), "acct_a", "+14155552671") != tag);
+    CHECK(verifyd::number_tag(key, "acct_a", false, "+14155552671") == tag);
+    CHECK(verifyd::number_tag(key, "acct_b", false, "+14155552671") != tag);
+    CHECK(verifyd::number_tag(key, "acct_a", false, "+14155552672") != tag);
+    CHECK(verifyd::number_tag(key_of(0x43), "acct_a", false, "+14155552671") != tag);
+    CHECK(verifyd::number_tag(key, "acct_a", true, "+14155552671") != tag);
 }
 
 TEST_CASE("moving characters between the account and the number changes the number tag") {
     verifyd::init_crypto();
     const HashKey key = key_of(0x42);
-    CHECK(verifyd::number_tag(key, "acct_a", "+14155552671") !=
-          verifyd::number_tag(key, "acct_a+", "14155552671"));
-    CHECK(verifyd::number_tag(key, "acct_a+1", "4155552671") !=
-          verifyd::number_tag(key, "acct_a+", "14155552671"));
+    CHECK(verifyd::number_tag(key, "acct_a", false, "+14155552671") !=
+          verifyd::number_tag(key, "acct_a+", false, "14155552671"));
+    CHECK(verifyd::number_tag(key, "acct_a+1", false, "4155552671") !=
+          verifyd::number_tag(key, "acct_a+", false, "14155552671"));
 }
 
 TEST_CASE("a number tag never shows the number") {
     verifyd::init_crypto();
     const HashKey key = key_of(0x42);
     for (const char* number : {"+14155552671", "+447400123456", "+4915123456789"}) {
-        const std::string tag = verifyd::number_tag(key, "acct_a", number);
+        const std::string tag = verifyd::number_tag(key, "acct_a", false, number);
         INFO(number << " -> " << tag);
         CHECK(tag.find(number + 1) == std::string::npos);
         CHECK(tag.find(std::string(number + 1).substr(0, 7)) == std::string::npos);

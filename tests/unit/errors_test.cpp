@@ -20,14 +20,14 @@ struct Row {
 
 // The table of §2, with each code's usual status.
 const std::vector<Row> kContract = {
-    {4000, 400, "invalid_request"},        {4001, 400, "invalid_phone"},
-    {4010, 401, "missing_api_key"},        {4011, 401, "invalid_api_key"},
-    {4012, 401, "revoked_api_key"},        {4013, 401, "expired_api_key"},
-    {4029, 429, "rate_limit_exceeded"},    {4030, 403, "insufficient_scope"},
-    {4040, 404, "verification_not_found"}, {4041, 410, "verification_expired"},
-    {4042, 429, "max_attempts_exceeded"},  {4043, 429, "otp_rate_limit"},
-    {4044, 404, "message_not_found"},      {5000, 500, "internal_error"},
-    {5001, 502, "provider_error"},
+    {4000, 400, "invalid_request"},      {4001, 400, "invalid_phone"},
+    {4009, 409, "idempotency_conflict"}, {4010, 401, "missing_api_key"},
+    {4011, 401, "invalid_api_key"},      {4012, 401, "revoked_api_key"},
+    {4013, 401, "expired_api_key"},      {4029, 429, "rate_limit_exceeded"},
+    {4030, 403, "insufficient_scope"},   {4040, 404, "verification_not_found"},
+    {4041, 410, "verification_expired"}, {4042, 429, "max_attempts_exceeded"},
+    {4043, 429, "otp_rate_limit"},       {4044, 404, "message_not_found"},
+    {5000, 500, "internal_error"},       {5001, 502, "provider_error"},
 };
 
 // §2 gives 5001 "502 or 503"; every other code has one usual status.
@@ -38,7 +38,7 @@ bool usual_status(const Row& row, int status) {
 
 }  // namespace
 
-TEST_CASE("the catalog has the 15 codes of the contract in code order") {
+TEST_CASE("the catalog has the 16 codes of the contract in code order") {
     const auto& catalog = verifyd::error_catalog();
     REQUIRE(catalog.size() == kContract.size());
     for (size_t i = 0; i < catalog.size(); ++i) {

@@ -1,0 +1,36 @@
+-- idempotency: prepended at build time to every API script (lua/*.lua), after
+-- key_limit. The scripts that change state (send, check, cancel) run their change
+-- through `idempotent`, which keeps the script's reply beside the change, in the same
+-- call and the same hash slot, so that no answer exists without its change or the other
+-- way round.
+--
+-- The record r:{tag}<name> (name: the keyed hash of account, mode, endpoint and
+-- Idempotency-Key) holds f the request's fingerprint and r the reply, msgpack-encoded.
+-- Replies, besides the script's own: {'replayed', reply}  the recorded reply
+--                                    {4009, 0}  the key was used for another request
+--                                    {4009, 1}  its first request is still running
+
+-- `record_key` nil: no Idempotency-Key. `follow` '1': another request holds the key's
+-- claim (idempotency/claim.lua), so this one may only replay. A 4029 is not recorded:
+-- its retry must run.
+local function idempotent(record_key, fingerprint, follow, ttl_s, run)
+    if not record_key then
+        return run()
+    end
+    local stored_fingerprint, stored_reply = unpack(redis.call('HMGET', record_key, 'f', 'r'))
+    if stored_fingerprint then
+        if stored_fingerprint ~= fingerprint then
+            return {4009, 0}
+        end
+        return {'replayed', cmsgpack.unpack(stored_reply)}
+    end
+    if follow == '1' then
+        return {4009, 1}
+    end
+    local reply = run()
+    if reply[1] ~= 4029 then
+        redis.call('HSET', record_key, 'f', fingerprint, 'r', cmsgpack.pack(reply))
+        redis.call('EXPIRE', record_key, tonumber(ttl_s))
+    end
+    return reply
+end
