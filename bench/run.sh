@@ -287,26 +287,42 @@ stop_process "$bare_pid"
 
 # --- 3. verifyd: check, send, login ------------------------------------------------------
 # check walks the pool of pending verifications; send and login take fresh numbers.
-for scenario in check send login; do
+# check-idempotent is check with an Idempotency-Key of its own on every request; the
+# Redis memory its kept answers take is measured around its runs.
+for scenario in check check-idempotent send login; do
+    if [ "$scenario" = check-idempotent ]; then
+        wait_quiet
+        idempotency_memory_before=$(used_memory)
+    fi
     for c in "${connections[@]}"; do
         for ka in 1 0; do
             if [ "$scenario" = check ]; then
                 script_args=(ids="$work/pool.ids" threads="$wrk_threads")
+            elif [ "$scenario" = check-idempotent ]; then
+                script_args=(ids="$work/pool.ids" threads="$wrk_threads" idempotency=1)
             else
                 take_numbers
                 script_args=(base="$base" span="$number_span")
             fi
-            measure main "$scenario" "$c" "$ka" "$verifyd_pid" "$verifyd_url" "$scenario.lua" \
-                "${script_args[@]}"
+            measure main "$scenario" "$c" "$ka" "$verifyd_pid" "$verifyd_url" \
+                "${scenario%-idempotent}.lua" "${script_args[@]}"
         done
     done
+    if [ "$scenario" = check-idempotent ]; then
+        idempotency_memory_after=$(used_memory)
+        kept_answers=$(keys_matching 'i:*')
+        idempotency_per=$(( (idempotency_memory_after - idempotency_memory_before) / kept_answers ))
+        log "memory: $((idempotency_memory_after - idempotency_memory_before)) bytes for" \
+            "$kept_answers Idempotency-Keys (claim + kept answer): $idempotency_per bytes each"
+    fi
 done
 
 # --- 4. the Redis ceiling: the check script by EVALSHA -----------------------------------
 # The script as cmake/embed_lua.cmake assembles it: lib/common.lua, lib/key_limit.lua,
-# check.lua, joined by newlines. Its SHA1 must be one verifyd itself loaded.
+# lib/idempotency.lua, check.lua, joined by newlines. Its SHA1 must be one verifyd itself loaded.
 check_source=$work/check-assembled.lua
-{ cat lua/lib/common.lua; echo; cat lua/lib/key_limit.lua; echo; cat lua/check.lua; } \
+{ cat lua/lib/common.lua; echo; cat lua/lib/key_limit.lua; echo; cat lua/lib/idempotency.lua
+    echo; cat lua/check.lua; } \
     >"$check_source"
 check_sha=$(sha1sum "$check_source" | cut -d' ' -f1)
 if [ "$(rcli SCRIPT EXISTS "$check_sha")" != 1 ]; then
@@ -327,7 +343,7 @@ rcli HSET "$bench_key" i "$settings" n 0 >/dev/null
 rcli PERSIST "$bench_key" >/dev/null
 wrong_hash=$(printf 'x%.0s' $(seq 16))
 evalsha=(EVALSHA "$check_sha" 3 "k:$key_id" "$bench_key" "$bench_record" 100000000 acct_bench
-    "$wrong_hash" "$pool_suffix")
+    "$wrong_hash" "$pool_suffix" s "" 0 0)
 rcli "${evalsha[@]}" >"$raw/evalsha-sample.txt"
 grep -q pending "$raw/evalsha-sample.txt" || { log "EVALSHA check did not answer pending"; exit 1; }
 # redis_measure SCENARIO CONNECTIONS REQUESTS PIPELINE COMMAND…: one redis-benchmark run,
@@ -525,6 +541,13 @@ target_lines=$(awk -F, '
         printf "| %s p99 at half the peak rate (%s): ≤ 5 ms | %s ms | %s |\n", $2, $17, $7, ($7 <= 5 ? "met" : "**missed**")
     }' "$results/results.csv")
 memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
+# What an Idempotency-Key costs a check: its req/s over plain check's, same connections.
+rps_of() { awk -F'\t' -v s="$1" -v c="$2" -v k="$3" \
+    '$1 == "main" && $2 == s && $3 == c && $4 == k {print $5}' "$rows"; }
+idempotency_ratio() {
+    awk -v a="$(rps_of check-idempotent "$1" "$2")" -v b="$(rps_of check "$1" "$2")" \
+        'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'
+}
 
 {
     echo "# verifyd benchmark results"
@@ -590,6 +613,9 @@ memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
     echo "  $records superseded records (\`o:*\`)."
     echo "- **Per pending verification: $memory_per bytes** (the difference ÷ verifications: the"
     echo "  number's hash with the verification in it, its key name, TTL and Redis's dictionaries)."
+    echo "- **Per Idempotency-Key: $idempotency_per bytes** (\`used_memory\` $idempotency_memory_before"
+    echo "  before and $idempotency_memory_after after the check-idempotent runs, ÷ their"
+    echo "  $kept_answers keys: each one's claim \`i:{…}\` and its kept answer \`r:{tag}…\`)."
     echo "- \`MEMORY USAGE\`, average of 1000 number hashes: $usage_number bytes"
     echo "  ($fields_number fields, $encoding_number)."
     echo "- verifyd's peak RSS (VmHWM) at the end of the whole run: $((vm_hwm_kb / 1024)) MiB"
@@ -601,6 +627,10 @@ memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
     echo "|---|---|---|"
     echo "$target_lines"
     echo "| Redis memory per pending verification ≤ 300 bytes | $memory_per bytes | $memory_verdict |"
+    echo
+    echo "check with an Idempotency-Key of its own per request ÷ check without, req/s, same run:"
+    echo "$(idempotency_ratio 64 1) at 64 connections with keep-alive, $(idempotency_ratio 16 1) at 16;"
+    echo "each such check is two script calls (the key's claim, then the check with its kept answer)."
     echo
     echo "\`raw/\` holds the output of every wrk and redis-benchmark run and the perf reports;"
     echo "bench/README.md says where the time goes."
