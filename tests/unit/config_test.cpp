@@ -145,6 +145,34 @@ TEST_CASE("with only the hash key and the keys file every setting takes its docu
     CHECK(config.allowed_countries.empty());
     CHECK(config.app_name == "Verify");
     CHECK(config.provider == ProviderKind::None);
+    CHECK(config.previous_hash_key_file.empty());
+    CHECK(config.idempotency_ttl == 86400);
+}
+
+TEST_CASE("VERIFYD_IDEMPOTENCY_TTL takes 60 to 2592000 seconds") {
+    TempFile keys("{\"keys\": []}");
+    CHECK(verifyd::load_config(lookup(with(required(keys), "VERIFYD_IDEMPOTENCY_TTL", "60")))
+              .idempotency_ttl == 60);
+    expect_each_rejected(keys, {{"VERIFYD_IDEMPOTENCY_TTL", "59"},
+                                {"VERIFYD_IDEMPOTENCY_TTL", "2592001"},
+                                {"VERIFYD_IDEMPOTENCY_TTL", "a day"}});
+}
+
+TEST_CASE("the previous hash key file may be absent or empty, but not malformed") {
+    TempFile keys("{\"keys\": []}");
+    TempFile empty("  \n");
+    TempFile previous(kKeyHex);
+    TempFile malformed("not a key");
+    CHECK_FALSE(verifyd::read_previous_hash_key_file("/nonexistent/previous.key"));
+    CHECK_FALSE(verifyd::read_previous_hash_key_file(empty.path()));
+    CHECK(verifyd::read_previous_hash_key_file(previous.path()) == counting_key());
+    const Config config = verifyd::load_config(
+        lookup(with(required(keys), "VERIFYD_HASH_KEY_PREVIOUS_FILE", previous.path())));
+    CHECK(config.previous_hash_key_file == previous.path());
+    CHECK(rejected_variable(with(required(keys), "VERIFYD_HASH_KEY_PREVIOUS_FILE",
+                                 malformed.path())) == "VERIFYD_HASH_KEY_PREVIOUS_FILE");
+    CHECK(rejected_variable(with(required(keys), "VERIFYD_HASH_KEY_PREVIOUS_FILE", "")) ==
+          "VERIFYD_HASH_KEY_PREVIOUS_FILE");
 }
 
 TEST_CASE("every setting is read from its variable when set") {

@@ -281,3 +281,16 @@ TEST_CASE("the derived seal key differs from the hash key and is stable") {
     CHECK(verifyd::derive_seal_key(hash_key) == verifyd::derive_seal_key(hash_key));
     CHECK(verifyd::derive_seal_key(hash_key) != hash_key);
 }
+
+TEST_CASE("the number key opens only with the hash key it was sealed with") {
+    verifyd::init_crypto();
+    const HashKey number_key = key_of(0x11);
+    const std::string sealed = verifyd::seal_number_key(key_of(0x22), number_key);
+    CHECK(verifyd::open_number_key(key_of(0x22), sealed) == number_key);
+    CHECK_FALSE(verifyd::open_number_key(key_of(0x23), sealed));
+    std::string tampered = sealed;
+    tampered.back() ^= 1;
+    CHECK_FALSE(verifyd::open_number_key(key_of(0x22), tampered));
+    CHECK(verifyd::key_id(key_of(0x22)).size() == 16);
+    CHECK(verifyd::key_id(key_of(0x22)) != verifyd::key_id(key_of(0x23)));
+}
