@@ -21,15 +21,9 @@ local account, mode = ARGV[2], ARGV[4]
 local function run()
     local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a', 'st', 'i'})
     local owner, status, packed = unpack(values)
-    if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
-        return {4040}
-    end
-    local settings = unpack_settings(packed)
-    if now_ms >= settings.gone or not of_mode(settings, mode) then
-        return {4040}
-    end
-    if now_ms >= settings.e then
-        return {4041}
+    local settings, refusal = actionable(owner, status, packed, account, mode, false)
+    if not settings then
+        return {refusal}
     end
     redis.call('HSET', key, 'st', 'c')
     redis.call('HDEL', key, 'h')

@@ -44,18 +44,9 @@ local function run()
     local key, values =
         read_verification(KEYS[2], KEYS[3], ARGV[4], {'a', 'st', 'i', 'n', 'h', 'to'})
     local owner, status, packed, wrong, stored, to = unpack(values)
-    if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
-        return {4040}
-    end
-    local settings = unpack_settings(packed)
-    if now_ms >= settings.gone or not of_mode(settings, mode) then
-        return {4040}
-    end
-    if status == 'l' then
-        return {4042}
-    end
-    if now_ms >= settings.e then
-        return {4041}
+    local settings, refusal = actionable(owner, status, packed, account, mode, true)
+    if not settings then
+        return {refusal}
     end
 
     local max_attempts = tonumber(settings.mx)

@@ -70,6 +70,26 @@ local function of_mode(settings, mode)
     return (settings.sb == '1') == (mode == 's')
 end
 
+-- Whether a check or a cancel can act on a verification: its settings, or nil and the
+-- refusal. 4040 when it is unknown, another account's or mode's, spent or forgotten;
+-- 4042 when locked (if `refuse_locked`); 4041 when expired.
+local function actionable(owner, status, packed, account, mode, refuse_locked)
+    if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
+        return nil, 4040
+    end
+    local settings = unpack_settings(packed)
+    if now_ms >= settings.gone or not of_mode(settings, mode) then
+        return nil, 4040
+    end
+    if refuse_locked and status == 'l' then
+        return nil, 4042
+    end
+    if now_ms >= settings.e then
+        return nil, 4041
+    end
+    return settings
+end
+
 local number_fields = {u = true, ts = true, tl = true}
 local secret_fields = {h = true, sc = true}
 
