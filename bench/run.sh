@@ -629,7 +629,7 @@ idempotency_ratio() {
     echo "| Redis memory per pending verification ≤ 300 bytes | $memory_per bytes | $memory_verdict |"
     echo
     echo "check with an Idempotency-Key of its own per request ÷ check without, req/s, same run:"
-    echo "$(idempotency_ratio 64 1) at 64 connections with keep-alive, $(idempotency_ratio 16 1) at 16;"
+    echo "$(idempotency_ratio 64 yes) at 64 connections with keep-alive, $(idempotency_ratio 16 yes) at 16;"
     echo "each such check is two script calls (the key's claim, then the check with its kept answer)."
     echo
     echo "\`raw/\` holds the output of every wrk and redis-benchmark run and the perf reports;"
