@@ -113,15 +113,19 @@ std::string printable(const std::string& text) {
     return out;
 }
 
-// Only what the provider said goes in, never the request (result_of masks a code that
-// the provider quotes).
-std::string describe(long status, const ProviderError& error) {
+// Only what the provider said goes in, never the request. The text is stored and shown
+// for live messages, which must never show their code, so a code the provider quotes
+// back is masked; before the cut, which would leave the first digits of one it splits.
+std::string describe(long status, const ProviderError& error, const std::string& code) {
     if (status == 0) return "no answer from the provider";
     std::string details = error.message;
     if (!error.code.empty())
         details = details.empty() ? error.code : details + " (" + error.code + ")";
     std::string text = "HTTP " + std::to_string(status);
     if (!details.empty()) text += ": " + details;
+    if (!code.empty())
+        for (size_t at = text.find(code); at != std::string::npos; at = text.find(code, at))
+            text.replace(at, code.size(), "[code]");
     return printable(text);
 }
 
@@ -322,17 +326,12 @@ class HttpClient {
 };
 
 DeliveryResult result_of(const HttpAnswer& answer, const OutgoingMessage& message) {
-    DeliveryResult result =
-        classify_answer(answer.status, answer.body, answer.retry_after, message.channel);
-    if (answer.status == 0 && !answer.failure.empty()) result.error += ": " + answer.failure;
-    // The error is stored and shown for live messages, which must never show their code;
-    // a provider that quotes the request back in its message must not make it do so.
     const json* code = member(message.variables, "code");
-    const std::string secret = code != nullptr && code->is_string() ? code->get<std::string>() : "";
-    if (!secret.empty())
-        for (size_t at = result.error.find(secret); at != std::string::npos;
-             at = result.error.find(secret, at))
-            result.error.replace(at, secret.size(), "[code]");
+    DeliveryResult result =
+        classify_answer(answer.status, answer.body, answer.retry_after, message.channel,
+                        code != nullptr && code->is_string() ? code->get<std::string>() : "");
+    // libcurl's reason is about the connection and never holds the code.
+    if (answer.status == 0 && !answer.failure.empty()) result.error += ": " + answer.failure;
     return result;
 }
 
@@ -418,7 +417,7 @@ std::unique_ptr<Provider> make_provider(const Config& config) {
 
 DeliveryResult classify_answer(long status, const std::string& body,
                                const std::optional<std::string>& retry_after,
-                               const std::string& channel) {
+                               const std::string& channel, const std::string& code) {
     DeliveryResult result;
     const json answer = json::parse(body, nullptr, false);
     if (status >= 200 && status < 300) {
@@ -427,7 +426,7 @@ DeliveryResult classify_answer(long status, const std::string& body,
         return result;
     }
     const ProviderError error = read_error(answer);
-    result.error = describe(status, error);
+    result.error = describe(status, error, code);
     if (refused_for_good(status)) {
         result.outcome = DeliveryOutcome::Refused;
         if (channel == "whatsapp") result.whatsapp_refusal = whatsapp_refusal(error.tokens);

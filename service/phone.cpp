@@ -1,6 +1,7 @@
 // Phone validation with libphonenumber. Strictness comes first: anything that is not
 // already `+` and digits is refused before libphonenumber, which would happily parse
-// national formats, spaces and punctuation.
+// national formats, spaces and punctuation, and a valid number must then be spelt as
+// libphonenumber formats it.
 #include "verifyd/phone.hpp"
 
 #include <phonenumbers/phonenumberutil.h>
@@ -77,6 +78,15 @@ PhoneCheck PhoneValidator::check(const std::string& to) const {
     result.type = type_name(type);
     if (type == PhoneNumberUtil::UNKNOWN) {
         result.problem = "is not a valid phone number";
+        return result;
+    }
+    // Parse drops a trunk prefix or carrier code written after the country code
+    // (+4407911123456 is +447911123456), so a number has more than one strict E.164
+    // spelling; only the one libphonenumber formats is taken, as limits are keyed by `to`.
+    std::string canonical;
+    util.Format(number, PhoneNumberUtil::E164, &canonical);
+    if (canonical != to) {
+        result.problem = "must be written " + canonical;
         return result;
     }
     if (!can_receive_code(type)) {

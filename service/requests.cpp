@@ -91,6 +91,16 @@ bool is_variable_name(const std::string& name) {
                        [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
+// What verifyd fills a reserved variable with, or null for a request's own name: a
+// request that set app_name or ttl_minutes would make the message lie about who sends
+// the code or how long it lives.
+const char* reserved_variable(const std::string& name) {
+    if (name == "code") return "the code";
+    if (name == "app_name") return "the app name (VERIFYD_APP_NAME)";
+    if (name == "ttl_minutes") return "the code's lifetime from ttl_seconds";
+    return nullptr;
+}
+
 void read_template(const json& body, SendRequest& request, Problems& problems) {
     if (!body.contains("template")) return;
     const json& tmpl = body["template"];
@@ -118,8 +128,8 @@ void read_template(const json& body, SendRequest& request, Problems& problems) {
         problems.add("template.variables", "may hold at most 20 variables");
     for (const auto& item : variables.items()) {
         const std::string field = "template.variables." + item.key();
-        if (item.key() == "code") {
-            problems.add(field, "is reserved: verifyd fills in the code");
+        if (const char* what = reserved_variable(item.key())) {
+            problems.add(field, std::string("is reserved: verifyd fills in ") + what);
         } else if (!is_variable_name(item.key())) {
             problems.add(field, "names must be 1 to 64 of [A-Za-z0-9_]");
         } else if (item.value().is_string()) {

@@ -55,10 +55,11 @@ class Provider {
 std::unique_ptr<Provider> make_provider(const Config& config);
 
 // Turns a provider's HTTP answer into a result. `status` 0 means no answer (timeout,
-// connection failure); `retry_after` is the Retry-After header's value if any.
+// connection failure); `retry_after` is the Retry-After header's value if any; `code`,
+// the message's code, is masked as "[code]" wherever the error text quotes it.
 DeliveryResult classify_answer(long status, const std::string& body,
                                const std::optional<std::string>& retry_after,
-                               const std::string& channel);
+                               const std::string& channel, const std::string& code = "");
 
 // The X-Verifyd-Signature header value for a webhook body sent at `unix_time`:
 // "t=<unix_time>,v1=<lowercase hex HMAC-SHA256(secret, "<unix_time>.<body>")>".

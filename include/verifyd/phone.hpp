@@ -1,6 +1,7 @@
-// Phone number rules of §5.1: strict E.164, valid by libphonenumber, of a type that can
+// Phone number rules of §5.1: strict E.164 in the number's one canonical spelling
+// (libphonenumber's E.164 formatting), valid by libphonenumber, of a type that can
 // receive a code, from an allowed region. Not for: formatting or normalising input;
-// anything that is not already strict E.164 is refused.
+// anything that is not already canonical E.164 is refused (the refusal names the form).
 #pragma once
 
 #include <set>

@@ -129,6 +129,20 @@ TEST_CASE("a check by a number that is not strict E.164 is refused with 4001") {
     require_error(v.check(v.key(kTestA), {{"to", "4155553302"}, {"code", "123456"}}), 400, 4001);
 }
 
+TEST_CASE("a check by a number spelt with its trunk prefix is refused with 4001 naming the canonical form") {
+    VerifydInstance v;
+    json sent = v.send_ok(v.key(kTestA), "+447911123456");
+    const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
+    json error = require_error(v.check(v.key(kTestA), {{"to", "+4407911123456"}, {"code", code}}),
+                               400, 4001);
+    CHECK(require_detail(error, "to").find("+447911123456") != std::string::npos);
+    // The refusal used no attempt: the canonical spelling finds the verification untouched.
+    json data =
+        require_success(v.check(v.key(kTestA), {{"to", "+447911123456"}, {"code", code}}));
+    CHECK(data.value("id", "") == sent["id"]);
+    CHECK(data["verified"] == true);
+}
+
 TEST_CASE("a check with both id and to, or with neither, is refused with 4000") {
     VerifydInstance v;
     const std::string to = us_number(3401);

@@ -192,18 +192,20 @@ TEST_CASE("sandbox must be a boolean") {
     }
 }
 
-TEST_CASE("template variables may not set the reserved code") {
+TEST_CASE("template variables may not set the reserved code, app_name or ttl_minutes") {
     VerifydInstance v;
-    json body = {{"to", us_number(1701)},
-                 {"template", {{"name", "login"}, {"variables", {{"code", "123456"}}}}}};
-    INFO("body: " << body.dump());
-    json error = require_error(v.send(v.key(kTestA), body), 400, 4000);
-    REQUIRE(error.contains("details"));
-    bool names_template = false;
-    for (const auto& [field, problems] : error["details"].items()) {
-        names_template = names_template || field.rfind("template", 0) == 0;
+    const std::vector<std::pair<std::string, json>> reserved = {
+        {"code", "123456"}, {"app_name", "Other"}, {"ttl_minutes", 1440}};
+    for (const auto& [name, value] : reserved) {
+        json body = {{"to", us_number(1701)},
+                     {"template", {{"name", "login"}, {"variables", {{name, value}}}}}};
+        INFO("body: " << body.dump());
+        json error = require_error(v.send(v.key(kTestA), body), 400, 4000);
+        CHECK(require_detail(error, "template.variables." + name).find("reserved") !=
+              std::string::npos);
     }
-    CHECK(names_template);
+    // Refused sends consume nothing: the number can still be sent to at once.
+    v.send_ok(v.key(kTestA), us_number(1701));
 }
 
 TEST_CASE("template must be a name and variables of strings or numbers") {
@@ -251,6 +253,16 @@ TEST_CASE("a number that is not strict E.164 is refused with 4001") {
         json error = require_error(v.send(v.key(kTestA), {{"to", to}}), 400, 4001);
         require_detail(error, "to");
     }
+}
+
+TEST_CASE("a number spelt with its trunk prefix is refused with 4001 naming the canonical form") {
+    VerifydInstance v;
+    json error = require_error(v.send(v.key(kTestA), {{"to", "+4407911123456"}}), 400, 4001);
+    CHECK(require_detail(error, "to").find("+447911123456") != std::string::npos);
+    error = require_error(v.send(v.key(kTestA), {{"to", "+114155552671"}}), 400, 4001);
+    CHECK(require_detail(error, "to").find("+14155552671") != std::string::npos);
+    json sent = v.send_ok(v.key(kTestA), "+447911123456");
+    CHECK(sent["to"] == "+447911123456");
 }
 
 TEST_CASE("a strict E.164 string that is no valid number is refused with 4001") {

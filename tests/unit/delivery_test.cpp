@@ -272,6 +272,24 @@ TEST_CASE("a refusal's text has no control characters and is kept short") {
     CHECK(result.error.size() < 400);
 }
 
+TEST_CASE("a code the provider quotes is masked, even where the text is cut through it") {
+    const std::string code = "739184";
+    CHECK(classify_answer(400, sent_error("X", "code " + code + " refused"), kNoRetryAfter, "sms",
+                          code)
+              .error == "HTTP 400: code [code] refused (X)");
+    // "HTTP 400: " is 10 bytes: these paddings start the code from 5 bytes before the cut at
+    // byte 300 to 1 byte before it, so that the cut would keep 5 down to 1 of its digits.
+    for (size_t start = 295; start < 300; ++start) {
+        const std::string message =
+            std::string(start - 10, 'a') + code + std::string(100, 'b') + " " + code;
+        const std::string text =
+            classify_answer(400, sent_error("X", message), kNoRetryAfter, "sms", code).error;
+        INFO("code from byte " << start << ": " << text);
+        CHECK(text.size() <= 303);
+        CHECK(text.find_first_of("0123456789", 10) == std::string::npos);
+    }
+}
+
 TEST_CASE("a shortened refusal text does not split a UTF-8 character") {
     std::string accents;
     for (int i = 0; i < 1000; ++i) accents += "é";

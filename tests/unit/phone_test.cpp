@@ -1,4 +1,5 @@
-// Covers phone.hpp: strict E.164, validity and OTP-capable types (libphonenumber), regions (§5.1).
+// Covers phone.hpp: strict E.164, the one canonical spelling, validity and OTP-capable types
+// (libphonenumber), regions (§5.1).
 #include "verifyd/phone.hpp"
 
 #include <phonenumbers/phonenumberutil.h>
@@ -8,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 using i18n::phonenumbers::PhoneNumber;
@@ -78,6 +80,52 @@ TEST_CASE("the validator refuses input that is not strict E.164") {
         CHECK_FALSE(check.ok);
         CHECK_FALSE(check.problem.empty());
     }
+}
+
+TEST_CASE("a trunk prefix after the country code is refused, naming the canonical spelling") {
+    const PhoneValidator validator;
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"+4407911123456", "+447911123456"},  // GB's trunk prefix 0
+        {"+114155552671", "+14155552671"},    // NANP's trunk prefix 1
+        {"+55011961234567", "+5511961234567"},  // BR's national prefix 0
+        {"+5703211234567", "+573211234567"},    // CO's national prefix 0
+        {"+57053211234567", "+573211234567"},   // CO's 0 then carrier selection code 5
+    };
+    for (const auto& [written, canonical] : cases) {
+        INFO(written << " is " << canonical);
+        const PhoneCheck refused = validator.check(written);
+        CHECK_FALSE(refused.ok);
+        CHECK(refused.problem == "must be written " + canonical);
+        const PhoneCheck accepted = validator.check(canonical);
+        CHECK(accepted.ok);
+        CHECK(accepted.problem.empty());
+    }
+}
+
+TEST_CASE("every region's OTP-capable example numbers are accepted as libphonenumber writes them") {
+    const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+    const PhoneValidator validator;
+    std::set<std::string> regions;
+    util->GetSupportedRegions(&regions);
+    int accepted = 0;
+    for (const std::string& region : regions) {
+        for (const Type type : {Type::MOBILE, Type::FIXED_LINE_OR_MOBILE, Type::VOIP,
+                                Type::PERSONAL_NUMBER}) {
+            PhoneNumber number;
+            // Some regions' examples are of another type by the number's own lookup.
+            if (!util->GetExampleNumberForType(region, type, &number) ||
+                util->GetNumberType(number) != type)
+                continue;
+            std::string e164;
+            util->Format(number, PhoneNumberUtil::E164, &e164);
+            INFO(region << " " << e164);
+            const PhoneCheck check = validator.check(e164);
+            CHECK(check.ok);
+            CHECK(check.problem.empty());
+            ++accepted;
+        }
+    }
+    CHECK(accepted > 250);
 }
 
 TEST_CASE("mobile, fixed-line-or-mobile, VoIP and personal numbers can receive a code") {
