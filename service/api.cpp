@@ -10,7 +10,6 @@
 #include "verifyd/crypto.hpp"
 #include "verifyd/idempotency.hpp"
 #include "verifyd/log.hpp"
-#include "verifyd/outbox.hpp"
 #include "verifyd/requests.hpp"
 
 namespace verifyd {
@@ -375,6 +374,15 @@ std::optional<ApiError> Api::authenticate(const HttpRequest& request, unsigned s
     return std::nullopt;
 }
 
+// Where a route is served: the operations listener (VERIFYD_METRICS_LISTEN) serves
+// health and metrics only; once it exists, the API listener no longer serves /metrics,
+// whose numbers are the operator's business.
+enum class Served {
+    ApiOnly,
+    Everywhere,
+    ToOperators,  // on the operations listener, or on the API listener when there is none
+};
+
 struct Api::Route {
     // The request, and the path's {id} segment (empty for a literal path).
     using Handler = void (*)(Api&, const HttpRequest&, const std::string& id, const ContextPtr&);
@@ -385,6 +393,7 @@ struct Api::Route {
     unsigned scope;  // 0 = no authentication
     Handler handler;
     bool idempotent = false;  // takes an Idempotency-Key (§9)
+    Served served = Served::ApiOnly;
 
     bool literal() const { return std::find(pattern.begin(), pattern.end(), "*") == pattern.end(); }
     // The {id} segment when the path matches, or nothing.
@@ -459,23 +468,41 @@ const std::vector<Api::Route>& Api::routes() {
          0,
          [](Api& api, const HttpRequest&, const std::string&, const ContextPtr& context) {
              api.reply(context, context->ok(200, {{"status", "ok"}}));
-         }},
+         },
+         false,
+         Served::Everywhere},
         {{"readyz"},
          "/readyz",
          "GET",
          0,
          [](Api& api, const HttpRequest&, const std::string&, const ContextPtr& context) {
              api.readyz(context);
-         }},
+         },
+         false,
+         Served::Everywhere},
         {{"metrics"},
          "/metrics",
          "GET",
          0,
          [](Api& api, const HttpRequest&, const std::string&, const ContextPtr& context) {
              api.metrics(context);
-         }},
+         },
+         false,
+         Served::ToOperators},
     };
     return table;
+}
+
+bool Api::served_on(const Route& route, Listener listener) const {
+    switch (route.served) {
+        case Served::ApiOnly:
+            return listener == Listener::Api;
+        case Served::Everywhere:
+            return true;
+        case Served::ToOperators:
+            return listener == Listener::Operations || config_.metrics_listen_host.empty();
+    }
+    return false;
 }
 
 void Api::route(const HttpRequest& request, const ContextPtr& context) {
@@ -489,6 +516,7 @@ void Api::route(const HttpRequest& request, const ContextPtr& context) {
     std::string allowed;
     for (const Route& route : table) {
         if (literal_path && !route.literal()) continue;
+        if (!served_on(route, request.listener)) continue;
         auto id = route.match(parts);
         if (!id) continue;
         context->route = route.label;
@@ -713,8 +741,6 @@ void Api::list_messages(const HttpRequest& request, const ContextPtr& context) {
 }
 
 void Api::metrics(const ContextPtr& context) {
-    // Blocking, on this thread's own connection: scrapes are rare.
-    refresh_outbox_gauges(store_, metrics_);
     HttpResponse response;
     response.body = metrics_.render();
     response.content_type = "text/plain; version=0.0.4";

@@ -69,7 +69,8 @@ class Reader {
 
     std::optional<std::string> raw(const std::string& name) const { return env_(name); }
 
-    long long integer(const std::string& name, long long fallback, long long min, long long max) {
+    long long integer(const std::string& name, long long fallback, long long min,
+                      long long max) const {
         auto text = env_(name);
         if (!text) return fallback;
         auto value = parse_whole_number(*text);
@@ -342,15 +343,36 @@ std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string
     return endpoint;
 }
 
-Config load_config(const EnvLookup& env) {
-    Reader reader(env);
-    Config config;
-
+void load_listener_settings(const Reader& reader, Config& config) {
     if (auto listen = reader.raw("VERIFYD_LISTEN")) {
         std::string problem;
         if (!split_host_port(*listen, 0, config.listen_host, config.listen_port, problem))
             throw ConfigError("VERIFYD_LISTEN", problem);
     }
+    if (auto listen = reader.raw("VERIFYD_METRICS_LISTEN")) {
+        std::string problem;
+        if (!split_host_port(*listen, 0, config.metrics_listen_host, config.metrics_listen_port,
+                             problem))
+            throw ConfigError("VERIFYD_METRICS_LISTEN", problem);
+        if (config.metrics_listen_port == config.listen_port)
+            throw ConfigError("VERIFYD_METRICS_LISTEN",
+                              "must use another port than VERIFYD_LISTEN (" +
+                                  std::to_string(config.listen_port) + ")");
+    }
+    ConnectionLimits& limits = config.connections;
+    limits.header_timeout_ms =
+        static_cast<int>(reader.integer("VERIFYD_HEADER_TIMEOUT_MS", 10000, 1000, 600000));
+    limits.idle_timeout_ms =
+        static_cast<int>(reader.integer("VERIFYD_IDLE_TIMEOUT_MS", 60000, 1000, 3600000));
+    limits.max_connections =
+        static_cast<int>(reader.integer("VERIFYD_MAX_CONNECTIONS", 10000, 1, 1000000));
+}
+
+Config load_config(const EnvLookup& env) {
+    Reader reader(env);
+    Config config;
+
+    load_listener_settings(reader, config);
     long long cores = std::min(256u, std::max(1u, std::thread::hardware_concurrency()));
     config.threads = static_cast<int>(reader.integer("VERIFYD_THREADS", cores, 1, 256));
     if (auto url = reader.raw("VERIFYD_REDIS_URL")) {

@@ -1,9 +1,14 @@
-// Carries requests between Pistache and the Api, and keeps HTTP/1.1 connections open.
-// The Api may answer later, from the store's thread: Pistache hands a response written
-// from another thread to the connection's own I/O thread.
+// Carries requests between Pistache and the Api, keeps HTTP/1.1 connections open, and
+// keeps slow clients from holding connections. The Api may answer later, from the
+// store's thread: Pistache hands a response written from another thread to the
+// connection's own I/O thread.
 // Pistache 0.0.5 answers "Connection: Close" to every request without an explicit
 // keep-alive, which costs a TCP handshake per request for clients (curl, wrk, Go) that
 // rightly send no Connection header; RFC 9112 §9.3 makes such connections persistent.
+// Pistache 0.0.5 enforces its header, body and keep-alive timeouts (a timer on each I/O
+// thread looks twice a second; an unfinished request gets 408, an idle connection is
+// closed); its defaults (60 s, 60 s, 300 s) are set from ConnectionLimits here. It has
+// no cap on connections: the Handler counts them.
 #include "verifyd/http_server.hpp"
 
 #include <pistache/endpoint.h>
@@ -12,6 +17,7 @@
 #include <pistache/peer.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <map>
 #include <sstream>
 
@@ -72,14 +78,66 @@ const Http::Mime::MediaType& media_type(const std::string& content_type) {
     return found->second;
 }
 
+// A listener's open connections, across its I/O threads. Each connection holds a
+// ticket for as long as Pistache keeps its peer, however the connection ends (by the
+// client, by a timeout, at shutdown): the ticket's end gives its place back.
+class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
+  public:
+    ConnectionGate(int max_connections, Metrics& metrics)
+        : max_connections_(max_connections), metrics_(metrics) {}
+
+    class Ticket {
+      public:
+        explicit Ticket(std::shared_ptr<ConnectionGate> gate) : gate(std::move(gate)) {}
+        Ticket(const Ticket&) = delete;
+        Ticket& operator=(const Ticket&) = delete;
+        ~Ticket() {
+            gate->open_.fetch_sub(1, std::memory_order_relaxed);
+            gate->metrics_.connection_closed();
+        }
+        const std::shared_ptr<ConnectionGate> gate;
+        bool refused = false;
+    };
+
+    std::shared_ptr<Ticket> admit() {
+        const int open = open_.fetch_add(1, std::memory_order_relaxed) + 1;
+        metrics_.connection_opened();
+        auto ticket = std::make_shared<Ticket>(shared_from_this());
+        if (open > max_connections_) {
+            ticket->refused = true;
+            metrics_.count_connection_refused();
+        }
+        return ticket;
+    }
+
+  private:
+    const int max_connections_;
+    Metrics& metrics_;
+    std::atomic<int> open_{0};
+};
+
 class Handler : public Http::Handler {
   public:
     HTTP_PROTOTYPE(Handler)
 
-    explicit Handler(Api& api) : api_(&api) {}
+    Handler(Api& api, Listener role, std::shared_ptr<ConnectionGate> gate)
+        : api_(&api), role_(role), gate_(std::move(gate)) {}
+
+    // Http::Handler's own onConnection only attaches the request parser, under its
+    // public name; this one does that too, then counts the connection.
+    void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+        peer->putData(ParserData, std::make_shared<Http::RequestParser>(getMaxRequestSize()));
+        if (!gate_) return;
+        auto ticket = gate_->admit();
+        peer->putData("verifyd.connection", ticket);
+        // Ended before a byte is read: Pistache sees the end of the stream and drops the
+        // peer, which ends the ticket. The client sees its connection closed.
+        if (ticket->refused) ::shutdown(peer->fd(), SHUT_RDWR);
+    }
 
     void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
         HttpRequest in;
+        in.listener = role_;
         in.method = Http::methodString(request.method());
         in.path = request.resource();
         for (auto it = request.query().parameters_begin(); it != request.query().parameters_end();
@@ -122,24 +180,38 @@ class Handler : public Http::Handler {
     }
 
     Api* api_;
+    Listener role_;
+    std::shared_ptr<ConnectionGate> gate_;  // null: connections are neither counted nor capped
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
     Http::Endpoint endpoint;
-    Impl(const std::string& host, int port) : endpoint(Address(host, Port(port))) {}
+    explicit Impl(const Listening& listening)
+        : endpoint(Address(listening.host, Port(static_cast<uint16_t>(listening.port)))) {}
 };
 
-HttpServer::HttpServer(Api& api, const std::string& host, int port, int threads)
-    : impl_(std::make_unique<Impl>(host, port)) {
+HttpServer::HttpServer(Api& api, const Listening& listening)
+    : impl_(std::make_unique<Impl>(listening)) {
+    const ConnectionLimits& limits = listening.limits;
+    // A body is part of the request whose time the header timeout bounds: the API's
+    // bodies are small, and a dribbled body holds a connection as a dribbled header does.
+    const std::chrono::milliseconds request_timeout(limits.header_timeout_ms);
     // Larger than the API's 16 KiB so that the API, not Pistache, answers oversized bodies.
     auto options = Http::Endpoint::options()
-                       .threads(threads)
+                       .threads(listening.threads)
                        .flags(Tcp::Options::ReuseAddr)
-                       .maxRequestSize(1024 * 1024);
+                       .maxRequestSize(1024 * 1024)
+                       .headerTimeout(request_timeout)
+                       .bodyTimeout(request_timeout)
+                       .keepaliveTimeout(std::chrono::milliseconds(limits.idle_timeout_ms));
     impl_->endpoint.init(options);
-    impl_->endpoint.setHandler(Http::make_handler<Handler>(api));
+    std::shared_ptr<ConnectionGate> gate;
+    if (listening.connection_metrics)
+        gate =
+            std::make_shared<ConnectionGate>(limits.max_connections, *listening.connection_metrics);
+    impl_->endpoint.setHandler(Http::make_handler<Handler>(api, listening.role, gate));
 }
 
 HttpServer::~HttpServer() = default;

@@ -44,7 +44,8 @@ VERIFYD_WEBHOOK_SECRET, VERIFYD_SEAL_KEY, VERIFYD_TEMPLATES_FILE, VERIFYD_DELIVE
 VERIFYD_DELIVERY_TIMEOUT_MS, VERIFYD_DELIVERY_BACKOFF_MS, VERIFYD_DELIVERY_MAX_BACKOFF_MS,
 VERIFYD_DELIVERY_CLAIM_IDLE_MS, VERIFYD_DELIVERY_WORKERS, VERIFYD_DELIVERY_CONSUMER,
 VERIFYD_LOG_LEVEL, VERIFYD_SHUTDOWN_DELAY_MS, VERIFYD_HASH_KEY_PREVIOUS_FILE,
-VERIFYD_IDEMPOTENCY_TTL.
+VERIFYD_IDEMPOTENCY_TTL, VERIFYD_METRICS_LISTEN, VERIFYD_HEADER_TIMEOUT_MS,
+VERIFYD_IDLE_TIMEOUT_MS, VERIFYD_MAX_CONNECTIONS.
 See README.md.
 
 Exit status: 0 after a clean shutdown, 2 for a bad setting or usage.
@@ -133,6 +134,16 @@ std::string credential_files_fingerprint(const verifyd::Config& config) {
            verifyd::file_fingerprint(config.previous_hash_key_file);
 }
 
+bool start_listening(verifyd::HttpServer& server, const std::string& host, int port) {
+    try {
+        server.start();
+        return true;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "verifyd: cannot serve on %s:%d: %s\n", host.c_str(), port, e.what());
+        return false;
+    }
+}
+
 int serve() {
     verifyd::Config config;
     std::unique_ptr<verifyd::Credentials> loaded;
@@ -154,22 +165,30 @@ int serve() {
                          verifyd::redis_lanes_for(config.threads), &metrics);
     verifyd::Api api(config, credentials, store, templates, metrics);
     verifyd::Outbox outbox(config, credentials, store, templates, metrics);
-    verifyd::HttpServer server(api, config.listen_host, config.listen_port, config.threads);
+    verifyd::HttpServer server(api, {config.listen_host, config.listen_port, config.threads,
+                                     verifyd::Listener::Api, config.connections, &metrics});
+    std::unique_ptr<verifyd::HttpServer> operations_server;
+    if (!config.metrics_listen_host.empty())
+        operations_server = std::make_unique<verifyd::HttpServer>(
+            api, verifyd::Listening{config.metrics_listen_host, config.metrics_listen_port, 1,
+                                    verifyd::Listener::Operations, config.connections, nullptr});
     // Before listening, so that a Redis that is up serves from the first request.
     int seconds_to_number_key = verifyd::refresh_number_key(store, credentials) ? 10 : 0;
-    try {
-        server.start();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "verifyd: cannot serve on %s:%d: %s\n", config.listen_host.c_str(),
-                     config.listen_port, e.what());
+    verifyd::refresh_outbox_gauges(store, metrics);
+    if (!start_listening(server, config.listen_host, config.listen_port)) return 1;
+    if (operations_server && !start_listening(*operations_server, config.metrics_listen_host,
+                                              config.metrics_listen_port))
         return 1;
-    }
     outbox.start();
-    verifyd::log_event(verifyd::LogLevel::Info, "serving",
-                       {{"version", VERIFYD_VERSION},
-                        {"listen", config.listen_host + ":" + std::to_string(config.listen_port)},
-                        {"threads", config.threads},
-                        {"api_keys", credentials.current()->keys.size()}});
+    verifyd::log_event(
+        verifyd::LogLevel::Info, "serving",
+        {{"version", VERIFYD_VERSION},
+         {"listen", config.listen_host + ":" + std::to_string(config.listen_port)},
+         {"metrics_listen", operations_server ? config.metrics_listen_host + ":" +
+                                                    std::to_string(config.metrics_listen_port)
+                                              : std::string()},
+         {"threads", config.threads},
+         {"api_keys", credentials.current()->keys.size()}});
 
     // Mounted secrets change by file replacement (a Kubernetes Secret update), which no
     // signal announces: look at them once a second.
@@ -181,6 +200,7 @@ int serve() {
     while (true) {
         if (seconds_to_number_key-- <= 0)
             seconds_to_number_key = verifyd::refresh_number_key(store, credentials) ? 10 : 0;
+        verifyd::refresh_outbox_gauges(store, metrics);
         received = sigtimedwait(&signals, nullptr, &poll_interval);
         if (received == SIGHUP) {
             reload(config, credentials, "SIGHUP");
@@ -206,6 +226,7 @@ int serve() {
     while (api.in_flight() > 0 && std::chrono::steady_clock::now() < give_up)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.shutdown();
+    if (operations_server) operations_server->shutdown();
     store.stop();
     outbox.stop();
     verifyd::log_event(verifyd::LogLevel::Info, "stopped");

@@ -102,6 +102,14 @@ std::string Metrics::render() const {
     out << "# HELP verifyd_redis_errors_total Failed Redis calls and connection attempts.\n"
         << "# TYPE verifyd_redis_errors_total counter\n"
         << "verifyd_redis_errors_total " << redis_errors_.load(std::memory_order_relaxed) << "\n";
+    out << "# HELP verifyd_http_connections Open connections to the API listener.\n"
+        << "# TYPE verifyd_http_connections gauge\n"
+        << "verifyd_http_connections " << open_connections_.load(std::memory_order_relaxed) << "\n"
+        << "# HELP verifyd_http_connections_refused_total Connections closed at accept: "
+           "VERIFYD_MAX_CONNECTIONS were open.\n"
+        << "# TYPE verifyd_http_connections_refused_total counter\n"
+        << "verifyd_http_connections_refused_total "
+        << refused_connections_.load(std::memory_order_relaxed) << "\n";
     return out.str();
 }
 

@@ -23,8 +23,13 @@
 
 namespace verifyd {
 
+// Which of verifyd's listeners a request came in on: the API port, or the operations
+// port of VERIFYD_METRICS_LISTEN (health and metrics only).
+enum class Listener { Api, Operations };
+
 // Read only while Api::handle runs: what a later step needs is copied.
 struct HttpRequest {
+    Listener listener = Listener::Api;
     std::string method;
     std::string path;  // without the query
     std::vector<std::pair<std::string, std::string>> query;
@@ -66,6 +71,7 @@ class Api {
     std::optional<ApiError> authenticate(const HttpRequest& request, unsigned scope,
                                          Context& context);
     void route(const HttpRequest& request, const ContextPtr& context);
+    bool served_on(const Route& route, Listener listener) const;
     // Runs a step of a request; an exception in it answers 500.
     template <typename Step>
     void guarded(const ContextPtr& context, Step&& step);

@@ -73,9 +73,23 @@ struct DeliverySettings {
     std::string consumer;        // this replica's name in the consumer group
 };
 
+// How long a client may take and how many may be connected (VERIFYD_HEADER_TIMEOUT_MS,
+// VERIFYD_IDLE_TIMEOUT_MS, VERIFYD_MAX_CONNECTIONS): a slow or idle client holds a
+// socket and its buffers, so neither may hold one for long.
+struct ConnectionLimits {
+    int header_timeout_ms = 10000;  // a request (headers and body) not complete by then
+    int idle_timeout_ms = 60000;    // a kept-alive connection with no request that long
+    int max_connections = 10000;    // open at once on the API listener; more are closed
+};
+
 struct Config {
     std::string listen_host = "0.0.0.0";
     int listen_port = 8080;
+    // VERIFYD_METRICS_LISTEN: a second listener for /metrics, /healthz and /readyz, and
+    // then the only one serving /metrics. Empty host = none: the API port serves them.
+    std::string metrics_listen_host;
+    int metrics_listen_port = 0;
+    ConnectionLimits connections;
     int threads = 1;
     RedisEndpoint redis;
     int redis_timeout_ms = 250;

@@ -26,6 +26,13 @@ class Metrics {
                         const std::string& outcome);
     void count_delivery_retry(const std::string& provider, const std::string& channel);
     void set_outbox(long long undelivered_jobs, double oldest_job_age_seconds);
+    // The API listener's connections: open now, and closed at accept for being one more
+    // than VERIFYD_MAX_CONNECTIONS.
+    void connection_opened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
+    void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+    void count_connection_refused() {
+        refused_connections_.fetch_add(1, std::memory_order_relaxed);
+    }
     std::string render() const;
 
     static constexpr std::array<double, 12> kLatencyBuckets = {
@@ -47,6 +54,8 @@ class Metrics {
     long long undelivered_jobs_ = 0;
     double oldest_job_age_seconds_ = 0;
     std::atomic<uint64_t> redis_errors_{0};
+    std::atomic<long long> open_connections_{0};
+    std::atomic<uint64_t> refused_connections_{0};
 };
 
 }  // namespace verifyd

@@ -29,8 +29,10 @@ constexpr const char* kDeliveryGroup = "deliverers";
 // than the provider's Retry-After.
 int retry_delay_ms(const DeliverySettings& settings, int attempt, int retry_after_seconds);
 
-// Reads the outbox's size and oldest job into the metrics' gauges; called when metrics
-// are scraped, so the numbers are current whatever the delivery threads are doing.
+// Reads the outbox's size and oldest job into the metrics' gauges. Blocking: called
+// once a second from the main thread, so that a scrape never waits for Redis on an
+// HTTP thread and the numbers are at most a second old whatever the delivery threads
+// are doing.
 void refresh_outbox_gauges(Store& store, Metrics& metrics);
 
 class Outbox {

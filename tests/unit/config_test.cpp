@@ -147,6 +147,35 @@ TEST_CASE("with only the hash key and the keys file every setting takes its docu
     CHECK(config.provider == ProviderKind::None);
     CHECK(config.previous_hash_key_file.empty());
     CHECK(config.idempotency_ttl == 86400);
+    CHECK(config.metrics_listen_host.empty());
+    CHECK(config.connections.header_timeout_ms == 10000);
+    CHECK(config.connections.idle_timeout_ms == 60000);
+    CHECK(config.connections.max_connections == 10000);
+}
+
+TEST_CASE("the connection settings are read when set and refused outside their ranges") {
+    TempFile keys("{\"keys\": []}");
+    Env env = required(keys);
+    env["VERIFYD_METRICS_LISTEN"] = "127.0.0.1:9090";
+    env["VERIFYD_HEADER_TIMEOUT_MS"] = "1000";
+    env["VERIFYD_IDLE_TIMEOUT_MS"] = "3600000";
+    env["VERIFYD_MAX_CONNECTIONS"] = "1";
+    const Config config = verifyd::load_config(lookup(env));
+    CHECK(config.metrics_listen_host == "127.0.0.1");
+    CHECK(config.metrics_listen_port == 9090);
+    CHECK(config.connections.header_timeout_ms == 1000);
+    CHECK(config.connections.idle_timeout_ms == 3600000);
+    CHECK(config.connections.max_connections == 1);
+    expect_each_rejected(keys, {{"VERIFYD_METRICS_LISTEN", "127.0.0.1"},
+                                {"VERIFYD_METRICS_LISTEN", ":9090"},
+                                {"VERIFYD_METRICS_LISTEN", "0.0.0.0:8080"},
+                                {"VERIFYD_HEADER_TIMEOUT_MS", "999"},
+                                {"VERIFYD_HEADER_TIMEOUT_MS", "600001"},
+                                {"VERIFYD_IDLE_TIMEOUT_MS", "999"},
+                                {"VERIFYD_IDLE_TIMEOUT_MS", "3600001"},
+                                {"VERIFYD_MAX_CONNECTIONS", "0"},
+                                {"VERIFYD_MAX_CONNECTIONS", "1000001"},
+                                {"VERIFYD_MAX_CONNECTIONS", "many"}});
 }
 
 TEST_CASE("VERIFYD_IDEMPOTENCY_TTL takes 60 to 2592000 seconds") {

@@ -1,0 +1,245 @@
+// Connections (§6 VERIFYD_HEADER_TIMEOUT_MS, VERIFYD_IDLE_TIMEOUT_MS,
+// VERIFYD_MAX_CONNECTIONS, VERIFYD_METRICS_LISTEN): slow and idle clients are closed on
+// time while everyone else is answered at once, connections beyond the cap are closed
+// at accept and counted, and the operations listener serves health and metrics without
+// waiting for Redis.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "support/api_checks.hpp"
+#include "support/free_port.hpp"
+#include "support/verifyd_instance.hpp"
+
+using namespace verifyd_test;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+// A raw loopback connection that writes what it is told, when it is told: the client
+// that HttpClient, which always finishes its requests, cannot be.
+class RawConnection {
+  public:
+    explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        REQUIRE(fd_ >= 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<uint16_t>(port));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    }
+    ~RawConnection() { ::close(fd_); }
+    RawConnection(const RawConnection&) = delete;
+    RawConnection& operator=(const RawConnection&) = delete;
+
+    // False once the server has closed the connection.
+    bool write(const std::string& bytes) {
+        return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+               static_cast<ssize_t>(bytes.size());
+    }
+    // Reads what has arrived, without waiting; true once the server has closed (or reset)
+    // the connection.
+    bool closed_by_server() {
+        char buffer[4096];
+        while (true) {
+            ssize_t got = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+            if (got > 0) {
+                received_.append(buffer, static_cast<size_t>(got));
+                continue;
+            }
+            return got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+        }
+    }
+    const std::string& received() const { return received_; }
+
+  private:
+    int fd_;
+    std::string received_;
+};
+
+// Requests on a connection of their own, every 20 ms for `how_long`: the latencies of
+// their answers (a failed request counts as the client's whole timeout).
+std::vector<milliseconds> latencies_while(VerifydInstance& v, Clock::duration how_long) {
+    std::vector<milliseconds> latencies;
+    HttpClient client = v.client(std::chrono::seconds(5));
+    const auto end = Clock::now() + how_long;
+    while (Clock::now() < end) {
+        const auto started = Clock::now();
+        int status = 0;
+        try {
+            status = client.get("/healthz").status;
+        } catch (const HttpError&) {
+        }
+        const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
+        latencies.push_back(status == 200 ? took : milliseconds(5000));
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    return latencies;
+}
+
+milliseconds percentile(std::vector<milliseconds> values, double fraction) {
+    std::sort(values.begin(), values.end());
+    return values.at(static_cast<size_t>(fraction * static_cast<double>(values.size() - 1)));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "hundreds of clients dribbling headers are closed after the header timeout while "
+    "others are answered within milliseconds") {
+    VerifydInstance v(
+        Settings{{"VERIFYD_HEADER_TIMEOUT_MS", "2000"}, {"VERIFYD_IDLE_TIMEOUT_MS", "30000"}});
+    constexpr int kDribblers = 200;
+    constexpr int kSilent = 100;
+    std::vector<std::unique_ptr<RawConnection>> crowd;
+    for (int i = 0; i < kDribblers + kSilent; ++i) {
+        crowd.push_back(std::make_unique<RawConnection>(v.port()));
+        if (i < kDribblers) REQUIRE(crowd.back()->write("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+    }
+    const auto opened = Clock::now();
+    std::vector<milliseconds> closed_after(crowd.size(), milliseconds::max());
+
+    // One thread measures an ordinary client while this one dribbles and watches.
+    std::vector<milliseconds> latencies;
+    std::thread ordinary([&] { latencies = latencies_while(v, std::chrono::milliseconds(4500)); });
+    while (Clock::now() - opened < milliseconds(4500)) {
+        for (size_t i = 0; i < crowd.size(); ++i) {
+            if (closed_after[i] != milliseconds::max()) continue;
+            if (i < static_cast<size_t>(kDribblers)) crowd[i]->write("X-Slow: 1\r\n");
+            if (crowd[i]->closed_by_server())
+                closed_after[i] = std::chrono::duration_cast<milliseconds>(Clock::now() - opened);
+        }
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    ordinary.join();
+
+    const auto first = *std::min_element(closed_after.begin(), closed_after.end());
+    const auto last = *std::max_element(closed_after.begin(), closed_after.end());
+    INFO("first closed after " << first.count() << " ms, last after " << last.count() << " ms");
+    CHECK(first >= milliseconds(1900));
+    // Pistache looks twice a second; the rest is this loop's own pace on a busy machine.
+    CHECK(last <= milliseconds(3500));
+    for (size_t i = 0; i < static_cast<size_t>(kDribblers); ++i) {
+        INFO("connection " << i << " received: " << crowd[i]->received());
+        REQUIRE(crowd[i]->received().rfind("HTTP/1.1 408", 0) == 0);
+    }
+
+    REQUIRE(latencies.size() >= 20);
+    INFO("ordinary client: p50 " << percentile(latencies, 0.5).count() << " ms, max "
+                                 << percentile(latencies, 1.0).count() << " ms over "
+                                 << latencies.size() << " requests");
+    CHECK(percentile(latencies, 0.5) <= milliseconds(50));
+    CHECK(percentile(latencies, 1.0) <= milliseconds(1000));
+}
+
+TEST_CASE("a kept-alive connection idle for the idle timeout is closed, and one in use is not") {
+    VerifydInstance v(Settings{{"VERIFYD_IDLE_TIMEOUT_MS", "2000"}});
+    HttpClient idle = v.client();
+    HttpClient busy = v.client();
+    REQUIRE(idle.get("/healthz").status == 200);
+    const auto start = Clock::now();
+    while (Clock::now() - start < milliseconds(3000)) {
+        REQUIRE(busy.get("/healthz").status == 200);
+        std::this_thread::sleep_for(milliseconds(500));
+    }
+    CHECK(busy.connections_opened() == 1);
+    CHECK(idle.closed_by_server(milliseconds(1000)));
+}
+
+TEST_CASE(
+    "connections beyond VERIFYD_MAX_CONNECTIONS are closed at accept and counted, and "
+    "the ones within it are served") {
+    VerifydInstance v(Settings{{"VERIFYD_MAX_CONNECTIONS", "20"}});
+    // The fixture's own connection is one of the twenty, once its start-up probe is gone.
+    const auto settled = Clock::now();
+    while (metric_value(v.get("/metrics").body, "verifyd_http_connections") != 1 &&
+           Clock::now() - settled < milliseconds(3000))
+        std::this_thread::sleep_for(milliseconds(20));
+    REQUIRE(metric_value(v.get("/metrics").body, "verifyd_http_connections") == 1);
+    std::vector<HttpClient> within;
+    for (int i = 0; i < 19; ++i) {
+        within.push_back(v.client());
+        REQUIRE(within.back().get("/healthz").status == 200);
+    }
+    std::vector<std::unique_ptr<RawConnection>> beyond;
+    for (int i = 0; i < 5; ++i) beyond.push_back(std::make_unique<RawConnection>(v.port()));
+    for (auto& connection : beyond) {
+        const auto start = Clock::now();
+        while (!connection->closed_by_server() && Clock::now() - start < milliseconds(2000))
+            std::this_thread::sleep_for(milliseconds(10));
+        CHECK(connection->closed_by_server());
+        CHECK(connection->received().empty());
+    }
+    for (auto& client : within) CHECK(client.get("/healthz").status == 200);
+
+    HttpResponse metrics = v.get("/metrics");
+    INFO(metrics.body);
+    CHECK(metric_value(metrics.body, "verifyd_http_connections_refused_total") == 5);
+    CHECK(metric_value(metrics.body, "verifyd_http_connections") == 20);
+
+    // A place given back is a place for the next client.
+    within.pop_back();
+    const auto start = Clock::now();
+    HttpClient next = v.client();
+    int status = 0;
+    while (status != 200 && Clock::now() - start < milliseconds(3000)) {
+        try {
+            status = next.get("/healthz").status;
+        } catch (const HttpError&) {
+            next.close();
+            std::this_thread::sleep_for(milliseconds(50));
+        }
+    }
+    CHECK(status == 200);
+}
+
+TEST_CASE(
+    "with VERIFYD_METRICS_LISTEN, /metrics is served there only, health on both "
+    "listeners, and the API on the API port only") {
+    const int operations_port = free_loopback_port();
+    VerifydInstance v(
+        Settings{{"VERIFYD_METRICS_LISTEN", "127.0.0.1:" + std::to_string(operations_port)}});
+    HttpClient operations(operations_port);
+
+    HttpResponse metrics = operations.get("/metrics");
+    CHECK(metrics.status == 200);
+    CHECK(metrics.body.find("verifyd_http_requests_total") != std::string::npos);
+    CHECK(operations.get("/healthz").status == 200);
+    CHECK(operations.get("/readyz").status == 200);
+    HttpResponse send =
+        operations.post("/verify/send", bearer(v.key(kTestA)), R"({"to": "+14155552671"})");
+    require_error(send, 404, 4000);
+
+    require_error(v.get("/metrics"), 404, 4000);
+    CHECK(v.get("/healthz").status == 200);
+    CHECK(v.get("/readyz").status == 200);
+    CHECK(v.send(v.key(kTestA), {{"to", "+14155552671"}}).status == 201);
+}
+
+TEST_CASE("/metrics answers at once while Redis does not answer") {
+    const int operations_port = free_loopback_port();
+    // A scrape that waited for Redis would wait this long.
+    VerifydInstance v(
+        Settings{{"VERIFYD_METRICS_LISTEN", "127.0.0.1:" + std::to_string(operations_port)},
+                 {"VERIFYD_REDIS_TIMEOUT_MS", "3000"}});
+    HttpClient operations(operations_port, std::chrono::seconds(10));
+    REQUIRE(operations.get("/metrics").status == 200);
+    v.redis().pause();
+    std::this_thread::sleep_for(milliseconds(1500));  // the gauges' refresh is now waiting
+    const auto start = Clock::now();
+    HttpResponse metrics = operations.get("/metrics");
+    const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+    v.redis().resume();
+    CHECK(metrics.status == 200);
+    CHECK(metrics.body.find("verifyd_delivery_queue_depth") != std::string::npos);
+    CHECK(took < milliseconds(1000));
+}
