@@ -80,6 +80,10 @@ const groups = {
     "a code length out of range (schema)": () =>
       refused(["default.yaml", { config: { codeLength: 3 } }], "values don't meet the specifications",
         "config.codeLength: Must be greater than or equal to 4"),
+    "a header timeout under a second (schema)": () =>
+      refused(["default.yaml", { config: { headerTimeoutMs: 999 } }], "values don't meet the specifications"),
+    "the metrics port on the API port": () =>
+      refused(["default.yaml", { metricsPort: 8080 }], "metricsPort must differ from containerPort"),
     "an unknown provider (schema)": () =>
       refused(["default.yaml", { provider: "sms" }], "provider: provider must be one of the following"),
     "a misspelt value (schema)": () =>
@@ -149,12 +153,16 @@ const groups = {
       const tmp = pod.containers[0].volumeMounts.find((m) => m.mountPath === "/tmp");
       assert.ok(pod.volumes.find((v) => v.name === tmp.name).emptyDir, "/tmp is an emptyDir");
     },
-    "probes: liveness /healthz, readiness /readyz, on the http port": () => {
+    "probes: liveness /healthz, readiness /readyz, on the metrics port": () => {
       const verifyd = container(find(objects("default.yaml"), "Deployment"));
       assert.equal(verifyd.livenessProbe.httpGet.path, "/healthz");
       assert.equal(verifyd.readinessProbe.httpGet.path, "/readyz");
-      assert.equal(verifyd.livenessProbe.httpGet.port, "http");
-      assert.deepEqual(verifyd.ports, [{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+      assert.equal(verifyd.livenessProbe.httpGet.port, "metrics");
+      assert.equal(verifyd.readinessProbe.httpGet.port, "metrics");
+      assert.deepEqual(verifyd.ports, [
+        { name: "http", containerPort: 8080, protocol: "TCP" },
+        { name: "metrics", containerPort: 9090, protocol: "TCP" },
+      ]);
       assert.ok(verifyd.resources.requests && verifyd.resources.limits, "resources are set");
     },
     "selectors: the Deployment, Service, PDB and spread constraints select verifyd's pods only": () => {
@@ -172,7 +180,8 @@ const groups = {
         assert.ok(!selects(selector, redisLabels), `${JSON.stringify(selector)} does not select Redis`);
       }
       assert.ok(!selects(find(rendered, "Service", "verifyd-redis").spec.selector, podLabels));
-      assert.equal(find(rendered, "Service").spec.ports[0].targetPort, "http");
+      assert.deepEqual(find(rendered, "Service").spec.ports.map((p) => [p.name, p.targetPort]),
+        [["http", "http"], ["metrics", "metrics"]]);
     },
     "settings: ConfigMap as env, secrets as files, the pod name as the delivery consumer": () => {
       const rendered = objects("default.yaml");
@@ -193,6 +202,7 @@ const groups = {
       assert.deepEqual(JSON.parse(secretData(secret, "keys.json")), { keys: [] });
       const config = find(rendered, "ConfigMap").data;
       assert.equal(config.VERIFYD_LISTEN, "0.0.0.0:8080");
+      assert.equal(config.VERIFYD_METRICS_LISTEN, "0.0.0.0:9090");
       assert.equal(config.VERIFYD_SHUTDOWN_DELAY_MS, "5000");
       assert.ok(Object.keys(config).every((k) => k.startsWith("VERIFYD_")), "only VERIFYD_ settings");
       assert.equal(deployment.spec.template.spec.terminationGracePeriodSeconds, 30);
@@ -201,10 +211,11 @@ const groups = {
       const rendered = objects("sent.yaml");
       const config = find(rendered, "ConfigMap").data;
       assert.deepEqual(config, {
-        VERIFYD_LISTEN: "0.0.0.0:8080", VERIFYD_THREADS: "8", VERIFYD_REDIS_URL: "redis://redis.data.svc:6379/0",
+        VERIFYD_LISTEN: "0.0.0.0:8080", VERIFYD_METRICS_LISTEN: "0.0.0.0:9100", VERIFYD_THREADS: "8", VERIFYD_REDIS_URL: "redis://redis.data.svc:6379/0",
         VERIFYD_REDIS_TIMEOUT_MS: "500", VERIFYD_CODE_LENGTH: "8", VERIFYD_CODE_TTL: "300", VERIFYD_MAX_ATTEMPTS: "3",
         VERIFYD_SEND_LIMITS: "3/600,10/86400", VERIFYD_RESEND_COOLDOWN: "0", VERIFYD_EXPIRED_GRACE: "3600",
-        VERIFYD_KEY_RPM: "1200", VERIFYD_APP_NAME: "Shop", VERIFYD_SHUTDOWN_DELAY_MS: "10000",
+        VERIFYD_KEY_RPM: "1200", VERIFYD_HEADER_TIMEOUT_MS: "5000", VERIFYD_IDLE_TIMEOUT_MS: "120000",
+        VERIFYD_MAX_CONNECTIONS: "1000000", VERIFYD_APP_NAME: "Shop", VERIFYD_SHUTDOWN_DELAY_MS: "10000",
         VERIFYD_PROVIDER: "sent", VERIFYD_SENT_BASE_URL: "https://api.sent.dm", VERIFYD_SENT_TEMPLATE: "shop_otp",
         VERIFYD_SENT_SENDER_PROFILE_ID: "sp_0123", VERIFYD_DELIVERY_MAX_ATTEMPTS: "5", VERIFYD_DELIVERY_TIMEOUT_MS: "10000",
         VERIFYD_DELIVERY_BACKOFF_MS: "1000", VERIFYD_DELIVERY_MAX_BACKOFF_MS: "120000",
@@ -291,6 +302,10 @@ const groups = {
       assert.deepEqual(policy.spec.policyTypes, ["Ingress", "Egress"]);
       assert.deepEqual(policy.spec.ingress[0].from[0], { podSelector: { matchLabels: { "verifyd-client": "true" } } });
       assert.equal(policy.spec.ingress[0].from.length, 3);
+      assert.deepEqual(policy.spec.ingress[1], {
+        ports: [{ port: "metrics", protocol: "TCP" }],
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+      });
       assert.equal(policy.spec.egress[0].ports[0].port, 53, "DNS is let out first");
       const testPod = rendered.find((o) => o.kind === "Pod");
       assert.equal(testPod.metadata.labels["verifyd-client"], "true", "the helm test pod is let in");
@@ -298,7 +313,7 @@ const groups = {
       assert.equal(monitor.apiVersion, "monitoring.coreos.com/v1");
       assert.equal(monitor.metadata.labels.release, "kube-prometheus-stack");
       assert.ok(selects(monitor.spec.selector.matchLabels, find(rendered, "Service").metadata.labels));
-      assert.deepEqual(monitor.spec.endpoints[0], { port: "http", path: "/metrics", interval: "15s", scrapeTimeout: "10s" });
+      assert.deepEqual(monitor.spec.endpoints[0], { port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" });
       const config = find(rendered, "ConfigMap").data;
       assert.equal(config.VERIFYD_REDIS_URL, "redis://verifyd-redis-master.verifyd.svc:6379/0", "redis.url is a template");
       const keys = JSON.parse(secretData(find(rendered, "Secret"), "keys.json")).keys;

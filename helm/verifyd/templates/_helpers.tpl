@@ -138,6 +138,9 @@ Included by the ConfigMap, which every release renders.
 {{- if and .Values.redis.password (not (hasPrefix "redis://" (include "verifyd.redisUrl" .))) }}
 {{- fail "redis.password needs a redis:// redis.url (with sentinels too: it gives the database; its host is not used)" }}
 {{- end }}
+{{- if eq (int .Values.containerPort) (int .Values.metricsPort) }}
+{{- fail "metricsPort must differ from containerPort: the metrics port is a listener of its own" }}
+{{- end }}
 {{- if and (eq .Values.provider "sent") (not .Values.sent.baseUrl) }}
 {{- fail "sent.baseUrl is required with provider sent" }}
 {{- end }}
