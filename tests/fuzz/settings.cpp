@@ -24,6 +24,14 @@ int hash_key_fd = -1;
 void require_in_range(const verifyd::Config& c) {
     require(c.listen_port >= 1 && c.listen_port <= 65535, "listen port");
     require(c.threads >= 1 && c.threads <= 256, "threads");
+    require(c.metrics_listen_host.empty() ||
+                (c.metrics_listen_port >= 1 && c.metrics_listen_port <= 65535 &&
+                 c.metrics_listen_port != c.listen_port),
+            "metrics listener");
+    const verifyd::ConnectionLimits& limits = c.connections;
+    require(limits.header_timeout_ms >= 1000 && limits.idle_timeout_ms >= 1000 &&
+                limits.max_connections >= 1,
+            "connection limits");
     require(c.redis_timeout_ms >= 10 && c.redis_timeout_ms <= 60000, "redis timeout");
     require(c.code_length >= 4 && c.code_length <= 10, "code length");
     require(c.code_ttl >= 1 && c.code_ttl <= 86400, "code ttl");
