@@ -21,6 +21,6 @@ RUN apt-get update \
     && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin verifyd
 COPY --from=build /src/build/verifyd /usr/local/bin/verifyd
 USER 10001:10001
-EXPOSE 8080 9090
+EXPOSE 8080
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/verifyd"]
