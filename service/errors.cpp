@@ -73,12 +73,14 @@ ApiError with_retry_after(ApiError error, int seconds) {
     return error;
 }
 
+ApiError make_unavailable(ErrorCode code, std::string message, int retry_after_seconds) {
+    return with_retry_after(with_status(make_error(code, std::move(message)), 503),
+                            retry_after_seconds);
+}
+
 ApiError store_unavailable() {
-    return with_retry_after(
-        with_status(make_error(ErrorCode::InternalError,
-                               "The verification store is unavailable. Retry shortly."),
-                    503),
-        1);
+    return make_unavailable(ErrorCode::InternalError,
+                            "The verification store is unavailable. Retry shortly.", 1);
 }
 
 }  // namespace verifyd

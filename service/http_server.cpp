@@ -21,6 +21,8 @@
 #include <map>
 #include <sstream>
 
+#include "verifyd/text.hpp"
+
 namespace verifyd {
 namespace {
 
@@ -43,8 +45,7 @@ std::optional<std::string> request_header(const Http::Request& request, const st
 // HTTP/1.1 stays open unless the client says close; HTTP/1.0 closes unless it asks.
 bool wants_close(const Http::Request& request) {
     std::string connection;
-    if (auto value = request_header(request, "Connection")) connection = *value;
-    for (char& c : connection) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto value = request_header(request, "Connection")) connection = lowercase(*value);
     if (request.version() == Http::Version::Http10)
         return connection.find("keep-alive") == std::string::npos;
     return connection.find("close") != std::string::npos;

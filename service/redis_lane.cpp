@@ -28,12 +28,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 ApiError not_replicated() {
-    return with_retry_after(
-        with_status(make_error(ErrorCode::InternalError,
-                               "The change is not yet on enough replicas to survive a failover. "
-                               "Retry shortly."),
-                    503),
-        1);
+    return make_unavailable(ErrorCode::InternalError,
+                            "The change is not yet on enough replicas to survive a failover. "
+                            "Retry shortly.",
+                            1);
 }
 
 }  // namespace

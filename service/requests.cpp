@@ -7,7 +7,7 @@
 #include <regex>
 #include <set>
 
-#include "verifyd/api.hpp"
+#include "verifyd/http.hpp"
 #include "verifyd/text.hpp"
 
 namespace verifyd {

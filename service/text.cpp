@@ -50,4 +50,9 @@ std::vector<std::string> split(const std::string& text, char separator) {
     }
 }
 
+std::string lowercase(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
 }  // namespace verifyd

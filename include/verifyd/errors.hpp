@@ -59,6 +59,8 @@ ApiError make_field_error(ErrorCode code, const std::string& field, std::string 
 ApiError with_status(ApiError error, int http_status);
 ApiError with_retry_after(ApiError error, int seconds);
 
+// A 503 with Retry-After: verifyd cannot serve the request now, but will.
+ApiError make_unavailable(ErrorCode code, std::string message, int retry_after_seconds);
 // Redis could not be reached or answered too slowly: 503, code 5000, retry_after.
 ApiError store_unavailable();
 

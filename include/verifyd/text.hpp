@@ -16,6 +16,9 @@ std::optional<std::string> percent_decode(const std::string& text);
 
 std::string trim(const std::string& text);
 
+// ASCII letters folded to lower case; other bytes as they are.
+std::string lowercase(std::string text);
+
 // "a,b," → {"a", "b", ""}: an empty last part is kept so that callers can refuse it.
 std::vector<std::string> split(const std::string& text, char separator);
 

@@ -1,0 +1,62 @@
+// The response envelope (envelope.hpp). Written as text, keys in the order nlohmann
+// would sort them, since building the fixed envelope as a json object costs a map per
+// response.
+#include "service/http/envelope.hpp"
+
+#include <chrono>
+
+#include "verifyd/keys.hpp"
+
+namespace verifyd {
+namespace {
+
+using nlohmann::json;
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string dump(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string envelope(bool ok, const json& part, const std::string& request_id) {
+    std::string body = ok ? "{\"data\":" : "{\"error\":";
+    body += dump(part);
+    body += ",\"meta\":{\"request_id\":";
+    body += dump(request_id);
+    body += ",\"timestamp\":\"";
+    body += format_rfc3339(now_ms());
+    body += "\",\"version\":\"v1\"},\"success\":";
+    body += ok ? "true}" : "false}";
+    return body;
+}
+
+}  // namespace
+
+HttpResponse success_response(const std::string& request_id, int status, const json& data) {
+    HttpResponse response;
+    response.status = status;
+    response.body = envelope(true, data, request_id);
+    return response;
+}
+
+HttpResponse error_response(const std::string& request_id, const ApiError& error) {
+    json body_error = {{"code", static_cast<int>(error.code)},
+                       {"type", error.type()},
+                       {"message", error.message},
+                       {"request_id", request_id}};
+    HttpResponse response;
+    response.status = error.http_status;
+    if (error.retry_after > 0) {
+        body_error["retry_after"] = error.retry_after;
+        response.headers.emplace_back("Retry-After", std::to_string(error.retry_after));
+    }
+    if (!error.details.empty()) body_error["details"] = error.details;
+    response.body = envelope(false, body_error, request_id);
+    return response;
+}
+
+}  // namespace verifyd

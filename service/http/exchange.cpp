@@ -1,0 +1,159 @@
+// A request's lifecycle (exchange.hpp): counting against the key's limit, refusals and
+// their recording under an Idempotency-Key, and the way out through metrics and the
+// access log.
+#include "service/http/exchange.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "service/http/envelope.hpp"
+#include "verifyd/crypto.hpp"
+
+namespace verifyd {
+namespace {
+
+bool is_request_id(const std::string& id) {
+    return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+}
+
+}  // namespace
+
+ApiError number_key_missing() {
+    return make_unavailable(ErrorCode::InternalError,
+                            "verifyd has not read its number key from Redis yet.", 1);
+}
+
+Exchange::Exchange(ApiServices& services, const HttpRequest& request, Respond respond)
+    : services(services),
+      method(request.method),
+      started(std::chrono::steady_clock::now()),
+      credentials(services.credentials.current()),
+      respond_(std::move(respond)) {
+    ++services.in_flight;
+    auto presented_id = request.header("X-Request-Id");
+    request_id =
+        presented_id && is_request_id(*presented_id) ? *presented_id : "req_" + random_token(12);
+}
+
+HttpResponse Exchange::fail(ApiError error) {
+    error_ = error;
+    return error_response(request_id, error);
+}
+
+HttpResponse Exchange::ok(int status, const nlohmann::json& data) {
+    return success_response(request_id, status, data);
+}
+
+Store& Exchange::counting() {
+    counted_ = true;
+    return services.store;
+}
+
+void Exchange::reply(HttpResponse response) {
+    // Invalid requests count against the key's limit too; once over it, the key is told
+    // so rather than what was wrong with the request.
+    if (!authenticated || counted_) return finish(std::move(response));
+    counting().count_request(
+        caller, [self = shared_from_this(), response = std::move(response)](Result<bool> counted) {
+            self->guarded([&] {
+                if (counted.error && counted.error->code == ErrorCode::RateLimitExceeded)
+                    return self->finish(self->fail(*counted.error));
+                self->finish(response);
+            });
+        });
+}
+
+void Exchange::refuse(ApiError error) {
+    reply(fail(std::move(error)));
+}
+
+void Exchange::refuse_final(ApiError error) {
+    const auto& number_key = credentials->number_key;
+    if (!idempotency_key || !number_key || !is_recorded_refusal(error))
+        return refuse(std::move(error));
+    Idempotency key = make_idempotency(*number_key, caller, route, *idempotency_key, fingerprint,
+                                       services.config.idempotency_ttl);
+    services.store.claim(key, claim_lease_ms(), encode_refusal(error),
+                         [self = shared_from_this(), error](Result<IdempotencyClaim> claim) {
+                             self->guarded([&] {
+                                 if (claim.error) return self->refuse(*claim.error);
+                                 if (claim.value.next == IdempotencyClaim::Next::Replay)
+                                     return self->replay_refusal(claim.value.answer);
+                                 self->refuse(error);
+                             });
+                         });
+}
+
+void Exchange::replay_refusal(const std::string& recorded) {
+    auto error = decode_refusal(recorded);
+    if (!error) return refuse(make_error(ErrorCode::InternalError));
+    replayed = true;
+    refuse(*error);
+}
+
+void Exchange::idempotently(std::function<void(const Idempotency*)> step) {
+    if (!idempotency_key) return step(nullptr);
+    const auto& number_key = credentials->number_key;
+    if (!number_key) return refuse(number_key_missing());
+    auto key = std::make_shared<Idempotency>(make_idempotency(*number_key, caller, route,
+                                                              *idempotency_key, fingerprint,
+                                                              services.config.idempotency_ttl));
+    services.store.claim(
+        *key, claim_lease_ms(), "",
+        [self = shared_from_this(), key, step = std::move(step)](Result<IdempotencyClaim> claim) {
+            self->guarded([&] {
+                if (claim.error) return self->refuse(*claim.error);
+                if (claim.value.next == IdempotencyClaim::Next::Replay)
+                    return self->replay_refusal(claim.value.answer);
+                key->follow = claim.value.next == IdempotencyClaim::Next::Follow;
+                step(key.get());
+            });
+        });
+}
+
+Result<std::string> Exchange::tag_of_number(const std::string& to) const {
+    PhoneCheck phone = services.phones.check(to);
+    if (!phone.ok) return {make_field_error(ErrorCode::InvalidPhone, "to", phone.problem)};
+    const auto& number_key = credentials->number_key;
+    if (!number_key) return {number_key_missing()};
+    return {std::nullopt, number_tag(*number_key, caller.account, caller.sandbox, to)};
+}
+
+// Long enough for a request to go from its claim to its state change (each Redis call
+// bounded by the timeout, a WAIT by its own), short enough that a retry after a crash
+// runs soon.
+int Exchange::claim_lease_ms() const {
+    const Config& config = services.config;
+    return 3 * config.redis_timeout_ms + config.redis.wait_timeout_ms + 1000;
+}
+
+void Exchange::finish(HttpResponse response) {
+    answered_ = true;
+    response.headers.emplace_back("X-Request-Id", request_id);
+    if (replayed) response.headers.emplace_back(kReplayedHeader, "true");
+    if (error_) services.metrics.count_error(error_->code);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    services.metrics.observe_request(route, response.status, seconds);
+    if (log_enabled(LogLevel::Info)) {
+        nlohmann::json fields = {{"request_id", request_id},
+                                 {"method", method},
+                                 {"route", route},
+                                 {"status", response.status},
+                                 {"latency_ms", seconds * 1000.0}};
+        if (error_) fields["error_code"] = static_cast<int>(error_->code);
+        if (authenticated) {
+            fields["account"] = caller.account;
+            fields["key_id"] = caller.key_id;
+        }
+        log_event(LogLevel::Info, "request", fields);
+    }
+    // Counted out only once the server has the response, so that a shutdown waiting for
+    // the requests in flight does not close the connection under it.
+    respond_(std::move(response));
+    --services.in_flight;
+}
+
+}  // namespace verifyd

@@ -1,0 +1,74 @@
+// POST /verify/check (§4): a code against a verification named by id, or by number
+// (the current verification of that number in the caller's mode). The check script
+// compares the presented hashes in constant time and owns every state change.
+#include "service/http/handlers.hpp"
+#include "verifyd/requests.hpp"
+
+namespace verifyd {
+namespace {
+
+void check_code(const ExchangePtr& exchange, const RecordRef& ref, const std::string& code,
+                const Idempotency* idempotency) {
+    const std::string verification_id = make_record_id(kVerificationPrefix, ref);
+    exchange->counting().check(
+        exchange->caller, ref, code_hashes(*exchange->credentials, verification_id, code),
+        idempotency,
+        exchange->respond_with<CheckOutcome>(
+            [verification_id](Exchange& x, const CheckOutcome& outcome) {
+                return x.ok(200, {{"id", verification_id},
+                                  {"to", outcome.to},
+                                  {"status", outcome.status},
+                                  {"verified", outcome.status == "approved"},
+                                  {"attempts_remaining", outcome.attempts_remaining}});
+            }));
+}
+
+void check_by_id(const ExchangePtr& exchange, const CheckRequest& check) {
+    auto ref = record_ref_of(check.id, kVerificationPrefix);
+    if (ref.error) return exchange->refuse_final(*ref.error);
+    exchange->idempotently(
+        [exchange, ref = ref.value, code = check.code](const Idempotency* idempotency) {
+            check_code(exchange, ref, code, idempotency);
+        });
+}
+
+void check_by_number(const ExchangePtr& exchange, const CheckRequest& check) {
+    auto tag = exchange->tag_of_number(check.to);
+    if (tag.error) return exchange->refuse_final(*tag.error);
+    exchange->idempotently([exchange, tag = tag.value,
+                            code = check.code](const Idempotency* idempotency) {
+        // The key is copied: the lookup answers after this step has returned.
+        std::optional<Idempotency> key;
+        if (idempotency) key = *idempotency;
+        exchange->services.store.current_verification(
+            tag, [exchange, tag, code, key](Result<std::string> current) {
+                exchange->guarded([&] {
+                    const Idempotency* idempotency = key ? &*key : nullptr;
+                    // With no current verification an idempotent check still asks the
+                    // script, which replays a recorded answer or records this 4040.
+                    if (current.error &&
+                        !(idempotency && current.error->code == ErrorCode::VerificationNotFound))
+                        return exchange->refuse(*current.error);
+                    RecordRef ref{tag, ""};
+                    if (current.ok()) ref = *parse_record_id(current.value, kVerificationPrefix);
+                    check_code(exchange, ref, code, idempotency);
+                });
+            });
+    });
+}
+
+}  // namespace
+
+void check_verification(const HttpRequest& request, const std::string&,
+                        const ExchangePtr& exchange) {
+    auto body = parse_json_body(request.body);
+    if (body.error) return exchange->refuse_final(*body.error);
+    auto parsed = parse_check_request(body.value);
+    if (parsed.error) return exchange->refuse_final(*parsed.error);
+    const CheckRequest& check = parsed.value;
+    exchange->caller.sandbox = !exchange->live_key || check.sandbox;
+    if (check.to.empty() && !check.id.empty()) return check_by_id(exchange, check);
+    check_by_number(exchange, check);
+}
+
+}  // namespace verifyd

@@ -1,0 +1,73 @@
+// POST /verify/send (§4): a new verification, its code hashed (and, for a live one,
+// sealed for the outbox) before the store creates it and its delivery job in one call.
+#include "service/http/handlers.hpp"
+#include "service/http/views.hpp"
+#include "verifyd/crypto.hpp"
+#include "verifyd/requests.hpp"
+
+namespace verifyd {
+namespace {
+
+// The verification to create: everything but what the store decides (status, times).
+NewVerification new_verification(const SendRequest& send, const std::string& tag,
+                                 const Exchange& exchange) {
+    const Credentials& credentials = *exchange.credentials;
+    NewVerification created;
+    Verification& v = created.verification;
+    v.ref = {tag, random_token(16)};
+    const std::string verification_id = make_record_id(kVerificationPrefix, v.ref);
+    const std::string code = generate_code(send.code_length);
+    v.sandbox = exchange.caller.sandbox;
+    v.to = send.to;
+    v.channel = send.channel;
+    v.fallback = send.fallback;
+    v.locale = send.locale;
+    v.code_length = send.code_length;
+    v.max_attempts = exchange.services.config.max_attempts;
+    created.ttl_seconds = send.ttl_seconds;
+    created.code_hashes = code_hashes(credentials, verification_id, code);
+    v.template_name = send.template_name.empty() ? kDefaultTemplateName : send.template_name;
+    if (!send.template_variables.empty()) v.template_variables = send.template_variables.dump();
+    // A sandbox code is test data and stays readable; a live code exists only as its
+    // hash and, until delivered, sealed for the outbox.
+    if (v.sandbox) {
+        v.code = code;
+        v.delivery_status = "sandboxed";
+    } else {
+        created.sealed_code = seal_code(credentials.sealing_key(), verification_id, code);
+        v.delivery_status = "queued";
+    }
+    return created;
+}
+
+}  // namespace
+
+void send_verification(const HttpRequest& request, const std::string&,
+                       const ExchangePtr& exchange) {
+    const Config& config = exchange->services.config;
+    auto body = parse_json_body(request.body);
+    if (body.error) return exchange->refuse_final(*body.error);
+    auto parsed = parse_send_request(body.value, config);
+    if (parsed.error) return exchange->refuse_final(*parsed.error);
+    const SendRequest& send = parsed.value;
+    exchange->caller.sandbox = !exchange->live_key || send.sandbox;
+
+    auto tag = exchange->tag_of_number(send.to);
+    if (tag.error) return exchange->refuse_final(*tag.error);
+    if (!exchange->caller.sandbox && config.provider == ProviderKind::None)
+        return exchange->refuse(make_unavailable(
+            ErrorCode::ProviderError,
+            "No delivery provider is configured for live sends (VERIFYD_PROVIDER).", 30));
+
+    NewVerification created = new_verification(send, tag.value, *exchange);
+    exchange->idempotently([exchange, created](const Idempotency* idempotency) {
+        exchange->counting().send(
+            exchange->caller, created, idempotency,
+            exchange->respond_with<Verification>([](Exchange& x, const Verification& stored) {
+                if (!x.replayed) x.services.metrics.count_send(stored.sandbox, stored.channel);
+                return x.ok(201, verification_json(stored, false, x.services.config.app_name));
+            }));
+    });
+}
+
+}  // namespace verifyd
