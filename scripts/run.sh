@@ -5,7 +5,7 @@
 # sandbox test key. Live sends go to the `log` provider unless VERIFYD_PROVIDER is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/build.sh >&2
+./scripts/build.sh verifyd >&2
 verifyd=${BUILD_DIR:-build}/verifyd
 state=.dev
 mkdir -p "$state"

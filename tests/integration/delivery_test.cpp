@@ -1,4 +1,4 @@
-// Durable delivery of live sends through the Sent API (§7 and the delivery issue): the
+// Durable delivery of live sends through the Sent API (§7): the
 // send answers at once and a delivery thread posts the documented request to a fake Sent
 // API; retries keep one Idempotency-Key and honour Retry-After; refusals and exhausted
 // attempts fail the message; outages, a SIGKILLed verifyd and two replicas deliver every

@@ -1,4 +1,4 @@
-// WhatsApp with `fallback: "sms"` (§4, §7 and the delivery issue): a WhatsApp refusal
+// WhatsApp with `fallback: "sms"` (§4, §7): a WhatsApp refusal
 // picks the fallback reason from the Sent error code and the code goes out by SMS under
 // an Idempotency-Key of its own (<message id>-sms); WhatsApp failing until its attempts
 // run out falls back with provider_error; without a fallback a refusal fails the message.

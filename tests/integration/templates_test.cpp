@@ -1,4 +1,4 @@
-// Message bodies per locale (the delivery issue): built-in bodies for en, es, fr, de, pt,
+// Message bodies per locale (§7): built-in bodies for en, es, fr, de, pt,
 // it, hi, ar, zh and ja; an unknown tag falls back to its language, then to English;
 // VERIFYD_TEMPLATES_FILE overrides or adds bodies. Seen in the webhook event's `body` for
 // live sends and in GET /messages/{id} for sandbox sends.

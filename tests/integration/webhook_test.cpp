@@ -1,4 +1,4 @@
-// The webhook provider (§7 and the delivery issue): a live send becomes a signed POST to
+// The webhook provider (§7): a live send becomes a signed POST to
 // VERIFYD_WEBHOOK_URL whose body carries the message, its variables and its rendered text;
 // the X-Verifyd-Signature verifies with the secret (checked here independently and with
 // verifyd::verify_webhook_signature) and fails for a tampered body; retries keep the key.

@@ -1,4 +1,4 @@
-// Shared pieces of the delivery tests (§7 and the durable delivery issue): the settings
+// Shared pieces of the delivery tests (§7): the settings
 // that point verifyd at a FakeProvider with short retry timings, and bounded waits on a
 // message's status as GET /messages/{id} shows it. Not for: assertions about what a
 // delivery must look like (the test files say that) or the fake server itself.
