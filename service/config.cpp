@@ -256,14 +256,13 @@ std::optional<HashKey> read_previous_hash_key_file(const std::string& path) {
 }
 
 std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& problem) {
-    if (hex.size() != 64 ||
-        !std::all_of(hex.begin(), hex.end(), [](unsigned char c) { return std::isxdigit(c); })) {
+    HashKey key{};
+    auto bytes = from_hex(hex, key.size());
+    if (!bytes) {
         problem = "must be 64 hex characters (32 bytes)";
         return std::nullopt;
     }
-    HashKey key{};
-    for (size_t i = 0; i < key.size(); ++i)
-        key[i] = static_cast<unsigned char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+    std::copy(bytes->begin(), bytes->end(), key.begin());
     return key;
 }
 
@@ -296,7 +295,7 @@ std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string
     RedisEndpoint endpoint;
     const std::string unix_scheme = "unix://";
     const std::string redis_scheme = "redis://";
-    if (url.rfind(unix_scheme, 0) == 0) {
+    if (starts_with(url, unix_scheme)) {
         endpoint.unix_socket = true;
         endpoint.path = url.substr(unix_scheme.size());
         if (endpoint.path.empty() || endpoint.path[0] != '/') {
@@ -305,7 +304,7 @@ std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string
         }
         return endpoint;
     }
-    if (url.rfind(redis_scheme, 0) != 0) {
+    if (!starts_with(url, redis_scheme)) {
         problem = "must start with redis:// or unix://";
         return std::nullopt;
     }

@@ -195,6 +195,18 @@ std::string to_hex(std::string_view bytes) {
     return out;
 }
 
+std::optional<std::string> from_hex(std::string_view hex, size_t size) {
+    std::string bytes(size, '\0');
+    size_t length = 0;
+    const char* end = nullptr;
+    if (hex.size() != size * 2 ||
+        sodium_hex2bin(reinterpret_cast<unsigned char*>(bytes.data()), size, hex.data(), hex.size(),
+                       nullptr, &length, &end) != 0 ||
+        length != size || end != hex.data() + hex.size())
+        return std::nullopt;
+    return bytes;
+}
+
 bool equal_constant_time(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     if (a.empty()) return true;

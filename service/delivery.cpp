@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "verifyd/crypto.hpp"
 #include "verifyd/log.hpp"
 #include "verifyd/text.hpp"
 
@@ -191,13 +192,9 @@ Mac webhook_mac(const std::string& secret, int64_t unix_time, const std::string&
 
 std::optional<Mac> parse_mac_hex(const std::string& hex) {
     Mac mac;
-    size_t length = 0;
-    const char* end = nullptr;
-    if (hex.size() != mac.size() * 2 ||
-        sodium_hex2bin(mac.data(), mac.size(), hex.data(), hex.size(), nullptr, &length, &end) !=
-            0 ||
-        length != mac.size() || end != hex.data() + hex.size())
-        return std::nullopt;
+    auto bytes = from_hex(hex, mac.size());
+    if (!bytes) return std::nullopt;
+    std::copy(bytes->begin(), bytes->end(), mac.begin());
     return mac;
 }
 

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "verifyd/crypto.hpp"
+#include "verifyd/text.hpp"
 
 namespace verifyd {
 namespace {
@@ -98,7 +99,7 @@ std::optional<Scope> scope_from_name(std::string_view name) {
 bool is_well_formed_key(std::string_view key) {
     if (key.size() > kMaxKeyLength) return false;
     std::string_view body;
-    if (key.rfind("sk_live_", 0) == 0 || key.rfind("sk_test_", 0) == 0) body = key.substr(8);
+    if (starts_with(key, "sk_live_") || starts_with(key, "sk_test_")) body = key.substr(8);
     if (body.size() < 32) return false;
     return std::all_of(body.begin(), body.end(),
                        [](unsigned char c) { return std::isalnum(c) != 0; });

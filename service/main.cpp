@@ -22,6 +22,7 @@
 #include "verifyd/outbox.hpp"
 #include "verifyd/store.hpp"
 #include "verifyd/templates.hpp"
+#include "verifyd/text.hpp"
 
 namespace {
 
@@ -73,14 +74,10 @@ int keygen(const std::vector<std::string>& args) {
             mode = value;
         } else if (arg == "--scopes") {
             scopes = 0;
-            size_t start = 0;
-            while (start <= value.size()) {
-                size_t end = value.find(',', start);
-                if (end == std::string::npos) end = value.size();
-                auto scope = verifyd::scope_from_name(value.substr(start, end - start));
-                if (!scope) return usage_error("unknown scope " + value.substr(start, end - start));
+            for (const std::string& name : verifyd::split(value, ',')) {
+                auto scope = verifyd::scope_from_name(name);
+                if (!scope) return usage_error("unknown scope " + name);
                 scopes |= *scope;
-                start = end + 1;
             }
         } else {
             return usage_error("unknown keygen option " + arg);
@@ -134,14 +131,103 @@ std::string credential_files_fingerprint(const verifyd::Config& config) {
            verifyd::file_fingerprint(config.previous_hash_key_file);
 }
 
-bool start_listening(verifyd::HttpServer& server, const std::string& host, int port) {
-    try {
-        server.start();
-        return true;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "verifyd: cannot serve on %s:%d: %s\n", host.c_str(), port, e.what());
-        return false;
+// Signals are waited for by the main thread only, so they are blocked before any
+// thread starts.
+sigset_t block_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal_number);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    return signals;
+}
+
+// The API listener, and the operations listener when VERIFYD_METRICS_LISTEN asks for one.
+struct Listeners {
+    Listeners(verifyd::Api& api, const verifyd::Config& config, verifyd::Metrics& metrics)
+        : api_port(api, {config.listen_host, config.listen_port, config.threads,
+                         verifyd::Listener::Api, config.connections, &metrics}) {
+        if (!config.metrics_listen_host.empty())
+            operations_port = std::make_unique<verifyd::HttpServer>(
+                api,
+                verifyd::Listening{config.metrics_listen_host, config.metrics_listen_port, 1,
+                                   verifyd::Listener::Operations, config.connections, nullptr});
     }
+
+    // False, after saying why, when an address cannot be served.
+    bool start(const verifyd::Config& config) {
+        return start_one(api_port, listen_address(config)) &&
+               (!operations_port || start_one(*operations_port, metrics_address(config)));
+    }
+
+    void shutdown() {
+        api_port.shutdown();
+        if (operations_port) operations_port->shutdown();
+    }
+
+    static std::string listen_address(const verifyd::Config& config) {
+        return config.listen_host + ":" + std::to_string(config.listen_port);
+    }
+    static std::string metrics_address(const verifyd::Config& config) {
+        if (config.metrics_listen_host.empty()) return "";
+        return config.metrics_listen_host + ":" + std::to_string(config.metrics_listen_port);
+    }
+
+    verifyd::HttpServer api_port;
+    std::unique_ptr<verifyd::HttpServer> operations_port;
+
+  private:
+    static bool start_one(verifyd::HttpServer& server, const std::string& address) {
+        try {
+            server.start();
+            return true;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "verifyd: cannot serve on %s: %s\n", address.c_str(), e.what());
+            return false;
+        }
+    }
+};
+
+// The main thread's work while verifyd serves, until SIGINT or SIGTERM (returned):
+// reloads on SIGHUP and when a credential file changes (mounted secrets change by file
+// replacement, which no signal announces: they are looked at once a second), the
+// number key every 10 s and after each reload (so that a new hash key gets its sealed
+// copy and a Redis that restarted empty gets it back), the outbox gauges every second.
+int housekeep_until_stopped(const verifyd::Config& config, verifyd::CredentialStore& credentials,
+                            verifyd::Store& store, verifyd::Metrics& metrics,
+                            const sigset_t& signals, bool number_key_known) {
+    int seconds_to_number_key = number_key_known ? 10 : 0;
+    std::string fingerprint = credential_files_fingerprint(config);
+    const timespec poll_interval{1, 0};
+    while (true) {
+        if (seconds_to_number_key-- <= 0)
+            seconds_to_number_key = verifyd::refresh_number_key(store, credentials) ? 10 : 0;
+        verifyd::refresh_outbox_gauges(store, metrics);
+        const int received = sigtimedwait(&signals, nullptr, &poll_interval);
+        if (received == SIGINT || received == SIGTERM) return received;
+        const char* why = nullptr;
+        if (received == SIGHUP)
+            why = "SIGHUP";
+        else if (credential_files_fingerprint(config) != fingerprint)
+            why = "file changed";
+        if (why) {
+            reload(config, credentials, why);
+            fingerprint = credential_files_fingerprint(config);
+            seconds_to_number_key = 0;
+        }
+    }
+}
+
+// /readyz fails for the shutdown delay, so that load balancers stop routing here, then
+// the requests in flight finish (each is bounded by the Redis timeout, so this wait is
+// too) before the listeners close, which drops open connections.
+void drain(const verifyd::Config& config, verifyd::Api& api) {
+    api.start_draining();
+    std::this_thread::sleep_for(std::chrono::milliseconds(config.shutdown_delay_ms));
+    const auto give_up = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(4 * config.redis_timeout_ms + 1000);
+    while (api.in_flight() > 0 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 int serve() {
@@ -151,13 +237,7 @@ int serve() {
     if (!load_startup(config, loaded, templates)) return 2;
     verifyd::set_log_level(config.log_level);
     verifyd::CredentialStore credentials(std::move(*loaded));
-
-    // Signals are waited for by this thread only, so block them before any thread starts.
-    sigset_t signals;
-    sigemptyset(&signals);
-    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal_number);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+    const sigset_t signals = block_signals();
 
     verifyd::Metrics metrics;
     verifyd::Store store(config.redis, config.redis_timeout_ms,
@@ -165,68 +245,25 @@ int serve() {
                          verifyd::redis_lanes_for(config.threads), &metrics);
     verifyd::Api api(config, credentials, store, templates, metrics);
     verifyd::Outbox outbox(config, credentials, store, templates, metrics);
-    verifyd::HttpServer server(api, {config.listen_host, config.listen_port, config.threads,
-                                     verifyd::Listener::Api, config.connections, &metrics});
-    std::unique_ptr<verifyd::HttpServer> operations_server;
-    if (!config.metrics_listen_host.empty())
-        operations_server = std::make_unique<verifyd::HttpServer>(
-            api, verifyd::Listening{config.metrics_listen_host, config.metrics_listen_port, 1,
-                                    verifyd::Listener::Operations, config.connections, nullptr});
+    Listeners listeners(api, config, metrics);
     // Before listening, so that a Redis that is up serves from the first request.
-    int seconds_to_number_key = verifyd::refresh_number_key(store, credentials) ? 10 : 0;
+    const bool number_key_known = verifyd::refresh_number_key(store, credentials);
     verifyd::refresh_outbox_gauges(store, metrics);
-    if (!start_listening(server, config.listen_host, config.listen_port)) return 1;
-    if (operations_server && !start_listening(*operations_server, config.metrics_listen_host,
-                                              config.metrics_listen_port))
-        return 1;
+    if (!listeners.start(config)) return 1;
     outbox.start();
-    verifyd::log_event(
-        verifyd::LogLevel::Info, "serving",
-        {{"version", VERIFYD_VERSION},
-         {"listen", config.listen_host + ":" + std::to_string(config.listen_port)},
-         {"metrics_listen", operations_server ? config.metrics_listen_host + ":" +
-                                                    std::to_string(config.metrics_listen_port)
-                                              : std::string()},
-         {"threads", config.threads},
-         {"api_keys", credentials.current()->keys.size()}});
+    verifyd::log_event(verifyd::LogLevel::Info, "serving",
+                       {{"version", VERIFYD_VERSION},
+                        {"listen", Listeners::listen_address(config)},
+                        {"metrics_listen", Listeners::metrics_address(config)},
+                        {"threads", config.threads},
+                        {"api_keys", credentials.current()->keys.size()}});
 
-    // Mounted secrets change by file replacement (a Kubernetes Secret update), which no
-    // signal announces: look at them once a second.
-    // The number key is looked at again every 10 s (and after each reload), so that a
-    // new hash key gets its sealed copy and a Redis that restarted empty gets it back.
-    std::string fingerprint = credential_files_fingerprint(config);
-    const timespec poll_interval{1, 0};
-    int received = 0;
-    while (true) {
-        if (seconds_to_number_key-- <= 0)
-            seconds_to_number_key = verifyd::refresh_number_key(store, credentials) ? 10 : 0;
-        verifyd::refresh_outbox_gauges(store, metrics);
-        received = sigtimedwait(&signals, nullptr, &poll_interval);
-        if (received == SIGHUP) {
-            reload(config, credentials, "SIGHUP");
-            fingerprint = credential_files_fingerprint(config);
-            seconds_to_number_key = 0;
-        } else if (received == SIGINT || received == SIGTERM) {
-            break;
-        } else if (credential_files_fingerprint(config) != fingerprint) {
-            fingerprint = credential_files_fingerprint(config);
-            reload(config, credentials, "file changed");
-            seconds_to_number_key = 0;
-        }
-    }
-
+    const int received =
+        housekeep_until_stopped(config, credentials, store, metrics, signals, number_key_known);
     verifyd::log_event(verifyd::LogLevel::Info, "shutting down",
                        {{"signal", strsignal(received)}, {"delay_ms", config.shutdown_delay_ms}});
-    api.start_draining();
-    std::this_thread::sleep_for(std::chrono::milliseconds(config.shutdown_delay_ms));
-    // Closing the listener drops open connections, so first let the requests in flight
-    // finish; each is bounded by the Redis timeout, so this wait is too.
-    const auto give_up = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(4 * config.redis_timeout_ms + 1000);
-    while (api.in_flight() > 0 && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    server.shutdown();
-    if (operations_server) operations_server->shutdown();
+    drain(config, api);
+    listeners.shutdown();
     store.stop();
     outbox.stop();
     verifyd::log_event(verifyd::LogLevel::Info, "stopped");

@@ -12,6 +12,7 @@
 
 #include "verifyd/crypto.hpp"
 #include "verifyd/log.hpp"
+#include "verifyd/text.hpp"
 
 namespace verifyd {
 namespace {
@@ -118,7 +119,7 @@ std::vector<Outbox::Job> Outbox::next_jobs(const std::string& consumer, bool& ow
     auto read = store_.command({"XREADGROUP", "GROUP", kDeliveryGroup, consumer, "COUNT", count,
                                 "STREAMS", kDeliveryStream, own_pending_left ? "0" : ">"});
     if (!read.ok()) {
-        if (reply_string(read.value.get()).rfind("NOGROUP", 0) == 0) {
+        if (starts_with(reply_string(read.value.get()), "NOGROUP")) {
             store_.command({"XGROUP", "CREATE", kDeliveryStream, kDeliveryGroup, "0", "MKSTREAM"});
         } else {
             pause(kRedisDownPauseMs);

@@ -10,15 +10,12 @@
 
 #include "verifyd/log.hpp"
 #include "verifyd/lua_scripts.hpp"
+#include "verifyd/text.hpp"
 
 namespace verifyd {
 namespace {
 
 constexpr int kMaxBackoffMs = 1000;
-
-bool starts_with(const std::string& text, const char* prefix) {
-    return text.rfind(prefix, 0) == 0;
-}
 
 // The master the sentinels name, asking each in turn until one answers.
 std::optional<HostPort> master_from_sentinels(const RedisEndpoint& endpoint, timeval timeout) {

@@ -5,6 +5,14 @@
 // since the last one, and only once that last one has answered (a group commit: while a
 // WAIT blocks the connection, every change that arrives meanwhile shares the next); the
 // changes' replies are held until their WAIT answers.
+//
+// Why not hiredis's async API (redisAsyncContext), which also pipelines: its callbacks
+// are answered one reply at a time with no say over what goes out between them, and the
+// lane needs exactly that say. A WAIT must be written after the changes of a batch and
+// before the next one, with the changes' replies held back until it answers; a NOSCRIPT
+// reply must resend the same call as EVAL in its place in the queue, before the caller
+// hears anything; a command Redis sat on too long must fail everything behind it at
+// once. Owning the queue of callbacks (in_flight) makes each of these a few lines here.
 #include "verifyd/redis_lane.hpp"
 
 #include <fcntl.h>
@@ -213,6 +221,12 @@ struct RedisLane::Impl {
         output_pending = !all_written;
     }
 
+    // Reads what Redis has sent and answers, in order, the commands it belongs to. A
+    // reply pairs with the oldest command in flight because Redis answers a connection's
+    // commands in the order they were written; an entry without `pending` is a batch's
+    // WAIT, which releases the changes held for it. Any surprise (a reply to nothing, an
+    // error that spoils the connection) drops the connection, which answers everything
+    // still in flight with 503: their fate is unknown, and only a retry can learn it.
     void receive() {
         if (redisBufferRead(context) != REDIS_OK) {
             drop_connection();
@@ -229,6 +243,8 @@ struct RedisLane::Impl {
             }
             InFlight item = std::move(in_flight.front());
             in_flight.pop_front();
+            // The next command's time to answer starts now, not when it was written:
+            // behind a slow WAIT, it could not have been answered any earlier.
             front_since = Clock::now();
             if (!item.pending) {
                 wait_in_flight = false;

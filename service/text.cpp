@@ -50,6 +50,10 @@ std::vector<std::string> split(const std::string& text, char separator) {
     }
 }
 
+bool starts_with(std::string_view text, std::string_view prefix) {
+    return text.compare(0, prefix.size(), prefix) == 0;
+}
+
 std::string lowercase(std::string text) {
     for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return text;

@@ -67,6 +67,8 @@ std::optional<std::string> open_code(const HashKey& seal_key, std::string_view v
                                      std::string_view sealed);
 
 std::string to_hex(std::string_view bytes);
+// Exactly `size` bytes from 2 × size hex digits (either case); nothing for anything else.
+std::optional<std::string> from_hex(std::string_view hex, size_t size);
 
 // Compares in time that depends only on the lengths.
 bool equal_constant_time(std::string_view a, std::string_view b);

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace verifyd {
@@ -15,6 +16,8 @@ std::optional<long long> parse_whole_number(const std::string& text);
 std::optional<std::string> percent_decode(const std::string& text);
 
 std::string trim(const std::string& text);
+
+bool starts_with(std::string_view text, std::string_view prefix);
 
 // ASCII letters folded to lower case; other bytes as they are.
 std::string lowercase(std::string text);
