@@ -182,6 +182,7 @@ struct Listeners {
             server.start();
             return true;
         } catch (const std::exception& e) {
+            verifyd::flush_log();
             std::fprintf(stderr, "verifyd: cannot serve on %s: %s\n", address.c_str(), e.what());
             return false;
         }

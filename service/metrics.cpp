@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "verifyd/log.hpp"
+
 namespace verifyd {
 
 void Metrics::observe_request(const std::string& route, int http_status, double seconds) {
@@ -102,6 +104,10 @@ std::string Metrics::render() const {
     out << "# HELP verifyd_redis_errors_total Failed Redis calls and connection attempts.\n"
         << "# TYPE verifyd_redis_errors_total counter\n"
         << "verifyd_redis_errors_total " << redis_errors_.load(std::memory_order_relaxed) << "\n";
+    out << "# HELP verifyd_log_lines_dropped_total Log lines dropped because stderr fell "
+           "behind.\n"
+        << "# TYPE verifyd_log_lines_dropped_total counter\n"
+        << "verifyd_log_lines_dropped_total " << log_lines_dropped() << "\n";
     out << "# HELP verifyd_http_connections Open connections to the API listener.\n"
         << "# TYPE verifyd_http_connections gauge\n"
         << "verifyd_http_connections " << open_connections_.load(std::memory_order_relaxed) << "\n"

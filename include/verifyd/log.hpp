@@ -1,8 +1,10 @@
 // Structured logs: one JSON object per line on stderr, with "time", "level" and "msg",
-// filtered by VERIFYD_LOG_LEVEL. Callers pass phone numbers through mask_phone and
+// filtered by VERIFYD_LOG_LEVEL, written by a thread of their own so that no request
+// waits for stderr. Callers pass phone numbers through mask_phone and
 // never pass a code, a key or a secret. Not for: metrics (metrics.hpp).
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,9 +18,14 @@ std::optional<LogLevel> parse_log_level(const std::string& name);
 void set_log_level(LogLevel level);
 bool log_enabled(LogLevel level);
 
-// Writes {"time": …, "level": …, "msg": message, …fields} as one line, atomically.
+// Queues {"time": …, "level": …, "msg": message, …fields} as one line; lines are
+// written whole and in the order they were queued, within moments.
 void log_event(LogLevel level, const std::string& message,
                const nlohmann::json& fields = nlohmann::json::object());
+// Returns once every line queued before the call is written.
+void flush_log();
+// Lines dropped because stderr fell too far behind (verifyd_log_lines_dropped_total).
+uint64_t log_lines_dropped();
 
 // "+447912345623" → "+4479******23": enough to tell numbers apart in an incident,
 // not enough to call anyone.

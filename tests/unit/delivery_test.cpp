@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/captured_stderr.hpp"
+
 using nlohmann::json;
 using verifyd::classify_answer;
 using verifyd::DeliveryOutcome;
@@ -80,44 +82,6 @@ std::string expected_signature_hex(const std::string& secret, const std::string&
 constexpr int64_t kSignedAt = 1700000000;
 const std::string kSecret = "whsec_example";
 const std::string kEventBody = R"({"type":"verification.message","message_id":"msg_1"})";
-
-// Standard error of this process, redirected to a file while an object lives.
-class CapturedStderr {
-  public:
-    CapturedStderr() {
-        char name[] = "/tmp/verifyd_stderr_XXXXXX";
-        const int fd = mkstemp(name);
-        if (fd < 0) throw std::runtime_error("mkstemp failed");
-        path_ = name;
-        std::fflush(stderr);
-        saved_ = dup(STDERR_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-    }
-    ~CapturedStderr() {
-        restore();
-        std::remove(path_.c_str());
-    }
-    // Ends the capture and returns what was written.
-    std::string text() {
-        restore();
-        std::ifstream in(path_);
-        std::ostringstream out;
-        out << in.rdbuf();
-        return out.str();
-    }
-
-  private:
-    void restore() {
-        if (saved_ < 0) return;
-        std::fflush(stderr);
-        dup2(saved_, STDERR_FILENO);
-        close(saved_);
-        saved_ = -1;
-    }
-    std::string path_;
-    int saved_ = -1;
-};
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> lines;
@@ -513,7 +477,7 @@ TEST_CASE("the log provider warns once, then writes one JSON line per message, a
     message.variables = {{"code", "004217"}, {"app_name", "Acme"}, {"ttl_minutes", 10}};
     message.body = "Seu código de verificação Acme é 004217.";
 
-    CapturedStderr captured;
+    verifyd_test::CapturedStderr captured;
     auto provider = verifyd::make_provider(config);
     auto second = verifyd::make_provider(config);
     REQUIRE(provider != nullptr);
