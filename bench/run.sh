@@ -85,22 +85,21 @@ rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
 wait_for 10 rcli PING
 
 "$verifyd_bin" keygen --hash-key >"$work/hash.key"
-generated=$("$verifyd_bin" keygen --account acct_bench --mode test)
-api_key=$(sed -n 's/^key: //p' <<<"$generated")
-entry=$(sed -n 's/^entry: //p' <<<"$generated")
-key_id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' <<<"$entry")
-printf '{"keys": [%s]}\n' "$entry" >"$work/keys.json"
+key_id=$(./scripts/dev-keys.sh "$verifyd_bin" acct_bench "$work")
+api_key=$(cat "$work/test.key")
 
 verifyd_port=$(free_port)
 verifyd_url=http://127.0.0.1:$verifyd_port
-start_verifyd() {  # start_verifyd THREADS
+# At the default log level (info) verifyd writes a line per request. Its stderr goes to a
+# pipe, as under a container runtime, read by a grep that keeps the other lines.
+start_verifyd() {  # start_verifyd THREADS [LOG_LEVEL]
     env VERIFYD_LISTEN=127.0.0.1:$verifyd_port \
         VERIFYD_REDIS_URL=redis://127.0.0.1:$redis_port/0 \
         VERIFYD_HASH_KEY_FILE="$work/hash.key" VERIFYD_API_KEYS_FILE="$work/keys.json" \
-        VERIFYD_THREADS="$1" VERIFYD_LOG_LEVEL=warn \
+        VERIFYD_THREADS="$1" VERIFYD_LOG_LEVEL="${2:-info}" \
         VERIFYD_SEND_LIMITS=1000000/60 VERIFYD_RESEND_COOLDOWN=0 \
         VERIFYD_KEY_RPM=100000000 VERIFYD_MAX_ATTEMPTS=100 VERIFYD_CODE_TTL=3600 \
-        "$verifyd_bin" 2>>"$work/verifyd.log" &
+        "$verifyd_bin" 2> >(grep --line-buffered -v '"msg":"request"' >>"$work/verifyd.log") &
     verifyd_pid=$!
     pids+=("$verifyd_pid")
     wait_for 20 curl -sf "$verifyd_url/readyz"
@@ -316,6 +315,24 @@ for scenario in check check-idempotent send login; do
             "$kept_answers Idempotency-Keys (claim + kept answer): $idempotency_per bytes each"
     fi
 done
+
+# --- 3b. the access log's cost: check and send at log level warn (no line per request) --
+stop_process "$verifyd_pid"
+start_verifyd "$server_threads" warn
+for scenario in check send; do
+    for ka in 1 0; do
+        if [ "$scenario" = check ]; then
+            script_args=(ids="$work/pool.ids" threads="$wrk_threads")
+        else
+            take_numbers
+            script_args=(base="$base" span="$number_span")
+        fi
+        measure main "$scenario-warn" 64 "$ka" "$verifyd_pid" "$verifyd_url" "$scenario.lua" \
+            "${script_args[@]}"
+    done
+done
+stop_process "$verifyd_pid"
+start_verifyd "$server_threads"
 
 # --- 4. the Redis ceiling: the check script by EVALSHA -----------------------------------
 # The script as cmake/embed_lua.cmake assembles it: lib/common.lua, lib/key_limit.lua,
@@ -544,6 +561,11 @@ memory_verdict=$([ "$memory_per" -le 300 ] && echo met || echo "**missed**")
 # What an Idempotency-Key costs a check: its req/s over plain check's, same connections.
 rps_of() { awk -F'\t' -v s="$1" -v c="$2" -v k="$3" \
     '$1 == "main" && $2 == s && $3 == c && $4 == k {print $5}' "$rows"; }
+# What the access log costs: req/s at info (the default) over req/s at warn.
+log_ratio() {
+    awk -v a="$(rps_of "$1" 64 "$2")" -v b="$(rps_of "$1-warn" 64 "$2")" \
+        'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'
+}
 idempotency_ratio() {
     awk -v a="$(rps_of check-idempotent "$1" "$2")" -v b="$(rps_of check "$1" "$2")" \
         'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'
@@ -631,6 +653,11 @@ idempotency_ratio() {
     echo "check with an Idempotency-Key of its own per request ÷ check without, req/s, same run:"
     echo "$(idempotency_ratio 64 yes) at 64 connections with keep-alive, $(idempotency_ratio 16 yes) at 16;"
     echo "each such check is two script calls (the key's claim, then the check with its kept answer)."
+    echo
+    echo "The access log's cost: req/s at the default log level \`info\` (a line per request) ÷"
+    echo "req/s at \`warn\` (rows *check-warn*, *send-warn*), 64 connections, same run: check"
+    echo "$(log_ratio check yes) with keep-alive, $(log_ratio check no) without a Connection header;"
+    echo "send $(log_ratio send yes) and $(log_ratio send no)."
     echo
     echo "\`raw/\` holds the output of every wrk and redis-benchmark run and the perf reports;"
     echo "bench/README.md says where the time goes."

@@ -31,12 +31,7 @@ if [ -z "${VERIFYD_HASH_KEY:-}" ] && [ -z "${VERIFYD_HASH_KEY_FILE:-}" ]; then
 fi
 
 if [ -z "${VERIFYD_API_KEYS_FILE:-}" ]; then
-    if [ ! -s "$state/keys.json" ]; then
-        generated=$("$verifyd" keygen --account acct_dev --mode test)
-        (umask 077
-         sed -n 's/^key: //p' <<<"$generated" >"$state/test.key"
-         printf '{"keys": [%s]}\n' "$(sed -n 's/^entry: //p' <<<"$generated")" >"$state/keys.json")
-    fi
+    [ -s "$state/keys.json" ] || ./scripts/dev-keys.sh "$verifyd" acct_dev "$state" >/dev/null
     export VERIFYD_API_KEYS_FILE="$state/keys.json"
     echo "verifyd: sandbox test key (account acct_dev): $(cat "$state/test.key")" >&2
 fi
