@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -156,6 +157,36 @@ void log_event(LogLevel level, const std::string& message, const nlohmann::json&
         for (const auto& item : fields.items()) line[item.key()] = item.value();
     line_writer().append(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                          "\n");
+}
+
+void log_fields(LogLevel level, const std::string& message, const std::string& fields) {
+    if (!log_enabled(level)) return;
+    std::string line = "{\"time\":\"";
+    line += now_rfc3339_millis();
+    line += "\",\"level\":\"";
+    line += level_name(level);
+    line += "\",\"msg\":";
+    append_json_string(line, message);
+    if (!fields.empty()) {
+        line += ',';
+        line += fields;
+    }
+    line += "}\n";
+    line_writer().append(line);
+}
+
+void append_json_string(std::string& out, const std::string& text) {
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+    });
+    if (plain) {
+        out += '"';
+        out += text;
+        out += '"';
+        return;
+    }
+    out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void flush_log() {

@@ -23,21 +23,6 @@ namespace verifyd {
 
 namespace {
 
-constexpr size_t kTagLength = 22;
-constexpr size_t kSuffixLength = 22;
-
-bool is_url_safe(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-}
-
-std::string counter_key(const Caller& caller) {
-    return "k:" + caller.key_id;
-}
-std::string record_prefix(const std::string& tag) {
-    return "o:{" + tag + "}";
-}
-
 // The one place where a script's refusal becomes an API error.
 ApiError script_error(const redisReply* reply) {
     int code = static_cast<int>(reply_integer(reply->element[0]));
@@ -134,33 +119,6 @@ std::string format_send_limits(const std::vector<SendWindow>& windows) {
 }
 
 }  // namespace
-
-std::string number_key(const std::string& tag) {
-    return "n:{" + tag + "}";
-}
-std::string record_key(const RecordRef& ref) {
-    return record_prefix(ref.tag) + ref.suffix;
-}
-std::string claim_key(const std::string& name) {
-    return "i:{" + name + "}";
-}
-std::string idempotency_record_key(const std::string& tag, const std::string& name) {
-    return "r:{" + tag + "}" + name;
-}
-
-std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix) {
-    const std::string expected_prefix(prefix);
-    if (id.size() != expected_prefix.size() + kTagLength + kSuffixLength ||
-        id.compare(0, expected_prefix.size(), expected_prefix) != 0)
-        return std::nullopt;
-    std::string rest = id.substr(expected_prefix.size());
-    if (!std::all_of(rest.begin(), rest.end(), is_url_safe)) return std::nullopt;
-    return RecordRef{rest.substr(0, kTagLength), rest.substr(kTagLength)};
-}
-
-std::string make_record_id(const char* prefix, const RecordRef& ref) {
-    return std::string(prefix) + ref.tag + ref.suffix;
-}
 
 struct Store::Connection {
     const Store* owner = nullptr;
@@ -300,7 +258,7 @@ void Store::run_script(const char* script, std::vector<std::string> keys,
 void Store::call(const Caller& caller, const char* script, std::vector<std::string> keys,
                  const std::vector<std::string>& args, bool must_replicate,
                  Then<ScriptAnswer> then) {
-    keys.insert(keys.begin(), counter_key(caller));
+    keys.insert(keys.begin(), request_counter_key(caller.key_id));
     std::vector<std::string> with_limit;
     with_limit.reserve(args.size() + 1);
     with_limit.push_back(std::to_string(caller.requests_per_minute));
@@ -363,7 +321,7 @@ void Store::send(const Caller& caller, const NewVerification& created,
                                      std::to_string(limits_.resend_cooldown),
                                      std::to_string(created.ttl_seconds),
                                      std::to_string(limits_.expired_grace),
-                                     record_prefix(v.ref.tag),
+                                     record_key_prefix(v.ref.tag),
                                      v.ref.suffix};
     add_idempotency(idempotency, v.ref.tag, keys, args);
     for (const auto& [name, value] : fields) {
@@ -454,7 +412,7 @@ void Store::get(const Caller& caller, const RecordRef& ref, ErrorCode not_found,
 void Store::list_messages(const Caller& caller, const std::string& tag, int limit,
                           Then<std::vector<Verification>> then) {
     call(caller, "list", {number_key(tag)},
-         {caller.account, std::to_string(limit), record_prefix(tag), mode_arg(caller)}, false,
+         {caller.account, std::to_string(limit), record_key_prefix(tag), mode_arg(caller)}, false,
          [tag, then = std::move(then)](Result<ScriptAnswer> reply) {
              Result<std::vector<Verification>> result{reply.error, {}};
              if (reply.ok()) {

@@ -22,6 +22,12 @@ bool log_enabled(LogLevel level);
 // written whole and in the order they were queued, within moments.
 void log_event(LogLevel level, const std::string& message,
                const nlohmann::json& fields = nlohmann::json::object());
+// log_event for a hot path (the access log): `fields` is already JSON, the members of
+// an object without its braces (`"status":200,"route":"/x"`), built with
+// append_json_string; a json object per line would cost more than the line.
+void log_fields(LogLevel level, const std::string& message, const std::string& fields);
+// Appends `text` as a JSON string: quoted, escaped, invalid UTF-8 replaced.
+void append_json_string(std::string& out, const std::string& text);
 // Returns once every line queued before the call is written.
 void flush_log();
 // Lines dropped because stderr fell too far behind (verifyd_log_lines_dropped_total).

@@ -12,13 +12,11 @@
 
 #include "verifyd/credentials.hpp"
 #include "verifyd/errors.hpp"
+#include "verifyd/redis_keys.hpp"
 
 namespace verifyd {
 
 class Store;
-
-// The Redis hash of sealed number keys; a hash tag of its own (one slot in a Cluster).
-constexpr const char* kNumberKeyKey = "{verifyd}:number-key";
 
 // Reads the number key with the current or the previous hash key (creating it on an
 // empty Redis), and stores it sealed under the current hash key when it is not yet.

@@ -1,7 +1,7 @@
 // The outbox: delivery threads that take live sends' jobs from a Redis Stream (one
 // consumer group shared by every replica), deliver them through the provider, and
-// record the outcome through the scripts of lua/outbox/. A job a dead replica held is
-// taken over after VERIFYD_DELIVERY_CLAIM_IDLE_MS; retries back off exponentially with
+// record the outcome through the outbox's named operations (outbox_queue.hpp). A job a dead replica
+// held is taken over after VERIFYD_DELIVERY_CLAIM_IDLE_MS; retries back off exponentially with
 // jitter and honour Retry-After; a WhatsApp refusal falls back to SMS when asked to.
 // Not for: creating jobs (the send script does, atomically with the verification).
 #pragma once
@@ -17,12 +17,11 @@
 #include "verifyd/credentials.hpp"
 #include "verifyd/delivery.hpp"
 #include "verifyd/metrics.hpp"
+#include "verifyd/outbox_queue.hpp"
 #include "verifyd/store.hpp"
 #include "verifyd/templates.hpp"
 
 namespace verifyd {
-
-constexpr const char* kDeliveryGroup = "deliverers";
 
 // The delay before retry number `attempt` (1 = the first retry): the backoff doubled
 // per attempt up to its cap, drawn uniformly from its upper half, and never shorter
@@ -47,19 +46,23 @@ class Outbox {
     void stop();
 
   private:
-    struct Job {
-        std::string entry_id;
-        std::string ref;  // {tag}<suffix>
-    };
-
     void run(int index);
-    std::vector<Job> next_jobs(const std::string& consumer, bool& own_pending_left);
-    void deliver(Provider& provider, const std::string& consumer, const Job& job);
+    void deliver(Provider& provider, const std::string& consumer, const DeliveryJob& job);
+    // The message a begun job sends, without its code.
+    OutgoingMessage message_of(const RecordRef& record, const BegunJob& begun) const;
+    // Opens the code (under the seal key, or the previous one while a rotation lasts),
+    // renders the body and calls the provider.
+    DeliveryResult attempt(Provider& provider, OutgoingMessage& message,
+                           const std::string& sealed_code) const;
+    // Records the attempt's outcome, then logs and counts what it came to.
+    void record_outcome(const Provider& provider, const DeliveryJob& job,
+                        const OutgoingMessage& message, const DeliveryResult& result);
+    void report_dropped(const Provider& provider, const RecordRef& record, const BegunJob& begun);
     void pause(int milliseconds);
 
     const Config& config_;
     const CredentialStore& credentials_;
-    Store& store_;
+    OutboxQueue queue_;
     const Templates& templates_;
     Metrics& metrics_;
     std::vector<std::thread> threads_;

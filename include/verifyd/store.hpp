@@ -16,38 +16,12 @@
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"
 #include "verifyd/redis_connection.hpp"
+#include "verifyd/redis_keys.hpp"
 
 namespace verifyd {
 
 class Metrics;
 class RedisLane;
-
-// Ids are a prefix, the 22-character tag of the number and 22 random characters.
-constexpr const char* kVerificationPrefix = "vrf_";
-constexpr const char* kMessagePrefix = "msg_";
-
-// The outbox of live sends (see outbox.hpp).
-constexpr const char* kDeliveryStream = "q:delivery";
-constexpr const char* kUndeliveredIndex = "q:undelivered";
-constexpr const char* kDelayedJobs = "q:delayed";
-
-struct RecordRef {
-    std::string tag;
-    std::string suffix;
-};
-
-// The hash of a number (of one account) with its current verification, and the hash a
-// verification moves to once superseded; lua/lib/common.lua says what they hold.
-std::string number_key(const std::string& tag);
-std::string record_key(const RecordRef& ref);
-// Where an Idempotency-Key's claim lives, and where the answer of its state change does
-// (beside that change: in the slot of `tag`).
-std::string claim_key(const std::string& name);
-std::string idempotency_record_key(const std::string& tag, const std::string& name);
-
-// Splits "vrf_<tag><suffix>" (or "msg_…" with that prefix); nothing when malformed.
-std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix);
-std::string make_record_id(const char* prefix, const RecordRef& ref);
 
 // Who is asking, for the per-key request limit that every script applies first, and in
 // which mode: a request sees only verifications of its own mode (§3).

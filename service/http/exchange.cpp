@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include "service/http/envelope.hpp"
 #include "verifyd/crypto.hpp"
@@ -124,6 +125,29 @@ Result<std::string> Exchange::tag_of_number(const std::string& to) const {
 // Long enough for a request to go from its claim to its state change (each Redis call
 // bounded by the timeout, a WAIT by its own), short enough that a retry after a crash
 // runs soon.
+// The access log's line, built by hand: it is written for every request.
+void Exchange::log_request(int status, double seconds) const {
+    std::string fields = "\"request_id\":";
+    append_json_string(fields, request_id);
+    fields += ",\"method\":";
+    append_json_string(fields, method);
+    fields += ",\"route\":";
+    append_json_string(fields, route);
+    fields += ",\"status\":" + std::to_string(status);
+    char latency[32];
+    std::snprintf(latency, sizeof latency, "%.3f", seconds * 1000.0);
+    fields += ",\"latency_ms\":";
+    fields += latency;
+    if (error_) fields += ",\"error_code\":" + std::to_string(static_cast<int>(error_->code));
+    if (authenticated) {
+        fields += ",\"account\":";
+        append_json_string(fields, caller.account);
+        fields += ",\"key_id\":";
+        append_json_string(fields, caller.key_id);
+    }
+    log_fields(LogLevel::Info, "request", fields);
+}
+
 int Exchange::claim_lease_ms() const {
     const Config& config = services.config;
     return 3 * config.redis_timeout_ms + config.redis.wait_timeout_ms + 1000;
@@ -137,19 +161,7 @@ void Exchange::finish(HttpResponse response) {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     services.metrics.observe_request(route, response.status, seconds);
-    if (log_enabled(LogLevel::Info)) {
-        nlohmann::json fields = {{"request_id", request_id},
-                                 {"method", method},
-                                 {"route", route},
-                                 {"status", response.status},
-                                 {"latency_ms", seconds * 1000.0}};
-        if (error_) fields["error_code"] = static_cast<int>(error_->code);
-        if (authenticated) {
-            fields["account"] = caller.account;
-            fields["key_id"] = caller.key_id;
-        }
-        log_event(LogLevel::Info, "request", fields);
-    }
+    if (log_enabled(LogLevel::Info)) log_request(response.status, seconds);
     // Counted out only once the server has the response, so that a shutdown waiting for
     // the requests in flight does not close the connection under it.
     respond_(std::move(response));

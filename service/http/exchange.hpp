@@ -95,6 +95,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     void replay_refusal(const std::string& recorded);
     // Headers, metrics and the access log, then the response goes out.
     void finish(HttpResponse response);
+    void log_request(int status, double seconds) const;
     int claim_lease_ms() const;
 
     std::optional<ApiError> error_;  // set by a handler that refuses

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "verifyd/store.hpp"
+#include "verifyd/redis_keys.hpp"
 
 using verifyd_fuzz::require;
 

@@ -1,8 +1,8 @@
-// Covers store.hpp's record ids: make_record_id and parse_record_id for vrf_ and msg_ ids.
+// Covers redis_keys.hpp: record ids (vrf_, msg_) and their keys, and delivery job refs.
+#include "verifyd/redis_keys.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "verifyd/store.hpp"
 
 using verifyd::kMessagePrefix;
 using verifyd::kVerificationPrefix;
@@ -59,4 +59,28 @@ TEST_CASE("an id with a character outside base64url is refused") {
             CHECK_FALSE(verifyd::parse_record_id("vrf_" + body, kVerificationPrefix));
         }
     }
+}
+
+TEST_CASE("every key of one verification and its answers shares its number's hash tag") {
+    const verifyd::RecordRef ref{kTag, kSuffix};
+    const std::string tag = "{" + kTag + "}";
+    CHECK(verifyd::number_key(kTag) == "n:" + tag);
+    CHECK(verifyd::record_key(ref) == "o:" + tag + kSuffix);
+    CHECK(verifyd::record_key_prefix(kTag) + kSuffix == verifyd::record_key(ref));
+    CHECK(verifyd::idempotency_record_key(kTag, "name") == "r:" + tag + "name");
+    CHECK(verifyd::claim_key("name") == "i:{name}");
+    CHECK(verifyd::request_counter_key("key_1") == "k:key_1");
+}
+
+TEST_CASE("a delivery job names its verification as {tag}suffix, and is read back") {
+    const verifyd::RecordRef ref{kTag, kSuffix};
+    const std::string job = verifyd::job_ref(ref);
+    CHECK(job == "{" + kTag + "}" + kSuffix);
+    const auto parsed = verifyd::parse_job_ref(job);
+    REQUIRE(parsed);
+    CHECK(parsed->tag == kTag);
+    CHECK(parsed->suffix == kSuffix);
+    CHECK_FALSE(verifyd::parse_job_ref(kTag + kSuffix));
+    CHECK_FALSE(verifyd::parse_job_ref("{" + kTag));
+    CHECK_FALSE(verifyd::parse_job_ref(""));
 }

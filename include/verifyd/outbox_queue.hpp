@@ -1,0 +1,82 @@
+// The outbox's Redis work, as named operations like the API's (store.hpp): read the next
+// jobs of a consumer (its own left from before a restart, then new ones, then those a
+// silent consumer held too long), begin a job, finish it, promote the retries whose time
+// has come, and count what is waiting. Every state change is a script of lua/outbox/;
+// this module alone sends the stream commands and reads their replies. Calls block on
+// the calling thread's own connection (delivery threads wait for providers anyway).
+// Not for: delivering (outbox.hpp) or creating jobs (the send script does, with its
+// verification).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "verifyd/redis_keys.hpp"
+#include "verifyd/store.hpp"
+
+namespace verifyd {
+
+// A job read from the delivery stream: its entry and the verification it delivers.
+struct DeliveryJob {
+    std::string entry_id;
+    std::string ref;  // "{tag}suffix" (redis_keys.hpp job_ref)
+};
+
+// What begin found: a message to deliver, a job dropped (its verification ended), or
+// nothing to do (another consumer took it, it was finished before, Redis failed).
+struct BegunJob {
+    enum class Next { Deliver, Dropped, Nothing };
+    Next next = Next::Nothing;
+    std::string drop_reason;  // Dropped
+    // Deliver (the channel also for Dropped). Locale, template name and variables as
+    // stored: empty for the defaults and for none.
+    std::string sealed_code;
+    std::string to;
+    std::string channel;
+    std::string fallback;
+    std::string locale;
+    std::string template_name;
+    std::string template_variables;
+    int attempts_on_channel = 0;
+    int ttl_seconds = 0;
+};
+
+// One delivery attempt's outcome, as finish records it.
+struct AttemptOutcome {
+    const char* outcome = "refused";  // sent, retry or refused
+    std::string detail;               // sent: the provider's message id; else its error
+    int retry_delay_ms = 0;           // retry
+    std::string whatsapp_refusal;     // refused on WhatsApp: why
+    int max_attempts = 0;             // per channel
+};
+
+struct OutboxStats {
+    long long undelivered_jobs = 0;
+    double oldest_job_age_seconds = 0;
+};
+
+class OutboxQueue {
+  public:
+    explicit OutboxQueue(Store& store) : store_(store) {}
+
+    // Up to `count` jobs for `consumer`: while `own_pending_left`, the ones it held
+    // before (cleared once there are none), else new ones, else ones idle longer than
+    // `claim_idle_ms` at another consumer. Nothing when Redis is not answering. The
+    // consumer group is created when it does not exist yet.
+    std::optional<std::vector<DeliveryJob>> next_jobs(const std::string& consumer,
+                                                      bool& own_pending_left, int count,
+                                                      int claim_idle_ms);
+    BegunJob begin(const std::string& consumer, const DeliveryJob& job);
+    // What finish recorded: sent, retry, fallback, failed, or stale (another worker
+    // finished the job first); nothing when Redis did not answer.
+    std::optional<std::string> finish(const DeliveryJob& job, const AttemptOutcome& attempt);
+    // Moves up to `limit` delayed jobs whose time has come back onto the stream.
+    void promote_due(int limit);
+    std::optional<OutboxStats> stats();
+
+  private:
+    Store& store_;
+};
+
+}  // namespace verifyd

@@ -1,0 +1,56 @@
+// Every Redis key name verifyd uses, and the mapping between a record's public id
+// (vrf_…, msg_…), its reference (tag and suffix) and its keys: one place to read the key
+// map (docs/ARCHITECTURE.md has it as a table). Every key a script call touches shares
+// one hash tag, the part in braces, so that each call stays within one Cluster slot.
+// Not for: what the keys hold (lua/lib/common.lua) or who writes them (store, outbox).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace verifyd {
+
+// Ids are a prefix, the 22-character tag of the number and 22 random characters.
+constexpr const char* kVerificationPrefix = "vrf_";
+constexpr const char* kMessagePrefix = "msg_";
+
+// A verification: the tag of its number (in its account and mode) and its own suffix.
+struct RecordRef {
+    std::string tag;
+    std::string suffix;
+};
+
+// Splits "vrf_<tag><suffix>" (or "msg_…" with that prefix); nothing when malformed.
+std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix);
+std::string make_record_id(const char* prefix, const RecordRef& ref);
+
+// The hash of a number (of one account and mode) with its current verification, and the
+// hash a verification moves to once superseded.
+std::string number_key(const std::string& tag);
+std::string record_key(const RecordRef& ref);
+// What a superseded record's key starts with: a send passes it, and the script appends
+// the suffix of the verification it supersedes.
+std::string record_key_prefix(const std::string& tag);
+// An API key's request counter for the current minute.
+std::string request_counter_key(const std::string& key_id);
+// Where an Idempotency-Key's claim lives, and where the answer of its state change does
+// (beside that change: in the slot of `tag`).
+std::string claim_key(const std::string& name);
+std::string idempotency_record_key(const std::string& tag, const std::string& name);
+
+// A delivery job names its verification as "{tag}suffix" (the stream entry's field r).
+std::string job_ref(const RecordRef& ref);
+// Nothing when `job` is not "{tag}suffix".
+std::optional<RecordRef> parse_job_ref(const std::string& job);
+
+// The outbox of live sends (outbox.hpp): the stream of jobs, its consumer group, the
+// index of undelivered jobs by creation time and the retries waiting for their time.
+constexpr const char* kDeliveryStream = "q:delivery";
+constexpr const char* kDeliveryGroup = "deliverers";
+constexpr const char* kUndeliveredIndex = "q:undelivered";
+constexpr const char* kDelayedJobs = "q:delayed";
+
+// The number key, sealed under each hash key in use (number_key.hpp).
+constexpr const char* kNumberKeyKey = "{verifyd}:number-key";
+
+}  // namespace verifyd
