@@ -129,7 +129,9 @@ TEST_CASE("a check by a number that is not strict E.164 is refused with 4001") {
     require_error(v.check(v.key(kTestA), {{"to", "4155553302"}, {"code", "123456"}}), 400, 4001);
 }
 
-TEST_CASE("a check by a number spelt with its trunk prefix is refused with 4001 naming the canonical form") {
+TEST_CASE(
+    "a check by a number spelt with its trunk prefix is refused with 4001 naming the canonical "
+    "form") {
     VerifydInstance v;
     json sent = v.send_ok(v.key(kTestA), "+447911123456");
     const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
@@ -137,8 +139,7 @@ TEST_CASE("a check by a number spelt with its trunk prefix is refused with 4001 
                                400, 4001);
     CHECK(require_detail(error, "to").find("+447911123456") != std::string::npos);
     // The refusal used no attempt: the canonical spelling finds the verification untouched.
-    json data =
-        require_success(v.check(v.key(kTestA), {{"to", "+447911123456"}, {"code", code}}));
+    json data = require_success(v.check(v.key(kTestA), {{"to", "+447911123456"}, {"code", code}}));
     CHECK(data.value("id", "") == sent["id"]);
     CHECK(data["verified"] == true);
 }

@@ -85,8 +85,8 @@ TEST_CASE("the validator refuses input that is not strict E.164") {
 TEST_CASE("a trunk prefix after the country code is refused, naming the canonical spelling") {
     const PhoneValidator validator;
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {"+4407911123456", "+447911123456"},  // GB's trunk prefix 0
-        {"+114155552671", "+14155552671"},    // NANP's trunk prefix 1
+        {"+4407911123456", "+447911123456"},    // GB's trunk prefix 0
+        {"+114155552671", "+14155552671"},      // NANP's trunk prefix 1
         {"+55011961234567", "+5511961234567"},  // BR's national prefix 0
         {"+5703211234567", "+573211234567"},    // CO's national prefix 0
         {"+57053211234567", "+573211234567"},   // CO's 0 then carrier selection code 5
@@ -109,8 +109,8 @@ TEST_CASE("every region's OTP-capable example numbers are accepted as libphonenu
     util->GetSupportedRegions(&regions);
     int accepted = 0;
     for (const std::string& region : regions) {
-        for (const Type type : {Type::MOBILE, Type::FIXED_LINE_OR_MOBILE, Type::VOIP,
-                                Type::PERSONAL_NUMBER}) {
+        for (const Type type :
+             {Type::MOBILE, Type::FIXED_LINE_OR_MOBILE, Type::VOIP, Type::PERSONAL_NUMBER}) {
             PhoneNumber number;
             // Some regions' examples are of another type by the number's own lookup.
             if (!util->GetExampleNumberForType(region, type, &number) ||
