@@ -18,10 +18,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
-#include <chrono>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "verifyd/text.hpp"
 
@@ -123,9 +121,8 @@ class Handler : public Http::Handler {
   public:
     HTTP_PROTOTYPE(Handler)
 
-    Handler(Api& api, Listener role, std::shared_ptr<ConnectionGate> gate,
-            std::shared_ptr<std::atomic<int>> writing)
-        : api_(&api), role_(role), gate_(std::move(gate)), writing_(std::move(writing)) {}
+    Handler(Api& api, Listener role, std::shared_ptr<ConnectionGate> gate)
+        : api_(&api), role_(role), gate_(std::move(gate)) {}
 
     // Http::Handler's own onConnection only attaches the request parser, under its
     // public name; this one does that too, then counts the connection.
@@ -152,20 +149,15 @@ class Handler : public Http::Handler {
 
         const bool client_closes = wants_close(request);
         auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
-        api_->handle(
-            in, [api = api_, shared_writer, client_closes, writing = writing_](HttpResponse out) {
-                // While draining, every connection is closed after its response, so clients
-                // reconnect to a replica that is staying.
-                write_response(*shared_writer, out, client_closes || api->draining(), writing);
-            });
+        api_->handle(in, [api = api_, shared_writer, client_closes](HttpResponse out) {
+            // While draining, every connection is closed after its response, so clients
+            // reconnect to a replica that is staying.
+            write_response(*shared_writer, out, client_closes || api->draining());
+        });
     }
 
   private:
-    // `writing` counts the responses handed to Pistache and not yet on the wire, so that
-    // a shutdown can wait for them: the Api counts a request out once its response is
-    // handed over, and the I/O thread writes it a moment later.
-    static void write_response(Http::ResponseWriter& writer, const HttpResponse& out, bool close,
-                               const std::shared_ptr<std::atomic<int>>& writing) {
+    static void write_response(Http::ResponseWriter& writer, const HttpResponse& out, bool close) {
         auto& headers = writer.headers();
         headers.remove<Http::Header::Connection>();
         headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
@@ -177,16 +169,13 @@ class Handler : public Http::Handler {
             auto peer = writer.peer();
             auto sent = writer.send(static_cast<Http::Code>(out.status), out.body,
                                     media_type(out.content_type));
-            ++*writing;
             // Pistache only announces "Connection: close"; the connection is ended here,
             // once the response is written. shutdown(), not close(): Pistache still owns
             // the fd and closes it when it sees the end of the stream.
-            auto written = [peer, close, writing] {
-                if (close && peer) ::shutdown(peer->fd(), SHUT_RDWR);
-                --*writing;
-            };
-            sent.then([written](ssize_t) { written(); },
-                      [written](std::exception_ptr) { written(); });
+            if (close && peer) {
+                sent.then([peer](ssize_t) { ::shutdown(peer->fd(), SHUT_RDWR); },
+                          [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
+            }
         } catch (const std::exception&) {
         }
     }
@@ -194,13 +183,11 @@ class Handler : public Http::Handler {
     Api* api_;
     Listener role_;
     std::shared_ptr<ConnectionGate> gate_;  // null: connections are neither counted nor capped
-    std::shared_ptr<std::atomic<int>> writing_;
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
-    std::shared_ptr<std::atomic<int>> writing = std::make_shared<std::atomic<int>>(0);
     Http::Endpoint endpoint;
     explicit Impl(const Listening& listening)
         : endpoint(Address(listening.host, Port(static_cast<uint16_t>(listening.port)))) {}
@@ -225,8 +212,7 @@ HttpServer::HttpServer(Api& api, const Listening& listening)
     if (listening.connection_metrics)
         gate =
             std::make_shared<ConnectionGate>(limits.max_connections, *listening.connection_metrics);
-    impl_->endpoint.setHandler(
-        Http::make_handler<Handler>(api, listening.role, gate, impl_->writing));
+    impl_->endpoint.setHandler(Http::make_handler<Handler>(api, listening.role, gate));
 }
 
 HttpServer::~HttpServer() = default;
@@ -236,10 +222,6 @@ void HttpServer::start() {
 }
 
 void HttpServer::shutdown() {
-    // Closing the listener drops its connections: the responses on their way go first.
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (*impl_->writing > 0 && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     impl_->endpoint.shutdown();
 }
 
