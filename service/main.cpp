@@ -229,6 +229,11 @@ void drain(const verifyd::Config& config, verifyd::Api& api) {
                          std::chrono::milliseconds(4 * config.redis_timeout_ms + 1000);
     while (api.in_flight() > 0 && std::chrono::steady_clock::now() < give_up)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // A request is counted out once its response is handed to Pistache, whose I/O thread
+    // writes it a moment later; closing the listener before then would drop it. (Waiting
+    // on the write's promise instead is not safe: Pistache 0.0.5's promises race when
+    // one thread attaches a continuation while the I/O thread resolves them.)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 int serve() {
