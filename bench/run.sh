@@ -335,10 +335,12 @@ stop_process "$verifyd_pid"
 start_verifyd "$server_threads"
 
 # --- 4. the Redis ceiling: the check script by EVALSHA -----------------------------------
-# The script as cmake/embed_lua.cmake assembles it: lib/common.lua, lib/key_limit.lua,
-# lib/idempotency.lua, check.lua, joined by newlines. Its SHA1 must be one verifyd itself loaded.
+# The script as cmake/embed_lua.cmake assembles it: lib/common.lua, lib/record.lua,
+# lib/key_limit.lua, lib/idempotency.lua, check.lua, joined by newlines. Its SHA1 must be
+# one verifyd itself loaded.
 check_source=$work/check-assembled.lua
-{ cat lua/lib/common.lua; echo; cat lua/lib/key_limit.lua; echo; cat lua/lib/idempotency.lua
+{ cat lua/lib/common.lua; echo; cat lua/lib/record.lua; echo; cat lua/lib/key_limit.lua
+    echo; cat lua/lib/idempotency.lua
     echo; cat lua/check.lua; } \
     >"$check_source"
 check_sha=$(sha1sum "$check_source" | cut -d' ' -f1)
@@ -348,7 +350,7 @@ fi
 loaded_sha=$(rcli -x SCRIPT LOAD <"$check_source")
 [ "$loaded_sha" = "$check_sha" ] || { log "SCRIPT LOAD gave $loaded_sha, not $check_sha"; exit 1; }
 # A verification made by verifyd, copied, that never locks: the check is always wrong.
-# Its maximum of attempts is the sixth of its packed settings (lua/lib/common.lua).
+# Its maximum of attempts is the sixth of its packed settings (lua/lib/record.lua).
 pool_id=$(head -1 "$work/pool.ids")
 pool_key="n:{${pool_id:4:22}}"
 pool_suffix=${pool_id:26}

@@ -1,10 +1,12 @@
 # Writes OUTPUT, a C++ file that defines verifyd::lua_scripts() with the source of every
-# script: lua/*.lua (API scripts, named by file) begin with lua/lib/common.lua,
-# lua/lib/key_limit.lua and lua/lib/idempotency.lua; lua/outbox/*.lua (delivery scripts,
-# named outbox_<file>) and lua/idempotency/*.lua (named idempotency_<file>) begin with
-# lua/lib/common.lua only, since they count no API key's request.
+# script. Every script begins with lua/lib/common.lua and lua/lib/record.lua; lua/*.lua
+# (API scripts, named by file) then with lua/lib/key_limit.lua and lua/lib/idempotency.lua;
+# lua/outbox/*.lua (delivery scripts, named outbox_<file>) and lua/idempotency/*.lua
+# (named idempotency_<file>) with nothing more, since they count no API key's request.
 cmake_minimum_required(VERSION 3.18)
 file(READ ${LUA_DIR}/lib/common.lua common_source)
+file(READ ${LUA_DIR}/lib/record.lua record_source)
+string(APPEND common_source "\n${record_source}")
 file(READ ${LUA_DIR}/lib/key_limit.lua key_limit_source)
 file(READ ${LUA_DIR}/lib/idempotency.lua idempotency_source)
 

@@ -1,7 +1,7 @@
 -- cancel: ends a pending or locked verification so that later checks answer 4040.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
 -- KEYS[4]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
@@ -10,7 +10,7 @@
 -- ARGV[4]  the caller's mode, "s" or "l"
 -- ARGV[5…7] fingerprint, follow, time to live (lib/idempotency.lua)
 --
--- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/common.lua readable_fields)
+-- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/record.lua readable_fields)
 --          {4040}  unknown, another account's or mode's, approved, canceled or superseded
 --          {4041}  expired (answered for the grace period, then 4040)
 --          {4029, retry_after}  (lib/key_limit.lua)

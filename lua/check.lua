@@ -3,7 +3,7 @@
 -- attempt, so concurrent checks are counted exactly.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
 -- KEYS[4]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)

@@ -3,7 +3,7 @@
 -- counter.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  the most messages to return
@@ -17,7 +17,7 @@ local number_key, account, limit, record_prefix = KEYS[2], ARGV[2], tonumber(ARG
 local mode = ARGV[5]
 
 local reply = {0, now_ms}
-local suffix, key = redis.call('HGET', number_key, 'u'), number_key
+local suffix, key = current_verification(number_key, record_prefix)
 while suffix and (#reply - 2) / 2 < limit do
     local owner, previous, packed = unpack(redis.call('HMGET', key, 'a', 'p', 'i'))
     local fields = owner == account and packed and of_mode(unpack_settings(packed), mode) and

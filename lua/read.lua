@@ -2,7 +2,7 @@
 -- but the request counter.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
@@ -10,7 +10,7 @@
 -- ARGV[4]  the code to answer when there is none: 4040 (verification) or 4044 (message)
 -- ARGV[5]  the caller's mode, "s" or "l"
 --
--- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/common.lua readable_fields)
+-- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/record.lua readable_fields)
 --          {ARGV[4]}  unknown, forgotten, another account's or another mode's
 --          {4029, retry_after}  (lib/key_limit.lua)
 

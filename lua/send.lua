@@ -3,7 +3,7 @@
 -- replicas cannot race past a limit and an accepted send always has its job.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[3]  the delivery stream (live sends add their job, field r = {tag}<suffix>)
 -- KEYS[4]  the undelivered index, a sorted set of {tag}<suffix> by creation time
 -- KEYS[5]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
@@ -18,7 +18,7 @@
 -- ARGV[8]  the new verification's suffix
 -- ARGV[9]  the request's fingerprint, ARGV[10] follow (1/0), ARGV[11] the record's time
 --          to live in s (lib/idempotency.lua; unused without KEYS[5])
--- ARGV[12…] field, value pairs of the new verification (lib/common.lua); len, mx, ch,
+-- ARGV[12…] field, value pairs of the new verification (lib/record.lua); len, mx, ch,
 --          fb and sb go into its settings, empty values are left out
 --
 -- Replies: {0, created_ms, expires_ms, suffix}
@@ -51,8 +51,8 @@ local function recent_times(stored)
 end
 
 local function run()
-    -- This mode's send times within the longest window, oldest first: the earlier sends
-    -- and the current verification's own.
+    -- This mode's send times within the longest window, oldest first: the listed ones
+    -- and, when the current verification is inline, its own.
     local times_field = 't' .. mode
     local stored_times, current, packed = unpack(redis.call('HMGET', number_key, times_field, 'u', 'i'))
     local times = recent_times(stored_times)
@@ -85,9 +85,20 @@ local function run()
 
     -- The current verification moves to its own record (unless forgotten), superseded if
     -- it was pending, and its send time joins its mode's history (unless it is of the other
-    -- mode: such a hash was written before the modes had numbers of their own).
+    -- mode: such a hash was written before the modes had numbers of their own). One that
+    -- lives in its own record already is superseded there.
     local previous = nil
-    if current then
+    if current and not packed then
+        local record_key = record_prefix .. current
+        local status = redis.call('HGET', record_key, 'st')
+        if status then
+            if status == 'p' then
+                redis.call('HSET', record_key, 'st', 's')
+            end
+            redis.call('HDEL', record_key, 'h')
+            previous = current
+        end
+    elseif current then
         local stored = redis.call('HGETALL', number_key)
         local record, stale = {}, {}
         for i = 1, #stored, 2 do
@@ -111,6 +122,10 @@ local function run()
             previous = current
         end
     end
+    local inline = (ttl_s + grace_s) * 1000 >= longest_ms
+    if not inline then
+        times[#times + 1] = now_ms
+    end
     if #times > 0 then
         redis.call('HSET', number_key, times_field, table.concat(times, ' '))
     else
@@ -118,10 +133,10 @@ local function run()
     end
 
     local settings = {c = now_ms, ttl = ttl_s, g = grace_s}
-    local fields = {'u', suffix, 'st', 'p'}
+    local fields = {'st', 'p'}
     for i = first_field, #ARGV - 1, 2 do
         local name, value = ARGV[i], ARGV[i + 1]
-        if name == 'len' or name == 'mx' or name == 'ch' or name == 'fb' or name == 'sb' then
+        if request_settings[name] then
             settings[name] = value
         elseif value ~= '' then
             fields[#fields + 1] = name
@@ -134,16 +149,23 @@ local function run()
         fields[#fields + 1] = 'p'
         fields[#fields + 1] = previous
     end
-    redis.call('HSET', number_key, unpack(fields))
+    local lifetime_ms = (ttl_s + grace_s) * 1000
+    if inline then
+        redis.call('HSET', number_key, 'u', suffix, unpack(fields))
+        redis.call('PEXPIRE', number_key, lifetime_ms)
+    else
+        local record_key = record_prefix .. suffix
+        redis.call('HSET', record_key, unpack(fields))
+        redis.call('PEXPIRE', record_key, lifetime_ms)
+        redis.call('HSET', number_key, 'u', suffix)
+        redis.call('PEXPIRE', number_key, longest_ms)
+    end
 
     if mode == 'l' then
-        local job = string.sub(record_prefix, 3) .. suffix
+        local job = job_ref(record_prefix, suffix)
         redis.call('XADD', stream_key, '*', 'r', job)
         redis.call('ZADD', undelivered_key, now_ms, job)
     end
-
-    local keep_ms = math.max(longest_ms, (ttl_s + grace_s) * 1000, redis.call('PTTL', number_key))
-    redis.call('PEXPIRE', number_key, keep_ms)
 
     local expires_ms = now_ms + ttl_s * 1000
     return {0, now_ms, expires_ms, suffix}

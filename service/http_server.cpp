@@ -9,13 +9,19 @@
 // thread looks twice a second; an unfinished request gets 408, an idle connection is
 // closed); its defaults (60 s, 60 s, 300 s) are set from ConnectionLimits here. It has
 // no cap on connections: the Handler counts them.
+// Pistache only announces "Connection: close"; ending the connection is ours, and must
+// never go through the fd number after the fact: once the client closes, Pistache closes
+// that fd and the kernel hands the number to the next accepted connection. A connection
+// that will be ended holds a descriptor of its own for its socket (ConnectionEnd).
 #include "verifyd/http_server.hpp"
 
+#include <fcntl.h>
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/http_headers.h>
 #include <pistache/peer.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -117,6 +123,32 @@ class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
     std::atomic<int> open_{0};
 };
 
+// The means to end one connection once its last response is written: a duplicate of the
+// peer's descriptor, taken on the peer's I/O thread while the request is being served,
+// so that it names this connection's socket for as long as it lives, whatever Pistache
+// has done with its own descriptor meanwhile. shutdown() acts on the socket; Pistache
+// still closes its descriptor when it sees the end of the stream, and the socket is
+// released when both are closed.
+class ConnectionEnd {
+  public:
+    // Null when the descriptor cannot be duplicated (out of descriptors): the response
+    // still says "Connection: close", and the client ends the connection.
+    static std::shared_ptr<ConnectionEnd> of(const Tcp::Peer& peer) {
+        const int own = ::fcntl(peer.fd(), F_DUPFD_CLOEXEC, 0);
+        if (own < 0) return nullptr;
+        return std::shared_ptr<ConnectionEnd>(new ConnectionEnd(own));
+    }
+    ~ConnectionEnd() { ::close(fd_); }
+    ConnectionEnd(const ConnectionEnd&) = delete;
+    ConnectionEnd& operator=(const ConnectionEnd&) = delete;
+
+    void end() const { ::shutdown(fd_, SHUT_RDWR); }
+
+  private:
+    explicit ConnectionEnd(int fd) : fd_(fd) {}
+    const int fd_;
+};
+
 class Handler : public Http::Handler {
   public:
     HTTP_PROTOTYPE(Handler)
@@ -132,7 +164,8 @@ class Handler : public Http::Handler {
         auto ticket = gate_->admit();
         peer->putData("verifyd.connection", ticket);
         // Ended before a byte is read: Pistache sees the end of the stream and drops the
-        // peer, which ends the ticket. The client sees its connection closed.
+        // peer, which ends the ticket. The client sees its connection closed. The fd is
+        // this peer's here: onConnection runs on its I/O thread before any read.
         if (ticket->refused) ::shutdown(peer->fd(), SHUT_RDWR);
     }
 
@@ -147,17 +180,23 @@ class Handler : public Http::Handler {
         in.header = [&request](const std::string& name) { return request_header(request, name); };
         in.body = request.body();
 
-        const bool client_closes = wants_close(request);
+        // While draining, every connection is closed after its response, so clients
+        // reconnect to a replica that is staying. A request already in flight when the
+        // draining begins has no ConnectionEnd: its response says close, and the client,
+        // as HTTP/1.1 requires, does not send another on that connection.
+        std::shared_ptr<ConnectionEnd> ending;
+        if (wants_close(request) || api_->draining()) {
+            if (auto peer = writer.peer()) ending = ConnectionEnd::of(*peer);
+        }
         auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
-        api_->handle(in, [api = api_, shared_writer, client_closes](HttpResponse out) {
-            // While draining, every connection is closed after its response, so clients
-            // reconnect to a replica that is staying.
-            write_response(*shared_writer, out, client_closes || api->draining());
+        api_->handle(in, [api = api_, shared_writer, ending](HttpResponse out) {
+            write_response(*shared_writer, out, ending, ending || api->draining());
         });
     }
 
   private:
-    static void write_response(Http::ResponseWriter& writer, const HttpResponse& out, bool close) {
+    static void write_response(Http::ResponseWriter& writer, const HttpResponse& out,
+                               const std::shared_ptr<ConnectionEnd>& ending, bool close) {
         auto& headers = writer.headers();
         headers.remove<Http::Header::Connection>();
         headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
@@ -166,16 +205,12 @@ class Handler : public Http::Handler {
             headers.add(std::make_shared<NamedHeader>(name, value));
         // A client that left before its answer makes Pistache throw: nobody is left to tell.
         try {
-            auto peer = writer.peer();
             auto sent = writer.send(static_cast<Http::Code>(out.status), out.body,
                                     media_type(out.content_type));
-            // Pistache only announces "Connection: close"; the connection is ended here,
-            // once the response is written. shutdown(), not close(): Pistache still owns
-            // the fd and closes it when it sees the end of the stream.
-            if (close && peer) {
-                sent.then([peer](ssize_t) { ::shutdown(peer->fd(), SHUT_RDWR); },
-                          [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
-            }
+            // Once the response is written (or cannot be), on whichever thread that is.
+            if (ending)
+                sent.then([ending](ssize_t) { ending->end(); },
+                          [ending](std::exception_ptr) { ending->end(); });
         } catch (const std::exception&) {
         }
     }

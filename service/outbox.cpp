@@ -12,6 +12,7 @@
 #include "verifyd/crypto.hpp"
 #include "verifyd/log.hpp"
 #include "verifyd/text.hpp"
+#include "verifyd/verification_record.hpp"
 
 namespace verifyd {
 namespace {
@@ -116,9 +117,8 @@ OutgoingMessage Outbox::message_of(const RecordRef& record, const BegunJob& begu
     message.message_id = make_record_id(kMessagePrefix, record);
     message.to = begun.to;
     message.channel = begun.channel;
-    message.locale = begun.locale.empty() ? kDefaultLocale : begun.locale;
-    message.template_name =
-        begun.template_name.empty() ? kDefaultTemplateName : begun.template_name;
+    message.locale = stored_locale(begun.locale);
+    message.template_name = stored_template_name(begun.template_name);
     message.variables =
         message_variables(config_.app_name, begun.ttl_seconds, begun.template_variables);
     message.attempt = begun.attempts_on_channel + 1;

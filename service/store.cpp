@@ -8,16 +8,11 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <map>
 #include <memory>
-#include <unordered_map>
 
 #include "verifyd/log.hpp"
 #include "verifyd/metrics.hpp"
 #include "verifyd/redis_lane.hpp"
-#include "verifyd/templates.hpp"
 
 namespace verifyd {
 
@@ -51,45 +46,6 @@ ApiError script_error(const redisReply* reply) {
         default:
             return make_error(*known);
     }
-}
-
-Verification parse_verification(const RecordRef& ref, const redisReply* fields, int64_t now_ms) {
-    std::unordered_map<std::string, std::string> map;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2)
-        map[reply_string(fields->element[i])] = reply_string(fields->element[i + 1]);
-    auto number = [&](const char* name) { return std::atoll(map[name].c_str()); };
-    Verification v;
-    v.ref = ref;
-    v.account = map["a"];
-    v.to = map["to"];
-    v.channel = map["ch"];
-    v.fallback = map["fb"];
-    v.locale = map["loc"].empty() ? kDefaultLocale : map["loc"];
-    v.code_length = static_cast<int>(number("len"));
-    v.max_attempts = static_cast<int>(number("mx"));
-    v.attempts = static_cast<int>(number("n"));
-    v.created_ms = number("c");
-    v.expires_ms = number("e");
-    v.sandbox = map["sb"] == "1";
-    v.code = map["k"];
-    v.template_name = map["tn"].empty() ? kDefaultTemplateName : map["tn"];
-    v.template_variables = map["tv"];
-    v.delivery_status = map["ds"].empty() && v.sandbox ? "sandboxed" : map["ds"];
-    v.delivery_channel = map["dch"].empty() ? v.channel : map["dch"];
-    v.fallback_reason = map["fr"];
-    v.delivery_error = map["de"];
-    v.provider_message_id = map["pid"];
-    const std::string& status = map["st"];
-    if (status == "a") {
-        v.status = "approved";
-    } else if (status == "l") {
-        v.status = "locked";
-    } else if (status == "c" || status == "s") {
-        v.status = "canceled";
-    } else {
-        v.status = now_ms >= v.expires_ms ? "expired" : "pending";
-    }
-    return v;
 }
 
 const char* mode_arg(const Caller& caller) {
@@ -295,26 +251,6 @@ void Store::claim(const Idempotency& key, int lease_ms, const std::string& answe
 void Store::send(const Caller& caller, const NewVerification& created,
                  const Idempotency* idempotency, Then<Verification> then) {
     const Verification& v = created.verification;
-    // Empty values are not stored; the readers know what an absent field means.
-    std::vector<std::pair<const char*, std::string>> fields = {
-        {"a", caller.account},
-        {"to", v.to},
-        {"ch", v.channel},
-        {"fb", v.fallback},
-        {"loc", v.locale == kDefaultLocale ? "" : v.locale},
-        {"len", std::to_string(v.code_length)},
-        {"mx", std::to_string(v.max_attempts)},
-        {"sb", v.sandbox ? "1" : "0"},
-        {"tn", v.template_name == kDefaultTemplateName ? "" : v.template_name},
-        {"tv", v.template_variables},
-        {"h", created.code_hashes},
-    };
-    if (v.sandbox) {
-        fields.emplace_back("k", v.code);
-    } else {
-        fields.emplace_back("ds", v.delivery_status);
-        fields.emplace_back("sc", created.sealed_code);
-    }
     std::vector<std::string> keys = {number_key(v.ref.tag), kDeliveryStream, kUndeliveredIndex};
     std::vector<std::string> args = {mode_arg(caller),
                                      send_limits_arg_,
@@ -324,7 +260,7 @@ void Store::send(const Caller& caller, const NewVerification& created,
                                      record_key_prefix(v.ref.tag),
                                      v.ref.suffix};
     add_idempotency(idempotency, v.ref.tag, keys, args);
-    for (const auto& [name, value] : fields) {
+    for (const auto& [name, value] : encode_new_verification(created, caller.account)) {
         args.emplace_back(name);
         args.push_back(value);
     }
@@ -389,7 +325,7 @@ void Store::read_one(const Caller& caller, const char* script, const RecordRef& 
              if (reply.ok()) {
                  const redisReply* r = reply.value.answer;
                  result.value =
-                     parse_verification(ref, r->element[2], reply_integer(r->element[1]));
+                     decode_verification(ref, r->element[2], reply_integer(r->element[1]));
              }
              then(std::move(result));
          });
@@ -420,7 +356,7 @@ void Store::list_messages(const Caller& caller, const std::string& tag, int limi
                  int64_t now_ms = reply_integer(r->element[1]);
                  for (size_t i = 2; i + 1 < r->elements; i += 2) {
                      RecordRef ref{tag, reply_string(r->element[i])};
-                     result.value.push_back(parse_verification(ref, r->element[i + 1], now_ms));
+                     result.value.push_back(decode_verification(ref, r->element[i + 1], now_ms));
                  }
              }
              then(std::move(result));

@@ -2,7 +2,8 @@
 // (vrf_…, msg_…), its reference (tag and suffix) and its keys: one place to read the key
 // map (docs/ARCHITECTURE.md has it as a table). Every key a script call touches shares
 // one hash tag, the part in braces, so that each call stays within one Cluster slot.
-// Not for: what the keys hold (lua/lib/common.lua) or who writes them (store, outbox).
+// Not for: what the keys hold (verification_record.hpp, lua/lib/record.lua) or who
+// writes them (store, outbox).
 #pragma once
 
 #include <optional>

@@ -17,6 +17,7 @@
 #include "verifyd/errors.hpp"
 #include "verifyd/redis_connection.hpp"
 #include "verifyd/redis_keys.hpp"
+#include "verifyd/verification_record.hpp"
 
 namespace verifyd {
 
@@ -44,39 +45,6 @@ struct Idempotency {
 struct IdempotencyClaim {
     enum class Next { Run, Follow, Replay } next = Next::Run;
     std::string answer;  // Replay: the JSON answer recorded without a state change
-};
-
-struct Verification {
-    RecordRef ref;
-    std::string account;
-    std::string to;
-    std::string channel;
-    std::string fallback;
-    std::string locale;
-    std::string status;  // pending, approved, locked, canceled, expired
-    int code_length = 0;
-    int max_attempts = 0;
-    int attempts = 0;
-    int64_t created_ms = 0;
-    int64_t expires_ms = 0;
-    bool sandbox = false;
-    std::string code;  // sandbox verifications only: their code is test data
-    std::string template_name;
-    std::string template_variables;  // the request's own, a JSON object; empty for none
-    std::string delivery_status;
-    std::string delivery_channel;  // the channel in use: sms after a WhatsApp fallback
-    std::string fallback_reason;
-    std::string delivery_error;
-    std::string provider_message_id;
-};
-
-// What a send stores: the verification (its status and times are the script's to set),
-// how long its code lives, and the code's keyed hash.
-struct NewVerification {
-    Verification verification;
-    int ttl_seconds = 600;
-    std::string code_hashes;  // 16 raw bytes per hash key in use (two during a rotation)
-    std::string sealed_code;  // live sends only: the code sealed for the outbox
 };
 
 struct CheckOutcome {

@@ -2,7 +2,7 @@
 -- what it needs. A job whose verification is gone, spent, canceled, superseded, locked
 -- or expired is dropped here: acknowledged and deleted, never sent.
 --
--- KEYS[1]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[1]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
 -- KEYS[3]  the delivery stream
 -- KEYS[4]  the undelivered index
@@ -19,7 +19,7 @@
 
 local stream_key, undelivered_key = KEYS[3], KEYS[4]
 local group, entry_id, job, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local key, values = read_verification(KEYS[1], KEYS[2], string.match(job, '}(.*)$'),
+local key, values = read_verification(KEYS[1], KEYS[2], job_suffix(job),
     {'st', 'ds', 'i', 'sc', 'dch'})
 local status, delivery, packed, sealed, channel = unpack(values)
 local settings = unpack_settings(packed)

@@ -2,7 +2,7 @@
 -- later, fallen back from WhatsApp to SMS, or failed. The job's stream entry is always
 -- acknowledged and deleted; a retry or fallback is a new job.
 --
--- KEYS[1]  the number's hash n:{tag} (lib/common.lua)
+-- KEYS[1]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
 -- KEYS[3]  the delivery stream
 -- KEYS[4]  the undelivered index
@@ -21,7 +21,7 @@
 
 local stream_key, undelivered_key, delayed_key = KEYS[3], KEYS[4], KEYS[5]
 local group, entry_id, job = ARGV[1], ARGV[2], ARGV[3]
-local key, values = read_verification(KEYS[1], KEYS[2], string.match(job, '}(.*)$'),
+local key, values = read_verification(KEYS[1], KEYS[2], job_suffix(job),
     {'ds', 'dch', 'i'})
 local delivery, channel, packed = unpack(values)
 local outcome, detail, delay_ms, refusal = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -143,6 +145,80 @@ TEST_CASE(
                                  << latencies.size() << " requests");
     CHECK(percentile(latencies, 0.5) <= milliseconds(50));
     CHECK(percentile(latencies, 1.0) <= milliseconds(1000));
+}
+
+TEST_CASE(
+    "clients that close as soon as they have read their answer lose no answer, and no "
+    "other client's connection is ended early") {
+    // The answers come from Redis, so they are written from another thread than the
+    // connection's own: the path where a late close could meet a reused descriptor.
+    VerifydInstance v(Settings{{"VERIFYD_KEY_RPM", "100000000"}});
+    const std::string key = v.key(kTestA);
+    const std::string path = "/verify/" + v.send_ok(key, "+14155552671")["id"].get<std::string>();
+    Headers closing = bearer(key);
+    closing.emplace_back("Connection", "close");
+
+    constexpr int kClosingThreads = 3;
+    constexpr int kRequestsEach = 8000;
+    const auto give_up = Clock::now() + std::chrono::seconds(90);
+    std::atomic<int> answered{0};
+    std::atomic<bool> closers_done{false};
+    std::mutex failures_lock;
+    std::vector<std::string> failures;
+    auto fail = [&](const std::string& what) {
+        std::lock_guard<std::mutex> guard(failures_lock);
+        if (failures.size() < 10) failures.push_back(what);
+    };
+
+    std::vector<std::thread> closers;
+    for (int t = 0; t < kClosingThreads; ++t) {
+        closers.emplace_back([&] {
+            for (int i = 0; i < kRequestsEach && Clock::now() < give_up; ++i) {
+                HttpClient once = v.client(std::chrono::seconds(10));
+                try {
+                    const int status = once.get(path, closing).status;
+                    if (status == 200)
+                        ++answered;
+                    else
+                        fail("closing client: status " + std::to_string(status));
+                } catch (const HttpError& e) {
+                    fail(std::string("closing client: ") + e.what());
+                }
+                once.close();
+            }
+        });
+    }
+    // Kept-alive clients beside them: each must keep its one connection throughout.
+    int kept_alive_requests = 0;
+    std::vector<int> kept_alive_connections;
+    std::thread kept_alive([&] {
+        std::vector<HttpClient> clients;
+        for (int i = 0; i < 4; ++i) clients.push_back(v.client(std::chrono::seconds(10)));
+        while (!closers_done.load()) {
+            for (auto& client : clients) {
+                try {
+                    const int status = client.get(path, bearer(key)).status;
+                    if (status != 200) fail("kept-alive client: status " + std::to_string(status));
+                } catch (const HttpError& e) {
+                    fail(std::string("kept-alive client: ") + e.what());
+                }
+                ++kept_alive_requests;
+            }
+        }
+        for (auto& client : clients) kept_alive_connections.push_back(client.connections_opened());
+    });
+    for (auto& closer : closers) closer.join();
+    closers_done = true;
+    kept_alive.join();
+
+    INFO("answered " << answered.load() << " closing requests, " << kept_alive_requests
+                     << " kept-alive ones");
+    std::string first_failures;
+    for (const auto& failure : failures) first_failures += failure + "\n";
+    INFO("first failures:\n" << first_failures);
+    CHECK(failures.empty());
+    CHECK(answered.load() == kClosingThreads * kRequestsEach);
+    for (int opened : kept_alive_connections) CHECK(opened == 1);
 }
 
 TEST_CASE("a kept-alive connection idle for the idle timeout is closed, and one in use is not") {

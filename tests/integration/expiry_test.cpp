@@ -86,3 +86,55 @@ TEST_CASE("Redis TTLs remove an expired verification's keys") {
     }
     require_error(v.get_verification(v.key(kTestA), sent["id"]), 404, 4040);
 }
+
+TEST_CASE(
+    "after ttl + grace nothing of a verification remains in Redis but its number's send "
+    "times, and the send limits still count them") {
+    // A grace shorter than the longest send window: the number's hash outlives its
+    // verifications, which must not outlive their ttl + grace inside it.
+    VerifydInstance v(Settings{{"VERIFYD_CODE_TTL", "1"},
+                               {"VERIFYD_EXPIRED_GRACE", "2"},
+                               {"VERIFYD_SEND_LIMITS", "2/86400"},
+                               {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    const std::string sandbox_to = us_number(7301);
+    const std::string live_to = us_number(7302);
+    const auto sent_at = std::chrono::steady_clock::now();
+    v.send_ok(v.key(kTestA), sandbox_to);
+    v.send_ok(v.key(kTestA), sandbox_to);  // supersedes the first
+    json live = v.send_ok(v.key(kLiveA), live_to);
+    v.wait_for_delivery(v.key(kLiveA), live["id"], "sent");
+
+    // Whatever holds a number lives at most ttl + grace = 3 s.
+    auto holds_a_number = [&](const RedisEntry& entry) {
+        for (const auto& value : entry.values)
+            if (value.find(sandbox_to.substr(1)) != std::string::npos ||
+                value.find(live_to.substr(1)) != std::string::npos)
+                return true;
+        return false;
+    };
+    int holders = 0;
+    for (const auto& entry : v.redis().dump()) {
+        if (!holds_a_number(entry)) continue;
+        ++holders;
+        INFO("key " << entry.key << " TTL " << entry.ttl_ms << " ms");
+        CHECK(entry.ttl_ms > 0);
+        CHECK(entry.ttl_ms <= 3000);
+    }
+    CHECK(holders == 3);
+
+    sleep_until(sent_at + std::chrono::milliseconds(4500));
+    int numbers = 0;
+    for (const auto& entry : v.redis().dump()) {
+        INFO("key " << entry.key << " (" << entry.values.size() / 2 << " fields)");
+        CHECK_FALSE(holds_a_number(entry));
+        CHECK(entry.key.rfind("o:", 0) != 0);
+        if (entry.key.rfind("n:", 0) != 0) continue;
+        ++numbers;
+        // Only the current verification's suffix and the send times are left.
+        for (size_t i = 0; i < entry.values.size(); i += 2)
+            CHECK((entry.values[i] == "u" || entry.values[i] == "ts" || entry.values[i] == "tl"));
+    }
+    CHECK(numbers == 2);
+    require_error(v.send(v.key(kTestA), {{"to", sandbox_to}}), 429, 4043);
+    CHECK(v.send(v.key(kLiveA), {{"to", live_to}}).status == 201);
+}

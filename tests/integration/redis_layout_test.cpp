@@ -1,7 +1,8 @@
-// What a verification costs in Redis (lua/lib/common.lua): a pending one is the one
+// What a verification costs in Redis (lua/lib/record.lua): a pending one is the one
 // compact hash of its number, a superseded one moves to a record of its own that expires
 // with it. Redis keeps a hash compact (a listpack) only while every value is short, so
 // these tests look at the encoding, not only at the keys.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "support/api_checks.hpp"
@@ -68,7 +69,9 @@ TEST_CASE("a live WhatsApp verification with a fallback and variables stays one 
 }
 
 TEST_CASE("a superseded verification moves to a record that expires with it, without its hash") {
+    // ttl + grace covers the send window, so the current verification is inline.
     VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"},
+                               {"VERIFYD_SEND_LIMITS", "5/90"},
                                {"VERIFYD_CODE_TTL", "60"},
                                {"VERIFYD_EXPIRED_GRACE", "30"}});
     const std::string to = us_number(14201);
@@ -88,4 +91,25 @@ TEST_CASE("a superseded verification moves to a record that expires with it, wit
     CHECK(read.value("status", "") == "canceled");
     json current = require_success(v.get_verification(v.key(kTestA), second["id"]));
     CHECK(current.value("status", "") == "pending");
+}
+
+TEST_CASE(
+    "a verification whose ttl + grace is shorter than the longest send window lives in "
+    "a record of its own, and its number's hash holds only the send times") {
+    VerifydInstance v(Settings{{"VERIFYD_CODE_TTL", "60"}, {"VERIFYD_EXPIRED_GRACE", "30"}});
+    json sent = v.send_ok(v.key(kTestA), us_number(14301));
+
+    const std::vector<std::string> records = keys_starting(v, "o:");
+    const std::vector<std::string> numbers = keys_starting(v, "n:");
+    REQUIRE(records.size() == 1);
+    REQUIRE(numbers.size() == 1);
+    CHECK(v.redis().command({"PTTL", records[0]}).integer <= 90 * 1000);
+    CHECK(v.redis().command({"PTTL", numbers[0]}).integer > 86000 * 1000);
+    RedisValue fields = v.redis().command({"HKEYS", numbers[0]});
+    std::vector<std::string> names = fields.leaves();
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"ts", "u"});
+    CHECK(encoding(v, records[0]) == "listpack");
+    json read = require_success(v.get_verification(v.key(kTestA), sent["id"]));
+    CHECK(read.value("status", "") == "pending");
 }

@@ -1,0 +1,143 @@
+-- record: a verification as Redis holds it, its fields and what they mean: the Lua half
+-- of the record codec whose C++ half is service/verification_record.cpp (a new field is
+-- a change in both). Prepended to every script after lib/common.lua. Not for: key names,
+-- which the caller passes (service/redis_keys.cpp), or state transitions (the scripts).
+--
+-- One hash per (account, number), n:{tag}, holds the number's send history and
+-- its current verification, so that a pending verification costs one key:
+--   number fields: u the current verification's suffix, ts / tl the send times (ms,
+--   oldest first) of the number's sandbox / live sends whose verification is not
+--   inline (the inline one's time is its created time).
+-- The hash lives as long as the longest send window needs the history, and nothing of a
+-- verification may outlive its ttl + grace. So a verification is inline in n:{tag} only
+-- when its ttl + grace covers the longest window (the default settings); otherwise it
+-- lives in a hash of its own, o:{tag}<suffix>, from the start. A superseded
+-- verification moves to its own hash too. Every o: hash expires with its verification.
+-- Verification fields (in either hash): a account, to number, loc locale (none = en),
+-- i settings packed as "c ttl g sb len mx ch fb" (created ms, code lifetime s, grace
+-- after expiry s, sandbox 1/0, code length, max attempts, channel, fallback or -), st
+-- status (p pending, a approved, l locked, c canceled, s superseded), n wrong attempts
+-- (none = 0), h code hash (pending only), k the code (sandbox only), tn template name
+-- (none = default), tv the request's template variables as JSON (none = {}), p the
+-- suffix of the verification this one superseded; delivery (live only): ds status
+-- (queued, sent, failed), dch channel in use (none = ch), fr fallback reason, de error,
+-- da attempts on the channel in use, pid the provider's message id, sc sealed code
+-- (until delivered or dropped). Fields are absent rather than empty or default, and the
+-- settings are packed into one, because every field costs bytes in a pending verification
+-- (Redis keeps a hash compact only while every value is at most 64 bytes).
+
+local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb'}
+-- The settings a send's request gives; the script adds c, ttl and g.
+local request_settings = {sb = true, len = true, mx = true, ch = true, fb = true}
+
+-- A delivery job names its verification "{tag}<suffix>" (service/redis_keys.cpp
+-- job_ref): the record key prefix "o:{tag}" without its "o:", and the suffix.
+local function job_ref(record_prefix, suffix)
+    return string.sub(record_prefix, 3) .. suffix
+end
+
+local function job_suffix(job)
+    return string.match(job, '}(.*)$')
+end
+
+local function pack_settings(settings)
+    local values = {}
+    for i, name in ipairs(settings_names) do
+        local value = settings[name]
+        values[i] = (value == nil or value == '') and '-' or value
+    end
+    return table.concat(values, ' ')
+end
+
+-- The packed settings as a table, with the expiry e and the time gone after which the
+-- verification is forgotten (answers as unknown); nil for nil.
+local function unpack_settings(packed)
+    if not packed then
+        return nil
+    end
+    local settings, i = {}, 1
+    for value in string.gmatch(packed, '%S+') do
+        settings[settings_names[i]] = value ~= '-' and value or ''
+        i = i + 1
+    end
+    settings.e = tonumber(settings.c) + tonumber(settings.ttl) * 1000
+    settings.gone = settings.e + tonumber(settings.g) * 1000
+    return settings
+end
+
+-- The hash that holds verification `suffix` (its number's while it is the current one
+-- and inline, else its own record) and the values of the named fields there. Most calls
+-- are about the current verification, which one HMGET reads together with the number's
+-- u and the settings i that only an inline verification puts there.
+local function read_verification(number_key, record_key, suffix, names)
+    local values = redis.call('HMGET', number_key, 'u', 'i', unpack(names))
+    local current = table.remove(values, 1)
+    if current == suffix and table.remove(values, 1) then
+        return number_key, values
+    end
+    return record_key, redis.call('HMGET', record_key, unpack(names))
+end
+
+-- The number's current verification: its suffix and the hash that holds it; nil when
+-- the number has none.
+local function current_verification(number_key, record_prefix)
+    local suffix, packed = unpack(redis.call('HMGET', number_key, 'u', 'i'))
+    if not suffix then
+        return nil
+    end
+    return suffix, packed and number_key or record_prefix .. suffix
+end
+
+-- Whether unpacked settings are of a request's mode, "s" sandbox or "l" live: a request
+-- sees only verifications of its own mode, as if the others did not exist.
+local function of_mode(settings, mode)
+    return (settings.sb == '1') == (mode == 's')
+end
+
+-- Whether a check or a cancel can act on a verification: its settings, or nil and the
+-- refusal. 4040 when it is unknown, another account's or mode's, spent or forgotten;
+-- 4042 when locked (if `refuse_locked`); 4041 when expired.
+local function actionable(owner, status, packed, account, mode, refuse_locked)
+    if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
+        return nil, 4040
+    end
+    local settings = unpack_settings(packed)
+    if now_ms >= settings.gone or not of_mode(settings, mode) then
+        return nil, 4040
+    end
+    if refuse_locked and status == 'l' then
+        return nil, 4042
+    end
+    if now_ms >= settings.e then
+        return nil, 4041
+    end
+    return settings
+end
+
+local number_fields = {u = true, ts = true, tl = true}
+local secret_fields = {h = true, sc = true}
+
+-- A verification as a flat field/value list for the reader: no secrets, no number
+-- fields, the settings unpacked (c, e, sb, len, mx, ch, fb); nil when there is none or
+-- it is forgotten.
+local function readable_fields(key)
+    local fields = redis.call('HGETALL', key)
+    local out, settings = {}, nil
+    for i = 1, #fields, 2 do
+        local name, value = fields[i], fields[i + 1]
+        if name == 'i' then
+            settings = unpack_settings(value)
+        elseif not number_fields[name] and not secret_fields[name] then
+            out[#out + 1] = name
+            out[#out + 1] = value
+        end
+    end
+    if not settings or now_ms >= settings.gone then
+        return nil
+    end
+    for _, name in ipairs({'c', 'e', 'sb', 'len', 'mx', 'ch', 'fb'}) do
+        out[#out + 1] = name
+        out[#out + 1] = tostring(settings[name])
+    end
+    return out
+end
