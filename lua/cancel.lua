@@ -19,14 +19,14 @@
 local account, mode = ARGV[2], ARGV[4]
 
 local function run()
-    local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a', 'st', 'i'})
+    local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {F.account, F.status, F.settings})
     local owner, status, packed = unpack(values)
     local settings, refusal = actionable(owner, status, packed, account, mode, false)
     if not settings then
         return {refusal}
     end
-    redis.call('HSET', key, 'st', 'c')
-    redis.call('HDEL', key, 'h')
+    redis.call('HSET', key, F.status, STATUS.canceled)
+    redis.call('HDEL', key, F.hash)
     return {0, now_ms, readable_fields(key)}
 end
 

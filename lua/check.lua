@@ -42,7 +42,8 @@ end
 
 local function run()
     local key, values =
-        read_verification(KEYS[2], KEYS[3], ARGV[4], {'a', 'st', 'i', 'n', 'h', 'to'})
+        read_verification(KEYS[2], KEYS[3], ARGV[4],
+            {F.account, F.status, F.settings, F.wrong, F.hash, F.to})
     local owner, status, packed, wrong, stored, to = unpack(values)
     local settings, refusal = actionable(owner, status, packed, account, mode, true)
     if not settings then
@@ -51,16 +52,16 @@ local function run()
 
     local max_attempts = tonumber(settings.mx)
     if matches(stored) then
-        redis.call('HSET', key, 'st', 'a')
-        redis.call('HDEL', key, 'h')
+        redis.call('HSET', key, F.status, STATUS.approved)
+        redis.call('HDEL', key, F.hash)
         return {0, 'approved', max_attempts - tonumber(wrong or 0), to}
     end
 
-    wrong = redis.call('HINCRBY', key, 'n', 1)
+    wrong = redis.call('HINCRBY', key, F.wrong, 1)
     local remaining = max_attempts - wrong
     if remaining <= 0 then
-        redis.call('HSET', key, 'st', 'l')
-        redis.call('HDEL', key, 'h')
+        redis.call('HSET', key, F.status, STATUS.locked)
+        redis.call('HDEL', key, F.hash)
         return {0, 'locked', 0, to}
     end
     return {0, 'pending', remaining, to}

@@ -19,7 +19,7 @@ local mode = ARGV[5]
 local reply = {0, now_ms}
 local suffix, key = current_verification(number_key, record_prefix)
 while suffix and (#reply - 2) / 2 < limit do
-    local owner, previous, packed = unpack(redis.call('HMGET', key, 'a', 'p', 'i'))
+    local owner, previous, packed = unpack(redis.call('HMGET', key, F.account, F.previous, F.settings))
     local fields = owner == account and packed and of_mode(unpack_settings(packed), mode) and
                        readable_fields(key)
     if fields then

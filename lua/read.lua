@@ -15,7 +15,7 @@
 --          {4029, retry_after}  (lib/key_limit.lua)
 
 local account, mode = ARGV[2], ARGV[5]
-local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {'a', 'i'})
+local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {F.account, F.settings})
 local owner, packed = unpack(values)
 
 local fields = owner == account and packed and of_mode(unpack_settings(packed), mode) and

@@ -53,8 +53,9 @@ end
 local function run()
     -- This mode's send times within the longest window, oldest first: the listed ones
     -- and, when the current verification is inline, its own.
-    local times_field = 't' .. mode
-    local stored_times, current, packed = unpack(redis.call('HMGET', number_key, times_field, 'u', 'i'))
+    local times_field = mode == 's' and F.sandbox_times or F.live_times
+    local stored_times, current, packed =
+        unpack(redis.call('HMGET', number_key, times_field, F.current, F.settings))
     local times = recent_times(stored_times)
     local current_settings = current and unpack_settings(packed)
     local current_mode = current_settings and (current_settings.sb == '1' and 's' or 'l')
@@ -90,12 +91,12 @@ local function run()
     local previous = nil
     if current and not packed then
         local record_key = record_prefix .. current
-        local status = redis.call('HGET', record_key, 'st')
+        local status = redis.call('HGET', record_key, F.status)
         if status then
-            if status == 'p' then
-                redis.call('HSET', record_key, 'st', 's')
+            if status == STATUS.pending then
+                redis.call('HSET', record_key, F.status, STATUS.superseded)
             end
-            redis.call('HDEL', record_key, 'h')
+            redis.call('HDEL', record_key, F.hash)
             previous = current
         end
     elseif current then
@@ -105,16 +106,16 @@ local function run()
             local name, value = stored[i], stored[i + 1]
             if not number_fields[name] then
                 stale[#stale + 1] = name
-                if name == 'st' and value == 'p' then
-                    value = 's'
+                if name == F.status and value == STATUS.pending then
+                    value = STATUS.superseded
                 end
-                if name ~= 'h' then
+                if name ~= F.hash then
                     record[#record + 1] = name
                     record[#record + 1] = value
                 end
             end
         end
-        redis.call('HDEL', number_key, 'u', unpack(stale))
+        redis.call('HDEL', number_key, F.current, unpack(stale))
         if now_ms < current_settings.gone then
             local record_key = record_prefix .. current
             redis.call('HSET', record_key, unpack(record))
@@ -133,7 +134,7 @@ local function run()
     end
 
     local settings = {c = now_ms, ttl = ttl_s, g = grace_s}
-    local fields = {'st', 'p'}
+    local fields = {F.status, STATUS.pending}
     for i = first_field, #ARGV - 1, 2 do
         local name, value = ARGV[i], ARGV[i + 1]
         if request_settings[name] then
@@ -143,21 +144,21 @@ local function run()
             fields[#fields + 1] = value
         end
     end
-    fields[#fields + 1] = 'i'
+    fields[#fields + 1] = F.settings
     fields[#fields + 1] = pack_settings(settings)
     if previous then
-        fields[#fields + 1] = 'p'
+        fields[#fields + 1] = F.previous
         fields[#fields + 1] = previous
     end
     local lifetime_ms = (ttl_s + grace_s) * 1000
     if inline then
-        redis.call('HSET', number_key, 'u', suffix, unpack(fields))
+        redis.call('HSET', number_key, F.current, suffix, unpack(fields))
         redis.call('PEXPIRE', number_key, lifetime_ms)
     else
         local record_key = record_prefix .. suffix
         redis.call('HSET', record_key, unpack(fields))
         redis.call('PEXPIRE', record_key, lifetime_ms)
-        redis.call('HSET', number_key, 'u', suffix)
+        redis.call('HSET', number_key, F.current, suffix)
         redis.call('PEXPIRE', number_key, longest_ms)
     end
 

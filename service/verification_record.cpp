@@ -13,7 +13,34 @@ namespace verifyd {
 
 namespace {
 
-// The status letters of lib/record.lua as the API's words; a pending verification is
+// The fields' names in Redis: lib/record.lua's table F, whose comments say what each holds.
+namespace field {
+constexpr const char* kAccount = "a";
+constexpr const char* kTo = "to";
+constexpr const char* kLocale = "loc";
+constexpr const char* kStatus = "st";
+constexpr const char* kWrong = "n";
+constexpr const char* kHash = "h";
+constexpr const char* kCode = "k";
+constexpr const char* kTemplate = "tn";
+constexpr const char* kVariables = "tv";
+constexpr const char* kDelivery = "ds";
+constexpr const char* kChannelInUse = "dch";
+constexpr const char* kFallbackReason = "fr";
+constexpr const char* kDeliveryError = "de";
+constexpr const char* kProviderId = "pid";
+constexpr const char* kSealedCode = "sc";
+// The settings that send.lua packs into F.settings, and read.lua unpacks with the expiry.
+constexpr const char* kCreated = "c";
+constexpr const char* kExpires = "e";
+constexpr const char* kSandbox = "sb";
+constexpr const char* kCodeLength = "len";
+constexpr const char* kMaxAttempts = "mx";
+constexpr const char* kChannel = "ch";
+constexpr const char* kFallback = "fb";
+}  // namespace field
+
+// The status letters of lib/record.lua (STATUS) as the API's words; a pending verification is
 // expired once its time has passed, which no script needs to write down.
 std::string status_word(const std::string& letter, bool past_expiry) {
     if (letter == "a") return "approved";
@@ -28,23 +55,23 @@ std::vector<std::pair<const char*, std::string>> encode_new_verification(
     const NewVerification& created, const std::string& account) {
     const Verification& v = created.verification;
     std::vector<std::pair<const char*, std::string>> fields = {
-        {"a", account},
-        {"to", v.to},
-        {"ch", v.channel},
-        {"fb", v.fallback},
-        {"loc", v.locale == kDefaultLocale ? "" : v.locale},
-        {"len", std::to_string(v.code_length)},
-        {"mx", std::to_string(v.max_attempts)},
-        {"sb", v.sandbox ? "1" : "0"},
-        {"tn", v.template_name == kDefaultTemplateName ? "" : v.template_name},
-        {"tv", v.template_variables},
-        {"h", created.code_hashes},
+        {field::kAccount, account},
+        {field::kTo, v.to},
+        {field::kChannel, v.channel},
+        {field::kFallback, v.fallback},
+        {field::kLocale, v.locale == kDefaultLocale ? "" : v.locale},
+        {field::kCodeLength, std::to_string(v.code_length)},
+        {field::kMaxAttempts, std::to_string(v.max_attempts)},
+        {field::kSandbox, v.sandbox ? "1" : "0"},
+        {field::kTemplate, v.template_name == kDefaultTemplateName ? "" : v.template_name},
+        {field::kVariables, v.template_variables},
+        {field::kHash, created.code_hashes},
     };
     if (v.sandbox) {
-        fields.emplace_back("k", v.code);
+        fields.emplace_back(field::kCode, v.code);
     } else {
-        fields.emplace_back("ds", v.delivery_status);
-        fields.emplace_back("sc", created.sealed_code);
+        fields.emplace_back(field::kDelivery, v.delivery_status);
+        fields.emplace_back(field::kSealedCode, created.sealed_code);
     }
     return fields;
 }
@@ -56,26 +83,28 @@ Verification decode_verification(const RecordRef& ref, const redisReply* fields,
     auto number = [&](const char* name) { return std::atoll(map[name].c_str()); };
     Verification v;
     v.ref = ref;
-    v.account = map["a"];
-    v.to = map["to"];
-    v.channel = map["ch"];
-    v.fallback = map["fb"];
-    v.locale = stored_locale(map["loc"]);
-    v.code_length = static_cast<int>(number("len"));
-    v.max_attempts = static_cast<int>(number("mx"));
-    v.attempts = static_cast<int>(number("n"));
-    v.created_ms = number("c");
-    v.expires_ms = number("e");
-    v.sandbox = map["sb"] == "1";
-    v.code = map["k"];
-    v.template_name = stored_template_name(map["tn"]);
-    v.template_variables = map["tv"];
-    v.delivery_status = map["ds"].empty() && v.sandbox ? "sandboxed" : map["ds"];
-    v.delivery_channel = map["dch"].empty() ? v.channel : map["dch"];
-    v.fallback_reason = map["fr"];
-    v.delivery_error = map["de"];
-    v.provider_message_id = map["pid"];
-    v.status = status_word(map["st"], now_ms >= v.expires_ms);
+    v.account = map[field::kAccount];
+    v.to = map[field::kTo];
+    v.channel = map[field::kChannel];
+    v.fallback = map[field::kFallback];
+    v.locale = stored_locale(map[field::kLocale]);
+    v.code_length = static_cast<int>(number(field::kCodeLength));
+    v.max_attempts = static_cast<int>(number(field::kMaxAttempts));
+    v.attempts = static_cast<int>(number(field::kWrong));
+    v.created_ms = number(field::kCreated);
+    v.expires_ms = number(field::kExpires);
+    v.sandbox = map[field::kSandbox] == "1";
+    v.code = map[field::kCode];
+    v.template_name = stored_template_name(map[field::kTemplate]);
+    v.template_variables = map[field::kVariables];
+    const std::string& delivery = map[field::kDelivery];
+    v.delivery_status = delivery.empty() && v.sandbox ? "sandboxed" : delivery;
+    const std::string& channel_in_use = map[field::kChannelInUse];
+    v.delivery_channel = channel_in_use.empty() ? v.channel : channel_in_use;
+    v.fallback_reason = map[field::kFallbackReason];
+    v.delivery_error = map[field::kDeliveryError];
+    v.provider_message_id = map[field::kProviderId];
+    v.status = status_word(map[field::kStatus], now_ms >= v.expires_ms);
     return v;
 }
 

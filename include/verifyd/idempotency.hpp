@@ -10,11 +10,25 @@
 #include <utility>
 #include <vector>
 
+#include "verifyd/caller.hpp"
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"
-#include "verifyd/store.hpp"
 
 namespace verifyd {
+
+// A state change made at most once per Idempotency-Key (lua/lib/idempotency.lua).
+struct Idempotency {
+    std::string name;         // keyed hash of account, mode, endpoint and key
+    std::string fingerprint;  // of the request: path and body as parsed
+    bool follow = false;      // another request holds the key's claim: only replay
+    int ttl_seconds = 0;
+};
+
+// What the claim of an Idempotency-Key says to do (lua/idempotency/claim.lua).
+struct IdempotencyClaim {
+    enum class Next { Run, Follow, Replay } next = Next::Run;
+    std::string answer;  // Replay: the JSON answer recorded without a state change
+};
 
 constexpr const char* kIdempotencyHeader = "Idempotency-Key";
 constexpr const char* kReplayedHeader = "Idempotent-Replayed";

@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "verifyd/caller.hpp"
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"
+#include "verifyd/idempotency.hpp"
 #include "verifyd/redis_connection.hpp"
 #include "verifyd/redis_keys.hpp"
 #include "verifyd/verification_record.hpp"
@@ -23,29 +25,6 @@ namespace verifyd {
 
 class Metrics;
 class RedisLane;
-
-// Who is asking, for the per-key request limit that every script applies first, and in
-// which mode: a request sees only verifications of its own mode (§3).
-struct Caller {
-    std::string account;
-    std::string key_id;
-    int requests_per_minute = 0;
-    bool sandbox = false;
-};
-
-// A state change made at most once per Idempotency-Key (lua/lib/idempotency.lua).
-struct Idempotency {
-    std::string name;         // keyed hash of account, mode, endpoint and key
-    std::string fingerprint;  // of the request: path and body as parsed
-    bool follow = false;      // another request holds the key's claim: only replay
-    int ttl_seconds = 0;
-};
-
-// What the claim of an Idempotency-Key says to do (lua/idempotency/claim.lua).
-struct IdempotencyClaim {
-    enum class Next { Run, Follow, Replay } next = Next::Run;
-    std::string answer;  // Replay: the JSON answer recorded without a state change
-};
 
 struct CheckOutcome {
     std::string to;

@@ -13,19 +13,41 @@
 -- when its ttl + grace covers the longest window (the default settings); otherwise it
 -- lives in a hash of its own, o:{tag}<suffix>, from the start. A superseded
 -- verification moves to its own hash too. Every o: hash expires with its verification.
--- Verification fields (in either hash): a account, to number, loc locale (none = en),
--- i settings packed as "c ttl g sb len mx ch fb" (created ms, code lifetime s, grace
--- after expiry s, sandbox 1/0, code length, max attempts, channel, fallback or -), st
--- status (p pending, a approved, l locked, c canceled, s superseded), n wrong attempts
--- (none = 0), h code hash (pending only), k the code (sandbox only), tn template name
--- (none = default), tv the request's template variables as JSON (none = {}), p the
--- suffix of the verification this one superseded; delivery (live only): ds status
--- (queued, sent, failed), dch channel in use (none = ch), fr fallback reason, de error,
--- da attempts on the channel in use, pid the provider's message id, sc sealed code
--- (until delivered or dropped). Fields are absent rather than empty or default, and the
--- settings are packed into one, because every field costs bytes in a pending verification
--- (Redis keeps a hash compact only while every value is at most 64 bytes).
+-- Fields are absent rather than empty or default, and the settings are packed into one,
+-- because every field costs bytes in a pending verification (Redis keeps a hash compact
+-- only while every value is at most 64 bytes). Scripts name a field only through F.
 
+local F = {
+    -- the number's own fields, in n:{tag}
+    current = 'u',         -- the current verification's suffix
+    sandbox_times = 'ts',  -- send times (ms, oldest first) of sandbox sends not inline
+    live_times = 'tl',     -- the same for live sends
+    -- a verification's fields, in n:{tag} while inline, else in o:{tag}<suffix>
+    account = 'a',
+    to = 'to',            -- the number
+    locale = 'loc',       -- none = the default locale
+    settings = 'i',       -- packed, see settings_names
+    status = 'st',        -- a letter of STATUS
+    wrong = 'n',          -- wrong attempts, none = 0
+    hash = 'h',           -- the code's keyed hash (pending only)
+    code = 'k',           -- the code (sandbox only: test data)
+    template = 'tn',      -- template name, none = the default
+    variables = 'tv',     -- the request's template variables as JSON, none = {}
+    previous = 'p',       -- the suffix of the verification this one superseded
+    delivery = 'ds',      -- live only: queued, sent or failed
+    channel_in_use = 'dch',    -- none = the settings' channel
+    fallback_reason = 'fr',
+    delivery_error = 'de',
+    delivery_attempts = 'da',  -- on the channel in use
+    provider_id = 'pid',       -- the provider's message id
+    sealed_code = 'sc',        -- until delivered or dropped
+}
+
+local STATUS = {pending = 'p', approved = 'a', locked = 'l', canceled = 'c', superseded = 's'}
+
+-- The settings, packed into F.settings as "c ttl g sb len mx ch fb": created ms, code
+-- lifetime s, grace after expiry s, sandbox 1/0, code length, max attempts, channel,
+-- fallback (- for none).
 local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb'}
 -- The settings a send's request gives; the script adds c, ttl and g.
 local request_settings = {sb = true, len = true, mx = true, ch = true, fb = true}
@@ -70,7 +92,7 @@ end
 -- are about the current verification, which one HMGET reads together with the number's
 -- u and the settings i that only an inline verification puts there.
 local function read_verification(number_key, record_key, suffix, names)
-    local values = redis.call('HMGET', number_key, 'u', 'i', unpack(names))
+    local values = redis.call('HMGET', number_key, F.current, F.settings, unpack(names))
     local current = table.remove(values, 1)
     if current == suffix and table.remove(values, 1) then
         return number_key, values
@@ -81,7 +103,7 @@ end
 -- The number's current verification: its suffix and the hash that holds it; nil when
 -- the number has none.
 local function current_verification(number_key, record_prefix)
-    local suffix, packed = unpack(redis.call('HMGET', number_key, 'u', 'i'))
+    local suffix, packed = unpack(redis.call('HMGET', number_key, F.current, F.settings))
     if not suffix then
         return nil
     end
@@ -98,14 +120,14 @@ end
 -- refusal. 4040 when it is unknown, another account's or mode's, spent or forgotten;
 -- 4042 when locked (if `refuse_locked`); 4041 when expired.
 local function actionable(owner, status, packed, account, mode, refuse_locked)
-    if not owner or owner ~= account or status ~= 'p' and status ~= 'l' then
+    if not owner or owner ~= account or status ~= STATUS.pending and status ~= STATUS.locked then
         return nil, 4040
     end
     local settings = unpack_settings(packed)
     if now_ms >= settings.gone or not of_mode(settings, mode) then
         return nil, 4040
     end
-    if refuse_locked and status == 'l' then
+    if refuse_locked and status == STATUS.locked then
         return nil, 4042
     end
     if now_ms >= settings.e then
@@ -114,8 +136,8 @@ local function actionable(owner, status, packed, account, mode, refuse_locked)
     return settings
 end
 
-local number_fields = {u = true, ts = true, tl = true}
-local secret_fields = {h = true, sc = true}
+local number_fields = {[F.current] = true, [F.sandbox_times] = true, [F.live_times] = true}
+local secret_fields = {[F.hash] = true, [F.sealed_code] = true}
 
 -- A verification as a flat field/value list for the reader: no secrets, no number
 -- fields, the settings unpacked (c, e, sb, len, mx, ch, fb); nil when there is none or
@@ -125,7 +147,7 @@ local function readable_fields(key)
     local out, settings = {}, nil
     for i = 1, #fields, 2 do
         local name, value = fields[i], fields[i + 1]
-        if name == 'i' then
+        if name == F.settings then
             settings = unpack_settings(value)
         elseif not number_fields[name] and not secret_fields[name] then
             out[#out + 1] = name

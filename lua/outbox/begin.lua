@@ -20,7 +20,7 @@
 local stream_key, undelivered_key = KEYS[3], KEYS[4]
 local group, entry_id, job, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local key, values = read_verification(KEYS[1], KEYS[2], job_suffix(job),
-    {'st', 'ds', 'i', 'sc', 'dch'})
+    {F.status, F.delivery, F.settings, F.sealed_code, F.channel_in_use})
 local status, delivery, packed, sealed, channel = unpack(values)
 local settings = unpack_settings(packed)
 
@@ -37,8 +37,8 @@ local function drop(reason)
     redis.call('XDEL', stream_key, entry_id)
     redis.call('ZREM', undelivered_key, job)
     if reason ~= '' and settings then
-        redis.call('HSET', key, 'ds', 'failed', 'de', reason)
-        redis.call('HDEL', key, 'sc')
+        redis.call('HSET', key, F.delivery, 'failed', F.delivery_error, reason)
+        redis.call('HDEL', key, F.sealed_code)
     end
     return {'drop', reason, channel or settings and settings.ch or ''}
 end
@@ -49,16 +49,16 @@ end
 if delivery ~= 'queued' or not sealed then
     return drop('')
 end
-if status == 'a' then
+if status == STATUS.approved then
     return drop('verified before delivery')
 end
-if status == 'c' then
+if status == STATUS.canceled then
     return drop('canceled before delivery')
 end
-if status == 's' then
+if status == STATUS.superseded then
     return drop('superseded before delivery')
 end
-if status == 'l' then
+if status == STATUS.locked then
     return drop('locked before delivery')
 end
 if now_ms >= settings.e then
@@ -66,6 +66,6 @@ if now_ms >= settings.e then
 end
 
 local to, locale, template_name, variables, attempts = unpack(
-    redis.call('HMGET', key, 'to', 'loc', 'tn', 'tv', 'da'))
+    redis.call('HMGET', key, F.to, F.locale, F.template, F.variables, F.delivery_attempts))
 return {'go', sealed, to, channel or settings.ch, settings.fb, locale or '', template_name or '',
     variables or '', tonumber(attempts or '0'), tonumber(settings.ttl)}

@@ -22,7 +22,7 @@
 local stream_key, undelivered_key, delayed_key = KEYS[3], KEYS[4], KEYS[5]
 local group, entry_id, job = ARGV[1], ARGV[2], ARGV[3]
 local key, values = read_verification(KEYS[1], KEYS[2], job_suffix(job),
-    {'ds', 'dch', 'i'})
+    {F.delivery, F.channel_in_use, F.settings})
 local delivery, channel, packed = unpack(values)
 local outcome, detail, delay_ms, refusal = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local max_attempts = tonumber(ARGV[8])
@@ -39,32 +39,33 @@ channel = channel or settings.ch
 local fallback = settings.fb
 
 local function close(status, fields)
-    redis.call('HSET', key, 'ds', status, unpack(fields))
-    redis.call('HDEL', key, 'sc')
+    redis.call('HSET', key, F.delivery, status, unpack(fields))
+    redis.call('HDEL', key, F.sealed_code)
     redis.call('ZREM', undelivered_key, job)
     return {status}
 end
 
 local function fall_back_or_fail(reason)
     if channel == 'whatsapp' and fallback == 'sms' then
-        redis.call('HSET', key, 'dch', 'sms', 'fr', reason, 'da', 0, 'de', detail)
+        redis.call('HSET', key, F.channel_in_use, 'sms', F.fallback_reason, reason,
+            F.delivery_attempts, 0, F.delivery_error, detail)
         redis.call('XADD', stream_key, '*', 'r', job)
         return {'fallback'}
     end
-    return close('failed', {'de', detail})
+    return close('failed', {F.delivery_error, detail})
 end
 
 if outcome == 'sent' then
-    return close('sent', {'pid', detail})
+    return close('sent', {F.provider_id, detail})
 end
 
-local attempts = redis.call('HINCRBY', key, 'da', 1)
+local attempts = redis.call('HINCRBY', key, F.delivery_attempts, 1)
 if outcome == 'refused' then
     return fall_back_or_fail(refusal ~= '' and refusal or 'provider_error')
 end
 if attempts >= max_attempts then
     return fall_back_or_fail('provider_error')
 end
-redis.call('HSET', key, 'de', detail)
+redis.call('HSET', key, F.delivery_error, detail)
 redis.call('ZADD', delayed_key, now_ms + delay_ms, job)
 return {'retry'}
