@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Installs dependencies and builds into build/ (or $BUILD_DIR): the targets given as
-# arguments (`./scripts/build.sh verifyd`), or verifyd and all its tests.
+# Installs dependencies and builds the targets given as arguments (`./scripts/build.sh
+# verifyd`), or verifyd and all its tests: into build/ (or $BUILD_DIR), or with
+# SANITIZE=1 the sanitized clang build into build-asan/ (or $BUILD_DIR), which
+# scripts/sanitize.sh and scripts/fuzz.sh share so that CI compiles it once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 build_dir=${BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} >/dev/null
+options=(-DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}")
+if [ "${SANITIZE:-0}" = 1 ]; then
+    build_dir=${BUILD_DIR:-build-asan}
+    export CC=clang-14 CXX=clang++-14
+    options+=(-DVERIFYD_SANITIZE=ON)
+fi
+cmake -S . -B "$build_dir" "${options[@]}" >/dev/null
 targets=()
 for target in "$@"; do targets+=(--target "$target"); done
 cmake --build "$build_dir" -j"$(nproc)" "${targets[@]}"

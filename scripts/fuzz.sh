@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of tests/fuzz with clang-14 into build-fuzz/ (or
-# $FUZZ_BUILD_DIR) and runs each for FUZZ_SECONDS (default 20) from a copy of its seed
-# corpus tests/fuzz/corpus/<target>/, so that the repository's corpus is left as it is.
+# Runs each libFuzzer target of tests/fuzz for FUZZ_SECONDS (default 10) from a copy of
+# its seed corpus tests/fuzz/corpus/<target>/, so that the repository's corpus is left as
+# it is. The targets are built in the sanitized clang build (scripts/build.sh with
+# SANITIZE=1, build-asan/ or $BUILD_DIR), which the sanitized test suite shares.
 # Arguments name the targets to run (default: all). Any crash, leak, timeout, out-of-memory
 # or sanitizer report fails the script, after every target has run; the input that caused
-# it is kept in $FUZZ_BUILD_DIR/findings/<target>/.
+# it is kept in <build dir>/findings/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
-build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
-seconds=${FUZZ_SECONDS:-20}
-CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DVERIFYD_FUZZ=ON -DBUILD_TESTING=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" -j"$(nproc)" --target fuzz_targets
+SANITIZE=1 ./scripts/build.sh fuzz_targets
+build_dir=${BUILD_DIR:-build-asan}
+seconds=${FUZZ_SECONDS:-10}
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -1,4 +1,4 @@
-// Soak test: SOAK_SECONDS (default 120) of mixed load from several threads against the real
+// Soak test: SOAK_SECONDS (default 60) of mixed load from several threads against the real
 // verifyd and a real redis-server on loopback, while Redis is killed and started again on
 // the same port twice. It requires that verifyd stays up and exits 0 on SIGTERM; that no
 // request answers a 5xx other than 503 with retry_after, and that one only while Redis is
@@ -34,7 +34,7 @@ constexpr int kTtlSeconds = 60;
 
 int soak_seconds() {
     const char* text = std::getenv("SOAK_SECONDS");
-    return text == nullptr ? 120 : std::atoi(text);
+    return text == nullptr ? 60 : std::atoi(text);
 }
 
 // The Redis outages, as the load threads see them.
