@@ -1,7 +1,9 @@
 // A private redis-server for one test: started on a free loopback port with no
 // persistence, in its own temporary directory; it can be killed, paused and restarted
-// on the same port to stage outages. Also a small synchronous client (hiredis) for
-// reading what verifyd stored. Not for: a shared Redis, or anything verifyd itself does.
+// on the same port to stage outages. Also the command line and start-up wait that every
+// redis-server of the tests shares (sentinel_cluster.hpp's too), and a small synchronous
+// client (hiredis) for reading what verifyd stored. Not for: a shared Redis, or anything
+// verifyd itself does.
 #pragma once
 
 #include <chrono>
