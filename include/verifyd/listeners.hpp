@@ -19,8 +19,9 @@ class Listeners {
 
     // False, after saying why, when an address cannot be served.
     bool start();
-    // The shutdown: /readyz fails for VERIFYD_SHUTDOWN_DELAY_MS, the requests in flight
-    // finish, then the listeners close, which drops open connections.
+    // The shutdown: /readyz fails for VERIFYD_SHUTDOWN_DELAY_MS, so that load balancers
+    // stop routing here, then the requests in flight finish before the listeners close,
+    // which drops open connections.
     void drain_and_close();
 
     std::string listen_address() const;
