@@ -55,6 +55,7 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    ./scripts/redis.sh stop "$work" || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -77,15 +78,12 @@ wait_for() {  # wait_for SECONDS COMMAND...
 
 # --- Redis and verifyd -----------------------------------------------------------------
 redis_port=$(free_port)
-redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
-    --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
-redis_pid=$!
-pids+=("$redis_pid")
+./scripts/redis.sh start "$work" "$redis_port"
+redis_pid=$(cat "$work/redis.pid")
 rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
-wait_for 10 rcli PING
 
-"$verifyd_bin" keygen --hash-key >"$work/hash.key"
-key_id=$(./scripts/dev-keys.sh "$verifyd_bin" acct_bench "$work")
+./scripts/dev-keys.sh hash-key "$verifyd_bin" "$work"
+key_id=$(./scripts/dev-keys.sh api-key "$verifyd_bin" acct_bench "$work")
 api_key=$(cat "$work/test.key")
 
 verifyd_port=$(free_port)

@@ -130,6 +130,35 @@ RedisValue redis_command(int port, const std::vector<std::string>& args,
     return connection.command(args);
 }
 
+std::vector<std::string> redis_server_arguments(int port, const std::string& dir) {
+    return {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+            "no",     "--daemonize",        "no",     "--dir",     dir};
+}
+
+std::unique_ptr<Process> launch_redis_server(int port, const std::vector<std::string>& args,
+                                             const std::string& log_path,
+                                             const std::string& password) {
+    auto process = std::make_unique<Process>(REDIS_SERVER_BINARY, args, Environment{}, log_path);
+    const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (!process->running()) {
+            return nullptr;
+        }
+        try {
+            RedisValue reply =
+                redis_command(port, {"PING"}, std::chrono::milliseconds(200), password);
+            if (reply.type == RedisValue::Type::Status && reply.str == "PONG") {
+                return process;
+            }
+        } catch (const std::runtime_error&) {
+            // Not listening yet.
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    process->kill();
+    return nullptr;
+}
+
 RedisServer::RedisServer() : dir_("verifyd-redis") {
     // The free port may be taken by someone else before redis binds it; try a few.
     for (int attempt = 0; attempt < 5; ++attempt) {
@@ -153,24 +182,9 @@ std::string RedisServer::url(int db) const {
 
 bool RedisServer::launch() {
     process_.reset();
-    process_ = std::make_unique<Process>(
-        REDIS_SERVER_BINARY,
-        std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
-                                 "", "--appendonly", "no", "--daemonize", "no", "--dir",
-                                 dir_.path()},
-        Environment{}, dir_.file("redis.log"));
-    const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!process_->running()) {
-            return false;
-        }
-        if (ping(std::chrono::milliseconds(200))) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    process_->kill();
-    return false;
+    process_ = launch_redis_server(port_, redis_server_arguments(port_, dir_.path()),
+                                   dir_.file("redis.log"));
+    return process_ != nullptr;
 }
 
 void RedisServer::start() {

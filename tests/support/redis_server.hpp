@@ -1,7 +1,9 @@
 // A private redis-server for one test: started on a free loopback port with no
 // persistence, in its own temporary directory; it can be killed, paused and restarted
-// on the same port to stage outages. Also a small synchronous client (hiredis) for
-// reading what verifyd stored. Not for: a shared Redis, or anything verifyd itself does.
+// on the same port to stage outages. Also the command line and start-up wait that every
+// redis-server of the tests shares (sentinel_cluster.hpp's too), and a small synchronous
+// client (hiredis) for reading what verifyd stored. Not for: a shared Redis, or anything
+// verifyd itself does.
 #pragma once
 
 #include <chrono>
@@ -40,6 +42,17 @@ RedisValue redis_command(int port, const std::vector<std::string>& args,
                          std::chrono::milliseconds timeout = std::chrono::seconds(5),
                          const std::string& password = {});
 
+// The command line, after the program, of every redis-server the tests start: on `port`
+// of 127.0.0.1 only, in the foreground, without persistence, working in `dir`.
+std::vector<std::string> redis_server_arguments(int port, const std::string& dir);
+
+// Starts redis-server with `args`, its output in `log_path`, and waits up to 10 s until it
+// answers PING on `port` (after AUTH with `password` unless it is empty). Null when it
+// ended first (e.g. the port was taken) or did not answer in time (it is killed then).
+std::unique_ptr<Process> launch_redis_server(int port, const std::vector<std::string>& args,
+                                             const std::string& log_path,
+                                             const std::string& password = {});
+
 class RedisServer {
   public:
     // Starts the server and waits until it answers PING; throws with its log otherwise.
@@ -71,7 +84,7 @@ class RedisServer {
     std::string log() const;
 
   private:
-    bool launch();  // false when the server ended before answering (e.g. port taken)
+    bool launch();  // launch_redis_server on port_; false when it did not start
 
     TempDir dir_;
     int port_ = 0;

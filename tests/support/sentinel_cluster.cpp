@@ -16,20 +16,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kStartTimeout = std::chrono::seconds(10);
 constexpr auto kSyncTimeout = std::chrono::seconds(10);
 constexpr auto kSettleTimeout = std::chrono::seconds(20);
 constexpr auto kPoll = std::chrono::milliseconds(50);
 constexpr int kStartAttempts = 5;
-
-bool answers_ping(int port, const std::string& password) {
-    try {
-        RedisValue reply = redis_command(port, {"PING"}, std::chrono::milliseconds(200), password);
-        return reply.type == RedisValue::Type::Status && reply.str == "PONG";
-    } catch (const std::runtime_error&) {
-        return false;
-    }
-}
 
 // Starts redis-server with `arguments(port)` on free ports until one answers PING; throws
 // with its log otherwise.
@@ -38,17 +28,8 @@ std::pair<std::unique_ptr<Process>, int> start_redis(
     const std::string& password) {
     for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
         const int port = free_loopback_port();
-        auto process = std::make_unique<Process>(REDIS_SERVER_BINARY, arguments(port),
-                                                 Environment{}, log_path);
-        const auto deadline = Clock::now() + kStartTimeout;
-        while (Clock::now() < deadline && process->running()) {
-            if (answers_ping(port, password)) {
-                return {std::move(process), port};
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        if (process->running()) {
-            process->kill();
+        if (auto process = launch_redis_server(port, arguments(port), log_path, password)) {
+            return {std::move(process), port};
         }
     }
     throw std::runtime_error("redis-server did not start; its log:\n" + read_file(log_path));
@@ -118,22 +99,9 @@ void SentinelCluster::start_node(size_t index) {
     std::filesystem::create_directories(dir);
     const int master_port = index == 0 ? 0 : node_ports_.at(0);
     auto arguments = [&](int port) {
-        std::vector<std::string> args{"--port",
-                                      std::to_string(port),
-                                      "--bind",
-                                      "127.0.0.1",
-                                      "--save",
-                                      "",
-                                      "--appendonly",
-                                      "no",
-                                      "--daemonize",
-                                      "no",
-                                      "--dir",
-                                      dir,
-                                      "--repl-diskless-sync-delay",
-                                      "0",
-                                      "--shutdown-on-sigterm",
-                                      "now"};
+        std::vector<std::string> args = redis_server_arguments(port, dir);
+        args.insert(args.end(),
+                    {"--repl-diskless-sync-delay", "0", "--shutdown-on-sigterm", "now"});
         if (master_port != 0) {
             args.insert(args.end(), {"--replicaof", "127.0.0.1", std::to_string(master_port)});
         }
@@ -165,15 +133,7 @@ void SentinelCluster::start_sentinel(size_t index) {
     }
     auto arguments = [&](int port) {
         // Sentinels rewrite their conf, so each attempt starts from a fresh one.
-        write_file(conf, "port " + std::to_string(port) +
-                             "\n"
-                             "bind 127.0.0.1\n"
-                             "daemonize no\n"
-                             "dir " +
-                             dir +
-                             "\n"
-                             "sentinel monitor " +
-                             kMasterName + " 127.0.0.1 " + master +
+        write_file(conf, "sentinel monitor " + std::string(kMasterName) + " 127.0.0.1 " + master +
                              " 2\n"
                              "sentinel down-after-milliseconds " +
                              kMasterName +
@@ -183,7 +143,10 @@ void SentinelCluster::start_sentinel(size_t index) {
                              " 5000\n"
                              "sentinel parallel-syncs " +
                              kMasterName + " 1\n" + passwords);
-        return std::vector<std::string>{conf, "--sentinel"};
+        std::vector<std::string> args{conf, "--sentinel"};
+        const std::vector<std::string> common = redis_server_arguments(port, dir);
+        args.insert(args.end(), common.begin(), common.end());
+        return args;
     };
     auto [process, port] = start_redis(arguments, dir + ".log", options_.sentinel_password);
     sentinels_.push_back(std::move(process));
