@@ -363,6 +363,26 @@ evalsha=(EVALSHA "$check_sha" 3 "k:$key_id" "$bench_key" "$bench_record" 1000000
     "$wrong_hash" "$pool_suffix" s "" 0 0)
 rcli "${evalsha[@]}" >"$raw/evalsha-sample.txt"
 grep -q pending "$raw/evalsha-sample.txt" || { log "EVALSHA check did not answer pending"; exit 1; }
+# The same check as a Redis function (FUNCTION LOAD once, FCALL per call), to measure what
+# functions would save: a library's definitions run once, at load, where EVALSHA runs the
+# whole assembled script, lib/ included, on every call. The per-call part of lib/common.lua
+# (the clock) and of lib/key_limit.lua (its refusal, from "do" on) moves into the function.
+check_library=$work/check-library.lua
+{ echo '#!lua name=verifyd_bench'
+    echo 'local now_ms = 0'
+    cat lua/lib/record.lua; echo
+    sed '/^do$/,$d' lua/lib/key_limit.lua; echo
+    cat lua/lib/idempotency.lua; echo
+    echo 'local function check(KEYS, ARGV)'
+    grep -v '^--' lua/lib/common.lua | sed 's/^local now_ms/now_ms/'
+    sed -n '/^do$/,$p' lua/lib/key_limit.lua
+    cat lua/check.lua
+    echo 'end'
+    echo "redis.register_function('verifyd_bench_check', check)"; } >"$check_library"
+rcli -x FUNCTION LOAD REPLACE <"$check_library" >/dev/null
+fcall=(FCALL verifyd_bench_check "${evalsha[@]:2}")
+rcli "${fcall[@]}" >"$raw/fcall-sample.txt"
+grep -q pending "$raw/fcall-sample.txt" || { log "FCALL check did not answer pending"; exit 1; }
 # redis_measure SCENARIO CONNECTIONS REQUESTS PIPELINE COMMAND…: one redis-benchmark run,
 # one row (redis-benchmark's CPU goes in the client column).
 redis_measure() { with_retry redis_measure_once "$@"; }
@@ -397,6 +417,7 @@ redis_measure_once() {
 }
 for c in "${connections[@]}"; do
     redis_measure "EVALSHA check" "$c" $((duration * 15000)) 1 "${evalsha[@]}"
+    redis_measure "FCALL check" "$c" $((duration * 15000)) 1 "${fcall[@]}"
 done
 # What one round trip costs on this machine (a request that does nothing), and what the
 # script costs without most of it (16 calls per round trip).
