@@ -52,7 +52,7 @@ class Provider {
 
 // A provider for one delivery thread (providers keep connections and are not shared);
 // nothing when the kind is None.
-std::unique_ptr<Provider> make_provider(const Config& config);
+std::unique_ptr<Provider> make_provider(const ProviderSettings& settings);
 
 // Turns a provider's HTTP answer into a result. `status` 0 means no answer (timeout,
 // connection failure); `retry_after` is the Retry-After header's value if any; `code`,

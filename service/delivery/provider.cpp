@@ -4,14 +4,14 @@
 
 namespace verifyd {
 
-std::unique_ptr<Provider> make_provider(const Config& config) {
-    switch (config.provider) {
+std::unique_ptr<Provider> make_provider(const ProviderSettings& settings) {
+    switch (settings.kind) {
         case ProviderKind::Log:
             return make_log_provider();
         case ProviderKind::Sent:
-            return make_sent_provider(config);
+            return make_sent_provider(settings.sent, settings.timeout_ms);
         case ProviderKind::Webhook:
-            return make_webhook_provider(config);
+            return make_webhook_provider(settings.webhook, settings.timeout_ms);
         case ProviderKind::None:
             break;
     }

@@ -9,7 +9,7 @@
 namespace verifyd {
 
 std::unique_ptr<Provider> make_log_provider();
-std::unique_ptr<Provider> make_sent_provider(const Config& config);
-std::unique_ptr<Provider> make_webhook_provider(const Config& config);
+std::unique_ptr<Provider> make_sent_provider(const SentSettings& settings, int timeout_ms);
+std::unique_ptr<Provider> make_webhook_provider(const WebhookSettings& settings, int timeout_ms);
 
 }  // namespace verifyd

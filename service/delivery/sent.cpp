@@ -11,7 +11,8 @@ using nlohmann::ordered_json;
 
 class SentProvider : public Provider {
   public:
-    explicit SentProvider(const Config& config) : http_(config), settings_(config.sent) {
+    SentProvider(const SentSettings& settings, int timeout_ms)
+        : http_(timeout_ms), settings_(settings) {
         std::string base = settings_.base_url;
         if (!base.empty() && base.back() == '/') base.pop_back();
         url_ = base + "/v3/messages";
@@ -43,8 +44,8 @@ class SentProvider : public Provider {
 
 }  // namespace
 
-std::unique_ptr<Provider> make_sent_provider(const Config& config) {
-    return std::make_unique<SentProvider>(config);
+std::unique_ptr<Provider> make_sent_provider(const SentSettings& settings, int timeout_ms) {
+    return std::make_unique<SentProvider>(settings, timeout_ms);
 }
 
 }  // namespace verifyd

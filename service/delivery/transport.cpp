@@ -49,14 +49,14 @@ void init_curl_once() {
 
 }  // namespace
 
-HttpClient::HttpClient(const Config& config) {
+HttpClient::HttpClient(int timeout_ms) {
     init_curl_once();
     curl_ = curl_easy_init();
     if (curl_ == nullptr) throw std::runtime_error("libcurl could not make a handle");
-    const long timeout_ms = config.delivery.timeout_ms;
+    const long timeout = timeout_ms;
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, timeout);
     curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
     // A redirect would resend the API key and the code to wherever it points.
     curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L);

@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "verifyd/config.hpp"
-
 namespace verifyd {
 
 struct HttpAnswer {
@@ -23,7 +21,8 @@ struct HttpAnswer {
 // One libcurl easy handle, kept between calls so that its connection is reused.
 class HttpClient {
   public:
-    explicit HttpClient(const Config& config);
+    // `timeout_ms` bounds each call, connect included.
+    explicit HttpClient(int timeout_ms);
     ~HttpClient();
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;

@@ -13,7 +13,8 @@ using nlohmann::ordered_json;
 
 class WebhookProvider : public Provider {
   public:
-    explicit WebhookProvider(const Config& config) : http_(config), settings_(config.webhook) {}
+    WebhookProvider(const WebhookSettings& settings, int timeout_ms)
+        : http_(timeout_ms), settings_(settings) {}
     const char* name() const override { return "webhook"; }
     DeliveryResult deliver(const OutgoingMessage& message) override {
         const ordered_json event = {
@@ -45,8 +46,8 @@ class WebhookProvider : public Provider {
 
 }  // namespace
 
-std::unique_ptr<Provider> make_webhook_provider(const Config& config) {
-    return std::make_unique<WebhookProvider>(config);
+std::unique_ptr<Provider> make_webhook_provider(const WebhookSettings& settings, int timeout_ms) {
+    return std::make_unique<WebhookProvider>(settings, timeout_ms);
 }
 
 }  // namespace verifyd
