@@ -1,7 +1,9 @@
 // Providers: how one attempt to deliver one message is made (§7), and what became of
 // it. `log` writes the message to the log (development only), `sent` calls the Sent
 // platform's POST /v3/messages, `webhook` posts a signed event to the operator's URL.
-// Not for: retries, fallback or queueing, which the outbox decides from the result.
+// The parts live in service/delivery/: one file per provider, the libcurl transport,
+// the reading of answers and the webhook's signature. Not for: retries, fallback or
+// queueing, which the outbox decides from the result.
 #pragma once
 
 #include <cstdint>
