@@ -59,9 +59,9 @@ std::string to_hex(const unsigned char* bytes, size_t size) {
     return hex;
 }
 
-// HMAC-SHA256 of "<t>.<body>" made here, apart from delivery.cpp: the one-shot function
-// when the key is crypto_auth_hmacsha256_KEYBYTES long (the only length it takes), else
-// init/update/final over the whole message at once.
+// HMAC-SHA256 of "<t>.<body>" made here, apart from service/delivery/signing.cpp: the
+// one-shot function when the key is crypto_auth_hmacsha256_KEYBYTES long (the only length
+// it takes), else init/update/final over the whole message at once.
 std::string expected_signature_hex(const std::string& secret, const std::string& t,
                                    const std::string& body) {
     const std::string message = t + "." + body;
