@@ -435,4 +435,27 @@ Config load_config(const EnvLookup& env) {
     return config;
 }
 
+ApiSettings api_settings(const Config& config) {
+    ApiSettings api;
+    api.code_length = config.code_length;
+    api.code_ttl = config.code_ttl;
+    api.max_attempts = config.max_attempts;
+    api.allowed_countries = config.allowed_countries;
+    api.app_name = config.app_name;
+    api.idempotency_ttl = config.idempotency_ttl;
+    api.live_delivery = config.provider != ProviderKind::None;
+    api.operations_listener = !config.metrics_listen_host.empty();
+    api.redis_timeout_ms = config.redis_timeout_ms;
+    api.redis_wait_timeout_ms = config.redis.wait_timeout_ms;
+    return api;
+}
+
+ProviderSettings provider_settings(const Config& config) {
+    return {config.provider, config.sent, config.webhook, config.delivery.timeout_ms};
+}
+
+OutboxSettings outbox_settings(const Config& config) {
+    return {config.delivery, provider_settings(config), config.app_name};
+}
+
 }  // namespace verifyd

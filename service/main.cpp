@@ -91,8 +91,9 @@ int serve() {
     verifyd::Store store(config.redis, config.redis_timeout_ms,
                          {config.send_limits, config.resend_cooldown, config.expired_grace},
                          verifyd::redis_lanes_for(config.threads), &metrics);
-    verifyd::Api api(config, credentials, store, templates, metrics);
-    verifyd::Outbox outbox(config, credentials, store, templates, metrics);
+    verifyd::Api api(verifyd::api_settings(config), credentials, store, templates, metrics);
+    verifyd::Outbox outbox(verifyd::outbox_settings(config), credentials, store, templates,
+                           metrics);
     verifyd::Listeners listeners(api, config, metrics);
     // Before listening, so that a Redis that is up serves from the first request.
     const bool number_key_known = verifyd::refresh_number_key(store, credentials);

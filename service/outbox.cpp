@@ -37,9 +37,9 @@ int retry_delay_ms(const DeliverySettings& settings, int attempt, int retry_afte
     return static_cast<int>(std::max<long long>(delay, retry_after_seconds * 1000LL));
 }
 
-Outbox::Outbox(const Config& config, const CredentialStore& credentials, Store& store,
+Outbox::Outbox(const OutboxSettings& settings, const CredentialStore& credentials, Store& store,
                const Templates& templates, Metrics& metrics)
-    : config_(config),
+    : settings_(settings),
       credentials_(credentials),
       queue_(store),
       templates_(templates),
@@ -50,8 +50,9 @@ Outbox::~Outbox() {
 }
 
 void Outbox::start() {
-    if (config_.provider == ProviderKind::None) return;
-    for (int i = 0; i < config_.delivery.workers; ++i) threads_.emplace_back([this, i] { run(i); });
+    if (settings_.provider.kind == ProviderKind::None) return;
+    for (int i = 0; i < settings_.delivery.workers; ++i)
+        threads_.emplace_back([this, i] { run(i); });
 }
 
 void Outbox::stop() {
@@ -69,14 +70,14 @@ void Outbox::pause(int milliseconds) {
 }
 
 void Outbox::run(int index) {
-    const std::string consumer = config_.delivery.consumer + "/" + std::to_string(index);
-    auto provider = make_provider(config_);
+    const std::string consumer = settings_.delivery.consumer + "/" + std::to_string(index);
+    auto provider = make_provider(settings_.provider);
     bool own_pending_left = true;
     while (!stopping_) {
         // Every thread promotes, so that retries come due even while others are busy.
         queue_.promote_due(100);
         auto jobs =
-            queue_.next_jobs(consumer, own_pending_left, kBatch, config_.delivery.claim_idle_ms);
+            queue_.next_jobs(consumer, own_pending_left, kBatch, settings_.delivery.claim_idle_ms);
         if (!jobs) {
             pause(kRedisDownPauseMs);
             continue;
@@ -120,7 +121,7 @@ OutgoingMessage Outbox::message_of(const RecordRef& record, const BegunJob& begu
     message.locale = stored_locale(begun.locale);
     message.template_name = stored_template_name(begun.template_name);
     message.variables =
-        message_variables(config_.app_name, begun.ttl_seconds, begun.template_variables);
+        message_variables(settings_.app_name, begun.ttl_seconds, begun.template_variables);
     message.attempt = begun.attempts_on_channel + 1;
     // A WhatsApp message's SMS fallback is a request of its own to the provider.
     const bool falling_back = begun.fallback == "sms" && message.channel == "sms";
@@ -155,9 +156,9 @@ void Outbox::record_outcome(const Provider& provider, const DeliveryJob& job,
         result.outcome == DeliveryOutcome::Sent ? result.provider_message_id : result.error;
     if (result.outcome == DeliveryOutcome::Retry)
         attempt.retry_delay_ms =
-            retry_delay_ms(config_.delivery, message.attempt, result.retry_after_seconds);
+            retry_delay_ms(settings_.delivery, message.attempt, result.retry_after_seconds);
     attempt.whatsapp_refusal = result.whatsapp_refusal;
-    attempt.max_attempts = config_.delivery.max_attempts;
+    attempt.max_attempts = settings_.delivery.max_attempts;
     const auto state = queue_.finish(job, attempt);
     if (!state) return;
     log_event(*state == "failed" ? LogLevel::Warn : LogLevel::Info, "delivery",

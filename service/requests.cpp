@@ -165,11 +165,11 @@ Parsed<json> parse_json_body(const std::string& body) {
     return parsed;
 }
 
-Parsed<SendRequest> parse_send_request(const json& body, const Config& config) {
+Parsed<SendRequest> parse_send_request(const json& body, const ApiSettings& settings) {
     Parsed<SendRequest> parsed;
     SendRequest& request = parsed.value;
-    request.code_length = config.code_length;
-    request.ttl_seconds = std::min(std::max(config.code_ttl, 1), 86400);
+    request.code_length = settings.code_length;
+    request.ttl_seconds = std::min(std::max(settings.code_ttl, 1), 86400);
     Problems problems;
     refuse_unknown_fields(body,
                           {"to", "channel", "fallback", "code_length", "ttl_seconds", "locale",

@@ -21,7 +21,7 @@ struct ApiServices;
 
 class Api {
   public:
-    Api(const Config& config, const CredentialStore& credentials, Store& store,
+    Api(const ApiSettings& settings, const CredentialStore& credentials, Store& store,
         const Templates& templates, Metrics& metrics);
     ~Api();
     Api(const Api&) = delete;

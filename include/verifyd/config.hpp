@@ -1,6 +1,7 @@
-// Configuration: every VERIFYD_* setting of the contract (§6) in one struct, and the
-// parser that reads them. A missing or malformed setting is a ConfigError that names
-// the variable; main turns it into exit status 2. Not for: command-line flags.
+// Configuration: every VERIFYD_* setting of the contract (§6) in one struct, the parser
+// that reads them, and the section of it that each component takes. A missing or
+// malformed setting is a ConfigError that names the variable; main turns it into exit
+// status 2. Not for: command-line flags.
 #pragma once
 
 #include <array>
@@ -121,6 +122,45 @@ struct Config {
     // balancers stop routing here before the listener closes.
     int shutdown_delay_ms = 0;
 };
+
+// Each component takes only its own section of Config, cut by the functions below.
+
+// What a provider needs (make_provider): which one, its own settings, and how long one
+// call may take.
+struct ProviderSettings {
+    ProviderKind kind = ProviderKind::None;
+    SentSettings sent;
+    WebhookSettings webhook;
+    int timeout_ms = 0;  // VERIFYD_DELIVERY_TIMEOUT_MS
+};
+
+// What the outbox needs: its own settings, the provider its threads make, and the app
+// name its messages carry.
+struct OutboxSettings {
+    DeliverySettings delivery;
+    ProviderSettings provider;
+    std::string app_name;
+};
+
+// What the HTTP API needs: the sends' defaults and limits, and what it must know of the
+// rest of the deployment.
+struct ApiSettings {
+    int code_length = 0;
+    int code_ttl = 0;
+    int max_attempts = 0;
+    std::set<std::string> allowed_countries;  // empty = all
+    std::string app_name;
+    int idempotency_ttl = 0;
+    bool live_delivery = false;        // a provider is configured
+    bool operations_listener = false;  // /metrics is served there only
+    // An Idempotency-Key's claim outlasts the store's slowest answer, WAIT included.
+    int redis_timeout_ms = 0;
+    int redis_wait_timeout_ms = 0;
+};
+
+ApiSettings api_settings(const Config& config);
+ProviderSettings provider_settings(const Config& config);
+OutboxSettings outbox_settings(const Config& config);
 
 class ConfigError : public std::runtime_error {
   public:

@@ -1,7 +1,9 @@
 // Providers: how one attempt to deliver one message is made (§7), and what became of
 // it. `log` writes the message to the log (development only), `sent` calls the Sent
 // platform's POST /v3/messages, `webhook` posts a signed event to the operator's URL.
-// Not for: retries, fallback or queueing, which the outbox decides from the result.
+// The parts live in service/delivery/: one file per provider, the libcurl transport,
+// the reading of answers and the webhook's signature. Not for: retries, fallback or
+// queueing, which the outbox decides from the result.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +54,7 @@ class Provider {
 
 // A provider for one delivery thread (providers keep connections and are not shared);
 // nothing when the kind is None.
-std::unique_ptr<Provider> make_provider(const Config& config);
+std::unique_ptr<Provider> make_provider(const ProviderSettings& settings);
 
 // Turns a provider's HTTP answer into a result. `status` 0 means no answer (timeout,
 // connection failure); `retry_after` is the Retry-After header's value if any; `code`,

@@ -36,7 +36,7 @@ void refresh_outbox_gauges(Store& store, Metrics& metrics);
 
 class Outbox {
   public:
-    Outbox(const Config& config, const CredentialStore& credentials, Store& store,
+    Outbox(const OutboxSettings& settings, const CredentialStore& credentials, Store& store,
            const Templates& templates, Metrics& metrics);
     ~Outbox();
 
@@ -60,7 +60,7 @@ class Outbox {
     void report_dropped(const Provider& provider, const RecordRef& record, const BegunJob& begun);
     void pause(int milliseconds);
 
-    const Config& config_;
+    const OutboxSettings settings_;
     const CredentialStore& credentials_;
     OutboxQueue queue_;
     const Templates& templates_;

@@ -48,7 +48,7 @@ struct Parsed {
 // The body as a JSON object, or 4000 (413 when larger than 16 KiB).
 Parsed<nlohmann::json> parse_json_body(const std::string& body);
 
-Parsed<SendRequest> parse_send_request(const nlohmann::json& body, const Config& config);
+Parsed<SendRequest> parse_send_request(const nlohmann::json& body, const ApiSettings& settings);
 Parsed<CheckRequest> parse_check_request(const nlohmann::json& body);
 Parsed<ListMessagesQuery> parse_list_messages_query(
     const std::vector<std::pair<std::string, std::string>>& query);

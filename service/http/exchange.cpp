@@ -75,7 +75,7 @@ void Exchange::refuse_final(ApiError error) {
     if (!idempotency_key || !number_key || !is_recorded_refusal(error))
         return refuse(std::move(error));
     Idempotency key = make_idempotency(*number_key, caller, route, *idempotency_key, fingerprint,
-                                       services.config.idempotency_ttl);
+                                       services.settings.idempotency_ttl);
     services.store.claim(key, claim_lease_ms(), encode_refusal(error),
                          [self = shared_from_this(), error](Result<IdempotencyClaim> claim) {
                              self->guarded([&] {
@@ -100,7 +100,7 @@ void Exchange::idempotently(std::function<void(const Idempotency*)> step) {
     if (!number_key) return refuse(number_key_missing());
     auto key = std::make_shared<Idempotency>(make_idempotency(*number_key, caller, route,
                                                               *idempotency_key, fingerprint,
-                                                              services.config.idempotency_ttl));
+                                                              services.settings.idempotency_ttl));
     services.store.claim(
         *key, claim_lease_ms(), "",
         [self = shared_from_this(), key, step = std::move(step)](Result<IdempotencyClaim> claim) {
@@ -149,8 +149,8 @@ void Exchange::log_request(int status, double seconds) const {
 }
 
 int Exchange::claim_lease_ms() const {
-    const Config& config = services.config;
-    return 3 * config.redis_timeout_ms + config.redis.wait_timeout_ms + 1000;
+    const ApiSettings& settings = services.settings;
+    return 3 * settings.redis_timeout_ms + settings.redis_wait_timeout_ms + 1000;
 }
 
 void Exchange::finish(HttpResponse response) {

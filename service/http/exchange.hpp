@@ -22,16 +22,16 @@ namespace verifyd {
 
 // What every handler may use.
 struct ApiServices {
-    ApiServices(const Config& config, const CredentialStore& credentials, Store& store,
+    ApiServices(const ApiSettings& settings, const CredentialStore& credentials, Store& store,
                 const Templates& templates, Metrics& metrics)
-        : config(config),
+        : settings(settings),
           credentials(credentials),
           store(store),
           templates(templates),
           metrics(metrics),
-          phones(config.allowed_countries) {}
+          phones(settings.allowed_countries) {}
 
-    const Config& config;
+    const ApiSettings settings;
     const CredentialStore& credentials;
     Store& store;
     const Templates& templates;

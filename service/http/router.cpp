@@ -67,14 +67,14 @@ const std::vector<Route>& routes() {
     return table;
 }
 
-bool served_on(const Route& route, Listener listener, const Config& config) {
+bool served_on(const Route& route, Listener listener, const ApiSettings& settings) {
     switch (route.served) {
         case Served::ApiOnly:
             return listener == Listener::Api;
         case Served::Everywhere:
             return true;
         case Served::ToOperators:
-            return listener == Listener::Operations || config.metrics_listen_host.empty();
+            return listener == Listener::Operations || !settings.operations_listener;
     }
     return false;
 }
@@ -115,7 +115,7 @@ void route(const HttpRequest& request, const ExchangePtr& exchange) {
     std::string allowed;
     for (const Route& route : table) {
         if (literal_path && !route.literal()) continue;
-        if (!served_on(route, request.listener, exchange->services.config)) continue;
+        if (!served_on(route, request.listener, exchange->services.settings)) continue;
         auto id = route.match(parts);
         if (!id) continue;
         exchange->route = route.label;
@@ -147,9 +147,9 @@ void route(const HttpRequest& request, const ExchangePtr& exchange) {
 
 }  // namespace
 
-Api::Api(const Config& config, const CredentialStore& credentials, Store& store,
+Api::Api(const ApiSettings& settings, const CredentialStore& credentials, Store& store,
          const Templates& templates, Metrics& metrics)
-    : services_(std::make_unique<ApiServices>(config, credentials, store, templates, metrics)) {}
+    : services_(std::make_unique<ApiServices>(settings, credentials, store, templates, metrics)) {}
 
 Api::~Api() = default;
 

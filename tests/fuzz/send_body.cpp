@@ -14,7 +14,7 @@
 using verifyd_fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const verifyd::Config config;
+    static const verifyd::ApiSettings settings = verifyd::api_settings(verifyd::Config{});
     static const verifyd::PhoneValidator phones;
     static const verifyd::Templates templates;
 
@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         require(body.error->code == verifyd::ErrorCode::InvalidRequest, "a refused body is 4000");
         return 0;
     }
-    const auto parsed = verifyd::parse_send_request(body.value, config);
+    const auto parsed = verifyd::parse_send_request(body.value, settings);
     if (parsed.error) {
         require(parsed.error->code == verifyd::ErrorCode::InvalidRequest &&
                     parsed.error->http_status == 400 && !parsed.error->details.empty(),
@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     // As the API builds a sandbox message's variables and body.
     const std::string code = "8361529470";
-    nlohmann::json variables = {{"app_name", config.app_name}, {"ttl_minutes", 10}};
+    nlohmann::json variables = {{"app_name", settings.app_name}, {"ttl_minutes", 10}};
     variables.update(send.template_variables);
     variables["code"] = code;
     require(templates.render(send.locale, variables).find(code) != std::string::npos,

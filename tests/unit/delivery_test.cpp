@@ -59,9 +59,9 @@ std::string to_hex(const unsigned char* bytes, size_t size) {
     return hex;
 }
 
-// HMAC-SHA256 of "<t>.<body>" made here, apart from delivery.cpp: the one-shot function
-// when the key is crypto_auth_hmacsha256_KEYBYTES long (the only length it takes), else
-// init/update/final over the whole message at once.
+// HMAC-SHA256 of "<t>.<body>" made here, apart from service/delivery/signing.cpp: the
+// one-shot function when the key is crypto_auth_hmacsha256_KEYBYTES long (the only length
+// it takes), else init/update/final over the whole message at once.
 std::string expected_signature_hex(const std::string& secret, const std::string& t,
                                    const std::string& body) {
     const std::string message = t + "." + body;
@@ -450,7 +450,7 @@ TEST_CASE("a signature header may carry other schemes and several v1 signatures"
 TEST_CASE("no provider is made when none is configured") {
     verifyd::Config config;
     config.provider = verifyd::ProviderKind::None;
-    CHECK(verifyd::make_provider(config) == nullptr);
+    CHECK(verifyd::make_provider(verifyd::provider_settings(config)) == nullptr);
 }
 
 TEST_CASE("the configured provider is made by its kind") {
@@ -458,9 +458,11 @@ TEST_CASE("the configured provider is made by its kind") {
     config.sent.base_url = "http://127.0.0.1:9/";
     config.webhook.url = "http://127.0.0.1:9/hook";
     config.provider = verifyd::ProviderKind::Sent;
-    CHECK(std::string(verifyd::make_provider(config)->name()) == "sent");
+    CHECK(std::string(verifyd::make_provider(verifyd::provider_settings(config))->name()) ==
+          "sent");
     config.provider = verifyd::ProviderKind::Webhook;
-    CHECK(std::string(verifyd::make_provider(config)->name()) == "webhook");
+    CHECK(std::string(verifyd::make_provider(verifyd::provider_settings(config))->name()) ==
+          "webhook");
 }
 
 // The only test case that makes log providers, so that the first one of the process is here.
@@ -478,8 +480,8 @@ TEST_CASE("the log provider warns once, then writes one JSON line per message, a
     message.body = "Seu código de verificação Acme é 004217.";
 
     verifyd_test::CapturedStderr captured;
-    auto provider = verifyd::make_provider(config);
-    auto second = verifyd::make_provider(config);
+    auto provider = verifyd::make_provider(verifyd::provider_settings(config));
+    auto second = verifyd::make_provider(verifyd::provider_settings(config));
     REQUIRE(provider != nullptr);
     REQUIRE(second != nullptr);
     const DeliveryResult result = provider->deliver(message);

@@ -14,7 +14,8 @@ void get_message(const HttpRequest& request, const std::string& id, const Exchan
     exchange->counting().get(
         exchange->caller, ref.value, ErrorCode::MessageNotFound,
         exchange->respond_with<Verification>([](Exchange& x, const Verification& found) {
-            return x.ok(200, message_json(found, x.services.templates, x.services.config.app_name));
+            return x.ok(200,
+                        message_json(found, x.services.templates, x.services.settings.app_name));
         }));
 }
 
@@ -31,7 +32,7 @@ void list_messages(const HttpRequest& request, const std::string&, const Exchang
                 nlohmann::json messages = nlohmann::json::array();
                 for (const auto& v : found)
                     messages.push_back(
-                        message_json(v, x.services.templates, x.services.config.app_name));
+                        message_json(v, x.services.templates, x.services.settings.app_name));
                 return x.ok(200, {{"messages", messages}});
             }));
 }

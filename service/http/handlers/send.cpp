@@ -23,7 +23,7 @@ NewVerification new_verification(const SendRequest& send, const std::string& tag
     v.fallback = send.fallback;
     v.locale = send.locale;
     v.code_length = send.code_length;
-    v.max_attempts = exchange.services.config.max_attempts;
+    v.max_attempts = exchange.services.settings.max_attempts;
     created.ttl_seconds = send.ttl_seconds;
     created.code_hashes = code_hashes(credentials, verification_id, code);
     v.template_name = send.template_name.empty() ? kDefaultTemplateName : send.template_name;
@@ -44,17 +44,17 @@ NewVerification new_verification(const SendRequest& send, const std::string& tag
 
 void send_verification(const HttpRequest& request, const std::string&,
                        const ExchangePtr& exchange) {
-    const Config& config = exchange->services.config;
+    const ApiSettings& settings = exchange->services.settings;
     auto body = parse_json_body(request.body);
     if (body.error) return exchange->refuse_final(*body.error);
-    auto parsed = parse_send_request(body.value, config);
+    auto parsed = parse_send_request(body.value, settings);
     if (parsed.error) return exchange->refuse_final(*parsed.error);
     const SendRequest& send = parsed.value;
     exchange->caller.sandbox = !exchange->live_key || send.sandbox;
 
     auto tag = exchange->tag_of_number(send.to);
     if (tag.error) return exchange->refuse_final(*tag.error);
-    if (!exchange->caller.sandbox && config.provider == ProviderKind::None)
+    if (!exchange->caller.sandbox && !settings.live_delivery)
         return exchange->refuse(make_unavailable(
             ErrorCode::ProviderError,
             "No delivery provider is configured for live sends (VERIFYD_PROVIDER).", 30));
@@ -65,7 +65,7 @@ void send_verification(const HttpRequest& request, const std::string&,
             exchange->caller, created, idempotency,
             exchange->respond_with<Verification>([](Exchange& x, const Verification& stored) {
                 if (!x.replayed) x.services.metrics.count_send(stored.sandbox, stored.channel);
-                return x.ok(201, verification_json(stored, false, x.services.config.app_name));
+                return x.ok(201, verification_json(stored, false, x.services.settings.app_name));
             }));
     });
 }

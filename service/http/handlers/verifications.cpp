@@ -13,7 +13,7 @@ void get_verification(const HttpRequest& request, const std::string& id,
     exchange->counting().get(
         exchange->caller, ref.value, ErrorCode::VerificationNotFound,
         exchange->respond_with<Verification>([](Exchange& x, const Verification& found) {
-            return x.ok(200, verification_json(found, true, x.services.config.app_name));
+            return x.ok(200, verification_json(found, true, x.services.settings.app_name));
         }));
 }
 
@@ -26,7 +26,7 @@ void cancel_verification(const HttpRequest& request, const std::string& id,
         exchange->counting().cancel(
             exchange->caller, ref, idempotency,
             exchange->respond_with<Verification>([](Exchange& x, const Verification& canceled) {
-                return x.ok(200, verification_json(canceled, true, x.services.config.app_name));
+                return x.ok(200, verification_json(canceled, true, x.services.settings.app_name));
             }));
     });
 }
