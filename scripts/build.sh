@@ -7,12 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 build_dir=${BUILD_DIR:-build}
-options=(-DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}")
+build_type=${BUILD_TYPE:-RelWithDebInfo}
+options=()
 if [ "${SANITIZE:-0}" = 1 ]; then
+    # Debug keeps assertions on; VERIFYD_SANITIZE adds -O1.
     build_dir=${BUILD_DIR:-build-asan}
+    build_type=${BUILD_TYPE:-Debug}
     export CC=clang-14 CXX=clang++-14
     options+=(-DVERIFYD_SANITIZE=ON)
 fi
+options+=(-DCMAKE_BUILD_TYPE="$build_type")
 cmake -S . -B "$build_dir" "${options[@]}" >/dev/null
 targets=()
 for target in "$@"; do targets+=(--target "$target"); done
