@@ -15,7 +15,7 @@ RUN cmake -S . -B build -DBUILD_TESTING=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libpistache0 libhiredis0.14 libsodium23 libphonenumber8 libcurl4 ca-certificates \
+        libpistache0 libhiredis0.14 libsodium23 libphonenumber8 libcurl4 libjemalloc2 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 verifyd \
     && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin verifyd

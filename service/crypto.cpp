@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace verifyd {
@@ -130,8 +131,37 @@ std::string random_bytes(size_t count) {
     return raw;
 }
 
+namespace {
+
+// Random bytes for what every request draws (request ids, verification ids, nonces) from
+// a per-thread buffer that one getrandom(2) refills 4 KiB at a time: a system call for
+// each would cost more than the rest of making the identifier. Not for keys or codes,
+// whose bytes must not wait in a buffer.
+void draw_buffered(unsigned char* out, size_t count) {
+    thread_local struct {
+        unsigned char bytes[4096];
+        size_t used = sizeof bytes;
+    } pool;
+    while (count > 0) {
+        if (pool.used == sizeof pool.bytes) {
+            randombytes_buf(pool.bytes, sizeof pool.bytes);
+            pool.used = 0;
+        }
+        const size_t taken = std::min(count, sizeof pool.bytes - pool.used);
+        std::memcpy(out, pool.bytes + pool.used, taken);
+        sodium_memzero(pool.bytes + pool.used, taken);
+        pool.used += taken;
+        out += taken;
+        count -= taken;
+    }
+}
+
+}  // namespace
+
 std::string random_token(size_t bytes) {
-    return base64url(random_bytes(bytes));
+    std::string raw(bytes, '\0');
+    draw_buffered(reinterpret_cast<unsigned char*>(raw.data()), raw.size());
+    return base64url(raw);
 }
 
 std::string random_alphanumeric(size_t length) {
@@ -159,7 +189,7 @@ std::string seal_code(const HashKey& seal_key, std::string_view verification_id,
     const size_t nonce_bytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
     std::string sealed(nonce_bytes + code.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
     auto* out = reinterpret_cast<unsigned char*>(sealed.data());
-    randombytes_buf(out, nonce_bytes);
+    draw_buffered(out, nonce_bytes);
     unsigned long long written = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(
         out + nonce_bytes, &written, reinterpret_cast<const unsigned char*>(code.data()),

@@ -1,8 +1,8 @@
 // The structured logger: a level filter, and lines handed to one writer thread. A
 // request's thread only formats its line and appends it to a buffer under a mutex (no
 // system call); the writer takes the whole buffer at once and writes it with one
-// write(2), so lines never interleave and a busy second costs a few writes, not one per
-// request. The buffer is bounded: a line that would exceed it is dropped and counted
+// write(2), so lines never interleave and a busy second costs a few hundred writes, not
+// one per request. The buffer is bounded: a line that would exceed it is dropped and counted
 // (log_lines_dropped) rather than making requests wait for stderr. Lines in the buffer
 // are written before the process exits normally.
 #include "verifyd/log.hpp"
@@ -99,6 +99,7 @@ class LineWriter {
     // About a minute of access log at 100k requests per second would not fit; a few
     // seconds of a stalled stderr do.
     static constexpr size_t kMaxPendingBytes = 16 * 1024 * 1024;
+    static constexpr std::chrono::milliseconds kGatherTime{2};
 
     void run() {
         std::string batch;
@@ -106,6 +107,13 @@ class LineWriter {
         while (true) {
             wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
             if (pending_.empty() && stopping_) return;
+            if (!stopping_) {
+                // Woken by the first line: let the lines behind it gather, so that a busy
+                // second costs a few hundred wake-ups and writes rather than one a request.
+                lock.unlock();
+                std::this_thread::sleep_for(kGatherTime);
+                lock.lock();
+            }
             batch.swap(pending_);
             const uint64_t taken = appended_;
             lock.unlock();

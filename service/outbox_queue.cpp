@@ -77,7 +77,7 @@ BegunJob OutboxQueue::begin(const std::string& consumer, const DeliveryJob& job)
     auto keys = job_keys(job);
     keys.pop_back();  // begin does not touch the delayed jobs
     auto begun =
-        store_.eval("outbox_begin", keys, {kDeliveryGroup, job.entry_id, job.ref, consumer});
+        store_.fcall("outbox_begin", keys, {kDeliveryGroup, job.entry_id, job.ref, consumer});
     BegunJob found;
     // {'taken'}, or no answer: nothing to do here.
     if (!begun.ok() || begun.value->type != REDIS_REPLY_ARRAY || begun.value->elements < 2)
@@ -107,10 +107,10 @@ BegunJob OutboxQueue::begin(const std::string& consumer, const DeliveryJob& job)
 
 std::optional<std::string> OutboxQueue::finish(const DeliveryJob& job,
                                                const AttemptOutcome& attempt) {
-    auto finished = store_.eval("outbox_finish", job_keys(job),
-                                {kDeliveryGroup, job.entry_id, job.ref, attempt.outcome,
-                                 attempt.detail, std::to_string(attempt.retry_delay_ms),
-                                 attempt.whatsapp_refusal, std::to_string(attempt.max_attempts)});
+    auto finished = store_.fcall("outbox_finish", job_keys(job),
+                                 {kDeliveryGroup, job.entry_id, job.ref, attempt.outcome,
+                                  attempt.detail, std::to_string(attempt.retry_delay_ms),
+                                  attempt.whatsapp_refusal, std::to_string(attempt.max_attempts)});
     if (!finished.ok() || finished.value->type != REDIS_REPLY_ARRAY ||
         finished.value->elements == 0)
         return std::nullopt;
@@ -118,11 +118,11 @@ std::optional<std::string> OutboxQueue::finish(const DeliveryJob& job,
 }
 
 void OutboxQueue::promote_due(int limit) {
-    store_.eval("outbox_promote", {kDelayedJobs, kDeliveryStream}, {std::to_string(limit)});
+    store_.fcall("outbox_promote", {kDelayedJobs, kDeliveryStream}, {std::to_string(limit)});
 }
 
 std::optional<OutboxStats> OutboxQueue::stats() {
-    auto stats = store_.eval("outbox_stats", {kUndeliveredIndex}, {});
+    auto stats = store_.fcall("outbox_stats", {kUndeliveredIndex}, {});
     if (!stats.ok() || stats.value->type != REDIS_REPLY_ARRAY || stats.value->elements < 2)
         return std::nullopt;
     return OutboxStats{reply_integer(stats.value->element[0]),

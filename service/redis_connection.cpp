@@ -67,14 +67,20 @@ bool authenticate_and_select(redisContext* context, const RedisEndpoint& endpoin
     return endpoint.db == 0 || ok(redisCommand(context, "SELECT %d", endpoint.db));
 }
 
-bool load_scripts(redisContext* context, ScriptShas& shas) {
-    for (const auto& script : lua_scripts()) {
-        ReplyHandle reply(
-            static_cast<redisReply*>(redisCommand(context, "SCRIPT LOAD %s", script.source)));
-        if (!reply || reply->type != REDIS_REPLY_STRING) return false;
-        shas[script.name] = reply_string(reply.get());
-    }
-    return true;
+// The release's function library; another replica of the same release may have loaded
+// it already. Redis keeps functions across restarts (RDB, AOF) and gives them to its
+// replicas, so this is mostly a no-op after the first connection.
+bool load_library(redisContext* context) {
+    const LuaLibrary& library = lua_library();
+    ReplyHandle reply(
+        static_cast<redisReply*>(redisCommand(context, "FUNCTION LOAD %s", library.source)));
+    if (!reply) return false;
+    if (reply->type != REDIS_REPLY_ERROR) return true;
+    const std::string message = reply_string(reply.get());
+    if (message.find("already exists") != std::string::npos) return true;
+    log_event(LogLevel::Error, "redis refused verifyd's function library",
+              {{"library", library.name}, {"error", message}});
+    return false;
 }
 
 }  // namespace
@@ -96,27 +102,18 @@ long long reply_integer(const redisReply* reply) {
     return std::atoll(reply_string(reply).c_str());
 }
 
-CommandArgv::CommandArgv(const std::vector<std::string>& args, const ScriptShas& shas,
-                         bool as_eval) {
+CommandArgv::CommandArgv(const std::vector<std::string>& args) {
     for (const auto& arg : args) {
         argv.push_back(arg.data());
         lengths.push_back(arg.size());
     }
-    if (args.size() < 2 || args[0] != "EVALSHA") return;
-    const char* script = "";
-    if (as_eval) {
-        argv[0] = "EVAL";
-        lengths[0] = 4;
-        for (const auto& known : lua_scripts())
-            if (args[1] == known.name) script = known.source;
-    } else if (auto found = shas.find(args[1]); found != shas.end()) {
-        script = found->second.c_str();
-    }
-    argv[1] = script;
-    lengths[1] = std::char_traits<char>::length(script);
+    if (args.size() < 2 || args[0] != "FCALL") return;
+    function = lua_function(args[1]);
+    argv[1] = function.data();
+    lengths[1] = function.size();
 }
 
-redisContext* open_redis(const RedisEndpoint& endpoint, int timeout_ms, ScriptShas& shas) {
+redisContext* open_redis(const RedisEndpoint& endpoint, int timeout_ms) {
     timeval timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     HostPort server{endpoint.host, endpoint.port};
     const bool sentinels = !endpoint.sentinels.empty();
@@ -129,7 +126,7 @@ redisContext* open_redis(const RedisEndpoint& endpoint, int timeout_ms, ScriptSh
                              : redisConnectWithTimeout(server.host.c_str(), server.port, timeout);
     bool ok = context && !context->err && redisSetTimeout(context, timeout) == REDIS_OK &&
               authenticate_and_select(context, endpoint) && (!sentinels || is_master(context)) &&
-              load_scripts(context, shas);
+              load_library(context);
     if (!ok) {
         if (context) redisFree(context);
         return nullptr;
@@ -153,14 +150,14 @@ bool error_needs_new_connection(const std::string& message) {
     return starts_with(message, "READONLY") || starts_with(message, "MASTERDOWN");
 }
 
-bool is_noscript(const std::string& message) {
-    return starts_with(message, "NOSCRIPT");
+bool is_function_missing(const std::string& message) {
+    return starts_with(message, "ERR Function not found");
 }
 
-redisContext* Reconnector::open(const RedisEndpoint& endpoint, int timeout_ms, ScriptShas& shas) {
+redisContext* Reconnector::open(const RedisEndpoint& endpoint, int timeout_ms) {
     auto now = std::chrono::steady_clock::now();
     if (now < next_attempt_) return nullptr;
-    redisContext* context = open_redis(endpoint, timeout_ms, shas);
+    redisContext* context = open_redis(endpoint, timeout_ms);
     if (context) {
         backoff_ms_ = 0;
     } else {

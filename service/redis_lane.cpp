@@ -9,8 +9,8 @@
 // Why not hiredis's async API (redisAsyncContext), which also pipelines: its callbacks
 // are answered one reply at a time with no say over what goes out between them, and the
 // lane needs exactly that say. A WAIT must be written after the changes of a batch and
-// before the next one, with the changes' replies held back until it answers; a NOSCRIPT
-// reply must resend the same call as EVAL in its place in the queue, before the caller
+// before the next one, with the changes' replies held back until it answers; a call to a
+// function Redis no longer has must load the library and go again, before the caller
 // hears anything; a command Redis sat on too long must fail everything behind it at
 // once. Owning the queue of callbacks (in_flight) makes each of these a few lines here.
 #include "verifyd/redis_lane.hpp"
@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "verifyd/log.hpp"
+#include "verifyd/lua_scripts.hpp"
 #include "verifyd/metrics.hpp"
 
 namespace verifyd {
@@ -48,11 +49,14 @@ struct RedisLane::Impl {
     struct Pending {
         LaneCommand command;
         ReplyCallback done;
-        bool resent = false;  // once as EVAL after NOSCRIPT
+        bool resent = false;  // once, after the library was found missing and loaded again
     };
-    // A command written and not yet answered; without `pending`, the WAIT of a batch.
+    // A command written and not yet answered: a caller's, or one of the lane's own (the
+    // WAIT of a batch, or a FUNCTION LOAD).
+    enum class Own { None, Wait, LoadLibrary };
     struct InFlight {
         std::optional<Pending> pending;
+        Own own = Own::None;
         Clock::time_point written;
     };
 
@@ -67,11 +71,11 @@ struct RedisLane::Impl {
 
     // The lane thread's alone.
     redisContext* context = nullptr;
-    ScriptShas shas;
     Reconnector reconnector;
     bool output_pending = false;
     bool batch_needs_wait = false;
     bool wait_in_flight = false;
+    bool library_load_in_flight = false;
     std::deque<InFlight> in_flight;
     Clock::time_point front_since{};
     std::vector<std::pair<Pending, ReplyHandle>> awaiting_replicas;
@@ -177,7 +181,7 @@ struct RedisLane::Impl {
     }
 
     bool connect() {
-        context = reconnector.open(endpoint, timeout_ms, shas);
+        context = reconnector.open(endpoint, timeout_ms);
         if (!context) return false;
         // From here on the lane never blocks on the connection: it polls.
         context->flags &= ~REDIS_BLOCK;
@@ -186,17 +190,29 @@ struct RedisLane::Impl {
     }
 
     void write_command(Pending pending) {
-        CommandArgv command(pending.command.args, shas, pending.resent);
+        CommandArgv command(pending.command.args);
         redisAppendCommandArgv(context, command.count(), command.argv.data(),
                                command.lengths.data());
         if (pending.command.must_replicate && endpoint.wait_replicas > 0) batch_needs_wait = true;
-        push_in_flight(std::move(pending));
+        push_in_flight(std::move(pending), Own::None);
     }
 
-    void push_in_flight(std::optional<Pending> pending) {
+    // Once for all the calls that found the library missing: the calls written after it
+    // find it loaded.
+    void write_library_load() {
+        if (library_load_in_flight) return;
+        library_load_in_flight = true;
+        const LuaLibrary& library = lua_library();
+        const char* argv[] = {"FUNCTION", "LOAD", library.source};
+        const size_t lengths[] = {8, 4, std::char_traits<char>::length(library.source)};
+        redisAppendCommandArgv(context, 3, argv, lengths);
+        push_in_flight(std::nullopt, Own::LoadLibrary);
+    }
+
+    void push_in_flight(std::optional<Pending> pending, Own own) {
         auto now = Clock::now();
         if (in_flight.empty()) front_since = now;
-        in_flight.push_back({std::move(pending), now});
+        in_flight.push_back({std::move(pending), own, now});
         output_pending = true;
     }
 
@@ -209,7 +225,7 @@ struct RedisLane::Impl {
         const char* argv[] = {"WAIT", replicas.c_str(), wait_ms.c_str()};
         const size_t lengths[] = {4, replicas.size(), wait_ms.size()};
         redisAppendCommandArgv(context, 3, argv, lengths);
-        push_in_flight(std::nullopt);
+        push_in_flight(std::nullopt, Own::Wait);
     }
 
     void flush() {
@@ -223,9 +239,9 @@ struct RedisLane::Impl {
 
     // Reads what Redis has sent and answers, in order, the commands it belongs to. A
     // reply pairs with the oldest command in flight because Redis answers a connection's
-    // commands in the order they were written; an entry without `pending` is a batch's
-    // WAIT, which releases the changes held for it. Any surprise (a reply to nothing, an
-    // error that spoils the connection) drops the connection, which answers everything
+    // commands in the order they were written; a batch's WAIT releases the changes held
+    // for it, and a FUNCTION LOAD of the lane's own answers nobody. Any surprise (a reply to
+    // nothing, an error that spoils the connection) drops the connection, which answers everything
     // still in flight with 503: their fate is unknown, and only a retry can learn it.
     void receive() {
         if (redisBufferRead(context) != REDIS_OK) {
@@ -246,9 +262,14 @@ struct RedisLane::Impl {
             // The next command's time to answer starts now, not when it was written:
             // behind a slow WAIT, it could not have been answered any earlier.
             front_since = Clock::now();
-            if (!item.pending) {
+            if (item.own == Own::Wait) {
                 wait_in_flight = false;
                 reconnect |= !answer_replicated(std::move(reply));
+                continue;
+            }
+            if (item.own == Own::LoadLibrary) {
+                library_load_in_flight = false;
+                log_library_load(reply.get());
                 continue;
             }
             reconnect |= !answer_reply(std::move(*item.pending), std::move(reply));
@@ -262,14 +283,14 @@ struct RedisLane::Impl {
         if (reply->type == REDIS_REPLY_ERROR) {
             const std::string message = reply_string(reply.get());
             const auto& args = pending.command.args;
-            if (is_noscript(message) && !pending.resent && args[0] == "EVALSHA") {
-                // EVAL runs the script and caches it again for every later EVALSHA.
+            if (is_function_missing(message) && !pending.resent && args[0] == "FCALL") {
                 pending.resent = true;
+                write_library_load();
                 write_command(std::move(pending));
                 return true;
             }
             if (metrics) metrics->count_redis_error();
-            const std::string& what = args[0] == "EVALSHA" ? args[1] : args[0];
+            const std::string& what = args[0] == "FCALL" ? args[1] : args[0];
             answer(pending.done,
                    Result<ReplyHandle>{redis_error_reply(what, message), std::move(reply)});
             return !error_needs_new_connection(message);
@@ -280,6 +301,16 @@ struct RedisLane::Impl {
         }
         answer(pending.done, Result<ReplyHandle>{std::nullopt, std::move(reply)});
         return true;
+    }
+
+    static void log_library_load(const redisReply* reply) {
+        const std::string message = reply_string(reply);
+        if (reply->type == REDIS_REPLY_ERROR && message.find("already exists") == std::string::npos)
+            log_event(LogLevel::Error, "redis refused verifyd's function library",
+                      {{"library", lua_library().name}, {"error", message}});
+        else
+            log_event(LogLevel::Warn, "redis had lost verifyd's function library: loaded again",
+                      {{"library", lua_library().name}});
     }
 
     // The WAIT after a batch of changes answers them all. False when too few replicas
@@ -311,7 +342,7 @@ struct RedisLane::Impl {
 
     Clock::time_point deadline_of_front() const {
         const InFlight& front = in_flight.front();
-        int allowed_ms = timeout_ms + (front.pending ? 0 : endpoint.wait_timeout_ms);
+        int allowed_ms = timeout_ms + (front.own == Own::Wait ? endpoint.wait_timeout_ms : 0);
         return std::max(front.written, front_since) + std::chrono::milliseconds(allowed_ms);
     }
 
@@ -329,6 +360,7 @@ struct RedisLane::Impl {
         output_pending = false;
         batch_needs_wait = false;
         wait_in_flight = false;
+        library_load_in_flight = false;
         auto lost = std::move(in_flight);
         in_flight.clear();
         auto waiting = std::move(awaiting_replicas);

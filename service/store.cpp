@@ -79,7 +79,6 @@ std::string format_send_limits(const std::vector<SendWindow>& windows) {
 struct Store::Connection {
     const Store* owner = nullptr;
     redisContext* context = nullptr;
-    ScriptShas script_shas;
     Reconnector reconnector;
 
     ~Connection() { drop(); }
@@ -90,14 +89,14 @@ struct Store::Connection {
     }
 
     ReplyHandle command(const std::vector<std::string>& args) {
-        CommandArgv command(args, script_shas);
+        CommandArgv command(args);
         return ReplyHandle(static_cast<redisReply*>(redisCommandArgv(
             context, command.count(), command.argv.data(), command.lengths.data())));
     }
 
     // Connects if there is no connection and the backoff has passed.
     bool ensure(const RedisEndpoint& endpoint, int timeout_ms) {
-        if (!context) context = reconnector.open(endpoint, timeout_ms, script_shas);
+        if (!context) context = reconnector.open(endpoint, timeout_ms);
         return context != nullptr;
     }
 };
@@ -142,7 +141,7 @@ RedisLane& Store::next_lane() {
 Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
     Connection& c = connection();
     Result<ReplyHandle> result;
-    const bool script = args.size() > 1 && args[0] == "EVALSHA";
+    const bool script = args.size() > 1 && args[0] == "FCALL";
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!c.ensure(endpoint_, timeout_ms_)) break;
         ReplyHandle reply = c.command(args);
@@ -153,8 +152,8 @@ Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
         }
         if (reply->type == REDIS_REPLY_ERROR) {
             std::string message = reply_string(reply.get());
-            // A new connection loads the scripts again.
-            if (is_noscript(message) && attempt == 0) {
+            // A new connection loads the library again.
+            if (is_function_missing(message) && attempt == 0) {
                 c.drop();
                 continue;
             }
@@ -172,9 +171,9 @@ Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
     return result;
 }
 
-Result<ReplyHandle> Store::eval(const char* script, const std::vector<std::string>& keys,
-                                const std::vector<std::string>& args) {
-    std::vector<std::string> command_args = {"EVALSHA", script, std::to_string(keys.size())};
+Result<ReplyHandle> Store::fcall(const char* script, const std::vector<std::string>& keys,
+                                 const std::vector<std::string>& args) {
+    std::vector<std::string> command_args = {"FCALL", script, std::to_string(keys.size())};
     command_args.insert(command_args.end(), keys.begin(), keys.end());
     command_args.insert(command_args.end(), args.begin(), args.end());
     return command(command_args);
@@ -186,7 +185,7 @@ void Store::run_script(const char* script, std::vector<std::string> keys,
     LaneCommand command;
     command.must_replicate = must_replicate;
     command.args.reserve(3 + keys.size() + args.size());
-    command.args = {"EVALSHA", script, std::to_string(keys.size())};
+    command.args = {"FCALL", script, std::to_string(keys.size())};
     for (auto& key : keys) command.args.push_back(std::move(key));
     command.args.insert(command.args.end(), args.begin(), args.end());
     next_lane().submit(std::move(command), [then = std::move(then)](Result<ReplyHandle> reply) {

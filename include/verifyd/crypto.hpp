@@ -42,7 +42,8 @@ std::optional<HashKey> open_number_key(const HashKey& hash_key, std::string_view
 
 std::string random_bytes(size_t count);
 
-// `bytes` random bytes, base64url without padding.
+// `bytes` random bytes, base64url without padding: unique and unguessable, for
+// identifiers (drawn from a per-thread buffer, so not for secrets).
 std::string random_token(size_t bytes);
 
 // `length` random characters of [A-Za-z0-9].

@@ -20,7 +20,7 @@ namespace verifyd {
 class Metrics;
 
 struct LaneCommand {
-    // EVALSHA's second argument is the script's name (lua/); the lane knows its SHA1.
+    // FCALL's second argument is the script's name (lua/): its function in the library.
     std::vector<std::string> args;
     // A change that is acknowledged only once VERIFYD_REDIS_WAIT_REPLICAS replicas have it.
     bool must_replicate = false;

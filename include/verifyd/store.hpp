@@ -85,8 +85,8 @@ class Store {
     // limit), blocking on this thread's connection. An error reply is an error; the reply
     // is kept.
     Result<ReplyHandle> command(const std::vector<std::string>& args);
-    Result<ReplyHandle> eval(const char* script, const std::vector<std::string>& keys,
-                             const std::vector<std::string>& args);
+    Result<ReplyHandle> fcall(const char* script, const std::vector<std::string>& keys,
+                              const std::vector<std::string>& args);
 
   private:
     struct Connection;
@@ -97,7 +97,7 @@ class Store {
         ReplyHandle reply;
         const redisReply* answer = nullptr;
     };
-    // EVALSHA of a script of lua/ on a lane; an error for any answer other than {0, …}.
+    // FCALL of a script of lua/ on a lane; an error for any answer other than {0, …}.
     void run_script(const char* script, std::vector<std::string> keys,
                     const std::vector<std::string>& args, bool must_replicate,
                     Then<ScriptAnswer> then);

@@ -1,8 +1,8 @@
--- idempotency: prepended at build time to every API script (lua/*.lua), after
--- key_limit. The scripts that change state (send, check, cancel) run their change
--- through `idempotent`, which keeps the script's reply beside the change, in the same
--- call and the same hash slot, so that no answer exists without its change or the other
--- way round.
+-- idempotency: part of the function library (cmake/embed_lua.cmake), after key_limit, for
+-- the API scripts (lua/*.lua). The scripts that change state (send, check, cancel) run
+-- their change through `idempotent`, which keeps the script's reply beside the change, in
+-- the same call and the same hash slot, so that no answer exists without its change or
+-- the other way round.
 --
 -- The record r:{tag}<name> (name: the keyed hash of account, mode, endpoint and
 -- Idempotency-Key) holds f the request's fingerprint and r the reply, msgpack-encoded.

@@ -1,8 +1,9 @@
--- key_limit: prepended at build time to every API script (lua/*.lua), after common.
+-- key_limit: part of the function library (cmake/embed_lua.cmake), after record.
 --
--- Every API script takes KEYS[1] = the calling API key's request counter and
+-- Every API script (lua/*.lua) takes KEYS[1] = the calling API key's request counter and
 -- ARGV[1] = that key's requests per minute, and refuses with {4029, retry_after}
--- before doing anything else when the key is over its limit.
+-- before doing anything else when the key is over its limit: its function starts with
+-- begin_api_call.
 
 -- A fixed window per wall-clock minute: the counter expires at the minute's end.
 local function over_key_limit(counter_key, per_minute)
@@ -18,9 +19,13 @@ local function over_key_limit(counter_key, per_minute)
     return nil
 end
 
-do
-    local wait = over_key_limit(KEYS[1], ARGV[1])
+-- The start of every API function: the clock, then the key's limit. The refusal to
+-- return, or nil.
+local function begin_api_call(keys, argv)
+    begin_call()
+    local wait = over_key_limit(keys[1], argv[1])
     if wait then
         return {4029, wait}
     end
+    return nil
 end

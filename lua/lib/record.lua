@@ -1,7 +1,8 @@
 -- record: a verification as Redis holds it, its fields and what they mean: the Lua half
--- of the record codec whose C++ half is service/verification_record.cpp (a new field is
--- a change in both). Prepended to every script after lib/common.lua. Not for: key names,
--- which the caller passes (service/redis_keys.cpp), or state transitions (the scripts).
+-- of the record codec whose C++ half is service/verification_record.cpp (a new field is a
+-- change in both). Part of the function library, after lib/common.lua. Not for: key
+-- names, which the caller passes (service/redis_keys.cpp), or state transitions (the
+-- scripts).
 --
 -- One hash per (account, number), n:{tag}, holds the number's send history and
 -- its current verification, so that a pending verification costs one key:

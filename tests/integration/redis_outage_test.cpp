@@ -1,6 +1,7 @@
 // Redis outages (§2 code 5000, §4 health): while Redis is gone or silent, requests fail
 // fast with 503 and retry_after, /readyz says so, /healthz and the process stay up;
 // once Redis is back, verifyd serves again without a restart.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <thread>
@@ -60,6 +61,15 @@ void require_round_trip(VerifydInstance& v, const std::string& to) {
     CHECK(data.value("id", "") == sent["id"]);
 }
 
+// How many verifyd function libraries Redis holds: verifyd_ and 12 hex digits, where
+// function names go on with _<script>.
+long verifyd_libraries(VerifydInstance& v) {
+    const auto leaves = v.redis().command({"FUNCTION", "LIST"}).leaves();
+    return std::count_if(leaves.begin(), leaves.end(), [](const std::string& leaf) {
+        return leaf.rfind("verifyd_", 0) == 0 && leaf.size() == 20;
+    });
+}
+
 // Polls (bounded) until a send succeeds and /readyz answers 200 again.
 void require_recovery(VerifydInstance& v) {
     const auto deadline = Clock::now() + std::chrono::seconds(10);
@@ -109,12 +119,29 @@ TEST_CASE("while Redis does not answer requests answer 503 within a second") {
     }
 }
 
-TEST_CASE("after Redis forgets its scripts, requests still work") {
+TEST_CASE("after Redis forgets verifyd's functions, requests still work and load them again") {
     VerifydInstance v;
     v.send_ok(v.key(kTestA), us_number(9401));
-    REQUIRE(v.redis().command({"SCRIPT", "FLUSH"}).str == "OK");
+    REQUIRE(v.redis().command({"FUNCTION", "FLUSH"}).str == "OK");
+    REQUIRE(v.redis().command({"FUNCTION", "LIST"}).elements.empty());
     require_round_trip(v, us_number(9402));
+    require_round_trip(v, us_number(9403));
     CHECK(v.get("/readyz").status == 200);
+    CHECK(verifyd_libraries(v) == 1);
+}
+
+TEST_CASE("two releases share one Redis during a rolling update: each calls its own library") {
+    VerifydInstance v;
+    // Another release's library, loaded before this one started and still in use.
+    const std::string other =
+        "#!lua name=verifyd_000000000000\n"
+        "redis.register_function('verifyd_000000000000_check', function(KEYS, ARGV) "
+        "return 'the other release' end)";
+    REQUIRE(v.redis().command({"FUNCTION", "LOAD", other}).str == "verifyd_000000000000");
+    require_round_trip(v, us_number(9411));
+    CHECK(v.redis().command({"FCALL", "verifyd_000000000000_check", "0"}).str ==
+          "the other release");
+    CHECK(verifyd_libraries(v) == 2);
 }
 
 TEST_CASE("VERIFYD_REDIS_URL selects the Redis database") {
