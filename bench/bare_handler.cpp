@@ -23,13 +23,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,24 +43,13 @@ const std::string kBody =
     R"("meta":{"request_id":"req_AAAAAAAAAAAAAAAA","timestamp":"2026-01-01T00:00:00Z",)"
     R"("version":"v1"}})";
 
-// The same header lookup and keep-alive rule as service/http_server.cpp.
-std::string connection_header(const Http::Request& request) {
-    const auto& headers = request.headers();
-    if (auto raw = headers.tryGetRaw("Connection")) return raw->value();
-    if (auto typed = headers.tryGet("Connection")) {
-        std::ostringstream value;
-        typed->write(value);
-        return value.str();
-    }
-    return {};
-}
-
+// The same keep-alive rule as service/http_server.cpp.
 bool wants_close(const Http::Request& request) {
-    std::string connection = connection_header(request);
-    for (char& c : connection) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto connection = request.headers().tryGet<Http::Header::Connection>();
+    const auto control = connection ? connection->control() : Http::ConnectionControl::Ext;
     if (request.version() == Http::Version::Http10)
-        return connection.find("keep-alive") == std::string::npos;
-    return connection.find("close") != std::string::npos;
+        return control != Http::ConnectionControl::KeepAlive;
+    return control == Http::ConnectionControl::Close;
 }
 
 void answer(Http::ResponseWriter& writer, bool close) {

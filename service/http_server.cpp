@@ -27,8 +27,6 @@
 #include <map>
 #include <sstream>
 
-#include "verifyd/text.hpp"
-
 namespace verifyd {
 namespace {
 
@@ -49,12 +47,14 @@ std::optional<std::string> request_header(const Http::Request& request, const st
 }
 
 // HTTP/1.1 stays open unless the client says close; HTTP/1.0 closes unless it asks.
+// Pistache parses the Connection header into its own type (close, keep-alive, or
+// anything else as "extension").
 bool wants_close(const Http::Request& request) {
-    std::string connection;
-    if (auto value = request_header(request, "Connection")) connection = lowercase(*value);
+    auto connection = request.headers().tryGet<Http::Header::Connection>();
+    const auto control = connection ? connection->control() : Http::ConnectionControl::Ext;
     if (request.version() == Http::Version::Http10)
-        return connection.find("keep-alive") == std::string::npos;
-    return connection.find("close") != std::string::npos;
+        return control != Http::ConnectionControl::KeepAlive;
+    return control == Http::ConnectionControl::Close;
 }
 
 // A response header with a name chosen at run time: Pistache writes only typed

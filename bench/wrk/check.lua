@@ -6,16 +6,19 @@
 -- With idempotency=1 every request carries an Idempotency-Key of its own, so each one
 -- runs (none is a replay) and leaves its claim and its kept answer in Redis.
 -- Arguments: key=… ids=FILE threads=N keepalive=0|1 [code=000000] [rate=N per thread]
---            [idempotency=0|1]
+--            [idempotency=0|1] [prepared=N]
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local ids = {}
 local position
--- Every request is formatted once, in init: the load generator's share of the machine's
--- CPU then matches the bare handler's constant request (bare.lua) rather than adding a
--- wrk.format() per request. With idempotency=1 each is split where its key goes.
+-- Every request is formatted in init, before the run: the load generator's share of the
+-- machine's CPU then matches the bare handler's (bare.lua, formatted the same way) rather
+-- than adding a wrk.format() per request. With idempotency=1 each request needs a key of
+-- its own: the first `prepared` (default 150000, more than a 10 s run sends) are
+-- formatted whole; past them a key is spliced into a formatted request.
 local requests = {}
-local request_tails = {}
+local keyed_requests = {}
+local request_heads, request_tails = {}, {}
 local idempotency_prefix
 local sent = 0
 local key_placeholder = "\0key\0"
@@ -37,13 +40,20 @@ function init(args)
         local request = wrk.format("POST", "/verify/check", request_headers, body)
         if idempotency_prefix then
             local at = request:find(key_placeholder, 1, true)
-            requests[i] = request:sub(1, at - 1)
+            request_heads[i] = request:sub(1, at - 1)
             request_tails[i] = request:sub(at + #key_placeholder)
         else
             requests[i] = request
         end
     end
     position = math.floor(#ids * thread_id / tonumber(options.threads or 1))
+    if idempotency_prefix then
+        local at = position
+        for n = 1, tonumber(options.prepared or "150000") do
+            at = at % #ids + 1
+            keyed_requests[n] = request_heads[at] .. idempotency_prefix .. n .. request_tails[at]
+        end
+    end
     start_pacing_if_asked()
 end
 
@@ -53,5 +63,6 @@ function request()
         return requests[position]
     end
     sent = sent + 1
-    return requests[position] .. idempotency_prefix .. sent .. request_tails[position]
+    return keyed_requests[sent]
+        or request_heads[position] .. idempotency_prefix .. sent .. request_tails[position]
 end

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "verifyd/keys.hpp"
+#include "verifyd/log.hpp"
 
 namespace verifyd {
 namespace {
@@ -22,9 +23,9 @@ std::string dump(const json& value) {
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string envelope(bool ok, const json& part, const std::string& request_id) {
+std::string envelope(bool ok, const std::string& part, const std::string& request_id) {
     std::string body = ok ? "{\"data\":" : "{\"error\":";
-    body += dump(part);
+    body += part;
     body += ",\"meta\":{\"request_id\":";
     body += dump(request_id);
     body += ",\"timestamp\":\"";
@@ -36,7 +37,41 @@ std::string envelope(bool ok, const json& part, const std::string& request_id) {
 
 }  // namespace
 
+void JsonObjectText::name_of(const char* name) {
+    if (text_.size() > 1) text_ += ',';
+    append_json_string(text_, name);
+    text_ += ':';
+}
+
+JsonObjectText& JsonObjectText::member(const char* name, const std::string& text) {
+    name_of(name);
+    append_json_string(text_, text);
+    return *this;
+}
+
+JsonObjectText& JsonObjectText::member(const char* name, long long number) {
+    name_of(name);
+    text_ += std::to_string(number);
+    return *this;
+}
+
+JsonObjectText& JsonObjectText::member(const char* name, bool flag) {
+    name_of(name);
+    text_ += flag ? "true" : "false";
+    return *this;
+}
+
+std::string JsonObjectText::close() && {
+    text_ += '}';
+    return std::move(text_);
+}
+
 HttpResponse success_response(const std::string& request_id, int status, const json& data) {
+    return success_response_text(request_id, status, dump(data));
+}
+
+HttpResponse success_response_text(const std::string& request_id, int status,
+                                   const std::string& data) {
     HttpResponse response;
     response.status = status;
     response.body = envelope(true, data, request_id);
@@ -55,7 +90,7 @@ HttpResponse error_response(const std::string& request_id, const ApiError& error
         response.headers.emplace_back("Retry-After", std::to_string(error.retry_after));
     }
     if (!error.details.empty()) body_error["details"] = error.details;
-    response.body = envelope(false, body_error, request_id);
+    response.body = envelope(false, dump(body_error), request_id);
     return response;
 }
 

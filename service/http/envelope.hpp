@@ -11,8 +11,28 @@
 
 namespace verifyd {
 
+// A JSON object written straight to text, for the answer of the hottest route (check),
+// where a nlohmann::json costs a map node per member. Members go in the order given:
+// callers give them sorted, as nlohmann writes its objects.
+class JsonObjectText {
+  public:
+    JsonObjectText& member(const char* name, const std::string& text);
+    JsonObjectText& member(const char* name, long long number);
+    JsonObjectText& member(const char* name, bool flag);
+    // A literal would otherwise be taken for a bool.
+    JsonObjectText& member(const char* name, const char* text) = delete;
+    std::string close() &&;
+
+  private:
+    void name_of(const char* name);
+    std::string text_ = "{";
+};
+
 HttpResponse success_response(const std::string& request_id, int status,
                               const nlohmann::json& data);
+// The same, with `data` already JSON text.
+HttpResponse success_response_text(const std::string& request_id, int status,
+                                   const std::string& data);
 HttpResponse error_response(const std::string& request_id, const ApiError& error);
 
 }  // namespace verifyd

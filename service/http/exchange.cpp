@@ -47,6 +47,10 @@ HttpResponse Exchange::ok(int status, const nlohmann::json& data) {
     return success_response(request_id, status, data);
 }
 
+HttpResponse Exchange::ok(int status, JsonObjectText data) {
+    return success_response_text(request_id, status, std::move(data).close());
+}
+
 Store& Exchange::counting() {
     counted_ = true;
     return services.store;

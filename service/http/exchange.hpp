@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "service/http/envelope.hpp"
 #include "verifyd/api.hpp"
 #include "verifyd/errors.hpp"
 #include "verifyd/idempotency.hpp"
@@ -65,6 +66,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // A response that says `error`, remembered for the metrics and the log.
     HttpResponse fail(ApiError error);
     HttpResponse ok(int status, const nlohmann::json& data);
+    HttpResponse ok(int status, JsonObjectText data);
 
     // Runs a step of the request; an exception in it answers 500.
     template <typename Step>

@@ -15,11 +15,13 @@ void check_code(const ExchangePtr& exchange, const RecordRef& ref, const std::st
         idempotency,
         exchange->respond_with<CheckOutcome>(
             [verification_id](Exchange& x, const CheckOutcome& outcome) {
-                return x.ok(200, {{"id", verification_id},
-                                  {"to", outcome.to},
-                                  {"status", outcome.status},
-                                  {"verified", outcome.status == "approved"},
-                                  {"attempts_remaining", outcome.attempts_remaining}});
+                return x.ok(200, JsonObjectText()
+                                     .member("attempts_remaining",
+                                             static_cast<long long>(outcome.attempts_remaining))
+                                     .member("id", verification_id)
+                                     .member("status", outcome.status)
+                                     .member("to", outcome.to)
+                                     .member("verified", outcome.status == "approved"));
             }));
 }
 
