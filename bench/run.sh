@@ -346,9 +346,10 @@ check_source=$work/check-assembled.lua
     cat lua/check.lua; } \
     >"$check_source"
 check_sha=$(rcli -x SCRIPT LOAD <"$check_source")
-# verifyd's own function for the same script, from the library it loaded.
-library=$(rcli FUNCTION LIST LIBRARYNAME verifyd_ | grep -m1 -x 'verifyd_[0-9a-f]\{12\}' || true)
-[ -n "$library" ] || { log "verifyd loaded no function library"; exit 1; }
+# verifyd's own function for the same script, in the library it loaded.
+library=$(grep -o -m1 'verifyd_[0-9a-f]\{12\}' "$build_dir/generated/lua_scripts.cpp" | head -1)
+[ "$(rcli FUNCTION LIST LIBRARYNAME "$library" | grep -cx "$library")" -ge 1 ] ||
+    { log "verifyd did not load its function library $library"; exit 1; }
 # A verification made by verifyd, copied, that never locks: the check is always wrong.
 # Its maximum of attempts is the sixth of its packed settings (lua/lib/record.lua).
 pool_id=$(head -1 "$work/pool.ids")
