@@ -577,6 +577,22 @@ idempotency_ratio() {
     awk -v a="$(rps_of check-idempotent "$1" "$2")" -v b="$(rps_of check "$1" "$2")" \
         'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'
 }
+# ratio_target SCENARIO BASE KEEPALIVE MINIMUM LABEL: a target row, SCENARIO's req/s ÷
+# BASE's at 64 connections in the same connection mode.
+ratio_target() {
+    local a b
+    a=$(rps_of "$1" 64 "$3"); b=$(rps_of "$2" 64 "$3")
+    awk -v a="$a" -v b="$b" -v min="$4" -v label="$5" -v ka="$3" 'BEGIN {
+        r = (b > 0 ? a / b : 0)
+        mode = (ka == "yes") ? "keep-alive" : "no Connection header"
+        printf "| %s, 64 connections, %s: ≥ %s | %.2f (%.0f ÷ %.0f req/s) | %s |\n",
+            label, mode, min, r, a, b, (r >= min ? "met" : "**missed**") }'
+}
+ratio_lines=$(for ka in yes no; do
+    ratio_target check bare+redis "$ka" 0.9 "check ÷ bare+redis (Pistache + one pipelined EVALSHA)"
+    ratio_target send bare+redis "$ka" 0.6 "send ÷ bare+redis"
+    ratio_target check-idempotent check "$ka" 0.8 "check with an Idempotency-Key each ÷ check"
+done)
 
 {
     echo "# verifyd benchmark results"
@@ -654,6 +670,7 @@ idempotency_ratio() {
     echo
     echo "| target | measured | verdict |"
     echo "|---|---|---|"
+    echo "$ratio_lines"
     echo "$target_lines"
     echo "| Redis memory per pending verification ≤ 300 bytes | $memory_per bytes | $memory_verdict |"
     echo

@@ -27,7 +27,7 @@ local function run()
     end
     redis.call('HSET', key, F.status, STATUS.canceled)
     redis.call('HDEL', key, F.hash)
-    return {0, now_ms, readable_fields(key)}
+    return {0, now_ms, readable_fields(key)}, key
 end
 
 return idempotent(KEYS[4], ARGV[5], ARGV[6], ARGV[7], run)

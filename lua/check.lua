@@ -54,7 +54,7 @@ local function run()
     if matches(stored) then
         redis.call('HSET', key, F.status, STATUS.approved)
         redis.call('HDEL', key, F.hash)
-        return {0, 'approved', max_attempts - tonumber(wrong or 0), to}
+        return {0, 'approved', max_attempts - tonumber(wrong or 0), to}, key
     end
 
     wrong = redis.call('HINCRBY', key, F.wrong, 1)
@@ -62,9 +62,9 @@ local function run()
     if remaining <= 0 then
         redis.call('HSET', key, F.status, STATUS.locked)
         redis.call('HDEL', key, F.hash)
-        return {0, 'locked', 0, to}
+        return {0, 'locked', 0, to}, key
     end
-    return {0, 'pending', remaining, to}
+    return {0, 'pending', remaining, to}, key
 end
 
 return idempotent(KEYS[4], ARGV[6], ARGV[7], ARGV[8], run)

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "verifyd/text.hpp"
+
 namespace verifyd {
 namespace {
 
@@ -45,12 +47,6 @@ bool ascii_alpha(char c) {
 }
 bool ascii_alnum(char c) {
     return ascii_alpha(c) || (c >= '0' && c <= '9');
-}
-
-std::string ascii_lower(std::string text) {
-    for (char& c : text)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return text;
 }
 
 // ^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$: the shape of a BCP 47 tag, not its registry.
@@ -127,7 +123,7 @@ Templates Templates::parse(const std::string& json_text) {
         if (body.get<std::string>().find("{{code}}") == std::string::npos)
             throw std::runtime_error("templates: the body of " + quoted_locale(locale) +
                                      " must contain {{code}}");
-        const std::string key = ascii_lower(locale);
+        const std::string key = lowercase(locale);
         const auto [previous, fresh] = seen.emplace(key, locale);
         if (!fresh)
             throw std::runtime_error("templates: locale " + quoted_locale(locale) +
@@ -138,7 +134,7 @@ Templates Templates::parse(const std::string& json_text) {
 }
 
 const std::string& Templates::body_for(const std::string& locale) const {
-    for (std::string tag = ascii_lower(locale); !tag.empty(); tag = truncated(tag)) {
+    for (std::string tag = lowercase(locale); !tag.empty(); tag = truncated(tag)) {
         const auto found = bodies_.find(tag);
         if (found != bodies_.end()) return found->second;
     }

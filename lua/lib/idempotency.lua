@@ -12,10 +12,13 @@
 
 -- `record_key` nil: no Idempotency-Key. `follow` '1': another request holds the key's
 -- claim (idempotency/claim.lua), so this one may only replay. A 4029 is not recorded:
--- its retry must run.
+-- its retry must run. `run` returns the reply and, when the reply names the number
+-- (check's and cancel's do), the hash that holds the verification: the reply is then
+-- kept no longer than that hash lives (ttl + grace), so that no number outlives its
+-- verification in a kept answer, whatever VERIFYD_IDEMPOTENCY_TTL says.
 local function idempotent(record_key, fingerprint, follow, ttl_s, run)
     if not record_key then
-        return run()
+        return (run())
     end
     local stored_fingerprint, stored_reply = unpack(redis.call('HMGET', record_key, 'f', 'r'))
     if stored_fingerprint then
@@ -27,10 +30,17 @@ local function idempotent(record_key, fingerprint, follow, ttl_s, run)
     if follow == '1' then
         return {4009, 1}
     end
-    local reply = run()
+    local reply, holder = run()
     if reply[1] ~= 4029 then
         redis.call('HSET', record_key, 'f', fingerprint, 'r', cmsgpack.pack(reply))
-        redis.call('EXPIRE', record_key, tonumber(ttl_s))
+        local keep_ms = tonumber(ttl_s) * 1000
+        if holder then
+            local holder_ms = redis.call('PTTL', holder)
+            if holder_ms > 0 and holder_ms < keep_ms then
+                keep_ms = holder_ms
+            end
+        end
+        redis.call('PEXPIRE', record_key, keep_ms)
     end
     return reply
 end

@@ -138,3 +138,56 @@ TEST_CASE(
     require_error(v.send(v.key(kTestA), {{"to", sandbox_to}}), 429, 4043);
     CHECK(v.send(v.key(kLiveA), {{"to", live_to}}).status == 201);
 }
+
+TEST_CASE(
+    "an answer kept for an Idempotency-Key that names the number lives no longer than its "
+    "verification") {
+    // Two seconds to check and cancel before the codes expire; gone a second later.
+    VerifydInstance v(Settings{{"VERIFYD_CODE_TTL", "2"},
+                               {"VERIFYD_EXPIRED_GRACE", "1"},
+                               {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    const std::string checked_to = us_number(7311);
+    const std::string canceled_to = us_number(7312);
+    const auto sent_at = std::chrono::steady_clock::now();
+    const json checked = v.send_ok(v.key(kTestA), checked_to);
+    const json canceled = v.send_ok(v.key(kTestA), canceled_to);
+    const std::string code = v.sandbox_code(v.key(kTestA), checked["id"]);
+    const json check_body = {{"id", checked["id"]},
+                             {"code", code == "000000" ? "111111" : "000000"}};
+    const Headers check_key = {{"Idempotency-Key", "check-once"}};
+    const Headers cancel_key = {{"Idempotency-Key", "cancel-once"}};
+    HttpResponse first = v.post("/verify/check", v.key(kTestA), check_body, check_key);
+    REQUIRE(first.status == 200);
+    CHECK(json::parse(first.body)["data"]["status"] == "pending");
+    HttpResponse first_cancel = v.post("/verify/" + canceled["id"].get<std::string>() + "/cancel",
+                                       v.key(kTestA), json::object(), cancel_key);
+    REQUIRE(first_cancel.status == 200);
+    // While the verifications live, a retry is answered from what was kept.
+    HttpResponse again = v.post("/verify/check", v.key(kTestA), check_body, check_key);
+    CHECK(again.header("Idempotent-Replayed").value_or("") == "true");
+    CHECK(json::parse(again.body)["data"] == json::parse(first.body)["data"]);
+
+    // Every key that holds one of the numbers, kept answers included, goes with its
+    // verification: ttl + grace = 3 s after the send, not VERIFYD_IDEMPOTENCY_TTL.
+    auto holds_a_number = [&](const RedisEntry& entry) {
+        for (const auto& value : entry.values)
+            if (value.find(checked_to.substr(1)) != std::string::npos ||
+                value.find(canceled_to.substr(1)) != std::string::npos)
+                return true;
+        return false;
+    };
+    int kept_answers = 0;
+    for (const auto& entry : v.redis().dump()) {
+        if (!holds_a_number(entry)) continue;
+        INFO("key " << entry.key << " TTL " << entry.ttl_ms << " ms");
+        CHECK(entry.ttl_ms > 0);
+        CHECK(entry.ttl_ms <= 3000);
+        if (entry.key.rfind("r:", 0) == 0) ++kept_answers;
+    }
+    CHECK(kept_answers == 2);
+    sleep_until(sent_at + std::chrono::milliseconds(4500));
+    for (const auto& entry : v.redis().dump()) {
+        INFO("key " << entry.key);
+        CHECK_FALSE(holds_a_number(entry));
+    }
+}
