@@ -21,6 +21,14 @@ void sleep_until(std::chrono::steady_clock::time_point when) {
     std::this_thread::sleep_until(when);
 }
 
+// Whether any value stored under the key spells one of the numbers (without its +).
+bool holds_any_number(const RedisEntry& entry, const std::vector<std::string>& numbers) {
+    for (const auto& value : entry.values)
+        for (const auto& number : numbers)
+            if (value.find(number.substr(1)) != std::string::npos) return true;
+    return false;
+}
+
 }  // namespace
 
 TEST_CASE("a check after the TTL answers 410 with 4041, and 4040 once the grace has passed") {
@@ -106,11 +114,7 @@ TEST_CASE(
 
     // Whatever holds a number lives at most ttl + grace = 3 s.
     auto holds_a_number = [&](const RedisEntry& entry) {
-        for (const auto& value : entry.values)
-            if (value.find(sandbox_to.substr(1)) != std::string::npos ||
-                value.find(live_to.substr(1)) != std::string::npos)
-                return true;
-        return false;
+        return holds_any_number(entry, {sandbox_to, live_to});
     };
     int holders = 0;
     for (const auto& entry : v.redis().dump()) {
@@ -170,11 +174,7 @@ TEST_CASE(
     // Every key that holds one of the numbers, kept answers included, goes with its
     // verification: ttl + grace = 3 s after the send, not VERIFYD_IDEMPOTENCY_TTL.
     auto holds_a_number = [&](const RedisEntry& entry) {
-        for (const auto& value : entry.values)
-            if (value.find(checked_to.substr(1)) != std::string::npos ||
-                value.find(canceled_to.substr(1)) != std::string::npos)
-                return true;
-        return false;
+        return holds_any_number(entry, {checked_to, canceled_to});
     };
     int kept_answers = 0;
     for (const auto& entry : v.redis().dump()) {
