@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 namespace verifyd {
 namespace {
@@ -50,6 +51,32 @@ bool can_receive_code(PhoneNumberUtil::PhoneNumberType type) {
            type == PhoneNumberUtil::VOIP || type == PhoneNumberUtil::PERSONAL_NUMBER;
 }
 
+// `to` (strict E.164) read as E.164 spells a number: the country code, the shortest of
+// one to three leading digits that is one, then the national significant number, whose
+// leading zeros libphonenumber keeps in two fields. Parse reads the same text through
+// several regular expressions, for formatting E.164 does not have, and would also drop a
+// trunk prefix written after the country code; nullopt when no country code fits.
+std::optional<PhoneNumber> literal_number(const std::string& to, const PhoneNumberUtil& util) {
+    const std::string digits = to.substr(1);
+    for (size_t length = 1; length <= 3 && length < digits.size(); ++length) {
+        const int country_code = std::stoi(digits.substr(0, length));
+        std::string region;
+        util.GetRegionCodeForCountryCode(country_code, &region);
+        if (region == "ZZ") continue;
+        const std::string national = digits.substr(length);
+        PhoneNumber number;
+        number.set_country_code(country_code);
+        number.set_national_number(std::stoull(national));
+        const size_t zeros = std::min(national.find_first_not_of('0'), national.size() - 1);
+        if (zeros > 0) {
+            number.set_italian_leading_zero(true);
+            if (zeros > 1) number.set_number_of_leading_zeros(static_cast<int>(zeros));
+        }
+        return number;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 bool is_strict_e164(const std::string& to) {
@@ -68,12 +95,18 @@ PhoneCheck PhoneValidator::check(const std::string& to) const {
         return result;
     }
     const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-    PhoneNumber number;
     // GetNumberType answers UNKNOWN exactly when IsValidNumber says no, and each of them,
     // like GetRegionCodeForNumber, searches the regions of the country code (25 for +1)
     // by pattern: the type is asked for once, the region only when regions are limited.
+    // The number as written is read first; only one that is not valid as written goes
+    // through Parse, which may find it written with a trunk prefix (refused below).
     auto type = PhoneNumberUtil::UNKNOWN;
-    if (util.Parse(to, "ZZ", &number) == PhoneNumberUtil::NO_PARSING_ERROR)
+    std::optional<PhoneNumber> literal = literal_number(to, util);
+    if (literal) type = util.GetNumberType(*literal);
+    PhoneNumber number;
+    if (type != PhoneNumberUtil::UNKNOWN)
+        number = *literal;
+    else if (util.Parse(to, "ZZ", &number) == PhoneNumberUtil::NO_PARSING_ERROR)
         type = util.GetNumberType(number);
     result.type = type_name(type);
     if (type == PhoneNumberUtil::UNKNOWN) {

@@ -228,3 +228,69 @@ TEST_CASE("no allowed regions means every region is allowed") {
     CHECK(validator.check(example_number("GB", Type::MOBILE)).ok);
     CHECK(validator.check(example_number("IN", Type::MOBILE)).ok);
 }
+
+TEST_CASE(
+    "reading a number as written agrees with libphonenumber's Parse on every region's numbers") {
+    const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+    const PhoneValidator validator;
+    std::set<std::string> regions;
+    util->GetSupportedRegions(&regions);
+    const std::vector<Type> types = {PhoneNumberUtil::FIXED_LINE,     PhoneNumberUtil::MOBILE,
+                                     PhoneNumberUtil::TOLL_FREE,      PhoneNumberUtil::VOIP,
+                                     PhoneNumberUtil::PAGER,          PhoneNumberUtil::UAN,
+                                     PhoneNumberUtil::PERSONAL_NUMBER};
+    int accepted = 0, written_otherwise = 0, invalid = 0;
+    for (const std::string& region : regions) {
+        std::string trunk_prefix;
+        util->GetNddPrefixForRegion(region, true, &trunk_prefix);
+        for (const Type type : types) {
+            PhoneNumber example;
+            if (!util->GetExampleNumberForType(region, type, &example)) continue;
+            std::string e164;
+            util->Format(example, PhoneNumberUtil::E164, &e164);
+            const std::string country_code = std::to_string(example.country_code());
+            // The example, its last digits varied, one digit shorter, and written with a
+            // trunk prefix (the region's, and 0) after the country code.
+            std::vector<std::string> variants = {e164};
+            for (int variant = 0; variant < 12; ++variant) {
+                std::string to = e164;
+                to[to.size() - 1 - variant % 4] = static_cast<char>('0' + (variant * 7) % 10);
+                if (variant >= 8) to.pop_back();
+                variants.push_back(to);
+            }
+            for (const std::string& prefix : {trunk_prefix, std::string("0")})
+                if (!prefix.empty())
+                    variants.push_back(e164.substr(0, 1 + country_code.size()) + prefix +
+                                       e164.substr(1 + country_code.size()));
+            for (const std::string& to : variants) {
+                if (!verifyd::is_strict_e164(to)) continue;
+                INFO(region << " " << to);
+                // What Parse alone makes of it: the validator's reading before it read
+                // numbers as written.
+                PhoneNumber parsed;
+                auto parsed_type = PhoneNumberUtil::UNKNOWN;
+                if (util->Parse(to, "ZZ", &parsed) == PhoneNumberUtil::NO_PARSING_ERROR)
+                    parsed_type = util->GetNumberType(parsed);
+                const PhoneCheck checked = validator.check(to);
+                if (parsed_type == PhoneNumberUtil::UNKNOWN) {
+                    CHECK(checked.type == "UNKNOWN");
+                    ++invalid;
+                    continue;
+                }
+                std::string canonical;
+                util->Format(parsed, PhoneNumberUtil::E164, &canonical);
+                if (canonical != to) {
+                    CHECK(checked.problem == "must be written " + canonical);
+                    ++written_otherwise;
+                    continue;
+                }
+                CHECK(checked.type != "UNKNOWN");
+                CHECK(checked.problem.find("must be written") == std::string::npos);
+                ++accepted;
+            }
+        }
+    }
+    CHECK(accepted > 1000);
+    CHECK(written_otherwise > 100);
+    CHECK(invalid > 1000);
+}
