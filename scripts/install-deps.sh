@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config
     libpistache-dev libhiredis-dev libsodium-dev nlohmann-json3-dev
-    libphonenumber-dev libcurl4-openssl-dev libjemalloc-dev catch2 redis-server curl
+    libphonenumber-dev libprotobuf-dev libcurl4-openssl-dev libjemalloc-dev catch2 redis-server curl
     # the chart tests (tests/chart): helm's template engine rebuilt from Debian's Go libraries
     golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev
     golang-github-xeipuuv-gojsonschema-dev
