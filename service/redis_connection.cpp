@@ -71,16 +71,9 @@ bool authenticate_and_select(redisContext* context, const RedisEndpoint& endpoin
 // it already. Redis keeps functions across restarts (RDB, AOF) and gives them to its
 // replicas, so this is mostly a no-op after the first connection.
 bool load_library(redisContext* context) {
-    const LuaLibrary& library = lua_library();
     ReplyHandle reply(
-        static_cast<redisReply*>(redisCommand(context, "FUNCTION LOAD %s", library.source)));
-    if (!reply) return false;
-    if (reply->type != REDIS_REPLY_ERROR) return true;
-    const std::string message = reply_string(reply.get());
-    if (message.find("already exists") != std::string::npos) return true;
-    log_event(LogLevel::Error, "redis refused verifyd's function library",
-              {{"library", library.name}, {"error", message}});
-    return false;
+        static_cast<redisReply*>(redisCommand(context, "FUNCTION LOAD %s", lua_library().source)));
+    return library_loaded(reply.get());
 }
 
 }  // namespace
@@ -148,6 +141,17 @@ ApiError redis_error_reply(const std::string& what, const std::string& message) 
 
 bool error_needs_new_connection(const std::string& message) {
     return starts_with(message, "READONLY") || starts_with(message, "MASTERDOWN");
+}
+
+bool library_loaded(const redisReply* reply) {
+    if (!reply) return false;
+    if (reply->type != REDIS_REPLY_ERROR) return true;
+    const std::string message = reply_string(reply);
+    // Loaded by another connection (or replica of this release) first.
+    if (message.find("already exists") != std::string::npos) return true;
+    log_event(LogLevel::Error, "redis refused verifyd's function library",
+              {{"library", lua_library().name}, {"error", message}});
+    return false;
 }
 
 bool is_function_missing(const std::string& message) {

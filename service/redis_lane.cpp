@@ -269,7 +269,10 @@ struct RedisLane::Impl {
             }
             if (item.own == Own::LoadLibrary) {
                 library_load_in_flight = false;
-                log_library_load(reply.get());
+                if (library_loaded(reply.get()))
+                    log_event(LogLevel::Warn,
+                              "redis had lost verifyd's function library: loaded again",
+                              {{"library", lua_library().name}});
                 continue;
             }
             reconnect |= !answer_reply(std::move(*item.pending), std::move(reply));
@@ -301,16 +304,6 @@ struct RedisLane::Impl {
         }
         answer(pending.done, Result<ReplyHandle>{std::nullopt, std::move(reply)});
         return true;
-    }
-
-    static void log_library_load(const redisReply* reply) {
-        const std::string message = reply_string(reply);
-        if (reply->type == REDIS_REPLY_ERROR && message.find("already exists") == std::string::npos)
-            log_event(LogLevel::Error, "redis refused verifyd's function library",
-                      {{"library", lua_library().name}, {"error", message}});
-        else
-            log_event(LogLevel::Warn, "redis had lost verifyd's function library: loaded again",
-                      {{"library", lua_library().name}});
     }
 
     // The WAIT after a batch of changes answers them all. False when too few replicas

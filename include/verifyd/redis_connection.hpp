@@ -51,6 +51,8 @@ ApiError redis_error_reply(const std::string& what, const std::string& message);
 // After this error reply the connection is to the wrong server (a demoted master): the
 // next one must be found again.
 bool error_needs_new_connection(const std::string& message);
+// Whether a FUNCTION LOAD's reply means the library is there; a refusal is logged.
+bool library_loaded(const redisReply* reply);
 // Redis no longer has the function library (FUNCTION FLUSH, or a restart without
 // persistence behind a proxy that kept the connection).
 bool is_function_missing(const std::string& message);
