@@ -3,12 +3,14 @@
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
--- KEYS[4]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
+-- KEYS[4]  the events stream (lib/events.lua)
+-- KEYS[5]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  the verification's suffix
 -- ARGV[4]  the caller's mode, "s" or "l"
--- ARGV[5…7] fingerprint, follow, time to live (lib/idempotency.lua)
+-- ARGV[5]  whether events are recorded, 1/0 (lib/events.lua)
+-- ARGV[6…8] fingerprint, follow, time to live (lib/idempotency.lua)
 --
 -- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/record.lua readable_fields)
 --          {4040}  unknown, another account's or mode's, approved, canceled or superseded
@@ -19,6 +21,7 @@
 local account, mode = ARGV[2], ARGV[4]
 
 local function run()
+    record_events(KEYS[4], ARGV[5])
     local key, values = read_verification(KEYS[2], KEYS[3], ARGV[3], {F.account, F.status, F.settings})
     local owner, status, packed = unpack(values)
     local settings, refusal = actionable(owner, status, packed, account, mode, false)
@@ -27,7 +30,8 @@ local function run()
     end
     redis.call('HSET', key, F.status, STATUS.canceled)
     redis.call('HDEL', key, F.hash)
+    emit('verification.canceled', key, string.sub(KEYS[3], 3))
     return {0, now_ms, readable_fields(key)}, key
 end
 
-return idempotent(KEYS[4], ARGV[5], ARGV[6], ARGV[7], run)
+return idempotent(KEYS[5], ARGV[6], ARGV[7], ARGV[8], run)

@@ -5,16 +5,19 @@
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
--- KEYS[4]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
+-- KEYS[4]  the events stream (lib/events.lua)
+-- KEYS[5]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  keyed hashes of the presented code, 16 raw bytes each: one per hash key in
 --          use (two during a rotation); the stored h likewise holds one or two
 -- ARGV[4]  the verification's suffix
 -- ARGV[5]  the caller's mode, "s" or "l"
--- ARGV[6…8] fingerprint, follow, time to live (lib/idempotency.lua)
+-- ARGV[6]  whether events are recorded, 1/0 (lib/events.lua)
+-- ARGV[7…9] fingerprint, follow, time to live (lib/idempotency.lua)
 --
--- Replies: {0, status, attempts_remaining, to} with status approved, pending or locked
+-- Replies: {0, status, attempts_remaining, to, country} with status approved, pending or
+--          locked, country the number's ISO country (empty for records without one)
 --          {4040}  unknown, another account's or mode's, approved, canceled or superseded
 --          {4042}  locked by earlier wrong codes
 --          {4041}  expired (answered for the grace period, then 4040)
@@ -41,6 +44,8 @@ local function matches(stored)
 end
 
 local function run()
+    record_events(KEYS[4], ARGV[6])
+    local job = string.sub(KEYS[3], 3)
     local key, values =
         read_verification(KEYS[2], KEYS[3], ARGV[4],
             {F.account, F.status, F.settings, F.wrong, F.hash, F.to})
@@ -54,7 +59,8 @@ local function run()
     if matches(stored) then
         redis.call('HSET', key, F.status, STATUS.approved)
         redis.call('HDEL', key, F.hash)
-        return {0, 'approved', max_attempts - tonumber(wrong or 0), to}, key
+        emit('verification.approved', key, job)
+        return {0, 'approved', max_attempts - tonumber(wrong or 0), to, settings.cc}, key
     end
 
     wrong = redis.call('HINCRBY', key, F.wrong, 1)
@@ -62,9 +68,11 @@ local function run()
     if remaining <= 0 then
         redis.call('HSET', key, F.status, STATUS.locked)
         redis.call('HDEL', key, F.hash)
-        return {0, 'locked', 0, to}, key
+        emit('verification.locked', key, job)
+        return {0, 'locked', 0, to, settings.cc}, key
     end
-    return {0, 'pending', remaining, to}, key
+    emit('verification.attempt_failed', key, job)
+    return {0, 'pending', remaining, to, settings.cc}, key
 end
 
-return idempotent(KEYS[4], ARGV[6], ARGV[7], ARGV[8], run)
+return idempotent(KEYS[5], ARGV[7], ARGV[8], ARGV[9], run)

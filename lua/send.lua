@@ -6,7 +6,10 @@
 -- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
 -- KEYS[3]  the delivery stream (live sends add their job, field r = {tag}<suffix>)
 -- KEYS[4]  the undelivered index, a sorted set of {tag}<suffix> by creation time
--- KEYS[5]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
+-- KEYS[5]  the events stream (lib/events.lua)
+-- KEYS[6]  the due index, a sorted set of {tag}<suffix> by the time delivery/due.lua must
+--          look at them (a fallback timer, an expiry to report, a sandbox step's event)
+-- KEYS[7]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  mode: "s" sandbox or "l" live (each mode has numbers of its own: n:{tag}
 --          differs; a hash written before that may hold the other mode's verification)
@@ -17,21 +20,22 @@
 -- ARGV[7]  the record key prefix o:{tag}
 -- ARGV[8]  the new verification's suffix
 -- ARGV[9]  the request's fingerprint, ARGV[10] follow (1/0), ARGV[11] the record's time
---          to live in s (lib/idempotency.lua; unused without KEYS[5])
--- ARGV[12…] field, value pairs of the new verification (lib/record.lua); len, mx, ch,
---          fb and sb go into its settings, empty values are left out
+--          to live in s (lib/idempotency.lua; unused without KEYS[7])
+-- ARGV[12] whether events are recorded, 1/0 (lib/events.lua)
+-- ARGV[13…] field, value pairs of the new verification (lib/record.lua); len, mx, ch,
+--          fb, fa, cc and sb go into its settings, empty values are left out
 --
 -- Replies: {0, created_ms, expires_ms, suffix}
 --          {4043, retry_after}  a window or the cooldown refuses; nothing is counted
 --          {4029, retry_after}  (lib/key_limit.lua)
 --          and those of lib/idempotency.lua
 
-local number_key, stream_key, undelivered_key = KEYS[2], KEYS[3], KEYS[4]
+local number_key, stream_key, undelivered_key, due_key = KEYS[2], KEYS[3], KEYS[4], KEYS[6]
 local mode, windows_spec = ARGV[2], ARGV[3]
 local cooldown_ms = tonumber(ARGV[4]) * 1000
 local ttl_s, grace_s = tonumber(ARGV[5]), tonumber(ARGV[6])
 local record_prefix, suffix = ARGV[7], ARGV[8]
-local first_field = 12
+local first_field = 13
 
 local windows, longest_ms = {}, cooldown_ms
 for count, seconds in string.gmatch(windows_spec, '(%d+)/(%d+)') do
@@ -51,6 +55,7 @@ local function recent_times(stored)
 end
 
 local function run()
+    record_events(KEYS[5], ARGV[12])
     -- This mode's send times within the longest window, oldest first: the listed ones
     -- and, when the current verification is inline, its own.
     local times_field = mode == 's' and F.sandbox_times or F.live_times
@@ -88,13 +93,14 @@ local function run()
     -- it was pending, and its send time joins its mode's history (unless it is of the other
     -- mode: such a hash was written before the modes had numbers of their own). One that
     -- lives in its own record already is superseded there.
-    local previous = nil
+    local previous, superseded = nil, false
     if current and not packed then
         local record_key = record_prefix .. current
         local status = redis.call('HGET', record_key, F.status)
         if status then
             if status == STATUS.pending then
                 redis.call('HSET', record_key, F.status, STATUS.superseded)
+                superseded = true
             end
             redis.call('HDEL', record_key, F.hash)
             previous = current
@@ -108,6 +114,7 @@ local function run()
                 stale[#stale + 1] = name
                 if name == F.status and value == STATUS.pending then
                     value = STATUS.superseded
+                    superseded = true
                 end
                 if name ~= F.hash then
                     record[#record + 1] = name
@@ -122,6 +129,9 @@ local function run()
             redis.call('PEXPIRE', record_key, current_settings.gone - now_ms)
             previous = current
         end
+    end
+    if previous and superseded then
+        emit('verification.superseded', record_prefix .. previous, job_ref(record_prefix, previous))
     end
     local inline = (ttl_s + grace_s) * 1000 >= longest_ms
     if not inline then
@@ -151,25 +161,41 @@ local function run()
         fields[#fields + 1] = previous
     end
     local lifetime_ms = (ttl_s + grace_s) * 1000
+    local key = number_key
     if inline then
         redis.call('HSET', number_key, F.current, suffix, unpack(fields))
         redis.call('PEXPIRE', number_key, lifetime_ms)
     else
-        local record_key = record_prefix .. suffix
-        redis.call('HSET', record_key, unpack(fields))
-        redis.call('PEXPIRE', record_key, lifetime_ms)
+        key = record_prefix .. suffix
+        redis.call('HSET', key, unpack(fields))
+        redis.call('PEXPIRE', key, lifetime_ms)
         redis.call('HSET', number_key, F.current, suffix)
         redis.call('PEXPIRE', number_key, longest_ms)
     end
 
+    local job = job_ref(record_prefix, suffix)
     if mode == 'l' then
-        local job = job_ref(record_prefix, suffix)
         redis.call('XADD', stream_key, '*', 'r', job)
         redis.call('ZADD', undelivered_key, now_ms, job)
     end
-
     local expires_ms = now_ms + ttl_s * 1000
+    -- delivery/due.lua looks at the verification when its fallback timer runs out and,
+    -- while events are recorded, when a sandbox step or its expiry is to be reported.
+    local due_ms = nil
+    if mode == 'l' and settings.fa and settings.fa ~= '' and settings.ch == 'whatsapp' and settings.fb == 'sms' then
+        due_ms = now_ms + tonumber(settings.fa) * 1000
+    end
+    if events_stream then
+        local next_ms = mode == 's' and now_ms + SANDBOX_SENT_MS or expires_ms
+        due_ms = math.min(due_ms or next_ms, next_ms)
+    end
+    if due_ms then
+        redis.call('ZADD', due_key, due_ms, job)
+    end
+    emit('verification.created', key, job)
+    emit('message.status', key, job)
+
     return {0, now_ms, expires_ms, suffix}
 end
 
-return idempotent(KEYS[5], ARGV[9], ARGV[10], ARGV[11], run)
+return idempotent(KEYS[7], ARGV[9], ARGV[10], ARGV[11], run)

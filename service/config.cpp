@@ -190,6 +190,30 @@ void load_provider_settings(Reader& reader, Config& config) {
         if (config.webhook.secret.size() < 16)
             throw ConfigError("VERIFYD_WEBHOOK_SECRET", "must be at least 16 characters");
     }
+    if (auto secret = reader.raw("VERIFYD_SENT_WEBHOOK_SECRET")) {
+        const std::string prefix = "whsec_";
+        std::optional<std::string> key;
+        if (secret->rfind(prefix, 0) == 0) key = decode_base64(secret->substr(prefix.size()));
+        if (!key || key->size() < 16)
+            throw ConfigError("VERIFYD_SENT_WEBHOOK_SECRET",
+                              "must be the endpoint's signing secret as Sent shows it: whsec_ "
+                              "and base64 of at least 16 bytes");
+        config.sent_webhook_key = *key;
+    }
+}
+
+void load_events_settings(Reader& reader, Config& config) {
+    EventsSettings& events = config.events;
+    if (!reader.raw("VERIFYD_EVENTS_URL")) return;
+    const std::string why = "with VERIFYD_EVENTS_URL";
+    events.url = http_url(reader, "VERIFYD_EVENTS_URL", why);
+    events.secret = required(reader, "VERIFYD_EVENTS_SECRET", why);
+    if (events.secret.size() < 16)
+        throw ConfigError("VERIFYD_EVENTS_SECRET", "must be at least 16 characters");
+    events.timeout_ms = config.delivery.timeout_ms;
+    events.backoff_ms = config.delivery.backoff_ms;
+    events.max_backoff_ms = config.delivery.max_backoff_ms;
+    events.replica = config.delivery.consumer + "/" + random_token(8);
 }
 
 void load_delivery_settings(Reader& reader, Config& config) {
@@ -419,6 +443,7 @@ Config load_config(const EnvLookup& env) {
     }
     load_provider_settings(reader, config);
     load_delivery_settings(reader, config);
+    load_events_settings(reader, config);
     config.seal_key = load_seal_key(reader, config);
     if (auto templates = reader.raw("VERIFYD_TEMPLATES_FILE")) {
         if (trim(*templates).empty())
@@ -444,6 +469,8 @@ ApiSettings api_settings(const Config& config) {
     api.app_name = config.app_name;
     api.idempotency_ttl = config.idempotency_ttl;
     api.live_delivery = config.provider != ProviderKind::None;
+    api.sent_webhook_key = config.sent_webhook_key;
+    api.webhook_secret = config.webhook.secret;
     api.operations_listener = !config.metrics_listen_host.empty();
     api.redis_timeout_ms = config.redis_timeout_ms;
     api.redis_wait_timeout_ms = config.redis.wait_timeout_ms;

@@ -39,6 +39,31 @@ std::string base64url(std::string_view bytes) {
 
 }  // namespace
 
+std::optional<std::string> decode_base64(std::string_view text) {
+    // Padding is optional in what people paste; the decoder wants it, or none at all.
+    std::string_view unpadded = text;
+    while (!unpadded.empty() && unpadded.back() == '=') unpadded.remove_suffix(1);
+    std::string out(unpadded.size() * 3 / 4 + 1, '\0');
+    size_t length = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), unpadded.data(),
+                          unpadded.size(), nullptr, &length, &end,
+                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+        end != unpadded.data() + unpadded.size())
+        return std::nullopt;
+    out.resize(length);
+    return out;
+}
+
+std::string encode_base64(std::string_view bytes) {
+    const int variant = sodium_base64_VARIANT_ORIGINAL;
+    std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                      bytes.size(), variant);
+    out.resize(out.size() - 1);
+    return out;
+}
+
 void init_crypto() {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }

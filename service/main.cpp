@@ -14,6 +14,7 @@
 #include "verifyd/config.hpp"
 #include "verifyd/credentials.hpp"
 #include "verifyd/crypto.hpp"
+#include "verifyd/events.hpp"
 #include "verifyd/housekeeping.hpp"
 #include "verifyd/keygen_command.hpp"
 #include "verifyd/listeners.hpp"
@@ -23,6 +24,7 @@
 #include "verifyd/outbox.hpp"
 #include "verifyd/store.hpp"
 #include "verifyd/templates.hpp"
+#include "verifyd/timers.hpp"
 
 namespace {
 
@@ -46,7 +48,8 @@ VERIFYD_DELIVERY_TIMEOUT_MS, VERIFYD_DELIVERY_BACKOFF_MS, VERIFYD_DELIVERY_MAX_B
 VERIFYD_DELIVERY_CLAIM_IDLE_MS, VERIFYD_DELIVERY_WORKERS, VERIFYD_DELIVERY_CONSUMER,
 VERIFYD_LOG_LEVEL, VERIFYD_SHUTDOWN_DELAY_MS, VERIFYD_HASH_KEY_PREVIOUS_FILE,
 VERIFYD_IDEMPOTENCY_TTL, VERIFYD_METRICS_LISTEN, VERIFYD_HEADER_TIMEOUT_MS,
-VERIFYD_IDLE_TIMEOUT_MS, VERIFYD_MAX_CONNECTIONS.
+VERIFYD_IDLE_TIMEOUT_MS, VERIFYD_MAX_CONNECTIONS, VERIFYD_SENT_WEBHOOK_SECRET,
+VERIFYD_EVENTS_URL, VERIFYD_EVENTS_SECRET.
 See README.md.
 
 Exit status: 0 after a clean shutdown, 2 for a bad setting or usage.
@@ -89,17 +92,22 @@ int serve() {
 
     verifyd::Metrics metrics;
     verifyd::Store store(config.redis, config.redis_timeout_ms,
-                         {config.send_limits, config.resend_cooldown, config.expired_grace},
+                         {config.send_limits, config.resend_cooldown, config.expired_grace,
+                          !config.events.url.empty()},
                          verifyd::redis_lanes_for(config.threads), &metrics);
     verifyd::Api api(verifyd::api_settings(config), credentials, store, templates, metrics);
     verifyd::Outbox outbox(verifyd::outbox_settings(config), credentials, store, templates,
                            metrics);
+    verifyd::Timers timers(store, metrics);
+    verifyd::EventDispatcher events(config.events, store, templates, config.app_name, metrics);
     verifyd::Listeners listeners(api, config, metrics);
     // Before listening, so that a Redis that is up serves from the first request.
     const bool number_key_known = verifyd::refresh_number_key(store, credentials);
     verifyd::refresh_outbox_gauges(store, metrics);
     if (!listeners.start()) return 1;
     outbox.start();
+    timers.start();
+    events.start();
     verifyd::log_event(verifyd::LogLevel::Info, "serving",
                        {{"version", VERIFYD_VERSION},
                         {"listen", listeners.listen_address()},
@@ -114,6 +122,8 @@ int serve() {
     listeners.drain_and_close();
     store.stop();
     outbox.stop();
+    timers.stop();
+    events.stop();
     verifyd::log_event(verifyd::LogLevel::Info, "stopped");
     return 0;
 }

@@ -42,6 +42,35 @@ void Metrics::count_delivery_retry(const std::string& provider, const std::strin
     ++delivery_retries_[{provider, channel}];
 }
 
+void Metrics::count_verification(const std::string& event, const std::string& country) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++verifications_[{event, country.empty() ? "unknown" : country}];
+}
+
+void Metrics::observe_delivery_latency(const std::string& channel, double seconds) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    DeliveryLatency& latency = delivery_latency_[channel];
+    for (size_t i = 0; i < kDeliveryBuckets.size(); ++i)
+        if (seconds <= kDeliveryBuckets[i]) ++latency.buckets[i];
+    ++latency.count;
+    latency.sum += seconds;
+}
+
+void Metrics::count_receipt(const std::string& provider, const std::string& outcome) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++receipts_[{provider, outcome}];
+}
+
+void Metrics::count_event(const std::string& outcome) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++events_[outcome];
+}
+
+void Metrics::set_events_pending(long long events) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    events_pending_ = events;
+}
+
 void Metrics::set_outbox(long long undelivered_jobs, double oldest_job_age_seconds) {
     std::lock_guard<std::mutex> lock(mutex_);
     undelivered_jobs_ = undelivered_jobs;
@@ -100,6 +129,40 @@ std::string Metrics::render() const {
            "message.\n"
         << "# TYPE verifyd_delivery_oldest_job_age_seconds gauge\n"
         << "verifyd_delivery_oldest_job_age_seconds " << oldest_job_age_seconds_ << "\n";
+
+    out << "# HELP verifyd_verifications_total Verifications sent, approved, locked and "
+           "expired (expiries while events are recorded), by the number's ISO country.\n"
+        << "# TYPE verifyd_verifications_total counter\n";
+    for (const auto& [key, count] : verifications_)
+        out << "verifyd_verifications_total{event=\"" << key.first << "\",country=\"" << key.second
+            << "\"} " << count << "\n";
+    out << "# HELP verifyd_delivery_latency_seconds Time from the send to the provider's "
+           "delivered receipt, by the channel that delivered.\n"
+        << "# TYPE verifyd_delivery_latency_seconds histogram\n";
+    for (const auto& [channel, latency] : delivery_latency_) {
+        for (size_t i = 0; i < kDeliveryBuckets.size(); ++i)
+            out << "verifyd_delivery_latency_seconds_bucket{channel=\"" << channel << "\",le=\""
+                << kDeliveryBuckets[i] << "\"} " << latency.buckets[i] << "\n";
+        out << "verifyd_delivery_latency_seconds_bucket{channel=\"" << channel << "\",le=\"+Inf\"} "
+            << latency.count << "\n"
+            << "verifyd_delivery_latency_seconds_sum{channel=\"" << channel << "\"} " << latency.sum
+            << "\n"
+            << "verifyd_delivery_latency_seconds_count{channel=\"" << channel << "\"} "
+            << latency.count << "\n";
+    }
+    out << "# HELP verifyd_receipts_total Delivery receipts by provider and what they did.\n"
+        << "# TYPE verifyd_receipts_total counter\n";
+    for (const auto& [key, count] : receipts_)
+        out << "verifyd_receipts_total{provider=\"" << key.first << "\",outcome=\"" << key.second
+            << "\"} " << count << "\n";
+    out << "# HELP verifyd_events_total Verification events queued, sent, and POSTs that "
+           "failed (to be retried).\n"
+        << "# TYPE verifyd_events_total counter\n";
+    for (const auto& [outcome, count] : events_)
+        out << "verifyd_events_total{outcome=\"" << outcome << "\"} " << count << "\n";
+    out << "# HELP verifyd_events_pending Verification events not yet delivered.\n"
+        << "# TYPE verifyd_events_pending gauge\n"
+        << "verifyd_events_pending " << events_pending_ << "\n";
 
     out << "# HELP verifyd_redis_errors_total Failed Redis calls and connection attempts.\n"
         << "# TYPE verifyd_redis_errors_total counter\n"

@@ -159,20 +159,26 @@ void Outbox::record_outcome(const Provider& provider, const DeliveryJob& job,
             retry_delay_ms(settings_.delivery, message.attempt, result.retry_after_seconds);
     attempt.whatsapp_refusal = result.whatsapp_refusal;
     attempt.max_attempts = settings_.delivery.max_attempts;
-    const auto state = queue_.finish(job, attempt);
-    if (!state) return;
-    log_event(*state == "failed" ? LogLevel::Warn : LogLevel::Info, "delivery",
+    attempt.channel = message.channel;
+    const auto finished = queue_.finish(job, attempt);
+    if (!finished) return;
+    const std::string& state = finished->state;
+    // Remembered once recorded as sent, so that no receipt finds the message still queued.
+    if (state == "sent" && !result.provider_message_id.empty())
+        queue_.remember_provider_id(job, message.channel, result.provider_message_id,
+                                    finished->lifetime_ms);
+    log_event(state == "failed" ? LogLevel::Warn : LogLevel::Info, "delivery",
               {{"message_id", message.message_id},
                {"to", mask_phone(message.to)},
                {"channel", message.channel},
                {"provider", provider.name()},
                {"attempt", message.attempt},
-               {"outcome", *state},
+               {"outcome", state},
                {"error", result.outcome == DeliveryOutcome::Sent ? "" : result.error}});
-    if (*state == "retry") {
+    if (state == "retry") {
         metrics_.count_delivery_retry(provider.name(), message.channel);
-    } else if (*state != "stale") {
-        metrics_.count_delivery(provider.name(), message.channel, *state);
+    } else if (state != "stale") {
+        metrics_.count_delivery(provider.name(), message.channel, state);
     }
 }
 

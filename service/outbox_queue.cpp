@@ -75,9 +75,10 @@ std::optional<std::vector<DeliveryJob>> OutboxQueue::next_jobs(const std::string
 
 BegunJob OutboxQueue::begin(const std::string& consumer, const DeliveryJob& job) {
     auto keys = job_keys(job);
-    keys.pop_back();  // begin does not touch the delayed jobs
+    keys.back() = kEventsStream;  // begin does not touch the delayed jobs
     auto begun =
-        store_.fcall("outbox_begin", keys, {kDeliveryGroup, job.entry_id, job.ref, consumer});
+        store_.fcall("outbox_begin", keys,
+                     {kDeliveryGroup, job.entry_id, job.ref, consumer, store_.events_flag()});
     BegunJob found;
     // {'taken'}, or no answer: nothing to do here.
     if (!begun.ok() || begun.value->type != REDIS_REPLY_ARRAY || begun.value->elements < 2)
@@ -105,16 +106,28 @@ BegunJob OutboxQueue::begin(const std::string& consumer, const DeliveryJob& job)
     return found;
 }
 
-std::optional<std::string> OutboxQueue::finish(const DeliveryJob& job,
+std::optional<FinishedJob> OutboxQueue::finish(const DeliveryJob& job,
                                                const AttemptOutcome& attempt) {
-    auto finished = store_.fcall("outbox_finish", job_keys(job),
-                                 {kDeliveryGroup, job.entry_id, job.ref, attempt.outcome,
-                                  attempt.detail, std::to_string(attempt.retry_delay_ms),
-                                  attempt.whatsapp_refusal, std::to_string(attempt.max_attempts)});
+    auto keys = job_keys(job);
+    keys.push_back(kEventsStream);
+    auto finished =
+        store_.fcall("outbox_finish", keys,
+                     {kDeliveryGroup, job.entry_id, job.ref, attempt.outcome, attempt.detail,
+                      std::to_string(attempt.retry_delay_ms), attempt.whatsapp_refusal,
+                      std::to_string(attempt.max_attempts), attempt.channel, store_.events_flag()});
     if (!finished.ok() || finished.value->type != REDIS_REPLY_ARRAY ||
         finished.value->elements == 0)
         return std::nullopt;
-    return reply_string(finished.value->element[0]);
+    FinishedJob done{reply_string(finished.value->element[0]), 0};
+    if (finished.value->elements > 1) done.lifetime_ms = reply_integer(finished.value->element[1]);
+    return done;
+}
+
+void OutboxQueue::remember_provider_id(const DeliveryJob& job, const std::string& channel,
+                                       const std::string& provider_message_id,
+                                       long long lifetime_ms) {
+    store_.fcall("delivery_map", {provider_message_key(provider_message_id)},
+                 {job.ref, channel, std::to_string(lifetime_ms)});
 }
 
 void OutboxQueue::promote_due(int limit) {

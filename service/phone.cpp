@@ -138,4 +138,13 @@ PhoneCheck PhoneValidator::check(const std::string& to) const {
     return result;
 }
 
+std::string PhoneValidator::region_of(const std::string& to) const {
+    const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+    std::optional<PhoneNumber> number = literal_number(to, util);
+    if (!number) return {};
+    std::string region;
+    util.GetRegionCodeForNumber(*number, &region);
+    return region == "ZZ" ? std::string() : region;
+}
+
 }  // namespace verifyd

@@ -66,4 +66,8 @@ std::optional<RecordRef> parse_job_ref(const std::string& job) {
     return RecordRef{job.substr(1, close - 1), job.substr(close + 1)};
 }
 
+std::string provider_message_key(const std::string& provider_message_id) {
+    return "p:" + provider_message_id;
+}
+
 }  // namespace verifyd

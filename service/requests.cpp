@@ -172,8 +172,8 @@ Parsed<SendRequest> parse_send_request(const json& body, const ApiSettings& sett
     request.ttl_seconds = std::min(std::max(settings.code_ttl, 1), 86400);
     Problems problems;
     refuse_unknown_fields(body,
-                          {"to", "channel", "fallback", "code_length", "ttl_seconds", "locale",
-                           "template", "sandbox"},
+                          {"to", "channel", "fallback", "fallback_after_seconds", "code_length",
+                           "ttl_seconds", "locale", "template", "sandbox"},
                           problems);
     if (!read_string(body, "to", request.to, problems) && !body.contains("to"))
         problems.add("to", "is required");
@@ -186,6 +186,9 @@ Parsed<SendRequest> parse_send_request(const json& body, const ApiSettings& sett
         else if (request.channel != "whatsapp")
             problems.add("fallback", "is only allowed with channel \"whatsapp\"");
     }
+    read_integer(body, "fallback_after_seconds", 10, 300, request.fallback_after_seconds, problems);
+    if (body.contains("fallback_after_seconds") && request.fallback != "sms")
+        problems.add("fallback_after_seconds", "needs \"fallback\": \"sms\"");
     read_integer(body, "code_length", 4, 10, request.code_length, problems);
     read_integer(body, "ttl_seconds", 30, 3600, request.ttl_seconds, problems);
     if (read_string(body, "locale", request.locale, problems) && !is_language_tag(request.locale))
@@ -212,6 +215,27 @@ Parsed<CheckRequest> parse_check_request(const json& body) {
              !std::regex_match(request.code, code_pattern))
         problems.add("code", "must be 4 to 10 digits");
     read_sandbox(body, request.sandbox, problems);
+    if (problems.any()) parsed.error = problems.error();
+    return parsed;
+}
+
+Parsed<Receipt> parse_delivery_receipt(const json& body) {
+    Parsed<Receipt> parsed;
+    Receipt& receipt = parsed.value;
+    Problems problems;
+    std::string message_id;
+    if (!read_string(body, "message_id", message_id, problems) && !body.contains("message_id"))
+        problems.add("message_id", "is required");
+    if (!read_string(body, "status", receipt.status, problems) && !body.contains("status"))
+        problems.add("status", "is required");
+    else if (!receipt.status.empty() && receipt.status != "delivered" && receipt.status != "failed")
+        problems.add("status", "must be \"delivered\" or \"failed\"");
+    if (!read_string(body, "channel", receipt.channel, problems) && !body.contains("channel"))
+        problems.add("channel", "is required");
+    else if (!receipt.channel.empty() && receipt.channel != "sms" && receipt.channel != "whatsapp")
+        problems.add("channel", "must be \"sms\" or \"whatsapp\"");
+    if (body.contains("error") && !body["error"].is_null())
+        read_string(body, "error", receipt.error_code, problems);
     if (problems.any()) parsed.error = problems.error();
     return parsed;
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "verifyd/delivery.hpp"
 #include "verifyd/log.hpp"
 #include "verifyd/metrics.hpp"
 #include "verifyd/redis_lane.hpp"
@@ -250,7 +251,8 @@ void Store::claim(const Idempotency& key, int lease_ms, const std::string& answe
 void Store::send(const Caller& caller, const NewVerification& created,
                  const Idempotency* idempotency, Then<Verification> then) {
     const Verification& v = created.verification;
-    std::vector<std::string> keys = {number_key(v.ref.tag), kDeliveryStream, kUndeliveredIndex};
+    std::vector<std::string> keys = {number_key(v.ref.tag), kDeliveryStream, kUndeliveredIndex,
+                                     kEventsStream, kDueIndex};
     std::vector<std::string> args = {mode_arg(caller),
                                      send_limits_arg_,
                                      std::to_string(limits_.resend_cooldown),
@@ -259,6 +261,7 @@ void Store::send(const Caller& caller, const NewVerification& created,
                                      record_key_prefix(v.ref.tag),
                                      v.ref.suffix};
     add_idempotency(idempotency, v.ref.tag, keys, args);
+    args.emplace_back(events_flag());
     for (const auto& [name, value] : encode_new_verification(created, caller.account)) {
         args.emplace_back(name);
         args.push_back(value);
@@ -297,8 +300,9 @@ void Store::current_verification(const std::string& tag, Then<std::string> then)
 
 void Store::check(const Caller& caller, const RecordRef& ref, const std::string& code_hashes,
                   const Idempotency* idempotency, Then<CheckOutcome> then) {
-    std::vector<std::string> keys = {number_key(ref.tag), record_key(ref)};
-    std::vector<std::string> args = {caller.account, code_hashes, ref.suffix, mode_arg(caller)};
+    std::vector<std::string> keys = {number_key(ref.tag), record_key(ref), kEventsStream};
+    std::vector<std::string> args = {caller.account, code_hashes, ref.suffix, mode_arg(caller),
+                                     events_flag()};
     add_idempotency(idempotency, ref.tag, keys, args);
     call(caller, "check", std::move(keys), args, true,
          [then = std::move(then)](Result<ScriptAnswer> reply) {
@@ -308,6 +312,8 @@ void Store::check(const Caller& caller, const RecordRef& ref, const std::string&
                  result.value.status = reply_string(r->element[1]);
                  result.value.attempts_remaining = static_cast<int>(reply_integer(r->element[2]));
                  result.value.to = reply_string(r->element[3]);
+                 // Answers kept from before countries were recorded have none.
+                 if (r->elements > 4) result.value.country = reply_string(r->element[4]);
              }
              then(std::move(result));
          });
@@ -332,7 +338,7 @@ void Store::read_one(const Caller& caller, const char* script, const RecordRef& 
 
 void Store::cancel(const Caller& caller, const RecordRef& ref, const Idempotency* idempotency,
                    Then<Verification> then) {
-    std::vector<std::string> keys, args = {mode_arg(caller)};
+    std::vector<std::string> keys = {kEventsStream}, args = {mode_arg(caller), events_flag()};
     add_idempotency(idempotency, ref.tag, keys, args);
     read_one(caller, "cancel", ref, std::move(keys), std::move(args), true, std::move(then));
 }
@@ -360,6 +366,57 @@ void Store::list_messages(const Caller& caller, const std::string& tag, int limi
              }
              then(std::move(result));
          });
+}
+
+void Store::apply_receipt(const std::string& job, const Receipt& receipt,
+                          Then<ReceiptOutcome> then) {
+    const RecordRef ref = parse_job_ref(job).value_or(RecordRef{});
+    const std::string reason = receipt.status == "failed" && receipt.channel == "whatsapp"
+                                   ? whatsapp_refusal_of(receipt.error_code)
+                                   : std::string();
+    run_script("delivery_receipt",
+               {number_key(ref.tag), record_key(ref), kDeliveryStream, kUndeliveredIndex,
+                kDelayedJobs, kEventsStream},
+               {job, receipt.status, receipt.channel, receipt.error_code, reason, events_flag()},
+               true, [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   Result<ReceiptOutcome> result{reply.error, {}};
+                   // The script answers with a word first, which run_script takes for
+                   // an error: read the reply itself.
+                   const redisReply* r = reply.value.reply.get();
+                   if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                       r->element[0]->type == REDIS_REPLY_STRING) {
+                       result.error.reset();
+                       ReceiptOutcome& outcome = result.value;
+                       outcome.outcome = reply_string(r->element[0]);
+                       if (outcome.outcome == "delivered" && r->elements > 3) {
+                           outcome.latency_ms = reply_integer(r->element[1]);
+                           outcome.channel = reply_string(r->element[2]);
+                           outcome.country = reply_string(r->element[3]);
+                       } else if (outcome.outcome == "failed" && r->elements > 2) {
+                           outcome.channel = reply_string(r->element[1]);
+                           outcome.country = reply_string(r->element[2]);
+                       } else if (r->elements > 1) {
+                           outcome.detail = reply_string(r->element[1]);
+                       }
+                   }
+                   then(std::move(result));
+               });
+}
+
+void Store::apply_provider_receipt(const std::string& provider_message_id, Receipt receipt,
+                                   Then<ReceiptOutcome> then) {
+    LaneCommand lookup{{"GET", provider_message_key(provider_message_id)}, false};
+    next_lane().submit(std::move(lookup), [this, receipt = std::move(receipt),
+                                           then = std::move(then)](Result<ReplyHandle> reply) {
+        if (!reply.ok()) return then({reply.error, {}});
+        const std::string mapped = reply_string(reply.value.get());
+        const size_t space = mapped.find(' ');
+        if (reply.value->type != REDIS_REPLY_STRING || space == std::string::npos)
+            return then({std::nullopt, ReceiptOutcome{"unknown", "", "", "", 0}});
+        Receipt accepted = receipt;
+        accepted.channel = mapped.substr(space + 1);
+        apply_receipt(mapped.substr(0, space), accepted, then);
+    });
 }
 
 void Store::ping(Then<bool> then) {

@@ -30,6 +30,7 @@ constexpr const char* kFallbackReason = "fr";
 constexpr const char* kDeliveryError = "de";
 constexpr const char* kProviderId = "pid";
 constexpr const char* kSealedCode = "sc";
+constexpr const char* kDeliveredAt = "dat";
 // The settings that send.lua packs into F.settings, and read.lua unpacks with the expiry.
 constexpr const char* kCreated = "c";
 constexpr const char* kExpires = "e";
@@ -38,6 +39,8 @@ constexpr const char* kCodeLength = "len";
 constexpr const char* kMaxAttempts = "mx";
 constexpr const char* kChannel = "ch";
 constexpr const char* kFallback = "fb";
+constexpr const char* kFallbackAfter = "fa";
+constexpr const char* kCountry = "cc";
 }  // namespace field
 
 // The status letters of lib/record.lua (STATUS) as the API's words; a pending verification is
@@ -59,6 +62,9 @@ std::vector<std::pair<const char*, std::string>> encode_new_verification(
         {field::kTo, v.to},
         {field::kChannel, v.channel},
         {field::kFallback, v.fallback},
+        {field::kFallbackAfter,
+         v.fallback_after_seconds > 0 ? std::to_string(v.fallback_after_seconds) : ""},
+        {field::kCountry, v.country},
         {field::kLocale, v.locale == kDefaultLocale ? "" : v.locale},
         {field::kCodeLength, std::to_string(v.code_length)},
         {field::kMaxAttempts, std::to_string(v.max_attempts)},
@@ -80,31 +86,44 @@ Verification decode_verification(const RecordRef& ref, const redisReply* fields,
     std::unordered_map<std::string, std::string> map;
     for (size_t i = 0; i + 1 < fields->elements; i += 2)
         map[reply_string(fields->element[i])] = reply_string(fields->element[i + 1]);
-    auto number = [&](const char* name) { return std::atoll(map[name].c_str()); };
+    return decode_verification(ref, map, now_ms);
+}
+
+Verification decode_verification(const RecordRef& ref,
+                                 const std::unordered_map<std::string, std::string>& fields,
+                                 int64_t now_ms) {
+    auto map = [&fields](const char* name) -> const std::string& {
+        static const std::string none;
+        auto found = fields.find(name);
+        return found == fields.end() ? none : found->second;
+    };
+    auto number = [&](const char* name) { return std::atoll(map(name).c_str()); };
     Verification v;
     v.ref = ref;
-    v.account = map[field::kAccount];
-    v.to = map[field::kTo];
-    v.channel = map[field::kChannel];
-    v.fallback = map[field::kFallback];
-    v.locale = stored_locale(map[field::kLocale]);
+    v.account = map(field::kAccount);
+    v.to = map(field::kTo);
+    v.channel = map(field::kChannel);
+    v.fallback = map(field::kFallback);
+    v.fallback_after_seconds = static_cast<int>(number(field::kFallbackAfter));
+    v.country = map(field::kCountry);
+    v.locale = stored_locale(map(field::kLocale));
     v.code_length = static_cast<int>(number(field::kCodeLength));
     v.max_attempts = static_cast<int>(number(field::kMaxAttempts));
     v.attempts = static_cast<int>(number(field::kWrong));
     v.created_ms = number(field::kCreated);
     v.expires_ms = number(field::kExpires);
-    v.sandbox = map[field::kSandbox] == "1";
-    v.code = map[field::kCode];
-    v.template_name = stored_template_name(map[field::kTemplate]);
-    v.template_variables = map[field::kVariables];
-    const std::string& delivery = map[field::kDelivery];
-    v.delivery_status = delivery.empty() && v.sandbox ? "sandboxed" : delivery;
-    const std::string& channel_in_use = map[field::kChannelInUse];
+    v.sandbox = map(field::kSandbox) == "1";
+    v.code = map(field::kCode);
+    v.template_name = stored_template_name(map(field::kTemplate));
+    v.template_variables = map(field::kVariables);
+    v.delivery_status = map(field::kDelivery);
+    const std::string& channel_in_use = map(field::kChannelInUse);
     v.delivery_channel = channel_in_use.empty() ? v.channel : channel_in_use;
-    v.fallback_reason = map[field::kFallbackReason];
-    v.delivery_error = map[field::kDeliveryError];
-    v.provider_message_id = map[field::kProviderId];
-    v.status = status_word(map[field::kStatus], now_ms >= v.expires_ms);
+    v.fallback_reason = map(field::kFallbackReason);
+    v.delivery_error = map(field::kDeliveryError);
+    v.provider_message_id = map(field::kProviderId);
+    v.delivered_at_ms = number(field::kDeliveredAt);
+    v.status = status_word(map(field::kStatus), now_ms >= v.expires_ms);
     return v;
 }
 

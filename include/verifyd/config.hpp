@@ -74,6 +74,17 @@ struct DeliverySettings {
     std::string consumer;        // this replica's name in the consumer group
 };
 
+// Verification events (VERIFYD_EVENTS_*): one signed POST per state change to the
+// operator's URL, durable and in order per verification. Empty url = none recorded.
+struct EventsSettings {
+    std::string url;
+    std::string secret;          // at least 16 characters; signs like the webhook provider
+    int timeout_ms = 5000;       // one POST (VERIFYD_DELIVERY_TIMEOUT_MS)
+    int backoff_ms = 500;        // after a failed POST; doubles up to max_backoff_ms
+    int max_backoff_ms = 60000;  // (VERIFYD_DELIVERY_BACKOFF_MS, _MAX_BACKOFF_MS)
+    std::string replica;         // this process's name for the dispatcher's lease
+};
+
 // How long a client may take and how many may be connected (VERIFYD_HEADER_TIMEOUT_MS,
 // VERIFYD_IDLE_TIMEOUT_MS, VERIFYD_MAX_CONNECTIONS): a slow or idle client holds a
 // socket and its buffers, so neither may hold one for long.
@@ -114,6 +125,10 @@ struct Config {
     SentSettings sent;
     WebhookSettings webhook;
     DeliverySettings delivery;
+    // VERIFYD_SENT_WEBHOOK_SECRET ("whsec_" and base64) decoded: the key Sent signs its
+    // receipts with; empty = POST /webhooks/sent refuses every receipt.
+    std::string sent_webhook_key;
+    EventsSettings events;
     HashKey seal_key{};                  // VERIFYD_SEAL_KEY, or derived from the hash key
     bool seal_key_from_hash_key = true;  // so that a hash key rotation rotates it too
     std::string templates_file;          // VERIFYD_TEMPLATES_FILE; empty = built-in bodies only
@@ -151,7 +166,10 @@ struct ApiSettings {
     std::set<std::string> allowed_countries;  // empty = all
     std::string app_name;
     int idempotency_ttl = 0;
-    bool live_delivery = false;        // a provider is configured
+    bool live_delivery = false;  // a provider is configured
+    // The keys receipts are signed with; empty = that receipt endpoint refuses them.
+    std::string sent_webhook_key;      // POST /webhooks/sent
+    std::string webhook_secret;        // POST /webhooks/delivery (VERIFYD_WEBHOOK_SECRET)
     bool operations_listener = false;  // /metrics is served there only
     // An Idempotency-Key's claim outlasts the store's slowest answer, WAIT included.
     int redis_timeout_ms = 0;

@@ -45,6 +45,13 @@ struct DeliveryResult {
     std::string whatsapp_refusal;
 };
 
+// A provider's delivery receipt for one message.
+struct Receipt {
+    std::string status;      // delivered or failed (anything else moves nothing)
+    std::string channel;     // sms or whatsapp: the message it is about
+    std::string error_code;  // failed: the provider's code, if it gave one
+};
+
 class Provider {
   public:
     virtual ~Provider() = default;
@@ -72,5 +79,19 @@ std::string webhook_signature(const std::string& secret, int64_t unix_time,
 // `tolerance_seconds` of `now_unix` (either side), so a replayed request is refused.
 bool verify_webhook_signature(const std::string& secret, const std::string& header,
                               const std::string& body, int64_t now_unix, int tolerance_seconds);
+
+// A Sent receipt's check, as Sent documents its webhook signature: x-webhook-signature
+// holds one or more space-separated "v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw
+// body>")>", `key` the signing secret decoded (after its "whsec_"), `webhook_id` and
+// `timestamp` the x-webhook-id and x-webhook-timestamp headers; the timestamp (unix
+// seconds) must be within `tolerance_seconds` of `now_unix`.
+bool verify_sent_signature(const std::string& key, const std::string& webhook_id,
+                           const std::string& timestamp, const std::string& header,
+                           const std::string& body, int64_t now_unix, int tolerance_seconds);
+
+// Why WhatsApp did not take a message, from the provider's error code (Sent's,
+// SendAPI's or the dashboard's name): recipient_not_capable, template_not_approved,
+// channel_not_connected, or provider_error for any other.
+std::string whatsapp_refusal_of(const std::string& error_code);
 
 }  // namespace verifyd

@@ -25,6 +25,17 @@ class Metrics {
     void count_delivery(const std::string& provider, const std::string& channel,
                         const std::string& outcome);
     void count_delivery_retry(const std::string& provider, const std::string& channel);
+    // A verification sent, approved, locked or expired, by its number's ISO country
+    // (bounded: about 250 values), so that conversion by country is one division.
+    void count_verification(const std::string& event, const std::string& country);
+    // A receipt said delivered, `seconds` after the send.
+    void observe_delivery_latency(const std::string& channel, double seconds);
+    // A receipt arrived: applied (delivered, failed, fallback), ignored or unknown.
+    void count_receipt(const std::string& provider, const std::string& outcome);
+    // Verification events: queued (first seen by the dispatcher), sent, failed (a POST
+    // that will be retried); and how many wait to be delivered.
+    void count_event(const std::string& outcome);
+    void set_events_pending(long long events);
     void set_outbox(long long undelivered_jobs, double oldest_job_age_seconds);
     // The API listener's connections: open now, and closed at accept for being one more
     // than VERIFYD_MAX_CONNECTIONS.
@@ -37,6 +48,8 @@ class Metrics {
 
     static constexpr std::array<double, 12> kLatencyBuckets = {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
+    static constexpr std::array<double, 11> kDeliveryBuckets = {1,  2,  3,   5,   10, 20,
+                                                                30, 60, 120, 300, 600};
 
   private:
     struct RouteStats {
@@ -51,6 +64,16 @@ class Metrics {
     std::map<std::pair<bool, std::string>, uint64_t> sends_;
     std::map<std::array<std::string, 3>, uint64_t> deliveries_;
     std::map<std::pair<std::string, std::string>, uint64_t> delivery_retries_;
+    std::map<std::pair<std::string, std::string>, uint64_t> verifications_;
+    struct DeliveryLatency {
+        std::array<uint64_t, kDeliveryBuckets.size()> buckets{};
+        uint64_t count = 0;
+        double sum = 0;
+    };
+    std::map<std::string, DeliveryLatency> delivery_latency_;
+    std::map<std::pair<std::string, std::string>, uint64_t> receipts_;
+    std::map<std::string, uint64_t> events_;
+    long long events_pending_ = 0;
     long long undelivered_jobs_ = 0;
     double oldest_job_age_seconds_ = 0;
     std::atomic<uint64_t> redis_errors_{0};

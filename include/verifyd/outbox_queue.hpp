@@ -49,6 +49,15 @@ struct AttemptOutcome {
     int retry_delay_ms = 0;           // retry
     std::string whatsapp_refusal;     // refused on WhatsApp: why
     int max_attempts = 0;             // per channel
+    std::string channel;              // the attempt's
+};
+
+// What finish recorded: sent, retry, fallback, failed, or stale (another worker, a
+// receipt or the fallback timer moved the message first); for sent, how long the
+// verification is still kept.
+struct FinishedJob {
+    std::string state;
+    long long lifetime_ms = 0;
 };
 
 struct OutboxStats {
@@ -68,9 +77,12 @@ class OutboxQueue {
                                                       bool& own_pending_left, int count,
                                                       int claim_idle_ms);
     BegunJob begin(const std::string& consumer, const DeliveryJob& job);
-    // What finish recorded: sent, retry, fallback, failed, or stale (another worker
-    // finished the job first); nothing when Redis did not answer.
-    std::optional<std::string> finish(const DeliveryJob& job, const AttemptOutcome& attempt);
+    // Nothing when Redis did not answer.
+    std::optional<FinishedJob> finish(const DeliveryJob& job, const AttemptOutcome& attempt);
+    // Remembers the provider's id of a message it accepted, for `lifetime_ms`, so that its
+    // receipts find the message (lua/delivery/map.lua).
+    void remember_provider_id(const DeliveryJob& job, const std::string& channel,
+                              const std::string& provider_message_id, long long lifetime_ms);
     // Moves up to `limit` delayed jobs whose time has come back onto the stream.
     void promote_due(int limit);
     std::optional<OutboxStats> stats();

@@ -21,6 +21,9 @@ class PhoneValidator {
   public:
     explicit PhoneValidator(std::set<std::string> allowed_regions = {});
     PhoneCheck check(const std::string& to) const;
+    // The ISO 3166 region of a number that passed check (for metrics by country);
+    // empty when libphonenumber knows none.
+    std::string region_of(const std::string& to) const;
 
   private:
     std::set<std::string> allowed_regions_;

@@ -51,6 +51,17 @@ constexpr const char* kDeliveryGroup = "deliverers";
 constexpr const char* kUndeliveredIndex = "q:undelivered";
 constexpr const char* kDelayedJobs = "q:delayed";
 
+// Which message a provider's message id names (lua/delivery/map.lua), for its receipts.
+std::string provider_message_key(const std::string& provider_message_id);
+
+// The due index: verifications by the time lua/delivery/due.lua must look at them (a
+// fallback timer, an expiry or a sandbox step to report).
+constexpr const char* kDueIndex = "q:due";
+// Verification events not yet delivered, in order (lib/events.lua), and the lease of the
+// one replica that posts them.
+constexpr const char* kEventsStream = "q:events";
+constexpr const char* kEventsLease = "q:events:lease";
+
 // The number key, sealed under each hash key in use (number_key.hpp).
 constexpr const char* kNumberKeyKey = "{verifyd}:number-key";
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "verifyd/config.hpp"
+#include "verifyd/delivery.hpp"
 #include "verifyd/errors.hpp"
 #include "verifyd/templates.hpp"
 
@@ -18,6 +19,7 @@ struct SendRequest {
     std::string to;
     std::string channel = "sms";
     std::string fallback;
+    int fallback_after_seconds = 0;  // 0 = no fallback timer
     int code_length = 6;
     int ttl_seconds = 600;
     std::string locale = kDefaultLocale;
@@ -54,6 +56,10 @@ Parsed<ListMessagesQuery> parse_list_messages_query(
     const std::vector<std::pair<std::string, std::string>>& query);
 // The query of a request that names a verification or message by id: only `sandbox`.
 Parsed<bool> parse_sandbox_query(const std::vector<std::pair<std::string, std::string>>& query);
+
+// The body of a receipt to POST /webhooks/delivery: message_id, status (delivered or
+// failed), channel (sms or whatsapp), and optionally error (the provider's code).
+Parsed<Receipt> parse_delivery_receipt(const nlohmann::json& body);
 
 // A BCP 47 language tag, e.g. "en", "pt-BR", "zh-Hant-TW".
 bool is_language_tag(const std::string& tag);

@@ -15,6 +15,7 @@
 
 #include "verifyd/caller.hpp"
 #include "verifyd/config.hpp"
+#include "verifyd/delivery.hpp"
 #include "verifyd/errors.hpp"
 #include "verifyd/idempotency.hpp"
 #include "verifyd/redis_connection.hpp"
@@ -30,6 +31,16 @@ struct CheckOutcome {
     std::string to;
     std::string status;  // approved, pending or locked
     int attempts_remaining = 0;
+    std::string country;  // the number's ISO region, empty when unknown
+};
+
+// What a receipt did (lua/delivery/receipt.lua).
+struct ReceiptOutcome {
+    std::string outcome;  // delivered, failed, fallback, ignored or unknown
+    std::string detail;   // ignored: why; fallback: the reason
+    std::string channel;  // delivered or failed: the channel
+    std::string country;
+    int64_t latency_ms = 0;  // delivered: the time since the send
 };
 
 // The continuation of an API call: called exactly once, on a lane's thread.
@@ -40,6 +51,7 @@ struct StoreLimits {
     std::vector<SendWindow> send_limits;
     int resend_cooldown = 0;
     int expired_grace = 0;
+    bool record_events = false;  // VERIFYD_EVENTS_URL is set: state changes emit events
 };
 
 // One lane serves several HTTP threads: it does little per command, and the fewer the
@@ -76,6 +88,15 @@ class Store {
     // Newest first, at most `limit`.
     void list_messages(const Caller& caller, const std::string& tag, int limit,
                        Then<std::vector<Verification>> then);
+    // Applies a receipt to the message of `job` ({tag}suffix).
+    void apply_receipt(const std::string& job, const Receipt& receipt, Then<ReceiptOutcome> then);
+    // Applies a receipt that names the provider's message id: the message it belongs to
+    // is looked up first (lua/delivery/map.lua wrote it), and the receipt's channel is
+    // the one the provider accepted that message on. `unknown` when none.
+    void apply_provider_receipt(const std::string& provider_message_id, Receipt receipt,
+                                Then<ReceiptOutcome> then);
+    // Whether events are recorded (ARGV of the scripts that change state).
+    const char* events_flag() const { return limits_.record_events ? "1" : "0"; }
     // Redis answers on a lane, with the scripts loaded.
     void ping(Then<bool> then);
     // Answers the API's calls in flight with 503 and stops the lanes.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct Verification {
     std::string to;
     std::string channel;
     std::string fallback;
+    int fallback_after_seconds = 0;  // 0 = no fallback timer
+    std::string country;             // the number's ISO 3166 region; empty when unknown
     std::string locale;
     std::string status;  // pending, approved, locked, canceled, expired
     int code_length = 0;
@@ -37,6 +40,7 @@ struct Verification {
     std::string fallback_reason;
     std::string delivery_error;
     std::string provider_message_id;
+    int64_t delivered_at_ms = 0;  // 0 = not delivered
 };
 
 // What a send stores: the verification (its status and times are the script's to set),
@@ -58,6 +62,10 @@ std::vector<std::pair<const char*, std::string>> encode_new_verification(
 // status as of `now_ms` (Redis's clock), so that a pending one past its expiry reads
 // as expired.
 Verification decode_verification(const RecordRef& ref, const redisReply* fields, int64_t now_ms);
+// The same from the field/value pairs as strings (an event's fields, lib/events.lua).
+Verification decode_verification(const RecordRef& ref,
+                                 const std::unordered_map<std::string, std::string>& fields,
+                                 int64_t now_ms);
 
 // A stored locale or template name, which is empty for the default, as the one in use.
 std::string stored_locale(const std::string& stored);

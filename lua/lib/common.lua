@@ -8,8 +8,12 @@
 
 -- The time of the call being run: set by begin_call, read by every function of the library.
 local now_ms = 0
+-- The events stream of the call being run, or nil when events are not recorded
+-- (lib/events.lua): reset by begin_call, so that no call inherits another's.
+local events_stream = nil
 
 local function begin_call()
     local clock = redis.call('TIME')
     now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+    events_stream = nil
 end

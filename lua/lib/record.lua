@@ -35,23 +35,29 @@ local F = {
     template = 'tn',      -- template name, none = the default
     variables = 'tv',     -- the request's template variables as JSON, none = {}
     previous = 'p',       -- the suffix of the verification this one superseded
-    delivery = 'ds',      -- live only: queued, sent or failed
+    delivery = 'ds',      -- live only: queued, sent, delivered or failed
     channel_in_use = 'dch',    -- none = the settings' channel
     fallback_reason = 'fr',
     delivery_error = 'de',
     delivery_attempts = 'da',  -- on the channel in use
     provider_id = 'pid',       -- the provider's message id
-    sealed_code = 'sc',        -- until delivered or dropped
+    sealed_code = 'sc',        -- until delivered or dropped, or, while a WhatsApp message
+                               -- may still fall back to SMS, until delivered
+    delivered_at = 'dat',      -- ms, from the provider's receipt
+    events_cursor = 'ec',      -- sandbox: the steps whose events were recorded
+    expiry_reported = 'xr',    -- 1 once verification.expired was recorded
 }
 
 local STATUS = {pending = 'p', approved = 'a', locked = 'l', canceled = 'c', superseded = 's'}
 
--- The settings, packed into F.settings as "c ttl g sb len mx ch fb": created ms, code
--- lifetime s, grace after expiry s, sandbox 1/0, code length, max attempts, channel,
--- fallback (- for none).
-local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb'}
+-- The settings, packed into F.settings as "c ttl g sb len mx ch fb fa cc": created ms,
+-- code lifetime s, grace after expiry s, sandbox 1/0, code length, max attempts, channel,
+-- fallback, seconds after which the fallback goes out without a delivery receipt, the
+-- number's ISO country (- for none; records written before fa and cc existed end at fb).
+local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb', 'fa', 'cc'}
 -- The settings a send's request gives; the script adds c, ttl and g.
-local request_settings = {sb = true, len = true, mx = true, ch = true, fb = true}
+local request_settings = {sb = true, len = true, mx = true, ch = true, fb = true, fa = true,
+    cc = true}
 
 -- A delivery job names its verification "{tag}<suffix>" (service/redis_keys.cpp
 -- job_ref): the record key prefix "o:{tag}" without its "o:", and the suffix.
@@ -79,6 +85,9 @@ local function unpack_settings(packed)
         return nil
     end
     local settings, i = {}, 1
+    for _, name in ipairs(settings_names) do
+        settings[name] = ''
+    end
     for value in string.gmatch(packed, '%S+') do
         settings[settings_names[i]] = value ~= '-' and value or ''
         i = i + 1
@@ -140,10 +149,15 @@ end
 local number_fields = {[F.current] = true, [F.sandbox_times] = true, [F.live_times] = true}
 local secret_fields = {[F.hash] = true, [F.sealed_code] = true}
 
--- A verification as a flat field/value list for the reader: no secrets, no number
--- fields, the settings unpacked (c, e, sb, len, mx, ch, fb); nil when there is none or
--- it is forgotten.
-local function readable_fields(key)
+-- Adds a sandbox message's simulated delivery to readable fields: defined by
+-- lib/sandbox.lua, which the library loads after this file.
+local add_sandbox_delivery
+
+-- A verification as a flat field/value list for the reader, as it stands at `at_ms`
+-- (default now): no secrets, no number fields, the settings unpacked (c, e, sb, len, mx,
+-- ch, fb, fa, cc) and, for a sandbox verification, its simulated delivery at that time
+-- (lib/sandbox.lua); nil when there is none or it is forgotten.
+local function readable_fields(key, at_ms)
     local fields = redis.call('HGETALL', key)
     local out, settings = {}, nil
     for i = 1, #fields, 2 do
@@ -158,9 +172,18 @@ local function readable_fields(key)
     if not settings or now_ms >= settings.gone then
         return nil
     end
-    for _, name in ipairs({'c', 'e', 'sb', 'len', 'mx', 'ch', 'fb'}) do
+    for _, name in ipairs({'c', 'e', 'sb', 'len', 'mx', 'ch', 'fb', 'fa', 'cc'}) do
         out[#out + 1] = name
         out[#out + 1] = tostring(settings[name])
+    end
+    if settings.sb == '1' then
+        local to = nil
+        for i = 1, #out, 2 do
+            if out[i] == F.to then
+                to = out[i + 1]
+            end
+        end
+        add_sandbox_delivery(out, settings, to, at_ms or now_ms)
     end
     return out
 end

@@ -6,10 +6,12 @@
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
 -- KEYS[3]  the delivery stream
 -- KEYS[4]  the undelivered index
+-- KEYS[5]  the events stream (lib/events.lua)
 -- ARGV[1]  the consumer group
 -- ARGV[2]  the stream entry id of this job
 -- ARGV[3]  the job, {tag}<suffix>
 -- ARGV[4]  the consumer asking
+-- ARGV[5]  whether events are recorded, 1/0
 --
 -- Replies: {'go', sealed_code, to, channel_in_use, fallback, locale, template_name,
 --           template_variables, attempts_on_channel, ttl_seconds}  the locale, template
@@ -19,6 +21,7 @@
 
 local stream_key, undelivered_key = KEYS[3], KEYS[4]
 local group, entry_id, job, consumer = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+record_events(KEYS[5], ARGV[5])
 local key, values = read_verification(KEYS[1], KEYS[2], job_suffix(job),
     {F.status, F.delivery, F.settings, F.sealed_code, F.channel_in_use})
 local status, delivery, packed, sealed, channel = unpack(values)
@@ -39,6 +42,7 @@ local function drop(reason)
     if reason ~= '' and settings then
         redis.call('HSET', key, F.delivery, 'failed', F.delivery_error, reason)
         redis.call('HDEL', key, F.sealed_code)
+        emit('message.status', key, job)
     end
     return {'drop', reason, channel or settings and settings.ch or ''}
 end

@@ -191,4 +191,8 @@ DeliveryResult result_of(const HttpAnswer& answer, const OutgoingMessage& messag
     return result;
 }
 
+std::string whatsapp_refusal_of(const std::string& error_code) {
+    return whatsapp_refusal({error_code});
+}
+
 }  // namespace verifyd

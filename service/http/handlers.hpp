@@ -25,6 +25,9 @@ void cancel_verification(const HttpRequest& request, const std::string& id,
                          const ExchangePtr& exchange);
 void get_message(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void list_messages(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
+void sent_receipt(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
+void delivery_receipt(const HttpRequest& request, const std::string& id,
+                      const ExchangePtr& exchange);
 void healthz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void readyz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void metrics(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);

@@ -60,6 +60,8 @@ const std::vector<Route>& routes() {
         {{"messages"}, "/messages", "GET", kScopeRead, list_messages},
         {{"messages", "*"}, "/messages/{id}", "GET", kScopeRead, get_message},
         {{"v3", "messages", "*"}, "/v3/messages/{id}", "GET", kScopeRead, get_message},
+        {{"webhooks", "sent"}, "/webhooks/sent", "POST", 0, sent_receipt},
+        {{"webhooks", "delivery"}, "/webhooks/delivery", "POST", 0, delivery_receipt},
         {{"healthz"}, "/healthz", "GET", 0, healthz, false, Served::Everywhere},
         {{"readyz"}, "/readyz", "GET", 0, readyz, false, Served::Everywhere},
         {{"metrics"}, "/metrics", "GET", 0, metrics, false, Served::ToOperators},

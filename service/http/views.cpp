@@ -14,13 +14,22 @@ json text_or_null(const std::string& text) {
     return text.empty() ? json(nullptr) : json(text);
 }
 
-json delivery_json(const Verification& v) {
-    // The last provider error explains a retry in progress or a failure, not a success.
+json time_or_null(int64_t ms) {
+    return ms > 0 ? json(format_rfc3339(ms)) : json(nullptr);
+}
+
+// The last provider error explains a retry in progress or a failure, not a success.
+json delivery_error_json(const Verification& v) {
     bool show_error = v.delivery_status == "queued" || v.delivery_status == "failed";
+    return show_error ? text_or_null(v.delivery_error) : json(nullptr);
+}
+
+json delivery_json(const Verification& v) {
     return {{"status", v.delivery_status},
             {"channel", v.delivery_channel},
             {"fallback_reason", text_or_null(v.fallback_reason)},
-            {"error", show_error ? text_or_null(v.delivery_error) : json(nullptr)}};
+            {"error", delivery_error_json(v)},
+            {"delivered_at", time_or_null(v.delivered_at_ms)}};
 }
 
 // The variables a verification's message is rendered with; the code only for sandbox
@@ -47,7 +56,9 @@ json verification_json(const Verification& v, bool with_details, const std::stri
                  {"sandbox", v.sandbox},
                  {"message_id", make_record_id(kMessagePrefix, v.ref)},
                  {"locale", v.locale},
-                 {"fallback", text_or_null(v.fallback)}};
+                 {"fallback", text_or_null(v.fallback)},
+                 {"fallback_after_seconds",
+                  v.fallback_after_seconds > 0 ? json(v.fallback_after_seconds) : json(nullptr)}};
     if (v.status == "locked") data["attempts_remaining"] = 0;
     if (with_details) {
         data["attempts"] = v.attempts;
@@ -64,6 +75,9 @@ json message_json(const Verification& v, const Templates& templates, const std::
                  {"to", v.to},
                  {"channel", v.delivery_channel},
                  {"status", v.delivery_status},
+                 {"fallback_reason", text_or_null(v.fallback_reason)},
+                 {"error", delivery_error_json(v)},
+                 {"delivered_at", time_or_null(v.delivered_at_ms)},
                  {"sandbox", v.sandbox},
                  {"template", {{"name", v.template_name}, {"variables", variables}}},
                  {"locale", v.locale},

@@ -49,7 +49,7 @@ TEST_CASE("GET /verify/{id} of a sandbox verification shows its state and templa
     CHECK(data["attempts"] == 0);
 
     REQUIRE(data["delivery"].is_object());
-    CHECK(data["delivery"].value("status", "") == "sandboxed");
+    CHECK(is_sandbox_delivery(data["delivery"].value("status", "")));
     CHECK(data["delivery"].value("channel", "") == "sms");
     CHECK(data["delivery"].contains("fallback_reason"));
     CHECK(data["delivery"]["fallback_reason"].is_null());
@@ -141,7 +141,7 @@ TEST_CASE("GET /messages/{id} of a sandbox message shows the code in its variabl
     CHECK(data.value("verification_id", "") == sent["id"]);
     CHECK(data.value("to", "") == to);
     CHECK(data.value("channel", "") == "sms");
-    CHECK(data.value("status", "") == "sandboxed");
+    CHECK(is_sandbox_delivery(data.value("status", "")));
     CHECK(data["sandbox"] == true);
     REQUIRE(data["template"].is_object());
     CHECK(data["template"]["name"].is_string());
@@ -203,7 +203,7 @@ TEST_CASE("GET /messages?to= lists the account's messages to that number, newest
     CHECK(listed_ids(all) == newest_first);
     for (const auto& message : all["messages"]) {
         CHECK(message.value("to", "") == to);
-        CHECK(message.value("status", "") == "sandboxed");
+        CHECK(is_sandbox_delivery(message.value("status", "")));
     }
 
     json two = require_success(v.get(messages_path(to, "&limit=2"), v.key(kTestA)));

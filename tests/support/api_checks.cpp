@@ -221,4 +221,17 @@ void avoid_window_edge(int window_seconds, double margin_seconds) {
     }
 }
 
+bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+bool is_sandbox_delivery(const std::string& status) {
+    return status == "queued" || status == "sent" || status == "delivered";
+}
+
 }  // namespace verifyd_test

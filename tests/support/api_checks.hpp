@@ -5,7 +5,9 @@
 // Not for: starting processes or sending requests.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -47,6 +49,13 @@ bool contains_key(const nlohmann::json& value, const std::string& name);
 
 // +1 415 555 nnnn: libphonenumber 8.12 takes all 10000 as valid FIXED_LINE_OR_MOBILE.
 std::string us_number(int n);
+
+// Polls `ready` every 20 ms until it holds, at most `timeout`; whether it did.
+bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout);
+
+// A sandbox message's delivery status before or after it is simulated as delivered
+// (queued, then sent after 200 ms, delivered after 600 ms).
+bool is_sandbox_delivery(const std::string& status);
 // A GB mobile: libphonenumber's example number.
 inline constexpr const char* kGbMobile = "+447400123456";
 

@@ -270,6 +270,14 @@ std::string RecordedRequest::idempotency_key() const {
     return header("Idempotency-Key").value_or("");
 }
 
+std::string RecordedRequest::provider_message_id() const {
+    const nlohmann::json answer = nlohmann::json::parse(answered_body, nullptr, false);
+    const nlohmann::json::json_pointer id("/data/id");
+    return answer.is_object() && answer.contains(id) && answer[id].is_string()
+               ? answer[id].get<std::string>()
+               : std::string();
+}
+
 std::string RecordedRequest::channel() const {
     if (!json.is_object() || !json.contains("channel")) {
         return {};
@@ -674,6 +682,7 @@ void FakeProvider::serve(int fd) {
                             .dump();
                 }
                 recorded.answered_status = reply.status;
+                recorded.answered_body = reply.body;
                 recorded.replayed = replay;
                 if (!replay && is_final(reply.status) && !key.empty() && owns_key) {
                     Reply stored = reply;

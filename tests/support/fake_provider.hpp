@@ -64,11 +64,14 @@ struct RecordedRequest {
     std::chrono::steady_clock::time_point received;
     int64_t received_unix = 0;
     int answered_status = 0;  // 0 while unanswered, and for a hang
-    bool replayed = false;    // answered with the key's stored final answer
-    bool executed = false;    // a 2xx that was not a replay: a delivery
+    std::string answered_body;
+    bool replayed = false;  // answered with the key's stored final answer
+    bool executed = false;  // a 2xx that was not a replay: a delivery
 
     std::optional<std::string> header(const std::string& name) const;
     std::string idempotency_key() const;
+    // The message id a Sent-like success answer gave (data.id), or empty.
+    std::string provider_message_id() const;
     // "sms" or "whatsapp": channel[0] of a Sent body, or channel of a webhook event.
     std::string channel() const;
     // template.parameters.code (Sent) or template.variables.code (webhook), or empty.

@@ -662,3 +662,30 @@ TEST_CASE("parse_hash_key refuses anything but 64 hex characters") {
         CHECK_FALSE(problem.empty());
     }
 }
+
+TEST_CASE("VERIFYD_SENT_WEBHOOK_SECRET is Sent's whsec_ secret, read as the key it encodes") {
+    TempFile keys("{\"keys\": []}");
+    const Config config = verifyd::load_config(lookup(with(
+        required(keys), "VERIFYD_SENT_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")));
+    CHECK(config.sent_webhook_key.size() == 24);
+    CHECK(verifyd::load_config(lookup(required(keys))).sent_webhook_key.empty());
+    expect_each_rejected(keys, {{"VERIFYD_SENT_WEBHOOK_SECRET", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+                                {"VERIFYD_SENT_WEBHOOK_SECRET", "whsec_not base64!"},
+                                {"VERIFYD_SENT_WEBHOOK_SECRET", "whsec_c2hvcnQ="},
+                                {"VERIFYD_SENT_WEBHOOK_SECRET", ""}});
+}
+
+TEST_CASE("VERIFYD_EVENTS_URL needs an http(s) URL and a VERIFYD_EVENTS_SECRET of 16 characters") {
+    TempFile keys("{\"keys\": []}");
+    const Env events = with(with(required(keys), "VERIFYD_EVENTS_URL", "https://hooks.example/v"),
+                            "VERIFYD_EVENTS_SECRET", "0123456789abcdef");
+    const Config config = verifyd::load_config(lookup(events));
+    CHECK(config.events.url == "https://hooks.example/v");
+    CHECK(config.events.secret == "0123456789abcdef");
+    CHECK_FALSE(config.events.replica.empty());
+    CHECK(verifyd::load_config(lookup(required(keys))).events.url.empty());
+    CHECK(rejected_variable(without(events, "VERIFYD_EVENTS_SECRET")) == "VERIFYD_EVENTS_SECRET");
+    CHECK(rejected_variable(with(events, "VERIFYD_EVENTS_SECRET", "short")) ==
+          "VERIFYD_EVENTS_SECRET");
+    CHECK(rejected_variable(with(events, "VERIFYD_EVENTS_URL", "ftp://x")) == "VERIFYD_EVENTS_URL");
+}

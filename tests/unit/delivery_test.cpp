@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "support/captured_stderr.hpp"
+#include "verifyd/crypto.hpp"
 
 using nlohmann::json;
 using verifyd::classify_answer;
@@ -509,4 +510,68 @@ TEST_CASE("the log provider warns once, then writes one JSON line per message, a
     CHECK(line["template"] == "login");
     CHECK(line["variables"]["code"] == "004217");
     CHECK(line["body"] == message.body);
+}
+
+namespace {
+
+// Sent's own documentation's scheme, computed with Python's hmac and base64 modules:
+// base64(HMAC-SHA256(base64-decode(secret after "whsec_"), "<id>.<timestamp>.<body>")).
+const std::string kSentSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const std::string kSentWebhookId = "550e8400-e29b-41d4-a716-446655440000";
+const std::string kSentBody =
+    R"({"field":"message","payload":{"message_id":"m1","message_status":"DELIVERED"}})";
+const std::string kSentSignature = "v1,KWVsNiJjdaC613RVSHwonQ1OWnZ24hBxgn2z/MTd1rc=";
+constexpr int64_t kSentAt = 1705334531;
+
+std::string sent_key() {
+    return verifyd::decode_base64(kSentSecret.substr(6)).value_or("");
+}
+
+}  // namespace
+
+TEST_CASE("a Sent receipt's signature is checked as Sent documents it") {
+    CHECK(verifyd::verify_sent_signature(sent_key(), kSentWebhookId, "1705334531", kSentSignature,
+                                         kSentBody, kSentAt, 300));
+    // One of several space-separated signatures is enough (Sent rotating its secret).
+    CHECK(verifyd::verify_sent_signature(sent_key(), kSentWebhookId, "1705334531",
+                                         "v1,AAAA " + kSentSignature, kSentBody, kSentAt, 300));
+}
+
+TEST_CASE("a Sent receipt's signature fails for another body, id, timestamp, key or scheme") {
+    const std::string key = sent_key();
+    CHECK_FALSE(verifyd::verify_sent_signature(key, kSentWebhookId, "1705334531", kSentSignature,
+                                               kSentBody + " ", kSentAt, 300));
+    CHECK_FALSE(verifyd::verify_sent_signature(key, "another-endpoint", "1705334531",
+                                               kSentSignature, kSentBody, kSentAt, 300));
+    CHECK_FALSE(verifyd::verify_sent_signature(key, kSentWebhookId, "1705334532", kSentSignature,
+                                               kSentBody, kSentAt, 300));
+    CHECK_FALSE(verifyd::verify_sent_signature(key + "x", kSentWebhookId, "1705334531",
+                                               kSentSignature, kSentBody, kSentAt, 300));
+    CHECK_FALSE(verifyd::verify_sent_signature(key, kSentWebhookId, "1705334531",
+                                               "v2," + kSentSignature.substr(3), kSentBody, kSentAt,
+                                               300));
+    CHECK_FALSE(verifyd::verify_sent_signature("", kSentWebhookId, "1705334531", kSentSignature,
+                                               kSentBody, kSentAt, 300));
+    CHECK_FALSE(verifyd::verify_sent_signature(key, kSentWebhookId, "soon", kSentSignature,
+                                               kSentBody, kSentAt, 300));
+}
+
+TEST_CASE("a Sent receipt signed more than the tolerance away from now is refused") {
+    const std::string key = sent_key();
+    CHECK(verifyd::verify_sent_signature(key, kSentWebhookId, "1705334531", kSentSignature,
+                                         kSentBody, kSentAt + 300, 300));
+    CHECK(verifyd::verify_sent_signature(key, kSentWebhookId, "1705334531", kSentSignature,
+                                         kSentBody, kSentAt - 300, 300));
+    CHECK_FALSE(verifyd::verify_sent_signature(key, kSentWebhookId, "1705334531", kSentSignature,
+                                               kSentBody, kSentAt + 301, 300));
+    CHECK_FALSE(verifyd::verify_sent_signature(key, kSentWebhookId, "1705334531", kSentSignature,
+                                               kSentBody, kSentAt - 301, 300));
+}
+
+TEST_CASE("a provider's error code names the WhatsApp fallback reason") {
+    CHECK(verifyd::whatsapp_refusal_of("CHANNEL_UNAVAILABLE") == "recipient_not_capable");
+    CHECK(verifyd::whatsapp_refusal_of("TEMPLATE_NOT_APPROVED") == "template_not_approved");
+    CHECK(verifyd::whatsapp_refusal_of("CHANNEL_NOT_CONNECTED") == "channel_not_connected");
+    CHECK(verifyd::whatsapp_refusal_of("MESSAGE_FILTERED") == "provider_error");
+    CHECK(verifyd::whatsapp_refusal_of("") == "provider_error");
 }

@@ -294,3 +294,27 @@ TEST_CASE(
     CHECK(written_otherwise > 100);
     CHECK(invalid > 1000);
 }
+
+TEST_CASE(
+    "the sandbox's test numbers (…000102, …000103, …000104) are valid mobiles in several "
+    "countries") {
+    // The ones docs/API.md lists; each must pass the checks a send makes.
+    const PhoneValidator validator;
+    for (const char* suffix : {"000102", "000103", "000104"}) {
+        for (const char* prefix :
+             {"+14152", "+447911", "+33612", "+4915112", "+919876", "+5511961"}) {
+            const std::string number = std::string(prefix) + suffix;
+            INFO(number);
+            const PhoneCheck check = validator.check(number);
+            CHECK(check.ok);
+            CHECK(check.problem.empty());
+        }
+    }
+}
+
+TEST_CASE("a number's region is its ISO country, for metrics by country") {
+    const PhoneValidator validator;
+    CHECK(validator.region_of("+14155552671") == "US");
+    CHECK(validator.region_of("+447400123456") == "GB");
+    CHECK(validator.region_of("+33612345678") == "FR");
+}

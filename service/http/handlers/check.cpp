@@ -15,6 +15,8 @@ void check_code(const ExchangePtr& exchange, const RecordRef& ref, const std::st
         idempotency,
         exchange->respond_with<CheckOutcome>(
             [verification_id](Exchange& x, const CheckOutcome& outcome) {
+                if (!x.replayed && outcome.status != "pending")
+                    x.services.metrics.count_verification(outcome.status, outcome.country);
                 return x.ok(200, JsonObjectText()
                                      .member("attempts_remaining",
                                              static_cast<long long>(outcome.attempts_remaining))

@@ -21,6 +21,8 @@ NewVerification new_verification(const SendRequest& send, const std::string& tag
     v.to = send.to;
     v.channel = send.channel;
     v.fallback = send.fallback;
+    v.fallback_after_seconds = send.fallback_after_seconds;
+    v.country = exchange.services.phones.region_of(send.to);
     v.locale = send.locale;
     v.code_length = send.code_length;
     v.max_attempts = exchange.services.settings.max_attempts;
@@ -32,11 +34,10 @@ NewVerification new_verification(const SendRequest& send, const std::string& tag
     // hash and, until delivered, sealed for the outbox.
     if (v.sandbox) {
         v.code = code;
-        v.delivery_status = "sandboxed";
     } else {
         created.sealed_code = seal_code(credentials.sealing_key(), verification_id, code);
-        v.delivery_status = "queued";
     }
+    v.delivery_status = "queued";
     return created;
 }
 
@@ -64,7 +65,10 @@ void send_verification(const HttpRequest& request, const std::string&,
         exchange->counting().send(
             exchange->caller, created, idempotency,
             exchange->respond_with<Verification>([](Exchange& x, const Verification& stored) {
-                if (!x.replayed) x.services.metrics.count_send(stored.sandbox, stored.channel);
+                if (!x.replayed) {
+                    x.services.metrics.count_send(stored.sandbox, stored.channel);
+                    x.services.metrics.count_verification("sent", stored.country);
+                }
                 return x.ok(201, verification_json(stored, false, x.services.settings.app_name));
             }));
     });

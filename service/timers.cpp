@@ -1,0 +1,70 @@
+// The due index's thread (timers.hpp).
+#include "verifyd/timers.hpp"
+
+#include <chrono>
+
+#include "verifyd/log.hpp"
+
+namespace verifyd {
+namespace {
+
+// Often enough that an SMS fallback or an event is at most this late; a look at an empty
+// index costs Redis one command.
+constexpr int kPollMs = 100;
+constexpr int kBatch = 100;
+
+int64_t wall_clock_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Timers::Timers(Store& store, Metrics& metrics) : queue_(store), metrics_(metrics) {}
+
+Timers::~Timers() {
+    stop();
+}
+
+void Timers::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void Timers::stop() {
+    stopping_ = true;
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Timers::pause(int milliseconds) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(milliseconds),
+                   [this] { return stopping_.load(); });
+}
+
+void Timers::run() {
+    while (!stopping_) {
+        // A full batch means more may be waiting: look again at once.
+        if (run_due() < static_cast<size_t>(kBatch)) pause(kPollMs);
+    }
+}
+
+size_t Timers::run_due() {
+    auto jobs = queue_.due_jobs(wall_clock_ms(), kBatch);
+    if (!jobs) return 0;
+    for (const std::string& job : *jobs) {
+        if (stopping_) break;
+        auto done = queue_.run_due(job);
+        if (!done) continue;
+        if (done->fell_back) {
+            metrics_.count_delivery("timer", "whatsapp", "fallback");
+            log_event(LogLevel::Info, "fallback timer ran out",
+                      {{"message_id",
+                        make_record_id(kMessagePrefix, parse_job_ref(job).value_or(RecordRef{}))}});
+        }
+        if (done->expired) metrics_.count_verification("expired", done->country);
+    }
+    return jobs->size();
+}
+
+}  // namespace verifyd
