@@ -460,6 +460,20 @@ Config load_config(const EnvLookup& env) {
     return config;
 }
 
+const char* provider_kind_name(ProviderKind kind) {
+    switch (kind) {
+        case ProviderKind::Log:
+            return "log";
+        case ProviderKind::Sent:
+            return "sent";
+        case ProviderKind::Webhook:
+            return "webhook";
+        case ProviderKind::None:
+            break;
+    }
+    return "none";
+}
+
 ApiSettings api_settings(const Config& config) {
     ApiSettings api;
     api.code_length = config.code_length;

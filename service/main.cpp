@@ -98,7 +98,7 @@ int serve() {
     verifyd::Api api(verifyd::api_settings(config), credentials, store, templates, metrics);
     verifyd::Outbox outbox(verifyd::outbox_settings(config), credentials, store, templates,
                            metrics);
-    verifyd::Timers timers(store, metrics);
+    verifyd::Timers timers(store, verifyd::provider_kind_name(config.provider), metrics);
     verifyd::EventDispatcher events(config.events, store, templates, config.app_name, metrics);
     verifyd::Listeners listeners(api, config, metrics);
     // Before listening, so that a Redis that is up serves from the first request.

@@ -100,6 +100,11 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Deli
     if (begun.next != BegunJob::Next::Deliver) return;
     OutgoingMessage message = message_of(record, begun);
     const DeliveryResult result = attempt(provider, message, begun.sealed_code);
+    // Before the outcome is recorded, so that a receipt sent the moment the provider
+    // answered finds its message.
+    if (result.outcome == DeliveryOutcome::Sent && !result.provider_message_id.empty())
+        queue_.remember_provider_id(job, message.channel, result.provider_message_id,
+                                    begun.lifetime_ms);
     record_outcome(provider, job, message, result);
 }
 
@@ -162,11 +167,7 @@ void Outbox::record_outcome(const Provider& provider, const DeliveryJob& job,
     attempt.channel = message.channel;
     const auto finished = queue_.finish(job, attempt);
     if (!finished) return;
-    const std::string& state = finished->state;
-    // Remembered once recorded as sent, so that no receipt finds the message still queued.
-    if (state == "sent" && !result.provider_message_id.empty())
-        queue_.remember_provider_id(job, message.channel, result.provider_message_id,
-                                    finished->lifetime_ms);
+    const std::string& state = *finished;
     log_event(state == "failed" ? LogLevel::Warn : LogLevel::Info, "delivery",
               {{"message_id", message.message_id},
                {"to", mask_phone(message.to)},

@@ -92,7 +92,7 @@ BegunJob OutboxQueue::begin(const std::string& consumer, const DeliveryJob& job)
         if (r->elements > 2) found.channel = reply_string(r->element[2]);
         return found;
     }
-    if (r->elements < 10) return found;
+    if (r->elements < 11) return found;
     found.next = BegunJob::Next::Deliver;
     found.sealed_code = reply_string(r->element[1]);
     found.to = reply_string(r->element[2]);
@@ -103,10 +103,11 @@ BegunJob OutboxQueue::begin(const std::string& consumer, const DeliveryJob& job)
     found.template_variables = reply_string(r->element[7]);
     found.attempts_on_channel = static_cast<int>(reply_integer(r->element[8]));
     found.ttl_seconds = static_cast<int>(reply_integer(r->element[9]));
+    found.lifetime_ms = reply_integer(r->element[10]);
     return found;
 }
 
-std::optional<FinishedJob> OutboxQueue::finish(const DeliveryJob& job,
+std::optional<std::string> OutboxQueue::finish(const DeliveryJob& job,
                                                const AttemptOutcome& attempt) {
     auto keys = job_keys(job);
     keys.push_back(kEventsStream);
@@ -118,9 +119,7 @@ std::optional<FinishedJob> OutboxQueue::finish(const DeliveryJob& job,
     if (!finished.ok() || finished.value->type != REDIS_REPLY_ARRAY ||
         finished.value->elements == 0)
         return std::nullopt;
-    FinishedJob done{reply_string(finished.value->element[0]), 0};
-    if (finished.value->elements > 1) done.lifetime_ms = reply_integer(finished.value->element[1]);
-    return done;
+    return reply_string(finished.value->element[0]);
 }
 
 void OutboxQueue::remember_provider_id(const DeliveryJob& job, const std::string& channel,

@@ -20,7 +20,8 @@ int64_t wall_clock_ms() {
 
 }  // namespace
 
-Timers::Timers(Store& store, Metrics& metrics) : queue_(store), metrics_(metrics) {}
+Timers::Timers(Store& store, const std::string& provider, Metrics& metrics)
+    : queue_(store), provider_(provider), metrics_(metrics) {}
 
 Timers::~Timers() {
     stop();
@@ -57,7 +58,7 @@ size_t Timers::run_due() {
         auto done = queue_.run_due(job);
         if (!done) continue;
         if (done->fell_back) {
-            metrics_.count_delivery("timer", "whatsapp", "fallback");
+            metrics_.count_delivery(provider_, "whatsapp", "fallback");
             log_event(LogLevel::Info, "fallback timer ran out",
                       {{"message_id",
                         make_record_id(kMessagePrefix, parse_job_ref(job).value_or(RecordRef{}))}});

@@ -49,6 +49,9 @@ struct RedisEndpoint {
 
 enum class ProviderKind { None, Log, Sent, Webhook };
 
+// The name VERIFYD_PROVIDER gives the kind ("none" for None), as metrics label it.
+const char* provider_kind_name(ProviderKind kind);
+
 // The Sent platform's POST /v3/messages (VERIFYD_SENT_*).
 struct SentSettings {
     std::string base_url;  // e.g. https://api.sent.dm, without /v3/messages

@@ -40,6 +40,7 @@ struct BegunJob {
     std::string template_variables;
     int attempts_on_channel = 0;
     int ttl_seconds = 0;
+    long long lifetime_ms = 0;  // how long the verification is still kept
 };
 
 // One delivery attempt's outcome, as finish records it.
@@ -50,14 +51,6 @@ struct AttemptOutcome {
     std::string whatsapp_refusal;     // refused on WhatsApp: why
     int max_attempts = 0;             // per channel
     std::string channel;              // the attempt's
-};
-
-// What finish recorded: sent, retry, fallback, failed, or stale (another worker, a
-// receipt or the fallback timer moved the message first); for sent, how long the
-// verification is still kept.
-struct FinishedJob {
-    std::string state;
-    long long lifetime_ms = 0;
 };
 
 struct OutboxStats {
@@ -77,8 +70,10 @@ class OutboxQueue {
                                                       bool& own_pending_left, int count,
                                                       int claim_idle_ms);
     BegunJob begin(const std::string& consumer, const DeliveryJob& job);
-    // Nothing when Redis did not answer.
-    std::optional<FinishedJob> finish(const DeliveryJob& job, const AttemptOutcome& attempt);
+    // What finish recorded: sent, retry, fallback, failed, or stale (another worker, a
+    // receipt or the fallback timer moved the message first); nothing when Redis did not
+    // answer.
+    std::optional<std::string> finish(const DeliveryJob& job, const AttemptOutcome& attempt);
     // Remembers the provider's id of a message it accepted, for `lifetime_ms`, so that its
     // receipts find the message (lua/delivery/map.lua).
     void remember_provider_id(const DeliveryJob& job, const std::string& channel,

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "verifyd/event_queue.hpp"
@@ -19,7 +20,8 @@ namespace verifyd {
 
 class Timers {
   public:
-    Timers(Store& store, Metrics& metrics);
+    // `provider`: the configured provider's name, for the metrics of timer fallbacks.
+    Timers(Store& store, const std::string& provider, Metrics& metrics);
     ~Timers();
 
     void start();
@@ -32,6 +34,7 @@ class Timers {
     void pause(int milliseconds);
 
     EventQueue queue_;
+    const std::string provider_;
     Metrics& metrics_;
     std::thread thread_;
     std::atomic<bool> stopping_{false};

@@ -1,7 +1,8 @@
 -- map: remembers which message a provider's message id belongs to, so that the
--- provider's receipt (which names only its own id) finds it. Written once the attempt
--- is recorded as sent (outbox/finish.lua), so a receipt never finds a message still
--- queued on that channel; kept as long as the verification.
+-- provider's receipt (which names only its own id) finds it. Written as soon as the
+-- provider has answered, before outbox/finish.lua records the attempt, so that even a
+-- receipt sent the moment the provider answered finds its message (delivery/receipt.lua
+-- takes one that comes before the attempt is recorded); kept as long as the verification.
 --
 -- KEYS[1]  p:<provider message id>
 -- ARGV[1]  the job, {tag}<suffix>

@@ -14,8 +14,9 @@
 -- ARGV[5]  whether events are recorded, 1/0
 --
 -- Replies: {'go', sealed_code, to, channel_in_use, fallback, locale, template_name,
---           template_variables, attempts_on_channel, ttl_seconds}  the locale, template
---           name and variables as stored: empty for the defaults and for none
+--           template_variables, attempts_on_channel, ttl_seconds, lifetime_ms}  the
+--           locale, template name and variables as stored: empty for the defaults and for
+--           none; lifetime_ms how long the verification is still kept
 --          {'drop', reason, channel}  reason is empty when the job was already finished
 --          {'taken'}  another consumer has claimed the job meanwhile: leave it alone
 
@@ -72,4 +73,5 @@ end
 local to, locale, template_name, variables, attempts = unpack(
     redis.call('HMGET', key, F.to, F.locale, F.template, F.variables, F.delivery_attempts))
 return {'go', sealed, to, channel or settings.ch, settings.fb, locale or '', template_name or '',
-    variables or '', tonumber(attempts or '0'), tonumber(settings.ttl)}
+    variables or '', tonumber(attempts or '0'), tonumber(settings.ttl),
+    math.max(1, settings.gone - now_ms)}

@@ -19,8 +19,7 @@
 -- ARGV[9]  the channel the attempt was made on
 -- ARGV[10] whether events are recorded, 1/0
 --
--- Replies: {'sent', lifetime_ms} (how long the verification is still kept), {'retry'},
---          {'fallback'}, {'failed'}, or {'stale'} when the job had been finished, or its
+-- Replies: {'sent'}, {'retry'}, {'fallback'}, {'failed'}, or {'stale'} when the job had been finished, or its
 --          message moved to another channel, meanwhile (by another worker, a receipt or
 --          the fallback timer)
 
@@ -57,7 +56,7 @@ end
 
 if outcome == 'sent' then
     close_delivery(key, job, 'sent', outbox, settings, channel, {F.provider_id, detail})
-    return {'sent', math.max(1, settings.gone - now_ms)}
+    return {'sent'}
 end
 
 local attempts = redis.call('HINCRBY', key, F.delivery_attempts, 1)

@@ -77,6 +77,25 @@ TEST_CASE(
                        {{"provider", "sent"}, {"outcome", "delivered"}}) == 1.0);
 }
 
+TEST_CASE("receipts Sent posts the moment it has answered are applied, none lost") {
+    const std::string whsec = new_sent_webhook_secret();
+    FakeProvider fake;
+    VerifydInstance v(sent_with_receipts(fake, whsec));
+    fake.post_receipts_to(v.port(), whsec, "DELIVERED");
+    std::vector<json> sent;
+    for (int i = 0; i < 20; ++i) sent.push_back(v.send_ok(v.key(kLiveA), us_number(41050 + i)));
+    for (const json& one : sent) {
+        INFO("message " << one["message_id"]);
+        json delivery = v.wait_for_delivery(v.key(kLiveA), one["id"], "delivered");
+        CHECK(delivery.value("status", "") == "delivered");
+    }
+    const auto answers = fake.receipt_answers();
+    CHECK(answers.size() == 20);
+    for (int status : answers) CHECK(status == 200);
+    CHECK(metric_value(v.get("/metrics").body, "verifyd_receipts_total",
+                       {{"provider", "sent"}, {"outcome", "delivered"}}) == 20.0);
+}
+
 TEST_CASE(
     "a receipt with a missing or wrong signature, or signed five minutes off, answers 401 and "
     "changes nothing") {

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "support/receipts.hpp"
+
 namespace verifyd_test {
 
 namespace {
@@ -702,10 +704,44 @@ void FakeProvider::serve(int fd) {
         if (!answer) {
             return;
         }
-        if (!write_all(fd, render(reply)) || close_after) {
+        if (!write_all(fd, render(reply))) {
+            return;
+        }
+        post_receipt_for(index);
+        if (close_after) {
             return;
         }
     }
+}
+
+void FakeProvider::post_receipts_to(int port, const std::string& whsec_secret,
+                                    const std::string& message_status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    receipts_ = Receipts{port, whsec_secret, message_status};
+}
+
+void FakeProvider::post_receipt_for(size_t index) {
+    std::optional<Receipts> receipts;
+    RecordedRequest request;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        receipts = receipts_;
+        request = requests_[index];
+    }
+    if (!receipts || !request.executed || request.provider_message_id().empty()) {
+        return;
+    }
+    const HttpResponse answer =
+        post_sent_receipt(receipts->port, receipts->whsec_secret,
+                          sent_status_event(request.provider_message_id(), receipts->message_status,
+                                            request.channel()));
+    std::lock_guard<std::mutex> lock(mutex_);
+    receipt_answers_.push_back(answer.status);
+}
+
+std::vector<int> FakeProvider::receipt_answers() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return receipt_answers_;
 }
 
 }  // namespace verifyd_test

@@ -126,6 +126,13 @@ class FakeProvider {
     bool wait_for_executed_keys(size_t count, std::chrono::milliseconds timeout) const;
     bool wait_for_held(int count, std::chrono::milliseconds timeout) const;
 
+    // Like the Sent platform, posts a signed status webhook (sent_status_event with
+    // `message_status`) to verifyd on `port` for every message it accepts, the moment it
+    // has answered. The statuses verifyd answered are kept, in order.
+    void post_receipts_to(int port, const std::string& whsec_secret,
+                          const std::string& message_status);
+    std::vector<int> receipt_answers() const;
+
     // A webhook receiver's check, made here with libsodium rather than verifyd's code:
     // X-Verifyd-Signature is "t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>", and t
     // is within `tolerance_seconds` of now.
@@ -147,6 +154,13 @@ class FakeProvider {
     void serve(int fd);
     Reply choose_locked(const std::string& channel);
     void reap_connections(bool all);
+    void post_receipt_for(size_t index);
+
+    struct Receipts {
+        int port;
+        std::string whsec_secret;
+        std::string message_status;
+    };
 
     int listen_fd_ = -1;
     int port_ = 0;
@@ -167,6 +181,8 @@ class FakeProvider {
     uint64_t release_generation_ = 0;
     int held_ = 0;
     int next_id_ = 1;
+    std::optional<Receipts> receipts_;
+    std::vector<int> receipt_answers_;
 };
 
 }  // namespace verifyd_test
