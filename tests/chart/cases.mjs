@@ -97,6 +97,12 @@ const groups = {
       refused(["default.yaml", { provider: "sent" }], "sent.apiKey is required with provider sent"),
     "provider sent without a base URL": () =>
       refused(["default.yaml", { provider: "sent", sent: { apiKey: "k", baseUrl: "" } }], "sent.baseUrl is required with provider sent"),
+    "events without their secret": () =>
+      refused(["default.yaml", { events: { url: "https://hooks.internal/v" } }],
+        "events.secret is required with events.url"),
+    "a Sent webhook secret without its whsec_ prefix (schema)": () =>
+      refused(["default.yaml", { sent: { webhookSecret: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" } }],
+        "sent.webhookSecret: Must validate at least one schema"),
     "provider webhook without a URL": () =>
       refused(["default.yaml", { provider: "webhook", webhook: { secret: "0123456789abcdef" } }],
         "webhook.url is required with provider webhook"),
@@ -220,13 +226,20 @@ const groups = {
         VERIFYD_SENT_SENDER_PROFILE_ID: "sp_0123", VERIFYD_DELIVERY_MAX_ATTEMPTS: "5", VERIFYD_DELIVERY_TIMEOUT_MS: "10000",
         VERIFYD_DELIVERY_BACKOFF_MS: "1000", VERIFYD_DELIVERY_MAX_BACKOFF_MS: "120000",
         VERIFYD_DELIVERY_CLAIM_IDLE_MS: "1000000", VERIFYD_DELIVERY_WORKERS: "4",
+        VERIFYD_EVENTS_URL: "https://hooks.shop.internal/verifyd",
       });
       const secret = find(rendered, "Secret");
       assert.equal(secretData(secret, "VERIFYD_SENT_API_KEY"), "sent-api-key-0123456789");
+      assert.equal(secretData(secret, "VERIFYD_SENT_WEBHOOK_SECRET"), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+      assert.equal(secretData(secret, "VERIFYD_EVENTS_SECRET"), "events-secret-0123456789");
       assert.equal(secretData(secret, "VERIFYD_SEAL_KEY"), "fedcba9876543210".repeat(4));
       const deployment = find(rendered, "Deployment");
       assert.deepEqual(env(deployment, "VERIFYD_SENT_API_KEY").valueFrom.secretKeyRef,
         { name: "verifyd", key: "VERIFYD_SENT_API_KEY", optional: false });
+      assert.deepEqual(env(deployment, "VERIFYD_EVENTS_SECRET").valueFrom.secretKeyRef,
+        { name: "verifyd", key: "VERIFYD_EVENTS_SECRET", optional: false });
+      assert.deepEqual(env(deployment, "VERIFYD_SENT_WEBHOOK_SECRET").valueFrom.secretKeyRef,
+        { name: "verifyd", key: "VERIFYD_SENT_WEBHOOK_SECRET", optional: true });
       assert.equal(deployment.spec.template.spec.terminationGracePeriodSeconds, 45);
     },
     "settings: log level, countries and message templates": () => {

@@ -123,8 +123,8 @@ Included by the ConfigMap, which every release renders.
 */}}
 {{- define "verifyd.validateValues" -}}
 {{- $sentinels := .Values.redis.sentinel.hosts }}
-{{- if and .Values.existingSecret (or .Values.hashKey .Values.sealKey .Values.apiKeys .Values.sent.apiKey .Values.webhook.secret .Values.redis.password .Values.redis.sentinel.password) }}
-{{- fail "existingSecret is set: put the secrets in that Secret, not in hashKey, sealKey, apiKeys, sent.apiKey, webhook.secret, redis.password or redis.sentinel.password" }}
+{{- if and .Values.existingSecret (or .Values.hashKey .Values.sealKey .Values.apiKeys .Values.sent.apiKey .Values.sent.webhookSecret .Values.webhook.secret .Values.events.secret .Values.redis.password .Values.redis.sentinel.password) }}
+{{- fail "existingSecret is set: put the secrets in that Secret, not in hashKey, sealKey, apiKeys, sent.apiKey, sent.webhookSecret, webhook.secret, events.secret, redis.password or redis.sentinel.password" }}
 {{- end }}
 {{- if and .Values.redis.enabled (or .Values.redis.url $sentinels .Values.redis.password) }}
 {{- fail "redis.enabled runs the bundled Redis: leave redis.url, redis.sentinel and redis.password empty" }}
