@@ -213,7 +213,9 @@ void load_events_settings(Reader& reader, Config& config) {
     events.timeout_ms = config.delivery.timeout_ms;
     events.backoff_ms = config.delivery.backoff_ms;
     events.max_backoff_ms = config.delivery.max_backoff_ms;
-    events.replica = config.delivery.consumer + "/" + random_token(8);
+    // Stable across restarts like the delivery consumer, so that a replica restarted
+    // under its name takes its lease back at once.
+    events.replica = config.delivery.consumer;
 }
 
 void load_delivery_settings(Reader& reader, Config& config) {

@@ -39,6 +39,10 @@ bool EventQueue::hold_lease(const std::string& replica, int lease_ms) {
     return held.ok() && reply_integer(held.value.get()) == 1;
 }
 
+void EventQueue::release_lease(const std::string& replica) {
+    store_.fcall("events_lease", {kEventsLease}, {replica, "0"});
+}
+
 std::optional<std::vector<QueuedEvent>> EventQueue::oldest_events(int limit) {
     auto range =
         store_.command({"XRANGE", kEventsStream, "-", "+", "COUNT", std::to_string(limit)});

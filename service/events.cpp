@@ -106,6 +106,7 @@ void EventDispatcher::run() {
                                      : std::min(backoff_ms * 2, settings_.max_backoff_ms);
         pause(backoff_ms);
     }
+    queue_.release_lease(settings_.replica);
 }
 
 bool EventDispatcher::post_oldest() {

@@ -240,6 +240,49 @@ Parsed<Receipt> parse_delivery_receipt(const json& body) {
     return parsed;
 }
 
+namespace {
+
+std::string text_at(const json& object, const char* name) {
+    if (!object.is_object()) return {};
+    auto found = object.find(name);
+    return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+SentReceipt::Move move_of_sent_status(const std::string& status) {
+    static const char* const kDelivered[] = {"DELIVERED", "READ"};
+    static const char* const kFailed[] = {"FAILED",  "UNDELIVERED", "REJECTED",
+                                          "EXPIRED", "CANCELED",    "CANCELLED"};
+    // Acceptance and sending: verifyd recorded the acceptance itself.
+    static const char* const kUnmoved[] = {"QUEUED",    "ACCEPTED", "PENDING", "PROCESSING",
+                                           "SCHEDULED", "SENDING",  "SENT"};
+    for (const char* name : kDelivered)
+        if (status == name) return SentReceipt::Move::Deliver;
+    for (const char* name : kFailed)
+        if (status == name) return SentReceipt::Move::Fail;
+    for (const char* name : kUnmoved)
+        if (status == name) return SentReceipt::Move::None;
+    return SentReceipt::Move::Unknown;
+}
+
+}  // namespace
+
+SentReceipt read_sent_receipt(const json& body) {
+    SentReceipt receipt;
+    if (!body.is_object() || !body.contains("payload")) return receipt;
+    const json& payload = body["payload"];
+    receipt.provider_message_id = text_at(payload, "message_id");
+    receipt.status = text_at(payload, "message_status");
+    if (receipt.provider_message_id.empty() || receipt.status.empty()) {
+        receipt.provider_message_id.clear();
+        return receipt;
+    }
+    receipt.move = move_of_sent_status(receipt.status);
+    receipt.error_code = text_at(payload, "error_code");
+    if (receipt.error_code.empty() && payload.contains("error"))
+        receipt.error_code = text_at(payload["error"], "code");
+    return receipt;
+}
+
 Parsed<ListMessagesQuery> parse_list_messages_query(
     const std::vector<std::pair<std::string, std::string>>& query) {
     Parsed<ListMessagesQuery> parsed;

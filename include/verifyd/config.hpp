@@ -85,7 +85,8 @@ struct EventsSettings {
     int timeout_ms = 5000;       // one POST (VERIFYD_DELIVERY_TIMEOUT_MS)
     int backoff_ms = 500;        // after a failed POST; doubles up to max_backoff_ms
     int max_backoff_ms = 60000;  // (VERIFYD_DELIVERY_BACKOFF_MS, _MAX_BACKOFF_MS)
-    std::string replica;         // this process's name for the dispatcher's lease
+    std::string replica;         // this replica's name for the dispatcher's lease (its
+                                 // VERIFYD_DELIVERY_CONSUMER)
 };
 
 // How long a client may take and how many may be connected (VERIFYD_HEADER_TIMEOUT_MS,

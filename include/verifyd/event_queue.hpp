@@ -41,6 +41,8 @@ class EventQueue {
     std::optional<DueOutcome> run_due(const std::string& job);
     // Takes or keeps the dispatcher's lease for `lease_ms`; whether `replica` holds it.
     bool hold_lease(const std::string& replica, int lease_ms);
+    // Gives the lease up, if `replica` holds it, so that another replica goes on at once.
+    void release_lease(const std::string& replica);
     // The oldest `limit` events not yet delivered, oldest first.
     std::optional<std::vector<QueuedEvent>> oldest_events(int limit);
     void remove_event(const std::string& entry_id);

@@ -61,6 +61,19 @@ Parsed<bool> parse_sandbox_query(const std::vector<std::pair<std::string, std::s
 // failed), channel (sms or whatsapp), and optionally error (the provider's code).
 Parsed<Receipt> parse_delivery_receipt(const nlohmann::json& body);
 
+// What a Sent status webhook says (docs/API.md §7.1): the message it is about
+// (payload.message_id, Sent's id; empty when the event is not about a message), what its
+// payload.message_status means for the message, and Sent's error code
+// (payload.error_code, or payload.error.code).
+struct SentReceipt {
+    enum class Move { Deliver, Fail, None, Unknown };
+    std::string provider_message_id;
+    std::string status;  // as Sent wrote it
+    Move move = Move::None;
+    std::string error_code;
+};
+SentReceipt read_sent_receipt(const nlohmann::json& body);
+
 // A BCP 47 language tag, e.g. "en", "pt-BR", "zh-Hant-TW".
 bool is_language_tag(const std::string& tag);
 

@@ -186,7 +186,7 @@ TEST_CASE(
     const size_t failed_before = receiver.request_count();
     receiver.set_default(Reply::ok());
     // Each sandbox verification: created, then its message queued, sent, delivered.
-    require_done(receiver.wait_for_executed_keys(ids.size() * 4, seconds(15)), v,
+    require_done(receiver.wait_for_executed_keys(ids.size() * 4, seconds(25)), v,
                  "every event to arrive");
     std::this_thread::sleep_for(milliseconds(500));
     for (const auto& [key, executions] : receiver.executions()) {

@@ -18,30 +18,6 @@ using nlohmann::json;
 
 constexpr int kSignatureToleranceSeconds = 300;
 
-std::string text_at(const json& object, const char* name) {
-    if (!object.is_object()) return {};
-    auto found = object.find(name);
-    return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
-
-// Sent's message statuses as verifyd's delivery moves: delivered, failed, or empty for
-// a status that moves nothing (accepted, sending); nothing for one Sent has not
-// documented.
-std::optional<std::string> delivery_move_of_sent_status(const std::string& status) {
-    static const char* const kDelivered[] = {"DELIVERED", "READ"};
-    static const char* const kFailed[] = {"FAILED",  "UNDELIVERED", "REJECTED",
-                                          "EXPIRED", "CANCELED",    "CANCELLED"};
-    static const char* const kUnmoved[] = {"QUEUED",    "ACCEPTED", "PENDING", "PROCESSING",
-                                           "SCHEDULED", "SENDING",  "SENT"};
-    for (const char* name : kDelivered)
-        if (status == name) return "delivered";
-    for (const char* name : kFailed)
-        if (status == name) return "failed";
-    for (const char* name : kUnmoved)
-        if (status == name) return "";
-    return std::nullopt;
-}
-
 ApiError not_configured(const std::string& what, const char* variable) {
     return make_error(ErrorCode::InvalidApiKey,
                       what + " are not accepted: " + variable + " is not set.");
@@ -108,26 +84,21 @@ void sent_receipt(const HttpRequest& request, const std::string&, const Exchange
 
     auto body = parse_json_body(request.body);
     if (body.error) return exchange->refuse(*body.error);
-    const json& payload = body.value.contains("payload") ? body.value["payload"] : json();
-    const std::string message_id = text_at(payload, "message_id");
-    const std::string status = text_at(payload, "message_status");
-    if (message_id.empty() || status.empty())
-        return answer_receipt(exchange, "sent", {{"received", true}, {"outcome", "ignored"}});
-    const auto move = delivery_move_of_sent_status(status);
-    if (!move) {
+    const SentReceipt said = read_sent_receipt(body.value);
+    if (said.move == SentReceipt::Move::Unknown)
         log_event(LogLevel::Warn, "receipt with an unknown status",
-                  {{"provider", "sent"}, {"provider_message_id", message_id}, {"status", status}});
-        return answer_receipt(exchange, "sent", {{"received", true}, {"outcome", "ignored"}});
-    }
-    if (move->empty())
+                  {{"provider", "sent"},
+                   {"provider_message_id", said.provider_message_id},
+                   {"status", said.status}});
+    if (said.provider_message_id.empty() || said.move == SentReceipt::Move::None ||
+        said.move == SentReceipt::Move::Unknown)
         return answer_receipt(exchange, "sent", {{"received", true}, {"outcome", "ignored"}});
     Receipt receipt;
-    receipt.status = *move;
-    receipt.error_code = text_at(payload, "error_code");
-    if (receipt.error_code.empty() && payload.is_object() && payload.contains("error"))
-        receipt.error_code = text_at(payload["error"], "code");
-    exchange->services.store.apply_provider_receipt(message_id, receipt,
-                                                    answer_applied(exchange, "sent", message_id));
+    receipt.status = said.move == SentReceipt::Move::Deliver ? "delivered" : "failed";
+    receipt.error_code = said.error_code;
+    exchange->services.store.apply_provider_receipt(
+        said.provider_message_id, receipt,
+        answer_applied(exchange, "sent", said.provider_message_id));
 }
 
 void delivery_receipt(const HttpRequest& request, const std::string&, const ExchangePtr& exchange) {
@@ -146,7 +117,7 @@ void delivery_receipt(const HttpRequest& request, const std::string&, const Exch
     if (body.error) return exchange->refuse(*body.error);
     auto receipt = parse_delivery_receipt(body.value);
     if (receipt.error) return exchange->refuse(*receipt.error);
-    const std::string message_id = text_at(body.value, "message_id");
+    const std::string message_id = body.value["message_id"];
     auto ref = record_ref_of(message_id, kMessagePrefix);
     if (ref.error)
         return answer_receipt(exchange, "webhook", {{"received", true}, {"outcome", "unknown"}});
