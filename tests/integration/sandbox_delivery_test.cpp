@@ -32,9 +32,10 @@ TEST_CASE("a sandbox message goes queued, sent and delivered by itself within a 
     VerifydInstance v;
     json sent = v.send_ok(v.key(kTestA), us_number(44001));
     const auto created = parse_rfc3339_utc(sent["created_at"]);
+    // Read at once it is on its way (unless this machine took 600 ms to ask).
     json early = delivery_of(v, sent);
-    CHECK((early.value("status", "") == "queued" || early.value("status", "") == "sent"));
-    CHECK(json_at(early, "/delivered_at").is_null());
+    CHECK(is_sandbox_delivery(early.value("status", "")));
+    CHECK(json_at(early, "/delivered_at").is_null() == (early.value("status", "") != "delivered"));
 
     json delivery = v.wait_for_delivery(v.key(kTestA), sent["id"], "delivered", seconds(2));
     INFO("delivery: " << delivery.dump());
