@@ -118,6 +118,34 @@ TEST_CASE(
     CHECK(events[3]["data"].value("attempts_remaining", 0) == 4);
     CHECK(events[4]["data"].value("status", "") == "approved");
     CHECK_FALSE(events[0]["data"].contains("template_variables"));
+    const std::string metrics = v.get("/metrics").body;
+    CHECK(metric_value(metrics, "verifyd_verifications_total",
+                       {{"event", "sent"}, {"country", "US"}}) == 1.0);
+    CHECK(metric_value(metrics, "verifyd_verifications_total",
+                       {{"event", "approved"}, {"country", "US"}}) == 1.0);
+}
+
+TEST_CASE("a fallback is posted as message.status: the message on sms, queued, with its reason") {
+    FakeProvider receiver;
+    FakeProvider sent_api;
+    VerifydInstance v(
+        merged(with_events(receiver), sent_provider(sent_api, "sent_key_" + random_hex(16))));
+    sent_api.set_channel("whatsapp", Reply::sent_error(400, "BUSINESS_007", "Not on WhatsApp"));
+    json sent =
+        v.send_ok(v.key(kLiveA), "+447400123456", {{"channel", "whatsapp"}, {"fallback", "sms"}});
+    require_events(v, receiver, sent["id"], {"queued", "queued", "sent"}, "message.status");
+    std::vector<json> statuses;
+    for (const json& event : accepted_events(receiver))
+        if (event.value("type", "") == "message.status") statuses.push_back(event["data"]);
+    REQUIRE(statuses.size() == 3);
+    CHECK(statuses[0].value("channel", "") == "whatsapp");
+    CHECK(statuses[1].value("channel", "") == "sms");
+    CHECK(statuses[1].value("status", "") == "queued");
+    CHECK(json_at(statuses[1], "/fallback_reason") == "recipient_not_capable");
+    CHECK(statuses[2].value("channel", "") == "sms");
+    CHECK(statuses[2].value("status", "") == "sent");
+    CHECK(metric_value(v.get("/metrics").body, "verifyd_verifications_total",
+                       {{"event", "sent"}, {"country", "GB"}}) == 1.0);
 }
 
 TEST_CASE("locks, cancels and superseded verifications are posted as events too") {
