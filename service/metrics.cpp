@@ -61,6 +61,19 @@ void Metrics::count_receipt(const std::string& provider, const std::string& outc
     ++receipts_[{provider, outcome}];
 }
 
+void Metrics::count_applied_receipt(const std::string& provider, const std::string& outcome,
+                                    const std::string& channel, int64_t latency_ms) {
+    count_receipt(provider, outcome);
+    if (outcome == "delivered") {
+        observe_delivery_latency(channel, static_cast<double>(latency_ms) / 1000.0);
+        count_delivery(provider, channel, "delivered");
+    } else if (outcome == "failed") {
+        count_delivery(provider, channel, "failed");
+    } else if (outcome == "fallback") {
+        count_delivery(provider, "whatsapp", "fallback");
+    }
+}
+
 void Metrics::count_event(const std::string& outcome) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++events_[outcome];

@@ -100,12 +100,19 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Deli
     if (begun.next != BegunJob::Next::Deliver) return;
     OutgoingMessage message = message_of(record, begun);
     const DeliveryResult result = attempt(provider, message, begun.sealed_code);
-    // Before the outcome is recorded, so that a receipt sent the moment the provider
-    // answered finds its message.
+    // The provider's id is remembered before the outcome is recorded, so that a receipt
+    // posted the moment the provider answered finds its message; one that came even
+    // sooner was parked, and is applied once the outcome is recorded.
+    std::vector<Receipt> early;
     if (result.outcome == DeliveryOutcome::Sent && !result.provider_message_id.empty())
-        queue_.remember_provider_id(job, message.channel, result.provider_message_id,
-                                    begun.lifetime_ms);
+        early = queue_.remember_provider_id(job, message.channel, result.provider_message_id,
+                                            begun.lifetime_ms);
     record_outcome(provider, job, message, result);
+    for (const Receipt& receipt : early) {
+        if (auto applied = queue_.apply_receipt(job, receipt))
+            metrics_.count_applied_receipt(provider.name(), applied->outcome, applied->channel,
+                                           applied->latency_ms);
+    }
 }
 
 void Outbox::report_dropped(const Provider& provider, const RecordRef& record,

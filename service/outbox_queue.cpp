@@ -122,11 +122,32 @@ std::optional<std::string> OutboxQueue::finish(const DeliveryJob& job,
     return reply_string(finished.value->element[0]);
 }
 
-void OutboxQueue::remember_provider_id(const DeliveryJob& job, const std::string& channel,
-                                       const std::string& provider_message_id,
-                                       long long lifetime_ms) {
-    store_.fcall("delivery_map", {provider_message_key(provider_message_id)},
-                 {job.ref, channel, std::to_string(lifetime_ms)});
+std::vector<Receipt> OutboxQueue::remember_provider_id(const DeliveryJob& job,
+                                                       const std::string& channel,
+                                                       const std::string& provider_message_id,
+                                                       long long lifetime_ms) {
+    auto parked = store_.fcall(
+        "delivery_map",
+        {provider_message_key(provider_message_id), parked_receipts_key(provider_message_id)},
+        {job.ref, channel, std::to_string(lifetime_ms)});
+    std::vector<Receipt> receipts;
+    if (!parked.ok() || parked.value->type != REDIS_REPLY_ARRAY) return receipts;
+    for (size_t i = 0; i < parked.value->elements; ++i) {
+        // "<status> <error code>" (lua/delivery/lookup.lua)
+        const std::string text = reply_string(parked.value->element[i]);
+        const size_t space = text.find(' ');
+        Receipt receipt;
+        receipt.status = text.substr(0, space);
+        receipt.channel = channel;
+        if (space != std::string::npos) receipt.error_code = text.substr(space + 1);
+        receipts.push_back(receipt);
+    }
+    return receipts;
+}
+
+std::optional<ReceiptOutcome> OutboxQueue::apply_receipt(const DeliveryJob& job,
+                                                         const Receipt& receipt) {
+    return store_.apply_receipt_now(job.ref, receipt);
 }
 
 void OutboxQueue::promote_due(int limit) {

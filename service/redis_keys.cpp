@@ -67,7 +67,11 @@ std::optional<RecordRef> parse_job_ref(const std::string& job) {
 }
 
 std::string provider_message_key(const std::string& provider_message_id) {
-    return "p:" + provider_message_id;
+    return "p:{" + provider_message_id + "}";
+}
+
+std::string parked_receipts_key(const std::string& provider_message_id) {
+    return "pr:{" + provider_message_id + "}";
 }
 
 }  // namespace verifyd

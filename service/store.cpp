@@ -75,6 +75,42 @@ std::string format_send_limits(const std::vector<SendWindow>& windows) {
     return out;
 }
 
+// The KEYS and ARGV of lua/delivery/receipt.lua for a receipt about `job`.
+struct ReceiptCall {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+};
+
+ReceiptCall receipt_call(const std::string& job, const Receipt& receipt, const char* events) {
+    const RecordRef ref = parse_job_ref(job).value_or(RecordRef{});
+    const std::string reason = receipt.status == "failed" && receipt.channel == "whatsapp"
+                                   ? whatsapp_refusal_of(receipt.error_code)
+                                   : std::string();
+    return {{number_key(ref.tag), record_key(ref), kDeliveryStream, kUndeliveredIndex, kDelayedJobs,
+             kEventsStream},
+            {job, receipt.status, receipt.channel, receipt.error_code, reason, events}};
+}
+
+// lua/delivery/receipt.lua's reply; nothing when it is not one.
+std::optional<ReceiptOutcome> read_receipt_outcome(const redisReply* r) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
+        return std::nullopt;
+    ReceiptOutcome outcome;
+    outcome.outcome = reply_string(r->element[0]);
+    if (outcome.outcome == "delivered" && r->elements > 3) {
+        outcome.latency_ms = reply_integer(r->element[1]);
+        outcome.channel = reply_string(r->element[2]);
+        outcome.country = reply_string(r->element[3]);
+    } else if (outcome.outcome == "failed" && r->elements > 2) {
+        outcome.channel = reply_string(r->element[1]);
+        outcome.country = reply_string(r->element[2]);
+    } else if (r->elements > 1) {
+        outcome.detail = reply_string(r->element[1]);
+    }
+    return outcome;
+}
+
 }  // namespace
 
 struct Store::Connection {
@@ -370,52 +406,45 @@ void Store::list_messages(const Caller& caller, const std::string& tag, int limi
 
 void Store::apply_receipt(const std::string& job, const Receipt& receipt,
                           Then<ReceiptOutcome> then) {
-    const RecordRef ref = parse_job_ref(job).value_or(RecordRef{});
-    const std::string reason = receipt.status == "failed" && receipt.channel == "whatsapp"
-                                   ? whatsapp_refusal_of(receipt.error_code)
-                                   : std::string();
-    run_script("delivery_receipt",
-               {number_key(ref.tag), record_key(ref), kDeliveryStream, kUndeliveredIndex,
-                kDelayedJobs, kEventsStream},
-               {job, receipt.status, receipt.channel, receipt.error_code, reason, events_flag()},
-               true, [then = std::move(then)](Result<ScriptAnswer> reply) {
-                   Result<ReceiptOutcome> result{reply.error, {}};
-                   // The script answers with a word first, which run_script takes for
-                   // an error: read the reply itself.
+    ReceiptCall call = receipt_call(job, receipt, events_flag());
+    run_script("delivery_receipt", std::move(call.keys), call.args, true,
+               [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   // The script answers with a word first, which run_script takes for an
+                   // error: the reply itself is read.
                    const redisReply* r = reply.value.reply.get();
-                   if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-                       r->element[0]->type == REDIS_REPLY_STRING) {
+                   Result<ReceiptOutcome> result{reply.error, {}};
+                   if (auto outcome = read_receipt_outcome(r)) {
                        result.error.reset();
-                       ReceiptOutcome& outcome = result.value;
-                       outcome.outcome = reply_string(r->element[0]);
-                       if (outcome.outcome == "delivered" && r->elements > 3) {
-                           outcome.latency_ms = reply_integer(r->element[1]);
-                           outcome.channel = reply_string(r->element[2]);
-                           outcome.country = reply_string(r->element[3]);
-                       } else if (outcome.outcome == "failed" && r->elements > 2) {
-                           outcome.channel = reply_string(r->element[1]);
-                           outcome.country = reply_string(r->element[2]);
-                       } else if (r->elements > 1) {
-                           outcome.detail = reply_string(r->element[1]);
-                       }
+                       result.value = *outcome;
                    }
                    then(std::move(result));
                });
 }
 
+std::optional<ReceiptOutcome> Store::apply_receipt_now(const std::string& job,
+                                                       const Receipt& receipt) {
+    ReceiptCall call = receipt_call(job, receipt, events_flag());
+    auto reply = fcall("delivery_receipt", call.keys, call.args);
+    if (!reply.ok()) return std::nullopt;
+    return read_receipt_outcome(reply.value.get());
+}
+
 void Store::apply_provider_receipt(const std::string& provider_message_id, Receipt receipt,
                                    Then<ReceiptOutcome> then) {
-    LaneCommand lookup{{"GET", provider_message_key(provider_message_id)}, false};
+    LaneCommand lookup{
+        {"FCALL", "delivery_lookup", "2", provider_message_key(provider_message_id),
+         parked_receipts_key(provider_message_id), receipt.status + " " + receipt.error_code,
+         std::to_string(kParkedReceiptMs)},
+        false};
     next_lane().submit(std::move(lookup), [this, receipt = std::move(receipt),
                                            then = std::move(then)](Result<ReplyHandle> reply) {
         if (!reply.ok()) return then({reply.error, {}});
-        const std::string mapped = reply_string(reply.value.get());
-        const size_t space = mapped.find(' ');
-        if (reply.value->type != REDIS_REPLY_STRING || space == std::string::npos)
-            return then({std::nullopt, ReceiptOutcome{"unknown", "", "", "", 0}});
+        const redisReply* found = reply.value.get();
+        if (found->type != REDIS_REPLY_ARRAY || found->elements < 2)
+            return then({std::nullopt, ReceiptOutcome{"parked", "", "", "", 0}});
         Receipt accepted = receipt;
-        accepted.channel = mapped.substr(space + 1);
-        apply_receipt(mapped.substr(0, space), accepted, then);
+        accepted.channel = reply_string(found->element[1]);
+        apply_receipt(reply_string(found->element[0]), accepted, then);
     });
 }
 

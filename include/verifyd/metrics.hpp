@@ -30,8 +30,13 @@ class Metrics {
     void count_verification(const std::string& event, const std::string& country);
     // A receipt said delivered, `seconds` after the send.
     void observe_delivery_latency(const std::string& channel, double seconds);
-    // A receipt arrived: applied (delivered, failed, fallback), ignored or unknown.
+    // A receipt arrived: applied (delivered, failed, fallback), ignored, parked (its
+    // message not known yet) or unknown.
     void count_receipt(const std::string& provider, const std::string& outcome);
+    // A receipt applied to a message (lua/delivery/receipt.lua's outcome): counted, and a
+    // delivery's latency (`latency_ms` since the send) observed on `channel`.
+    void count_applied_receipt(const std::string& provider, const std::string& outcome,
+                               const std::string& channel, int64_t latency_ms);
     // Verification events: queued (first seen by the dispatcher), sent, failed (a POST
     // that will be retried); and how many wait to be delivered.
     void count_event(const std::string& outcome);

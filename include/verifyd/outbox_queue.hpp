@@ -74,10 +74,14 @@ class OutboxQueue {
     // receipt or the fallback timer moved the message first); nothing when Redis did not
     // answer.
     std::optional<std::string> finish(const DeliveryJob& job, const AttemptOutcome& attempt);
-    // Remembers the provider's id of a message it accepted, for `lifetime_ms`, so that its
-    // receipts find the message (lua/delivery/map.lua).
-    void remember_provider_id(const DeliveryJob& job, const std::string& channel,
-                              const std::string& provider_message_id, long long lifetime_ms);
+    // Remembers the provider's id of a message it accepted on `channel`, for
+    // `lifetime_ms`, so that its receipts find the message (lua/delivery/map.lua); returns
+    // the receipts that came before (on that channel), to be applied once the attempt is
+    // recorded.
+    std::vector<Receipt> remember_provider_id(const DeliveryJob& job, const std::string& channel,
+                                              const std::string& provider_message_id,
+                                              long long lifetime_ms);
+    std::optional<ReceiptOutcome> apply_receipt(const DeliveryJob& job, const Receipt& receipt);
     // Moves up to `limit` delayed jobs whose time has come back onto the stream.
     void promote_due(int limit);
     std::optional<OutboxStats> stats();

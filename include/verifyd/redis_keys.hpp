@@ -51,8 +51,11 @@ constexpr const char* kDeliveryGroup = "deliverers";
 constexpr const char* kUndeliveredIndex = "q:undelivered";
 constexpr const char* kDelayedJobs = "q:delayed";
 
-// Which message a provider's message id names (lua/delivery/map.lua), for its receipts.
+// Which message a provider's message id names (lua/delivery/map.lua), for its receipts,
+// and the receipts that came before it was known (lua/delivery/lookup.lua): both in the
+// slot of the id.
 std::string provider_message_key(const std::string& provider_message_id);
+std::string parked_receipts_key(const std::string& provider_message_id);
 
 // The due index: verifications by the time lua/delivery/due.lua must look at them (a
 // fallback timer, an expiry or a sandbox step to report).

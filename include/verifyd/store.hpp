@@ -35,8 +35,11 @@ struct CheckOutcome {
 };
 
 // What a receipt did (lua/delivery/receipt.lua).
+// How long a receipt for a provider id not known yet is kept for its message.
+constexpr int kParkedReceiptMs = 10 * 60 * 1000;
+
 struct ReceiptOutcome {
-    std::string outcome;  // delivered, failed, fallback, ignored or unknown
+    std::string outcome;  // delivered, failed, fallback, ignored, unknown or parked
     std::string detail;   // ignored: why; fallback: the reason
     std::string channel;  // delivered or failed: the channel
     std::string country;
@@ -90,9 +93,13 @@ class Store {
                        Then<std::vector<Verification>> then);
     // Applies a receipt to the message of `job` ({tag}suffix).
     void apply_receipt(const std::string& job, const Receipt& receipt, Then<ReceiptOutcome> then);
+    // The same, blocking on this thread's connection (for the outbox); nothing when Redis
+    // did not answer.
+    std::optional<ReceiptOutcome> apply_receipt_now(const std::string& job, const Receipt& receipt);
     // Applies a receipt that names the provider's message id: the message it belongs to
     // is looked up first (lua/delivery/map.lua wrote it), and the receipt's channel is
-    // the one the provider accepted that message on. `unknown` when none.
+    // the one the provider accepted that message on. When none is known yet the receipt
+    // is parked (`parked`) for kParkedReceiptMs, and applied if its message shows up.
     void apply_provider_receipt(const std::string& provider_message_id, Receipt receipt,
                                 Then<ReceiptOutcome> then);
     // Whether events are recorded (ARGV of the scripts that change state).

@@ -96,6 +96,25 @@ TEST_CASE("receipts Sent posts the moment it has answered are applied, none lost
                        {{"provider", "sent"}, {"outcome", "delivered"}}) == 20.0);
 }
 
+TEST_CASE("a receipt that comes before Sent's answer is recorded is kept and applied when it is") {
+    const std::string whsec = new_sent_webhook_secret();
+    FakeProvider fake;
+    VerifydInstance v(sent_with_receipts(fake, whsec));
+    Reply accepted;
+    accepted.body = json{{"success", true}, {"data", {{"id", "sent_early_1"}, {"status", "QUEUED"}}}}.dump();
+    fake.queue(accepted);
+    json parked = require_success(post_sent_receipt(
+        v.port(), whsec, sent_status_event("sent_early_1", "FAILED", "sms", "MESSAGE_FILTERED")));
+    CHECK(parked.value("outcome", "") == "parked");
+
+    json sent = v.send_ok(v.key(kLiveA), us_number(41060));
+    json delivery = v.wait_for_delivery(v.key(kLiveA), sent["id"], "failed");
+    INFO("delivery: " << delivery.dump());
+    CHECK(delivery.value("status", "") == "failed");
+    CHECK(json_at(delivery, "/error") == "MESSAGE_FILTERED");
+    CHECK(accepted_provider_id(fake, sent["message_id"]) == "sent_early_1");
+}
+
 TEST_CASE(
     "a receipt with a missing or wrong signature, or signed five minutes off, answers 401 and "
     "changes nothing") {
@@ -171,7 +190,7 @@ TEST_CASE("a receipt for a message verifyd does not know answers 200 and changes
     json answer = require_success(post_sent_receipt(
         v.port(), whsec,
         sent_status_event("8ba7b830-9dad-11d1-80b4-00c04fd430c8", "FAILED", "sms")));
-    CHECK(answer.value("outcome", "") == "unknown");
+    CHECK(answer.value("outcome", "") == "parked");
     // Not a message event at all: a template's approval.
     json templates = {{"field", "templates"},
                       {"payload", {{"template_id", "t1"}, {"status", "APPROVED"}}}};

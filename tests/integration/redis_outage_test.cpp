@@ -122,8 +122,9 @@ TEST_CASE("while Redis does not answer requests answer 503 within a second") {
 TEST_CASE("after Redis forgets verifyd's functions, requests still work and load them again") {
     VerifydInstance v;
     v.send_ok(v.key(kTestA), us_number(9401));
+    // Background work (the outbox gauges, the due index) may load the library again
+    // before the requests below do: either way they must work.
     REQUIRE(v.redis().command({"FUNCTION", "FLUSH"}).str == "OK");
-    REQUIRE(v.redis().command({"FUNCTION", "LIST"}).elements.empty());
     require_round_trip(v, us_number(9402));
     require_round_trip(v, us_number(9403));
     CHECK(v.get("/readyz").status == 200);

@@ -43,17 +43,8 @@ Then<ReceiptOutcome> answer_applied(const ExchangePtr& exchange, const char* pro
                                     const std::string& message_id) {
     return exchange->respond_with<ReceiptOutcome>(
         [provider, message_id](Exchange& x, const ReceiptOutcome& applied) {
-            Metrics& metrics = x.services.metrics;
-            metrics.count_receipt(provider, applied.outcome);
-            if (applied.outcome == "delivered") {
-                metrics.observe_delivery_latency(applied.channel,
-                                                 static_cast<double>(applied.latency_ms) / 1000.0);
-                metrics.count_delivery(provider, applied.channel, "delivered");
-            } else if (applied.outcome == "failed") {
-                metrics.count_delivery(provider, applied.channel, "failed");
-            } else if (applied.outcome == "fallback") {
-                metrics.count_delivery(provider, "whatsapp", "fallback");
-            }
+            x.services.metrics.count_applied_receipt(provider, applied.outcome, applied.channel,
+                                                     applied.latency_ms);
             log_event(LogLevel::Info, "receipt",
                       {{"provider", provider},
                        {"message_id", message_id},
