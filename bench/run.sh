@@ -335,13 +335,14 @@ start_verifyd "$server_threads"
 # --- 4. the Redis ceiling: the check script by EVALSHA and by FCALL ---------------------
 # verifyd calls its scripts as Redis functions (cmake/embed_lua.cmake): lib/ defined once,
 # when the library is loaded, and each script a function that starts with begin_api_call.
-# The ceiling runs the same code by EVALSHA, as one script: lib/common.lua,
-# lib/record.lua, lib/key_limit.lua, lib/idempotency.lua, the same start, check.lua; so
-# every call defines lib/ again, as verifyd's calls did before functions.
+# The ceiling runs the same code by EVALSHA, as one script: lua/lib/ in the library's
+# order, the same start, check.lua; so every call defines lib/ again, as verifyd's calls
+# did before functions.
 check_source=$work/check-assembled.lua
-{ cat lua/lib/common.lua; echo; cat lua/lib/record.lua; echo; cat lua/lib/key_limit.lua
-    echo; cat lua/lib/idempotency.lua
-    echo; echo 'local refused = begin_api_call(KEYS, ARGV)'
+{ for lib in common record sandbox events delivery key_limit idempotency; do
+        cat "lua/lib/$lib.lua"; echo
+    done
+    echo 'local refused = begin_api_call(KEYS, ARGV)'
     echo 'if refused then return refused end'
     cat lua/check.lua; } \
     >"$check_source"
@@ -362,8 +363,10 @@ settings=$(rcli HGET "$bench_key" i | awk '{$6 = 1000000000; print}')
 rcli HSET "$bench_key" i "$settings" n 0 >/dev/null
 rcli PERSIST "$bench_key" >/dev/null
 wrong_hash=$(printf 'x%.0s' $(seq 16))
-evalsha=(EVALSHA "$check_sha" 3 "k:$key_id" "$bench_key" "$bench_record" 100000000 acct_bench
-    "$wrong_hash" "$pool_suffix" s "" 0 0)
+# Without events (VERIFYD_EVENTS_URL unset, as verifyd runs here): KEYS[4] the events
+# stream, ARGV[6] "0".
+evalsha=(EVALSHA "$check_sha" 4 "k:$key_id" "$bench_key" "$bench_record" q:events 100000000
+    acct_bench "$wrong_hash" "$pool_suffix" s 0 "" 0 0)
 rcli "${evalsha[@]}" >"$raw/evalsha-sample.txt"
 grep -q pending "$raw/evalsha-sample.txt" || { log "EVALSHA check did not answer pending"; exit 1; }
 fcall=(FCALL "${library}_check" "${evalsha[@]:2}")
