@@ -422,6 +422,16 @@ Config load_config(const EnvLookup& env) {
     if (!keys_file || keys_file->empty())
         throw ConfigError("VERIFYD_API_KEYS_FILE", "is required: the path of the API keys file");
     config.api_keys_file = *keys_file;
+    if (auto policy = reader.raw("VERIFYD_POLICY_FILE")) {
+        if (trim(*policy).empty())
+            throw ConfigError("VERIFYD_POLICY_FILE", "must be a file path when set");
+        config.policy_file = *policy;
+    }
+    if (auto mode = reader.raw("VERIFYD_FRAUD_GUARD")) {
+        auto parsed = parse_guard_mode(*mode);
+        if (!parsed) throw ConfigError("VERIFYD_FRAUD_GUARD", "must be on, monitor or off");
+        config.fraud_guard = *parsed;
+    }
     config.code_length = static_cast<int>(reader.integer("VERIFYD_CODE_LENGTH", 6, 4, 10));
     config.code_ttl = static_cast<int>(reader.integer("VERIFYD_CODE_TTL", 600, 1, 86400));
     config.max_attempts = static_cast<int>(reader.integer("VERIFYD_MAX_ATTEMPTS", 5, 1, 100));

@@ -62,6 +62,7 @@ std::optional<HashKey> previous_seal_key(const Config& config, const Credentials
 Credentials load_credentials(const Config& config) {
     Credentials credentials;
     credentials.keys = load_key_ring(config);
+    credentials.policy = load_policy(config.policy_file, config.fraud_guard);
     credentials.hash_key = config.hash_key;
     credentials.previous_hash_key = read_previous_hash_key_file(config.previous_hash_key_file);
     credentials.seal_key = config.seal_key;
@@ -72,6 +73,7 @@ Credentials load_credentials(const Config& config) {
 Credentials reload_credentials(const Config& config, const Credentials& old) {
     Credentials next;
     next.keys = load_key_ring(config);
+    next.policy = load_policy(config.policy_file, config.fraud_guard);
     next.hash_key =
         config.hash_key_file.empty() ? old.hash_key : read_hash_key_file(config.hash_key_file);
     next.previous_hash_key = read_previous_hash_key_file(config.previous_hash_key_file);

@@ -21,6 +21,8 @@ const std::vector<ErrorInfo>& error_catalog() {
          "Too many requests for this API key."},
         {ErrorCode::InsufficientScope, 403, "insufficient_scope",
          "The API key lacks the scope this endpoint needs."},
+        {ErrorCode::DestinationBlocked, 403, "destination_blocked",
+         "The account's policy does not allow this destination."},
         {ErrorCode::VerificationNotFound, 404, "verification_not_found", "No such verification."},
         {ErrorCode::VerificationExpired, 410, "verification_expired",
          "The verification has expired. Start a new verification."},

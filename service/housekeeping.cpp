@@ -26,7 +26,8 @@ void reload(const Config& config, CredentialStore& credentials, const char* why)
 
 std::string credential_files_fingerprint(const Config& config) {
     return file_fingerprint(config.api_keys_file) + "|" + file_fingerprint(config.hash_key_file) +
-           "|" + file_fingerprint(config.previous_hash_key_file);
+           "|" + file_fingerprint(config.previous_hash_key_file) + "|" +
+           file_fingerprint(config.policy_file);
 }
 
 }  // namespace

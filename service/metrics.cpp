@@ -56,6 +56,11 @@ void Metrics::observe_delivery_latency(const std::string& channel, double second
     latency.sum += seconds;
 }
 
+void Metrics::count_send_refusal(const std::string& rule, const std::string& country) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++send_refusals_[{rule, country.empty() ? "unknown" : country}];
+}
+
 void Metrics::count_receipt(const std::string& provider, const std::string& outcome) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++receipts_[{provider, outcome}];
@@ -148,6 +153,12 @@ std::string Metrics::render() const {
         << "# TYPE verifyd_verifications_total counter\n";
     for (const auto& [key, count] : verifications_)
         out << "verifyd_verifications_total{event=\"" << key.first << "\",country=\"" << key.second
+            << "\"} " << count << "\n";
+    out << "# HELP verifyd_send_refusals_total Sends refused by the destination policy, by "
+           "rule and the number's ISO country.\n"
+        << "# TYPE verifyd_send_refusals_total counter\n";
+    for (const auto& [key, count] : send_refusals_)
+        out << "verifyd_send_refusals_total{rule=\"" << key.first << "\",country=\"" << key.second
             << "\"} " << count << "\n";
     out << "# HELP verifyd_delivery_latency_seconds Time from the send to the provider's "
            "delivered receipt, by the channel that delivered.\n"

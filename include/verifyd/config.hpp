@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "verifyd/log.hpp"
+#include "verifyd/policy.hpp"
 
 namespace verifyd {
 
@@ -116,6 +117,10 @@ struct Config {
     std::string previous_hash_key_file;
     int idempotency_ttl = 86400;  // seconds a final answer is kept for replay
     std::string api_keys_file;
+    // VERIFYD_POLICY_FILE (empty = none: every destination allowed), re-read with the
+    // keys file; VERIFYD_FRAUD_GUARD, the mode its default starts from.
+    std::string policy_file;
+    GuardMode fraud_guard = GuardMode::On;
     int code_length = 6;
     int code_ttl = 600;
     int max_attempts = 5;

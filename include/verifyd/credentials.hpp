@@ -1,4 +1,5 @@
-// The secrets verifyd serves with (the API keys, the hash key and the seal key) as one
+// The secrets verifyd serves with (the API keys, the hash key and the seal key), and the
+// destination policy, as one
 // snapshot, replaced whole on SIGHUP or when a mounted file changes, while requests and
 // deliveries go on reading the snapshot they started with. Not for: settings, which
 // need a restart.
@@ -12,6 +13,7 @@
 
 #include "verifyd/config.hpp"
 #include "verifyd/keys.hpp"
+#include "verifyd/policy.hpp"
 
 namespace verifyd {
 
@@ -20,6 +22,7 @@ namespace verifyd {
 // re-read the files (or already dropped the previous key) still check and deliver it.
 struct Credentials {
     KeyRing keys;
+    Policy policy;  // VERIFYD_POLICY_FILE's, re-read with the keys file
     HashKey hash_key{};
     std::optional<HashKey> previous_hash_key;
     // The deployment's number key (number_key.hpp), once read from Redis; until then

@@ -20,6 +20,7 @@ enum class ErrorCode : int {
     ExpiredApiKey = 4013,
     RateLimitExceeded = 4029,
     InsufficientScope = 4030,
+    DestinationBlocked = 4031,
     VerificationNotFound = 4040,
     VerificationExpired = 4041,
     MaxAttemptsExceeded = 4042,

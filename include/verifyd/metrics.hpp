@@ -30,6 +30,9 @@ class Metrics {
     void count_verification(const std::string& event, const std::string& country);
     // A receipt said delivered, `seconds` after the send.
     void observe_delivery_latency(const std::string& channel, double seconds);
+    // A send refused by the destination policy or the fraud guard: the rule, and the
+    // number's ISO country.
+    void count_send_refusal(const std::string& rule, const std::string& country);
     // A receipt arrived: applied (delivered, failed, fallback), ignored, parked (its
     // message not known yet) or unknown.
     void count_receipt(const std::string& provider, const std::string& outcome);
@@ -77,6 +80,7 @@ class Metrics {
     };
     std::map<std::string, DeliveryLatency> delivery_latency_;
     std::map<std::pair<std::string, std::string>, uint64_t> receipts_;
+    std::map<std::pair<std::string, std::string>, uint64_t> send_refusals_;
     std::map<std::string, uint64_t> events_;
     long long events_pending_ = 0;
     long long undelivered_jobs_ = 0;

@@ -97,6 +97,12 @@ const groups = {
       refused(["default.yaml", { provider: "sent" }], "sent.apiKey is required with provider sent"),
     "provider sent without a base URL": () =>
       refused(["default.yaml", { provider: "sent", sent: { apiKey: "k", baseUrl: "" } }], "sent.baseUrl is required with provider sent"),
+    "a malformed blocked prefix in the policy (schema)": () =>
+      refused(["default.yaml", { policy: { default: { prefixes: { block: ["4470"] } } } }],
+        "policy.default.prefixes.block.0: Does not match pattern"),
+    "an unknown guard mode in an account's policy (schema)": () =>
+      refused(["default.yaml", { policy: { accounts: { a: { fraud_guard: "maybe" } } } }],
+        "policy.accounts.a.fraud_guard: policy.accounts.a.fraud_guard must be one of the following"),
     "events without their secret": () =>
       refused(["default.yaml", { events: { url: "https://hooks.internal/v" } }],
         "events.secret is required with events.url"),
@@ -241,6 +247,22 @@ const groups = {
       assert.deepEqual(env(deployment, "VERIFYD_SENT_WEBHOOK_SECRET").valueFrom.secretKeyRef,
         { name: "verifyd", key: "VERIFYD_SENT_WEBHOOK_SECRET", optional: true });
       assert.equal(deployment.spec.template.spec.terminationGracePeriodSeconds, 45);
+    },
+    "policy: a ConfigMap of its own, mounted whole as VERIFYD_POLICY_FILE, outside checksum/config": () => {
+      const policy = { default: { countries: { allow: ["*"], block: ["KP"] } },
+        accounts: { acct_demo: { countries: { allow: ["US", "GB"] }, prefixes: { block: ["+4470"] } } } };
+      const rendered = objects("default.yaml", { policy });
+      assert.deepEqual(JSON.parse(find(rendered, "ConfigMap", "verifyd-policy").data["policy.json"]), policy);
+      const deployment = find(rendered, "Deployment");
+      assert.equal(env(deployment, "VERIFYD_POLICY_FILE").value, "/etc/verifyd/policy/policy.json");
+      const mount = container(deployment).volumeMounts.find((m) => m.name === "policy");
+      assert.equal(mount.mountPath, "/etc/verifyd/policy");
+      assert.equal(mount.subPath, undefined);
+      const without = objects("default.yaml");
+      assert.equal(without.find((o) => o.metadata.name === "verifyd-policy"), undefined);
+      assert.equal(env(find(without, "Deployment"), "VERIFYD_POLICY_FILE"), undefined);
+      assert.equal(find(without, "Deployment").spec.template.metadata.annotations["checksum/config"],
+        deployment.spec.template.metadata.annotations["checksum/config"]);
     },
     "settings: log level, countries and message templates": () => {
       const rendered = objects("bundled-redis.yaml");

@@ -150,6 +150,8 @@ TEST_CASE("a missing or malformed setting stops start-up with exit status 2 nami
     const Environment valid = valid_environment(dir);
     const std::string bad_keys = dir.file("bad-keys.json");
     write_file(bad_keys, "{\"keys\": [{\"id\": \"k\"");
+    const std::string bad_policy = dir.file("bad-policy.json");
+    write_file(bad_policy, R"({"default": {"prefixes": {"block": ["4470"]}}})");
 
     const std::vector<std::pair<std::string, std::optional<std::string>>> cases = {
         {"VERIFYD_CODE_LENGTH", "3"},
@@ -176,6 +178,9 @@ TEST_CASE("a missing or malformed setting stops start-up with exit status 2 nami
         {"VERIFYD_MAX_ATTEMPTS", "abc"},
         {"VERIFYD_THREADS", "abc"},
         {"VERIFYD_ALLOWED_COUNTRIES", "USA"},
+        {"VERIFYD_POLICY_FILE", bad_policy},
+        {"VERIFYD_POLICY_FILE", dir.file("no-policy.json")},
+        {"VERIFYD_FRAUD_GUARD", "maybe"},
     };
     for (const auto& [name, value] : cases) {
         INFO(name << (value ? "=" + *value : std::string(" unset")));

@@ -689,3 +689,19 @@ TEST_CASE("VERIFYD_EVENTS_URL needs an http(s) URL and a VERIFYD_EVENTS_SECRET o
           "VERIFYD_EVENTS_SECRET");
     CHECK(rejected_variable(with(events, "VERIFYD_EVENTS_URL", "ftp://x")) == "VERIFYD_EVENTS_URL");
 }
+
+TEST_CASE("VERIFYD_POLICY_FILE is a path and VERIFYD_FRAUD_GUARD is on, monitor or off") {
+    TempFile keys("{\"keys\": []}");
+    const Config config = verifyd::load_config(
+        lookup(with(with(required(keys), "VERIFYD_POLICY_FILE", "/etc/verifyd/policy.json"),
+                    "VERIFYD_FRAUD_GUARD", "monitor")));
+    CHECK(config.policy_file == "/etc/verifyd/policy.json");
+    CHECK(config.fraud_guard == verifyd::GuardMode::Monitor);
+    const Config defaults = verifyd::load_config(lookup(required(keys)));
+    CHECK(defaults.policy_file.empty());
+    CHECK(defaults.fraud_guard == verifyd::GuardMode::On);
+    expect_each_accepted(keys, {{"VERIFYD_FRAUD_GUARD", "on"}, {"VERIFYD_FRAUD_GUARD", "off"}});
+    expect_each_rejected(keys, {{"VERIFYD_FRAUD_GUARD", "maybe"},
+                                {"VERIFYD_FRAUD_GUARD", "ON"},
+                                {"VERIFYD_POLICY_FILE", " "}});
+}

@@ -1,5 +1,6 @@
-// POST /verify/send (§4): a new verification, its code hashed (and, for a live one,
-// sealed for the outbox) before the store creates it and its delivery job in one call.
+// POST /verify/send (§4): a new verification to a number the account's destination
+// policy allows (§10.1), its code hashed (and, for a live one, sealed for the outbox)
+// before the store creates it and its delivery job in one call.
 #include "service/http/handlers.hpp"
 #include "service/http/views.hpp"
 #include "verifyd/crypto.hpp"
@@ -10,7 +11,7 @@ namespace {
 
 // The verification to create: everything but what the store decides (status, times).
 NewVerification new_verification(const SendRequest& send, const std::string& tag,
-                                 const Exchange& exchange) {
+                                 const std::string& region, const Exchange& exchange) {
     const Credentials& credentials = *exchange.credentials;
     NewVerification created;
     Verification& v = created.verification;
@@ -22,7 +23,7 @@ NewVerification new_verification(const SendRequest& send, const std::string& tag
     v.channel = send.channel;
     v.fallback = send.fallback;
     v.fallback_after_seconds = send.fallback_after_seconds;
-    v.country = exchange.services.phones.region_of(send.to);
+    v.country = region;
     v.locale = send.locale;
     v.code_length = send.code_length;
     v.max_attempts = exchange.services.settings.max_attempts;
@@ -55,12 +56,19 @@ void send_verification(const HttpRequest& request, const std::string&,
 
     auto tag = exchange->tag_of_number(send.to);
     if (tag.error) return exchange->refuse_final(*tag.error);
+    const std::string region = exchange->services.phones.region_of(send.to);
+    if (auto refused =
+            exchange->credentials->policy.refusal(exchange->caller.account, send.to, region)) {
+        exchange->services.metrics.count_send_refusal(refused->rule, region);
+        return exchange->refuse_final(
+            make_field_error(ErrorCode::DestinationBlocked, "to", refused->problem));
+    }
     if (!exchange->caller.sandbox && !settings.live_delivery)
         return exchange->refuse(make_unavailable(
             ErrorCode::ProviderError,
             "No delivery provider is configured for live sends (VERIFYD_PROVIDER).", 30));
 
-    NewVerification created = new_verification(send, tag.value, *exchange);
+    NewVerification created = new_verification(send, tag.value, region, *exchange);
     exchange->idempotently([exchange, created](const Idempotency* idempotency) {
         exchange->counting().send(
             exchange->caller, created, idempotency,
