@@ -1,16 +1,17 @@
 # Writes OUTPUT, a C++ file that defines verifyd::lua_library(): every script of lua/ as
 # one Redis function library, loaded once per connection (FUNCTION LOAD) and called by
-# FCALL. The library begins with lua/lib/ (common, record, sandbox, events, delivery,
-# key_limit, idempotency), whose
+# FCALL. The library begins with lua/lib/ (common, record, sandbox, events, guard,
+# delivery, key_limit, idempotency), whose
 # definitions run once, when Redis loads it; then each script becomes a function:
 # lua/*.lua (API scripts, named by file) start with begin_api_call (the clock and the
 # API key's limit, lib/key_limit.lua); lua/outbox/, lua/delivery/, lua/events/ and
-# lua/idempotency/ (named <folder>_<file>) with begin_call (the clock).
+# lua/idempotency/, lua/guard/ and lua/client/ (named <folder>_<file>) with begin_call
+# (the clock).
 # The library's name carries a hash of its sources, so that two releases sharing a Redis
 # (a rolling update) each call their own functions.
 cmake_minimum_required(VERSION 3.18)
 set(library_code "")
-foreach(lib common record sandbox events delivery key_limit idempotency)
+foreach(lib common record sandbox events guard delivery key_limit idempotency)
   file(READ ${LUA_DIR}/lib/${lib}.lua source)
   string(APPEND library_code "${source}\n")
 endforeach()
@@ -34,6 +35,8 @@ add_functions("outbox/" "outbox_" "begin_call()")
 add_functions("delivery/" "delivery_" "begin_call()")
 add_functions("events/" "events_" "begin_call()")
 add_functions("idempotency/" "idempotency_" "begin_call()")
+add_functions("guard/" "guard_" "begin_call()")
+add_functions("client/" "client_" "begin_call()")
 
 string(SHA1 digest "${library_code}${functions}")
 string(SUBSTRING "${digest}" 0 12 version)

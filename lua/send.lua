@@ -22,11 +22,16 @@
 -- ARGV[9]  the request's fingerprint, ARGV[10] follow (1/0), ARGV[11] the record's time
 --          to live in s (lib/idempotency.lua; unused without KEYS[7])
 -- ARGV[12] whether events are recorded, 1/0 (lib/events.lua)
--- ARGV[13…] field, value pairs of the new verification (lib/record.lua); len, mx, ch,
---          fb, fa, cc and sb go into its settings, empty values are left out
+-- ARGV[13] a refusal decided before the send, "code retry_after detail" (the fraud
+--          guard's 4032 or a client limit's 4045), or '': the send then creates nothing,
+--          and only records the refusal under its Idempotency-Key, unless an answer is
+--          recorded there already (a retry of a send that was created replays it)
+-- ARGV[14…] field, value pairs of the new verification (lib/record.lua); len, mx, ch,
+--          fb, fa, cc, gd and sb go into its settings, empty values are left out
 --
 -- Replies: {0, created_ms, expires_ms, suffix}
 --          {4043, retry_after}  a window or the cooldown refuses; nothing is counted
+--          {code, retry_after, detail}  the refusal of ARGV[13]
 --          {4029, retry_after}  (lib/key_limit.lua)
 --          and those of lib/idempotency.lua
 
@@ -35,7 +40,7 @@ local mode, windows_spec = ARGV[2], ARGV[3]
 local cooldown_ms = tonumber(ARGV[4]) * 1000
 local ttl_s, grace_s = tonumber(ARGV[5]), tonumber(ARGV[6])
 local record_prefix, suffix = ARGV[7], ARGV[8]
-local first_field = 13
+local first_field = 14
 
 local windows, longest_ms = {}, cooldown_ms
 for count, seconds in string.gmatch(windows_spec, '(%d+)/(%d+)') do
@@ -198,4 +203,9 @@ local function run()
     return {0, now_ms, expires_ms, suffix}
 end
 
-return idempotent(KEYS[7], ARGV[9], ARGV[10], ARGV[11], run)
+local function refuse()
+    local code, retry_after, detail = string.match(ARGV[13], '^(%d+) (%d+) (.*)$')
+    return {tonumber(code), tonumber(retry_after), detail}
+end
+
+return idempotent(KEYS[7], ARGV[9], ARGV[10], ARGV[11], ARGV[13] == '' and run or refuse)

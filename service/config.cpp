@@ -317,6 +317,47 @@ std::optional<std::vector<SendWindow>> parse_send_limits(const std::string& text
     return windows;
 }
 
+namespace {
+
+std::vector<SendWindow> read_windows(const Reader& reader, const char* name,
+                                     std::vector<SendWindow> fallback) {
+    auto text = reader.raw(name);
+    if (!text) return fallback;
+    std::string problem;
+    auto windows = parse_send_limits(*text, problem);
+    if (!windows) throw ConfigError(name, problem);
+    return *windows;
+}
+
+void load_fraud_settings(const Reader& reader, FraudSettings& fraud) {
+    fraud.window = static_cast<int>(reader.integer("VERIFYD_FRAUD_WINDOW", 3600, 10, 7 * 86400));
+    fraud.settle_seconds =
+        static_cast<int>(reader.integer("VERIFYD_FRAUD_SETTLE_SECONDS", 120, 1, 86400));
+    // A send must settle within the window, or it would leave it uncounted.
+    if (fraud.settle_seconds >= fraud.window)
+        throw ConfigError(
+            "VERIFYD_FRAUD_SETTLE_SECONDS",
+            "must be less than VERIFYD_FRAUD_WINDOW (" + std::to_string(fraud.window) + ")");
+    fraud.min_sends = static_cast<int>(reader.integer("VERIFYD_FRAUD_MIN_SENDS", 20, 1, 100000));
+    if (auto text = reader.raw("VERIFYD_FRAUD_MIN_CONVERSION")) {
+        char* end = nullptr;
+        const std::string value = trim(*text);
+        double conversion = std::strtod(value.c_str(), &end);
+        if (value.empty() || *end != '\0' || !(conversion >= 0.0 && conversion <= 1.0))
+            throw ConfigError("VERIFYD_FRAUD_MIN_CONVERSION",
+                              "must be a number from 0 to 1, got \"" + *text + "\"");
+        fraud.min_conversion = conversion;
+    }
+    fraud.max_pending =
+        static_cast<int>(reader.integer("VERIFYD_FRAUD_MAX_PENDING", 20, 1, 100000));
+    fraud.block_seconds =
+        static_cast<int>(reader.integer("VERIFYD_FRAUD_BLOCK_SECONDS", 3600, 1, 86400));
+    fraud.client_ip_limits = read_windows(reader, "VERIFYD_CLIENT_IP_LIMIT", {{20, 3600}});
+    fraud.client_id_limits = read_windows(reader, "VERIFYD_CLIENT_ID_LIMIT", {{10, 3600}});
+}
+
+}  // namespace
+
 std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string& problem) {
     RedisEndpoint endpoint;
     const std::string unix_scheme = "unix://";
@@ -432,6 +473,7 @@ Config load_config(const EnvLookup& env) {
         if (!parsed) throw ConfigError("VERIFYD_FRAUD_GUARD", "must be on, monitor or off");
         config.fraud_guard = *parsed;
     }
+    load_fraud_settings(reader, config.fraud);
     config.code_length = static_cast<int>(reader.integer("VERIFYD_CODE_LENGTH", 6, 4, 10));
     config.code_ttl = static_cast<int>(reader.integer("VERIFYD_CODE_TTL", 600, 1, 86400));
     config.max_attempts = static_cast<int>(reader.integer("VERIFYD_MAX_ATTEMPTS", 5, 1, 100));
@@ -500,6 +542,7 @@ ApiSettings api_settings(const Config& config) {
     api.operations_listener = !config.metrics_listen_host.empty();
     api.redis_timeout_ms = config.redis_timeout_ms;
     api.redis_wait_timeout_ms = config.redis.wait_timeout_ms;
+    api.fraud = config.fraud;
     return api;
 }
 

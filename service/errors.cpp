@@ -23,6 +23,8 @@ const std::vector<ErrorInfo>& error_catalog() {
          "The API key lacks the scope this endpoint needs."},
         {ErrorCode::DestinationBlocked, 403, "destination_blocked",
          "The account's policy does not allow this destination."},
+        {ErrorCode::DestinationPaused, 403, "destination_paused",
+         "Sends to this number's prefix or country are paused for suspected SMS pumping."},
         {ErrorCode::VerificationNotFound, 404, "verification_not_found", "No such verification."},
         {ErrorCode::VerificationExpired, 410, "verification_expired",
          "The verification has expired. Start a new verification."},
@@ -30,6 +32,8 @@ const std::vector<ErrorInfo>& error_catalog() {
          "Too many wrong codes: the verification is locked. Start a new verification."},
         {ErrorCode::OtpRateLimit, 429, "otp_rate_limit", "Too many codes sent to this number."},
         {ErrorCode::MessageNotFound, 404, "message_not_found", "No such message."},
+        {ErrorCode::ClientRateLimit, 429, "client_rate_limit",
+         "Too many sends for this client_ip or client_id."},
         {ErrorCode::InternalError, 500, "internal_error", "Unexpected error."},
         {ErrorCode::ProviderError, 502, "provider_error", "The delivery provider failed."},
     };

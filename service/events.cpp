@@ -40,8 +40,27 @@ int lease_ms_for(const EventsSettings& settings) {
 
 }  // namespace
 
+namespace {
+
+// fraud.paused and fraud.resumed: the pause (lib/guard.lua emit_pause_event), of no
+// verification.
+std::optional<json> pause_event_body(const QueuedEvent& event) {
+    json fields = json::parse(event.fields, nullptr, false);
+    auto pause = parse_pause(event.fields);
+    if (!fields.is_object() || !pause) return std::nullopt;
+    return json{{"id", "evt_" + event.entry_id},
+                {"type", event.type},
+                {"created_at", format_rfc3339(event.at_ms)},
+                {"account", fields.value("account", "")},
+                {"sandbox", fields.value("sandbox", false)},
+                {"data", pause_json(*pause)}};
+}
+
+}  // namespace
+
 std::optional<json> event_body(const QueuedEvent& event, const Templates& templates,
                                const std::string& app_name) {
+    if (event.type.rfind("fraud.", 0) == 0) return pause_event_body(event);
     auto ref = parse_job_ref(event.job);
     json fields = json::parse(event.fields, nullptr, false);
     if (!ref || !fields.is_array()) return std::nullopt;

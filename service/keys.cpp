@@ -21,8 +21,10 @@ using nlohmann::json;
 
 constexpr size_t kMaxKeyLength = 256;
 
-const std::pair<const char*, Scope> kScopeNames[] = {
-    {"verify:send", kScopeSend}, {"verify:check", kScopeCheck}, {"verify:read", kScopeRead}};
+const std::pair<const char*, Scope> kScopeNames[] = {{"verify:send", kScopeSend},
+                                                     {"verify:check", kScopeCheck},
+                                                     {"verify:read", kScopeRead},
+                                                     {"verify:admin", kScopeAdmin}};
 
 bool is_lower_hex(const std::string& text) {
     return std::all_of(text.begin(), text.end(),

@@ -93,12 +93,13 @@ int serve() {
     verifyd::Metrics metrics;
     verifyd::Store store(config.redis, config.redis_timeout_ms,
                          {config.send_limits, config.resend_cooldown, config.expired_grace,
-                          !config.events.url.empty()},
+                          !config.events.url.empty(), verifyd::pack_guard_settings(config.fraud)},
                          verifyd::redis_lanes_for(config.threads), &metrics);
     verifyd::Api api(verifyd::api_settings(config), credentials, store, templates, metrics);
     verifyd::Outbox outbox(verifyd::outbox_settings(config), credentials, store, templates,
                            metrics);
-    verifyd::Timers timers(store, verifyd::provider_kind_name(config.provider), metrics);
+    verifyd::Timers timers(store, verifyd::provider_kind_name(config.provider), metrics,
+                           credentials);
     verifyd::EventDispatcher events(config.events, store, templates, config.app_name, metrics);
     verifyd::Listeners listeners(api, config, metrics);
     // Before listening, so that a Redis that is up serves from the first request.

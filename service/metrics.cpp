@@ -61,6 +61,22 @@ void Metrics::count_send_refusal(const std::string& rule, const std::string& cou
     ++send_refusals_[{rule, country.empty() ? "unknown" : country}];
 }
 
+void Metrics::count_monitored_send(const std::string& reason, const std::string& country) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++monitored_sends_[{reason, country.empty() ? "unknown" : country}];
+}
+
+void Metrics::count_fraud_pause(const std::string& kind, const std::string& reason,
+                                const std::string& country) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++fraud_pauses_[{kind, reason, country.empty() ? "unknown" : country}];
+}
+
+void Metrics::set_fraud_active_pauses(long long pauses) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fraud_active_pauses_ = pauses;
+}
+
 void Metrics::count_receipt(const std::string& provider, const std::string& outcome) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++receipts_[{provider, outcome}];
@@ -154,12 +170,27 @@ std::string Metrics::render() const {
     for (const auto& [key, count] : verifications_)
         out << "verifyd_verifications_total{event=\"" << key.first << "\",country=\"" << key.second
             << "\"} " << count << "\n";
-    out << "# HELP verifyd_send_refusals_total Sends refused by the destination policy, by "
-           "rule and the number's ISO country.\n"
+    out << "# HELP verifyd_send_refusals_total Sends refused by the destination policy, the "
+           "client limits or the fraud guard, by rule and the number's ISO country.\n"
         << "# TYPE verifyd_send_refusals_total counter\n";
     for (const auto& [key, count] : send_refusals_)
         out << "verifyd_send_refusals_total{rule=\"" << key.first << "\",country=\"" << key.second
             << "\"} " << count << "\n";
+    out << "# HELP verifyd_fraud_monitored_sends_total Sends the fraud guard in monitor mode "
+           "let through but would have refused, by reason and ISO country.\n"
+        << "# TYPE verifyd_fraud_monitored_sends_total counter\n";
+    for (const auto& [key, count] : monitored_sends_)
+        out << "verifyd_fraud_monitored_sends_total{reason=\"" << key.first << "\",country=\""
+            << key.second << "\"} " << count << "\n";
+    out << "# HELP verifyd_fraud_pauses_total Pauses the fraud guard began, by kind (prefix "
+           "or country), reason and ISO country.\n"
+        << "# TYPE verifyd_fraud_pauses_total counter\n";
+    for (const auto& [key, count] : fraud_pauses_)
+        out << "verifyd_fraud_pauses_total{kind=\"" << key[0] << "\",reason=\"" << key[1]
+            << "\",country=\"" << key[2] << "\"} " << count << "\n";
+    out << "# HELP verifyd_fraud_active_pauses Fraud guard pauses in force, all accounts.\n"
+        << "# TYPE verifyd_fraud_active_pauses gauge\n"
+        << "verifyd_fraud_active_pauses " << fraud_active_pauses_ << "\n";
     out << "# HELP verifyd_delivery_latency_seconds Time from the send to the provider's "
            "delivered receipt, by the channel that delivered.\n"
         << "# TYPE verifyd_delivery_latency_seconds histogram\n";

@@ -111,6 +111,18 @@ std::optional<GuardMode> parse_guard_mode(const std::string& text) {
     return std::nullopt;
 }
 
+const char* guard_mode_name(GuardMode mode) {
+    switch (mode) {
+        case GuardMode::On:
+            return "on";
+        case GuardMode::Monitor:
+            return "monitor";
+        case GuardMode::Off:
+            break;
+    }
+    return "off";
+}
+
 Policy::Policy(GuardMode mode) {
     default_.fraud_guard = mode;
 }

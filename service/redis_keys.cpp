@@ -52,6 +52,15 @@ std::string claim_key(const std::string& name) {
     return "i:{" + name + "}";
 }
 
+std::string guard_key(const std::string& slot_tag, const std::string& name) {
+    return "g:{" + slot_tag + "}:" + name;
+}
+
+std::string client_key(const std::string& slot_tag, const std::string& field,
+                       const std::string& client_tag) {
+    return "c:{" + slot_tag + "}:" + field + ":" + client_tag;
+}
+
 std::string idempotency_record_key(const std::string& tag, const std::string& name) {
     return "r:{" + tag + "}" + name;
 }

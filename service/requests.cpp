@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "verifyd/fraud_guard.hpp"
 #include "verifyd/http.hpp"
 #include "verifyd/text.hpp"
 
@@ -165,16 +166,36 @@ Parsed<json> parse_json_body(const std::string& body) {
     return parsed;
 }
 
+namespace {
+
+void read_client_fields(const json& body, SendRequest& request, Problems& problems) {
+    std::string address;
+    if (read_string(body, "client_ip", address, problems)) {
+        auto network = client_network(address);
+        if (network)
+            request.client_network = *network;
+        else
+            problems.add("client_ip",
+                         "must be an IPv4 address of four dotted decimal parts or an IPv6 address");
+    }
+    if (read_string(body, "client_id", request.client_id, problems) &&
+        !is_client_id(request.client_id))
+        problems.add("client_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -");
+}
+
+}  // namespace
+
 Parsed<SendRequest> parse_send_request(const json& body, const ApiSettings& settings) {
     Parsed<SendRequest> parsed;
     SendRequest& request = parsed.value;
     request.code_length = settings.code_length;
     request.ttl_seconds = std::min(std::max(settings.code_ttl, 1), 86400);
     Problems problems;
-    refuse_unknown_fields(body,
-                          {"to", "channel", "fallback", "fallback_after_seconds", "code_length",
-                           "ttl_seconds", "locale", "template", "sandbox"},
-                          problems);
+    refuse_unknown_fields(
+        body,
+        {"to", "channel", "fallback", "fallback_after_seconds", "code_length", "ttl_seconds",
+         "locale", "template", "sandbox", "client_ip", "client_id"},
+        problems);
     if (!read_string(body, "to", request.to, problems) && !body.contains("to"))
         problems.add("to", "is required");
     if (read_string(body, "channel", request.channel, problems) && request.channel != "sms" &&
@@ -195,6 +216,7 @@ Parsed<SendRequest> parse_send_request(const json& body, const ApiSettings& sett
         problems.add("locale", "must be a BCP 47 language tag such as en or pt-BR");
     read_template(body, request, problems);
     read_sandbox(body, request.sandbox, problems);
+    read_client_fields(body, request, problems);
     if (problems.any()) parsed.error = problems.error();
     return parsed;
 }

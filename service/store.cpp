@@ -8,6 +8,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 
 #include "verifyd/delivery.hpp"
@@ -36,6 +37,15 @@ ApiError script_error(const redisReply* reply) {
                 make_error(*known, "Too many requests for this API key. Retry after " +
                                        std::to_string(retry_after) + " seconds."),
                 retry_after);
+        case ErrorCode::DestinationPaused:
+        case ErrorCode::ClientRateLimit: {
+            // {code, retry_after, detail} (send.lua's recorded refusal), or lua/client's
+            // {4045, retry_after, i}, whose field the store names.
+            const bool named = reply->elements > 2 && reply->element[2]->type == REDIS_REPLY_STRING;
+            const std::string detail = named ? reply_string(reply->element[2]) : "";
+            return *known == ErrorCode::DestinationPaused ? paused_refusal(detail)
+                                                          : client_refusal(detail, retry_after);
+        }
         case ErrorCode::IdempotencyConflict:
             if (retry_after > 0)
                 return with_retry_after(
@@ -298,6 +308,7 @@ void Store::send(const Caller& caller, const NewVerification& created,
                                      v.ref.suffix};
     add_idempotency(idempotency, v.ref.tag, keys, args);
     args.emplace_back(events_flag());
+    args.push_back(created.refusal);
     for (const auto& [name, value] : encode_new_verification(created, caller.account)) {
         args.emplace_back(name);
         args.push_back(value);
@@ -350,6 +361,10 @@ void Store::check(const Caller& caller, const RecordRef& ref, const std::string&
                  result.value.to = reply_string(r->element[3]);
                  // Answers kept from before countries were recorded have none.
                  if (r->elements > 4) result.value.country = reply_string(r->element[4]);
+                 if (r->elements > 6) {
+                     result.value.created_ms = std::atoll(reply_string(r->element[5]).c_str());
+                     result.value.guarded = reply_string(r->element[6]) == "1";
+                 }
              }
              then(std::move(result));
          });

@@ -20,8 +20,13 @@ int64_t wall_clock_ms() {
 
 }  // namespace
 
-Timers::Timers(Store& store, const std::string& provider, Metrics& metrics)
-    : queue_(store), provider_(provider), metrics_(metrics) {}
+Timers::Timers(Store& store, const std::string& provider, Metrics& metrics,
+               const CredentialStore& credentials)
+    : store_(store),
+      queue_(store),
+      provider_(provider),
+      metrics_(metrics),
+      credentials_(credentials) {}
 
 Timers::~Timers() {
     stop();
@@ -45,6 +50,7 @@ void Timers::pause(int milliseconds) {
 
 void Timers::run() {
     while (!stopping_) {
+        resume_pauses();
         // A full batch means more may be waiting: look again at once.
         if (run_due() < static_cast<size_t>(kBatch)) pause(kPollMs);
     }
@@ -66,6 +72,17 @@ size_t Timers::run_due() {
         if (done->expired) metrics_.count_verification("expired", done->country);
     }
     return jobs->size();
+}
+
+void Timers::resume_pauses() {
+    const auto credentials = credentials_.current();
+    if (!credentials->number_key) return;
+    for (const PauseEntry& entry : store_.due_pauses(wall_clock_ms(), kBatch)) {
+        if (stopping_) break;
+        if (auto ended = store_.resume(*credentials->number_key, entry))
+            report_pause(*ended, entry.account, entry.sandbox, metrics_);
+    }
+    if (auto pauses = store_.active_pauses()) metrics_.set_fraud_active_pauses(*pauses);
 }
 
 }  // namespace verifyd

@@ -41,6 +41,7 @@ constexpr const char* kChannel = "ch";
 constexpr const char* kFallback = "fb";
 constexpr const char* kFallbackAfter = "fa";
 constexpr const char* kCountry = "cc";
+constexpr const char* kGuarded = "gd";
 }  // namespace field
 
 // The status letters of lib/record.lua (STATUS) as the API's words; a pending verification is
@@ -65,6 +66,7 @@ std::vector<std::pair<const char*, std::string>> encode_new_verification(
         {field::kFallbackAfter,
          v.fallback_after_seconds > 0 ? std::to_string(v.fallback_after_seconds) : ""},
         {field::kCountry, v.country},
+        {field::kGuarded, created.guarded ? "1" : ""},
         {field::kLocale, v.locale == kDefaultLocale ? "" : v.locale},
         {field::kCodeLength, std::to_string(v.code_length)},
         {field::kMaxAttempts, std::to_string(v.max_attempts)},

@@ -90,6 +90,19 @@ struct EventsSettings {
                                  // VERIFYD_DELIVERY_CONSUMER)
 };
 
+// The fraud guard's thresholds (VERIFYD_FRAUD_*, §10.3) and the client limits
+// (VERIFYD_CLIENT_*_LIMIT, §10.2); whether the guard runs is the policy's (policy.hpp).
+struct FraudSettings {
+    int window = 3600;         // seconds of history judged
+    int settle_seconds = 120;  // an unapproved send counts as not converted after this
+    int min_sends = 20;        // settled sends to a prefix before it is judged (country 5×)
+    double min_conversion = 0.2;
+    int max_pending = 20;      // unsettled sends to one prefix at once
+    int block_seconds = 3600;  // the first pause; repeats within 7 days double it
+    std::vector<SendWindow> client_ip_limits{{20, 3600}};
+    std::vector<SendWindow> client_id_limits{{10, 3600}};
+};
+
 // How long a client may take and how many may be connected (VERIFYD_HEADER_TIMEOUT_MS,
 // VERIFYD_IDLE_TIMEOUT_MS, VERIFYD_MAX_CONNECTIONS): a slow or idle client holds a
 // socket and its buffers, so neither may hold one for long.
@@ -121,6 +134,7 @@ struct Config {
     // keys file; VERIFYD_FRAUD_GUARD, the mode its default starts from.
     std::string policy_file;
     GuardMode fraud_guard = GuardMode::On;
+    FraudSettings fraud;
     int code_length = 6;
     int code_ttl = 600;
     int max_attempts = 5;
@@ -183,6 +197,7 @@ struct ApiSettings {
     // An Idempotency-Key's claim outlasts the store's slowest answer, WAIT included.
     int redis_timeout_ms = 0;
     int redis_wait_timeout_ms = 0;
+    FraudSettings fraud;
 };
 
 ApiSettings api_settings(const Config& config);

@@ -21,11 +21,13 @@ enum class ErrorCode : int {
     RateLimitExceeded = 4029,
     InsufficientScope = 4030,
     DestinationBlocked = 4031,
+    DestinationPaused = 4032,
     VerificationNotFound = 4040,
     VerificationExpired = 4041,
     MaxAttemptsExceeded = 4042,
     OtpRateLimit = 4043,
     MessageNotFound = 4044,
+    ClientRateLimit = 4045,
     InternalError = 5000,
     ProviderError = 5001,
 };

@@ -25,7 +25,8 @@ namespace verifyd {
 
 // The body posted for an event: {"id": "evt_…", "type", "created_at", "account",
 // "sandbox", "data"}, data the verification (or, for message.status, its message) as
-// GET shows it. Nothing when the event's fields are unreadable.
+// GET shows it, or for fraud.paused and fraud.resumed the pause as GET /fraud/blocks
+// shows it. Nothing when the event's fields are unreadable.
 std::optional<nlohmann::json> event_body(const QueuedEvent& event, const Templates& templates,
                                          const std::string& app_name);
 

@@ -18,7 +18,10 @@ enum Scope : unsigned {
     kScopeSend = 1,
     kScopeCheck = 2,
     kScopeRead = 4,
+    // What a key without a "scopes" list gets: never verify:admin, which a key has only
+    // when its entry lists it.
     kAllScopes = kScopeSend | kScopeCheck | kScopeRead,
+    kScopeAdmin = 8,  // the fraud guard's pauses and safe list (§10.3)
 };
 
 // "verify:send" → kScopeSend; nothing for an unknown name.

@@ -33,6 +33,13 @@ class Metrics {
     // A send refused by the destination policy or the fraud guard: the rule, and the
     // number's ISO country.
     void count_send_refusal(const std::string& rule, const std::string& country);
+    // The fraud guard in monitor mode let a send through that it would have refused.
+    void count_monitored_send(const std::string& reason, const std::string& country);
+    // A pause that began (kind prefix or country, its reason, its ISO country); and the
+    // pauses in force, from the pause index.
+    void count_fraud_pause(const std::string& kind, const std::string& reason,
+                           const std::string& country);
+    void set_fraud_active_pauses(long long pauses);
     // A receipt arrived: applied (delivered, failed, fallback), ignored, parked (its
     // message not known yet) or unknown.
     void count_receipt(const std::string& provider, const std::string& outcome);
@@ -81,6 +88,9 @@ class Metrics {
     std::map<std::string, DeliveryLatency> delivery_latency_;
     std::map<std::pair<std::string, std::string>, uint64_t> receipts_;
     std::map<std::pair<std::string, std::string>, uint64_t> send_refusals_;
+    std::map<std::pair<std::string, std::string>, uint64_t> monitored_sends_;
+    std::map<std::array<std::string, 3>, uint64_t> fraud_pauses_;
+    long long fraud_active_pauses_ = 0;
     std::map<std::string, uint64_t> events_;
     long long events_pending_ = 0;
     long long undelivered_jobs_ = 0;

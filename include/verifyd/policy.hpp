@@ -17,6 +17,7 @@ enum class GuardMode { On, Monitor, Off };
 
 // "on", "monitor" or "off"; nothing for anything else.
 std::optional<GuardMode> parse_guard_mode(const std::string& text);
+const char* guard_mode_name(GuardMode mode);
 
 // One account's rules, after its entry has overridden the default field by field.
 struct DestinationRules {

@@ -65,6 +65,15 @@ constexpr const char* kDueIndex = "q:due";
 constexpr const char* kEventsStream = "q:events";
 constexpr const char* kEventsLease = "q:events:lease";
 
+// The fraud guard (fraud_guard.hpp, lua/lib/guard.lua): one slot g:{tag} per account,
+// mode and country, whose keys are g:{tag}:<name> (name: safe, pauses, strikes, or u: or
+// h: and a target's tag); the client limits' slot c:{tag} per account and mode, whose
+// keys are c:{tag}:<field>:<client's tag>; and the pauses in force, by when they end.
+std::string guard_key(const std::string& slot_tag, const std::string& name);
+std::string client_key(const std::string& slot_tag, const std::string& field,
+                       const std::string& client_tag);
+constexpr const char* kFraudPauseIndex = "fraud:pauses";
+
 // The number key, sealed under each hash key in use (number_key.hpp).
 constexpr const char* kNumberKeyKey = "{verifyd}:number-key";
 

@@ -26,6 +26,10 @@ struct SendRequest {
     std::string template_name;
     nlohmann::json template_variables = nlohmann::json::object();
     bool sandbox = false;
+    // The end user's address as the network it is limited by (fraud_guard.hpp
+    // client_network) and id (§10.2); empty = not given.
+    std::string client_network;
+    std::string client_id;
 };
 
 struct CheckRequest {

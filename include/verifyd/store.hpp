@@ -17,6 +17,7 @@
 #include "verifyd/config.hpp"
 #include "verifyd/delivery.hpp"
 #include "verifyd/errors.hpp"
+#include "verifyd/fraud_guard.hpp"
 #include "verifyd/idempotency.hpp"
 #include "verifyd/redis_connection.hpp"
 #include "verifyd/redis_keys.hpp"
@@ -32,6 +33,30 @@ struct CheckOutcome {
     std::string status;  // approved, pending or locked
     int attempts_remaining = 0;
     std::string country;  // the number's ISO region, empty when unknown
+    int64_t created_ms = 0;
+    bool guarded = false;  // the fraud guard counted its send
+};
+
+// The fraud guard's verdict on a send (lua/guard/admit.lua).
+struct GuardVerdict {
+    std::string verdict;         // safe, off, counted, monitored or refused
+    std::string target, reason;  // the pause that refuses or would refuse the send
+    std::vector<Pause> changes;  // pauses that began or ended in the call
+};
+
+// The client limits' verdict (lua/client/limit.lua): over one, the field and the wait.
+struct ClientVerdict {
+    bool over = false;
+    int retry_after = 0;
+    std::string field;
+};
+
+// A pause in force as the pause index names it (lua/lib/guard.lua index_member).
+struct PauseEntry {
+    std::string member;
+    std::string account;
+    bool sandbox = false;
+    std::string country, target;
 };
 
 // What a receipt did (lua/delivery/receipt.lua).
@@ -55,6 +80,7 @@ struct StoreLimits {
     int resend_cooldown = 0;
     int expired_grace = 0;
     bool record_events = false;  // VERIFYD_EVENTS_URL is set: state changes emit events
+    std::string guard_settings;  // fraud_guard.hpp pack_guard_settings
 };
 
 // One lane serves several HTTP threads: it does little per command, and the fewer the
@@ -102,6 +128,30 @@ class Store {
     // is parked (`parked`) for kParkedReceiptMs, and applied if its message shows up.
     void apply_provider_receipt(const std::string& provider_message_id, Receipt receipt,
                                 Then<ReceiptOutcome> then);
+    // The fraud guard and the client limits (fraud_guard.hpp; no limit counted). admit
+    // judges a send and counts it when admitted; limit_clients judges the send's client
+    // fields and, with `count`, counts them when under their limits; release takes a
+    // send back from what counted it (nothing is answered: a failure leaves a count
+    // that ends with its window); approve counts the approval of a counted send.
+    void admit(const GuardedSend& send, Then<GuardVerdict> then);
+    void limit_clients(const GuardedSend& send, bool count, Then<ClientVerdict> then);
+    void release(const GuardedSend& send, bool guard_counted, bool clients_counted);
+    void approve(const GuardedSend& send, int64_t sent_ms, Then<bool> then);
+    // The safe list of `slot`: put, get or delete; whether the number is on it after.
+    void safe_list(const GuardSlot& slot, const std::string& number_tag, const char* operation,
+                   Then<bool> then);
+    // The pauses in force of every account, and those of `entries` read from their slots
+    // (in that order; a pause that ended in between is left out).
+    void pause_index(Then<std::vector<PauseEntry>> then);
+    void read_pauses(const HashKey& number_key, const std::vector<PauseEntry>& entries,
+                     Then<std::vector<Pause>> then);
+    // Lifts the pause of `entry` and forgets its history and strikes; 4000 without one.
+    void lift(const HashKey& number_key, const PauseEntry& entry, Then<Pause> then);
+    // For the timers, blocking: the pauses whose end has come, and one of them ended
+    // (nothing when it goes on or was ended already); and how many are in force.
+    std::vector<PauseEntry> due_pauses(int64_t now_ms, int limit);
+    std::optional<Pause> resume(const HashKey& number_key, const PauseEntry& entry);
+    std::optional<long long> active_pauses();
     // Whether events are recorded (ARGV of the scripts that change state).
     const char* events_flag() const { return limits_.record_events ? "1" : "0"; }
     // Redis answers on a lane, with the scripts loaded.

@@ -50,14 +50,15 @@ local F = {
 
 local STATUS = {pending = 'p', approved = 'a', locked = 'l', canceled = 'c', superseded = 's'}
 
--- The settings, packed into F.settings as "c ttl g sb len mx ch fb fa cc": created ms,
+-- The settings, packed into F.settings as "c ttl g sb len mx ch fb fa cc gd": created ms,
 -- code lifetime s, grace after expiry s, sandbox 1/0, code length, max attempts, channel,
 -- fallback, seconds after which the fallback goes out without a delivery receipt, the
--- number's ISO country (- for none; records written before fa and cc existed end at fb).
-local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb', 'fa', 'cc'}
+-- number's ISO country (- for none), 1 when the fraud guard counted the send (records
+-- written before fa, cc and gd existed end at fb or cc).
+local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb', 'fa', 'cc', 'gd'}
 -- The settings a send's request gives; the script adds c, ttl and g.
 local request_settings = {sb = true, len = true, mx = true, ch = true, fb = true, fa = true,
-    cc = true}
+    cc = true, gd = true}
 
 -- A delivery job names its verification "{tag}<suffix>" (service/redis_keys.cpp
 -- job_ref): the record key prefix "o:{tag}" without its "o:", and the suffix.

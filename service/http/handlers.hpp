@@ -28,6 +28,17 @@ void list_messages(const HttpRequest& request, const std::string& id, const Exch
 void sent_receipt(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void delivery_receipt(const HttpRequest& request, const std::string& id,
                       const ExchangePtr& exchange);
+// The fraud guard's administration (handlers/fraud.cpp).
+void list_fraud_blocks(const HttpRequest& request, const std::string& id,
+                       const ExchangePtr& exchange);
+void lift_fraud_block(const HttpRequest& request, const std::string& id,
+                      const ExchangePtr& exchange);
+void put_safe_number(const HttpRequest& request, const std::string& id,
+                     const ExchangePtr& exchange);
+void get_safe_number(const HttpRequest& request, const std::string& id,
+                     const ExchangePtr& exchange);
+void delete_safe_number(const HttpRequest& request, const std::string& id,
+                        const ExchangePtr& exchange);
 void healthz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void readyz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void metrics(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);

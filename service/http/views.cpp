@@ -86,4 +86,18 @@ json message_json(const Verification& v, const Templates& templates, const std::
     return data;
 }
 
+nlohmann::json pause_json(const Pause& pause) {
+    return {{"target", pause.target},
+            {"kind", pause.kind},
+            {"reason", pause.reason},
+            {"country", pause.country},
+            {"sends", pause.sends},
+            {"approved", pause.approved},
+            {"settled", pause.settled},
+            {"strikes", pause.strikes},
+            {"enforced", pause.enforced},
+            {"paused_at", format_rfc3339(pause.paused_at_ms)},
+            {"expires_at", format_rfc3339(pause.expires_at_ms)}};
+}
+
 }  // namespace verifyd

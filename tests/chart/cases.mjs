@@ -103,6 +103,42 @@ const groups = {
     "an unknown guard mode in an account's policy (schema)": () =>
       refused(["default.yaml", { policy: { accounts: { a: { fraud_guard: "maybe" } } } }],
         "policy.accounts.a.fraud_guard: policy.accounts.a.fraud_guard must be one of the following"),
+    "an unknown fraud guard mode (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { mode: "maybe" } }],
+        "fraudGuard.mode: fraudGuard.mode must be one of the following"),
+    "a bare on as the guard mode, which YAML reads as true (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { mode: true } }], "fraudGuard.mode: Invalid type"),
+    "a conversion above 1 (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { minConversion: 2 } }],
+        "fraudGuard.minConversion: Must be less than or equal to 1"),
+    "a negative conversion (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { minConversion: -0.1 } }],
+        "fraudGuard.minConversion: Must be greater than or equal to 0"),
+    "a guard window of zero (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { window: 0 } }], "fraudGuard.window: Must be greater than or equal to 10"),
+    "a fractional number of sends (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { minSends: 2.5 } }], "fraudGuard.minSends: Invalid type"),
+    "a guard window over seven days (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { window: 604801 } }],
+        "fraudGuard.window: Must be less than or equal to 604800"),
+    "a settle time not shorter than the guard's window": () =>
+      refused(["default.yaml", { fraudGuard: { window: 600, settleSeconds: 600 } }],
+        "fraudGuard.settleSeconds (600) must be less than fraudGuard.window (600)"),
+    "a settle time not shorter than the default window": () =>
+      refused(["default.yaml", { fraudGuard: { settleSeconds: 3600 } }],
+        "fraudGuard.settleSeconds (3600) must be less than fraudGuard.window (3600)"),
+    "a first pause longer than the 24-hour cap (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { blockSeconds: 86401 } }],
+        "fraudGuard.blockSeconds: Must be less than or equal to 86400"),
+    "a misspelt fraud guard setting (schema)": () =>
+      refused(["default.yaml", { fraudGuard: { minConversions: 0.1 } }], "Additional property minConversions is not allowed"),
+    "a client IP limit without its window (schema)": () =>
+      refused(["default.yaml", { config: { clientIpLimit: "10" } }], "config.clientIpLimit: Does not match pattern"),
+    "a client ID limit with a zero-second window (schema)": () =>
+      refused(["default.yaml", { config: { clientIdLimit: "10/600,5/0" } }], "config.clientIdLimit: Does not match pattern"),
+    "an unknown scope in an API key (schema)": () =>
+      refused(["default.yaml", { apiKeys: [{ id: "k", account: "a", hash: "0".repeat(64), mode: "test", scopes: ["verify:all"] }] }],
+        "apiKeys.0.scopes.0: apiKeys.0.scopes.0 must be one of the following"),
     "events without their secret": () =>
       refused(["default.yaml", { events: { url: "https://hooks.internal/v" } }],
         "events.secret is required with events.url"),
@@ -263,6 +299,33 @@ const groups = {
       assert.equal(env(find(without, "Deployment"), "VERIFYD_POLICY_FILE"), undefined);
       assert.equal(find(without, "Deployment").spec.template.metadata.annotations["checksum/config"],
         deployment.spec.template.metadata.annotations["checksum/config"]);
+    },
+    "fraud guard: its settings and the client limits become their variables, a fraction as it is": () => {
+      const rendered = objects("fraud-guard.yaml");
+      const config = find(rendered, "ConfigMap").data;
+      const guard = Object.fromEntries(Object.entries(config).filter(([k]) => /^VERIFYD_(FRAUD|CLIENT)_/.test(k)));
+      assert.deepEqual(guard, {
+        VERIFYD_FRAUD_GUARD: "monitor", VERIFYD_FRAUD_WINDOW: "7200", VERIFYD_FRAUD_SETTLE_SECONDS: "300",
+        VERIFYD_FRAUD_MIN_SENDS: "50", VERIFYD_FRAUD_MIN_CONVERSION: "0.05", VERIFYD_FRAUD_MAX_PENDING: "100",
+        VERIFYD_FRAUD_BLOCK_SECONDS: "86400", VERIFYD_CLIENT_IP_LIMIT: "20/3600,100/86400", VERIFYD_CLIENT_ID_LIMIT: "5/600",
+      });
+      const deployment = find(rendered, "Deployment");
+      assert.deepEqual(container(deployment).envFrom, [{ configMapRef: { name: "verifyd" } }], "in the pod's environment");
+      const policy = JSON.parse(find(rendered, "ConfigMap", "verifyd-policy").data["policy.json"]);
+      assert.equal(policy.default.fraud_guard, "on");
+      assert.equal(policy.accounts.acct_shop.fraud_guard, "monitor");
+      const keys = JSON.parse(secretData(find(rendered, "Secret"), "keys.json")).keys;
+      assert.deepEqual(keys[0].scopes, ["verify:read", "verify:admin"]);
+      // null leaves verifyd's own defaults (docs/API.md §6): none of the variables is set.
+      const defaults = find(objects("default.yaml"), "ConfigMap").data;
+      assert.deepEqual(Object.keys(defaults).filter((k) => /^VERIFYD_(FRAUD|CLIENT)_/.test(k)), []);
+      for (const [minConversion, text] of [[0, "0"], [1, "1"], [0.2, "0.2"], [0.125, "0.125"]]) {
+        const data = find(objects("default.yaml", { fraudGuard: { minConversion } }), "ConfigMap").data;
+        assert.equal(data.VERIFYD_FRAUD_MIN_CONVERSION, text);
+      }
+      // Environment variables are read at start-up: a change rolls the pods.
+      const checksum = (...sources) => find(objects(...sources), "Deployment").spec.template.metadata.annotations["checksum/config"];
+      assert.notEqual(checksum("default.yaml", { fraudGuard: { mode: "off" } }), checksum("default.yaml"));
     },
     "settings: log level, countries and message templates": () => {
       const rendered = objects("bundled-redis.yaml");

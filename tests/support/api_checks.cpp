@@ -40,14 +40,15 @@ void require_json_content_type(const HttpResponse& response) {
 
 std::string catalog_type(int code) {
     static const std::map<int, std::string> types = {
-        {4000, "invalid_request"},        {4001, "invalid_phone"},
-        {4009, "idempotency_conflict"},   {4010, "missing_api_key"},
-        {4011, "invalid_api_key"},        {4012, "revoked_api_key"},
-        {4013, "expired_api_key"},        {4029, "rate_limit_exceeded"},
-        {4030, "insufficient_scope"},     {4031, "destination_blocked"},
-        {4040, "verification_not_found"}, {4041, "verification_expired"},
-        {4042, "max_attempts_exceeded"},  {4043, "otp_rate_limit"},
-        {4044, "message_not_found"},      {5000, "internal_error"},
+        {4000, "invalid_request"},      {4001, "invalid_phone"},
+        {4009, "idempotency_conflict"}, {4010, "missing_api_key"},
+        {4011, "invalid_api_key"},      {4012, "revoked_api_key"},
+        {4013, "expired_api_key"},      {4029, "rate_limit_exceeded"},
+        {4030, "insufficient_scope"},   {4031, "destination_blocked"},
+        {4032, "destination_paused"},   {4040, "verification_not_found"},
+        {4041, "verification_expired"}, {4042, "max_attempts_exceeded"},
+        {4043, "otp_rate_limit"},       {4044, "message_not_found"},
+        {4045, "client_rate_limit"},    {5000, "internal_error"},
         {5001, "provider_error"},
     };
     auto found = types.find(code);

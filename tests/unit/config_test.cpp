@@ -705,3 +705,43 @@ TEST_CASE("VERIFYD_POLICY_FILE is a path and VERIFYD_FRAUD_GUARD is on, monitor 
                                 {"VERIFYD_FRAUD_GUARD", "ON"},
                                 {"VERIFYD_POLICY_FILE", " "}});
 }
+
+TEST_CASE("the fraud guard's settings default to §6 and are refused outside their ranges") {
+    TempFile keys("{\"keys\": []}");
+    const auto defaults = verifyd::load_config(lookup(required(keys))).fraud;
+    CHECK(defaults.window == 3600);
+    CHECK(defaults.settle_seconds == 120);
+    CHECK(defaults.min_sends == 20);
+    CHECK(defaults.min_conversion == Approx(0.2));
+    CHECK(defaults.max_pending == 20);
+    CHECK(defaults.block_seconds == 3600);
+    CHECK(same_windows(defaults.client_ip_limits, {{20, 3600}}));
+    CHECK(same_windows(defaults.client_id_limits, {{10, 3600}}));
+
+    Env env = required(keys);
+    env["VERIFYD_FRAUD_WINDOW"] = "600";
+    env["VERIFYD_FRAUD_SETTLE_SECONDS"] = "30";
+    env["VERIFYD_FRAUD_MIN_CONVERSION"] = "0.35";
+    env["VERIFYD_CLIENT_IP_LIMIT"] = "5/60,50/3600";
+    const auto set = verifyd::load_config(lookup(env)).fraud;
+    CHECK(set.window == 600);
+    CHECK(set.settle_seconds == 30);
+    CHECK(set.min_conversion == Approx(0.35));
+    CHECK(same_windows(set.client_ip_limits, {{5, 60}, {50, 3600}}));
+
+    expect_each_rejected(keys, {{"VERIFYD_FRAUD_WINDOW", "9"},
+                                {"VERIFYD_FRAUD_SETTLE_SECONDS", "0"},
+                                {"VERIFYD_FRAUD_SETTLE_SECONDS", "3600"},
+                                {"VERIFYD_FRAUD_MIN_SENDS", "0"},
+                                {"VERIFYD_FRAUD_MIN_CONVERSION", "1.5"},
+                                {"VERIFYD_FRAUD_MIN_CONVERSION", "-0.1"},
+                                {"VERIFYD_FRAUD_MIN_CONVERSION", "20%"},
+                                {"VERIFYD_FRAUD_MIN_CONVERSION", ""},
+                                {"VERIFYD_FRAUD_MAX_PENDING", "0"},
+                                {"VERIFYD_FRAUD_BLOCK_SECONDS", "86401"},
+                                {"VERIFYD_CLIENT_IP_LIMIT", "10"},
+                                {"VERIFYD_CLIENT_ID_LIMIT", "5/0"}});
+    expect_each_accepted(keys, {{"VERIFYD_FRAUD_MIN_CONVERSION", "0"},
+                                {"VERIFYD_FRAUD_MIN_CONVERSION", "1"},
+                                {"VERIFYD_FRAUD_BLOCK_SECONDS", "86400"}});
+}

@@ -20,14 +20,15 @@ struct Row {
 
 // The table of §2, with each code's usual status.
 const std::vector<Row> kContract = {
-    {4000, 400, "invalid_request"},        {4001, 400, "invalid_phone"},
-    {4009, 409, "idempotency_conflict"},   {4010, 401, "missing_api_key"},
-    {4011, 401, "invalid_api_key"},        {4012, 401, "revoked_api_key"},
-    {4013, 401, "expired_api_key"},        {4029, 429, "rate_limit_exceeded"},
-    {4030, 403, "insufficient_scope"},     {4031, 403, "destination_blocked"},
-    {4040, 404, "verification_not_found"}, {4041, 410, "verification_expired"},
-    {4042, 429, "max_attempts_exceeded"},  {4043, 429, "otp_rate_limit"},
-    {4044, 404, "message_not_found"},      {5000, 500, "internal_error"},
+    {4000, 400, "invalid_request"},      {4001, 400, "invalid_phone"},
+    {4009, 409, "idempotency_conflict"}, {4010, 401, "missing_api_key"},
+    {4011, 401, "invalid_api_key"},      {4012, 401, "revoked_api_key"},
+    {4013, 401, "expired_api_key"},      {4029, 429, "rate_limit_exceeded"},
+    {4030, 403, "insufficient_scope"},   {4031, 403, "destination_blocked"},
+    {4032, 403, "destination_paused"},   {4040, 404, "verification_not_found"},
+    {4041, 410, "verification_expired"}, {4042, 429, "max_attempts_exceeded"},
+    {4043, 429, "otp_rate_limit"},       {4044, 404, "message_not_found"},
+    {4045, 429, "client_rate_limit"},    {5000, 500, "internal_error"},
     {5001, 502, "provider_error"},
 };
 
@@ -79,7 +80,7 @@ TEST_CASE("every catalog code is found by its integer, and no other integer is")
         REQUIRE(code);
         CHECK(static_cast<int>(*code) == row.code);
     }
-    for (int unknown : {0, -4000, 200, 400, 404, 3999, 4002, 4014, 4033, 4045, 4999, 5002, 9999}) {
+    for (int unknown : {0, -4000, 200, 400, 404, 3999, 4002, 4014, 4033, 4046, 4999, 5002, 9999}) {
         INFO(unknown);
         CHECK_FALSE(verifyd::error_code_from_int(unknown));
     }

@@ -152,6 +152,11 @@ Included by the ConfigMap, which every release renders.
 {{- if lt (int .Values.terminationGracePeriodSeconds) (int $neededSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds must be at least %d: config.shutdownDelayMs + delivery.timeoutMs + 5 s, so that verifyd drains before it is killed" $neededSeconds) }}
 {{- end }}
+{{- $window := .Values.fraudGuard.window | default 3600 }}
+{{- $settle := .Values.fraudGuard.settleSeconds | default 120 }}
+{{- if ge (int $settle) (int $window) }}
+{{- fail (printf "fraudGuard.settleSeconds (%d) must be less than fraudGuard.window (%d): a send settles within the history the guard looks at" (int $settle) (int $window)) }}
+{{- end }}
 {{- if and .Values.podDisruptionBudget.enabled (eq (kindIs "invalid" .Values.podDisruptionBudget.minAvailable) (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) }}
 {{- fail "podDisruptionBudget: set exactly one of minAvailable and maxUnavailable" }}
 {{- end }}
@@ -159,10 +164,11 @@ Included by the ConfigMap, which every release renders.
 
 {{/*
 A setting as an environment variable's text: whole numbers without an exponent (values
-are floats, and 1000000 would print as 1e+06), lists comma-separated.
+are floats, and 1000000 would print as 1e+06), fractions as they are (0.2), lists
+comma-separated.
 */}}
 {{- define "verifyd.envValue" -}}
-{{- if kindIs "float64" . }}
+{{- if and (kindIs "float64" .) (eq (floor .) .) }}
 {{- int64 . }}
 {{- else if kindIs "slice" . }}
 {{- join "," . }}

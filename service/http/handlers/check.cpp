@@ -2,10 +2,32 @@
 // (the current verification of that number in the caller's mode). The check script
 // compares the presented hashes in constant time and owns every state change.
 #include "service/http/handlers.hpp"
+#include "verifyd/fraud_guard.hpp"
 #include "verifyd/requests.hpp"
 
 namespace verifyd {
 namespace {
+
+// An approval the fraud guard must count (its send was counted), then `respond`; a
+// replayed approval was counted when it was first answered.
+Then<CheckOutcome> count_approval(const ExchangePtr& exchange, const RecordRef& ref,
+                                  Then<CheckOutcome> respond) {
+    return [exchange, ref, respond = std::move(respond)](Result<CheckOutcome> outcome) {
+        const auto& number_key = exchange->credentials->number_key;
+        if (!outcome.ok() || outcome.replayed || !outcome.value.guarded ||
+            outcome.value.status != "approved" || !number_key)
+            return respond(std::move(outcome));
+        exchange->guarded([&] {
+            const GuardedSend send =
+                guarded_send(*number_key, exchange->caller, GuardMode::On, outcome.value.to,
+                             outcome.value.country, ref.tag, ref.suffix, "", "",
+                             exchange->services.settings.fraud);
+            const int64_t sent_ms = outcome.value.created_ms;
+            exchange->services.store.approve(
+                send, sent_ms, [respond, outcome](Result<bool>) { respond(outcome); });
+        });
+    };
+}
 
 void check_code(const ExchangePtr& exchange, const RecordRef& ref, const std::string& code,
                 const Idempotency* idempotency) {
@@ -13,18 +35,20 @@ void check_code(const ExchangePtr& exchange, const RecordRef& ref, const std::st
     exchange->counting().check(
         exchange->caller, ref, code_hashes(*exchange->credentials, verification_id, code),
         idempotency,
-        exchange->respond_with<CheckOutcome>(
-            [verification_id](Exchange& x, const CheckOutcome& outcome) {
-                if (!x.replayed && outcome.status != "pending")
-                    x.services.metrics.count_verification(outcome.status, outcome.country);
-                return x.ok(200, JsonObjectText()
-                                     .member("attempts_remaining",
-                                             static_cast<long long>(outcome.attempts_remaining))
-                                     .member("id", verification_id)
-                                     .member("status", outcome.status)
-                                     .member("to", outcome.to)
-                                     .member("verified", outcome.status == "approved"));
-            }));
+        count_approval(
+            exchange, ref,
+            exchange->respond_with<CheckOutcome>(
+                [verification_id](Exchange& x, const CheckOutcome& outcome) {
+                    if (!x.replayed && outcome.status != "pending")
+                        x.services.metrics.count_verification(outcome.status, outcome.country);
+                    return x.ok(200, JsonObjectText()
+                                         .member("attempts_remaining",
+                                                 static_cast<long long>(outcome.attempts_remaining))
+                                         .member("id", verification_id)
+                                         .member("status", outcome.status)
+                                         .member("to", outcome.to)
+                                         .member("verified", outcome.status == "approved"));
+                })));
 }
 
 void check_by_id(const ExchangePtr& exchange, const CheckRequest& check) {

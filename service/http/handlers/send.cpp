@@ -1,9 +1,13 @@
 // POST /verify/send (§4): a new verification to a number the account's destination
-// policy allows (§10.1), its code hashed (and, for a live one, sealed for the outbox)
-// before the store creates it and its delivery job in one call.
+// policy allows (§10.1), that the fraud guard (§10.3) and the client limits (§10.2)
+// admit, its code hashed (and, for a live one, sealed for the outbox) before the store
+// creates it and its delivery job in one call. The guard decides, then the send creates:
+// what the guard and the client limits counted for a send that is then not created is
+// taken back.
 #include "service/http/handlers.hpp"
 #include "service/http/views.hpp"
 #include "verifyd/crypto.hpp"
+#include "verifyd/fraud_guard.hpp"
 #include "verifyd/requests.hpp"
 
 namespace verifyd {
@@ -42,6 +46,129 @@ NewVerification new_verification(const SendRequest& send, const std::string& tag
     return created;
 }
 
+// A send on its way through the guard, and what counted it so far.
+struct GuardState {
+    GuardedSend send;
+    bool guard_counted = false;
+    bool clients_counted = false;
+};
+using GuardStatePtr = std::shared_ptr<GuardState>;
+
+// The response to a created (or replayed) send.
+Then<Verification> respond_created(const ExchangePtr& exchange) {
+    return exchange->respond_with<Verification>([](Exchange& x, const Verification& stored) {
+        if (!x.replayed) {
+            x.services.metrics.count_send(stored.sandbox, stored.channel);
+            x.services.metrics.count_verification("sent", stored.country);
+        }
+        return x.ok(201, verification_json(stored, false, x.services.settings.app_name));
+    });
+}
+
+// The store creates the verification; a send not created takes back its counts.
+void create(const ExchangePtr& exchange, const NewVerification& created,
+            const std::optional<Idempotency>& key, const GuardStatePtr& guard) {
+    Then<Verification> respond = respond_created(exchange);
+    exchange->counting().send(
+        exchange->caller, created, key ? &*key : nullptr,
+        [exchange, guard, respond = std::move(respond)](Result<Verification> result) {
+            if (guard && (result.error || result.replayed))
+                exchange->services.store.release(guard->send, guard->guard_counted,
+                                                 guard->clients_counted);
+            respond(std::move(result));
+        });
+}
+
+// A refusal decided before the send: recorded under the Idempotency-Key by the send's
+// own script, which replays instead an answer recorded there already (a retry of a send
+// that was created).
+void refuse_decided(const ExchangePtr& exchange, NewVerification created,
+                    const std::optional<Idempotency>& key, ApiError error, std::string encoded,
+                    const std::string& rule) {
+    exchange->services.metrics.count_send_refusal(rule, created.verification.country);
+    if (!key) return exchange->refuse(std::move(error));
+    created.refusal = std::move(encoded);
+    exchange->counting().send(exchange->caller, created, &*key, respond_created(exchange));
+}
+
+void refuse_paused(const ExchangePtr& exchange, const NewVerification& created,
+                   const std::optional<Idempotency>& key, const GuardVerdict& verdict) {
+    refuse_decided(exchange, created, key, paused_refusal(verdict.target),
+                   "4032 0 " + verdict.target, verdict.reason);
+}
+
+void refuse_client(const ExchangePtr& exchange, const NewVerification& created,
+                   const std::optional<Idempotency>& key, const ClientVerdict& client) {
+    refuse_decided(exchange, created, key, client_refusal(client.field, client.retry_after),
+                   "4045 " + std::to_string(client.retry_after) + " " + client.field, client.field);
+}
+
+// §10.2 after the guard admitted the send (the checks' order is §10's: a client over
+// its limit is told so first, so a send the guard refuses still looks at the limits).
+void limit_clients(const ExchangePtr& exchange, const NewVerification& created,
+                   const std::optional<Idempotency>& key, const GuardStatePtr& guard) {
+    Store& store = exchange->services.store;
+    store.limit_clients(guard->send, true, [=, &store](Result<ClientVerdict> client) {
+        exchange->guarded([&] {
+            if (client.error || client.value.over)
+                store.release(guard->send, guard->guard_counted, false);
+            if (client.error) return exchange->refuse(*client.error);
+            if (client.value.over) return refuse_client(exchange, created, key, client.value);
+            guard->clients_counted = true;
+            create(exchange, created, key, guard);
+        });
+    });
+}
+
+void on_verdict(const ExchangePtr& exchange, NewVerification created,
+                const std::optional<Idempotency>& key, const GuardStatePtr& guard,
+                const GuardVerdict& verdict) {
+    ApiServices& services = exchange->services;
+    for (const Pause& change : verdict.changes)
+        report_pause(change, exchange->caller.account, exchange->caller.sandbox, services.metrics);
+    if (verdict.verdict == "safe") return create(exchange, created, key, nullptr);
+    if (verdict.verdict == "refused") {
+        if (guard->send.clients.empty()) return refuse_paused(exchange, created, key, verdict);
+        return services.store.limit_clients(guard->send, false, [=](Result<ClientVerdict> client) {
+            exchange->guarded([&] {
+                if (client.ok() && client.value.over)
+                    return refuse_client(exchange, created, key, client.value);
+                refuse_paused(exchange, created, key, verdict);
+            });
+        });
+    }
+    if (verdict.verdict == "monitored")
+        services.metrics.count_monitored_send(verdict.reason, created.verification.country);
+    guard->guard_counted = verdict.verdict == "counted" || verdict.verdict == "monitored";
+    created.guarded = guard->guard_counted;
+    if (guard->send.clients.empty()) return create(exchange, created, key, guard);
+    limit_clients(exchange, created, key, guard);
+}
+
+// The guard and the client limits, then the send; straight to the send when neither
+// applies (the guard is off for the account and the send names no client).
+void guard_and_create(const ExchangePtr& exchange, const SendRequest& send,
+                      const NewVerification& created, const std::optional<Idempotency>& key) {
+    const Credentials& credentials = *exchange->credentials;
+    const GuardMode mode = credentials.policy.rules_for(exchange->caller.account).fraud_guard;
+    const bool names_client = !send.client_network.empty() || !send.client_id.empty();
+    if ((mode == GuardMode::Off && !names_client) || !credentials.number_key)
+        return create(exchange, created, key, nullptr);
+    const Verification& v = created.verification;
+    auto guard = std::make_shared<GuardState>();
+    guard->send = guarded_send(*credentials.number_key, exchange->caller, mode, v.to, v.country,
+                               v.ref.tag, v.ref.suffix, send.client_network, send.client_id,
+                               exchange->services.settings.fraud);
+    exchange->services.store.admit(guard->send,
+                                   [exchange, created, key, guard](Result<GuardVerdict> verdict) {
+                                       exchange->guarded([&] {
+                                           if (verdict.error)
+                                               return exchange->refuse(*verdict.error);
+                                           on_verdict(exchange, created, key, guard, verdict.value);
+                                       });
+                                   });
+}
+
 }  // namespace
 
 void send_verification(const HttpRequest& request, const std::string&,
@@ -69,16 +196,11 @@ void send_verification(const HttpRequest& request, const std::string&,
             "No delivery provider is configured for live sends (VERIFYD_PROVIDER).", 30));
 
     NewVerification created = new_verification(send, tag.value, region, *exchange);
-    exchange->idempotently([exchange, created](const Idempotency* idempotency) {
-        exchange->counting().send(
-            exchange->caller, created, idempotency,
-            exchange->respond_with<Verification>([](Exchange& x, const Verification& stored) {
-                if (!x.replayed) {
-                    x.services.metrics.count_send(stored.sandbox, stored.channel);
-                    x.services.metrics.count_verification("sent", stored.country);
-                }
-                return x.ok(201, verification_json(stored, false, x.services.settings.app_name));
-            }));
+    exchange->idempotently([exchange, send, created](const Idempotency* idempotency) {
+        // Copied: the guard's calls answer after this step has returned.
+        std::optional<Idempotency> key;
+        if (idempotency) key = *idempotency;
+        guard_and_create(exchange, send, created, key);
     });
 }
 

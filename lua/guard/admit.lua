@@ -1,0 +1,85 @@
+-- guard admit: the fraud guard's decision on one send (§10.3), before the send creates
+-- anything: the safe list, the pauses in force, the conversion of the number's prefix
+-- and country, and the prefix's unsettled sends; an admitted send is counted at once, in
+-- the same call, so that concurrent sends on any number of replicas cannot slip past a
+-- threshold. A send that is then not created is taken back (guard/release.lua).
+--
+-- KEYS[1]  the slot's safe list        KEYS[2]  its pauses       KEYS[3]  its strikes
+-- KEYS[4]  the prefix's unsettled sends KEYS[5]  its history
+-- KEYS[6]  the country's unsettled sends KEYS[7] its history
+-- KEYS[8]  the pause index             KEYS[9]  the events stream (lib/events.lua)
+-- ARGV[1]  the number's tag (the safe list holds tags, never numbers)
+-- ARGV[2]  the guard's mode: on, monitor or off (off: only the safe list is read)
+-- ARGV[3]  the prefix    ARGV[4]  the country (ISO, ZZ when unknown)
+-- ARGV[5]  the send's verification suffix
+-- ARGV[6]  the guard's settings (lib/guard.lua guard_begin)
+-- ARGV[7]  the account   ARGV[8]  the mode, "s" or "l"
+-- ARGV[9]  whether events are recorded, 1/0
+--
+-- Replies: {0, verdict, target, reason, change…}: verdict safe (on the safe list: not
+--          judged, not counted), off, counted, monitored (counted, though a pause in
+--          force or starting would refuse it) or refused (not counted); target and reason
+--          the pause that refuses or would refuse ('' otherwise); each change a pause
+--          that started or ended in this call, JSON (lib/guard.lua pause_change)
+
+local mode = ARGV[2]
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+    return {0, 'safe', '', ''}
+end
+if mode == 'off' then
+    return {0, 'off', '', ''}
+end
+guard_begin(ARGV[6], KEYS[8], ARGV[7], ARGV[8], ARGV[4])
+record_events(KEYS[9], ARGV[9])
+local pauses_key, strikes_key, suffix = KEYS[2], KEYS[3], ARGV[5]
+local enforced = mode == 'on'
+local targets = {guard_target(ARGV[4], KEYS[6], KEYS[7]), guard_target(ARGV[3], KEYS[4], KEYS[5])}
+local changes, refusal = {}, nil
+
+for _, t in ipairs(targets) do
+    settle(t)
+    local pause = read_pause(pauses_key, t)
+    if pause and pause_over(pauses_key, t, pause) then
+        changes[#changes + 1] = end_pause(pauses_key, t, pause)
+    elseif pause then
+        refusal = refusal or pause
+    end
+end
+
+if not refusal then
+    for _, t in ipairs(targets) do
+        local settled, approved = tally(t)
+        local least = t.kind == 'country' and 5 * guard.min_sends or guard.min_sends
+        if settled >= least and approved / settled < guard.min_conversion then
+            refusal = start_pause(pauses_key, strikes_key, t, 'low_conversion', settled, approved,
+                enforced)
+            changes[#changes + 1] = pause_change('started', refusal)
+            break
+        end
+    end
+end
+
+local prefix = targets[2]
+if not refusal and redis.call('ZCARD', prefix.unsettled) >= guard.max_pending then
+    local settled, approved = tally(prefix)
+    refusal = start_pause(pauses_key, strikes_key, prefix, 'too_many_pending', settled, approved,
+        enforced)
+    changes[#changes + 1] = pause_change('started', refusal)
+end
+
+local verdict = 'counted'
+if refusal and enforced then
+    verdict = 'refused'
+else
+    if refusal then
+        verdict = 'monitored'
+    end
+    for _, t in ipairs(targets) do
+        count_send(t, suffix)
+    end
+end
+local reply = {0, verdict, refusal and refusal.target or '', refusal and refusal.reason or ''}
+for _, change in ipairs(changes) do
+    reply[#reply + 1] = change
+end
+return reply

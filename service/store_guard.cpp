@@ -1,0 +1,211 @@
+// The store's fraud guard and client limit operations (store.hpp): the KEYS and ARGV of
+// lua/guard/ and lua/client/, and their answers read.
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "verifyd/redis_lane.hpp"
+#include "verifyd/store.hpp"
+
+namespace verifyd {
+namespace {
+
+const char* mode_letter(bool sandbox) {
+    return sandbox ? "s" : "l";
+}
+
+std::optional<PauseEntry> parse_pause_entry(const std::string& member) {
+    auto json = nlohmann::json::parse(member, nullptr, false);
+    if (!json.is_array() || json.size() != 4) return std::nullopt;
+    for (const auto& part : json)
+        if (!part.is_string()) return std::nullopt;
+    return PauseEntry{member, json[0].get<std::string>(), json[1].get<std::string>() == "s",
+                      json[2].get<std::string>(), json[3].get<std::string>()};
+}
+
+std::vector<PauseEntry> read_pause_entries(const redisReply* reply) {
+    std::vector<PauseEntry> entries;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) return entries;
+    for (size_t i = 0; i < reply->elements; ++i)
+        if (auto entry = parse_pause_entry(reply_string(reply->element[i])))
+            entries.push_back(std::move(*entry));
+    return entries;
+}
+
+// The ARGV a pause's own script (resume, lift) takes after its target and settings.
+std::vector<std::string> pause_args(const PauseEntry& entry, const std::string& settings,
+                                    const char* events) {
+    return {entry.target,  settings, entry.account, mode_letter(entry.sandbox),
+            entry.country, events};
+}
+
+}  // namespace
+
+void Store::admit(const GuardedSend& send, Then<GuardVerdict> then) {
+    const GuardSlot& slot = send.slot;
+    run_script(
+        "guard_admit",
+        {slot.safe, slot.pauses, slot.strikes, send.prefix_keys.unsettled, send.prefix_keys.history,
+         send.country_keys.unsettled, send.country_keys.history, kFraudPauseIndex, kEventsStream},
+        {send.number_tag, guard_mode_name(send.mode), send.prefix, slot.country, send.suffix,
+         limits_.guard_settings, slot.account, mode_letter(slot.sandbox), events_flag()},
+        false, [then = std::move(then)](Result<ScriptAnswer> reply) {
+            Result<GuardVerdict> result{reply.error, {}};
+            if (reply.ok()) {
+                const redisReply* r = reply.value.answer;
+                result.value.verdict = reply_string(r->element[1]);
+                result.value.target = reply_string(r->element[2]);
+                result.value.reason = reply_string(r->element[3]);
+                for (size_t i = 4; i < r->elements; ++i)
+                    if (auto pause = parse_pause(reply_string(r->element[i])))
+                        result.value.changes.push_back(std::move(*pause));
+            }
+            then(std::move(result));
+        });
+}
+
+void Store::limit_clients(const GuardedSend& send, bool count, Then<ClientVerdict> then) {
+    std::vector<std::string> keys;
+    std::vector<std::string> args = {count ? "count" : "peek", send.suffix};
+    for (const auto& client : send.clients) {
+        keys.push_back(client.key);
+        args.push_back(client.windows);
+    }
+    run_script("client_limit", std::move(keys), args, false,
+               [fields = send.clients, then = std::move(then)](Result<ScriptAnswer> reply) {
+                   Result<ClientVerdict> result;
+                   const redisReply* r = reply.value.answer;
+                   if (reply.error && reply.error->code == ErrorCode::ClientRateLimit && r &&
+                       r->elements > 2) {
+                       size_t which = static_cast<size_t>(reply_integer(r->element[2]));
+                       result.value.over = true;
+                       result.value.retry_after = static_cast<int>(reply_integer(r->element[1]));
+                       if (which >= 1 && which <= fields.size())
+                           result.value.field = fields[which - 1].field;
+                   } else {
+                       result.error = reply.error;
+                   }
+                   then(std::move(result));
+               });
+}
+
+void Store::release(const GuardedSend& send, bool guard_counted, bool clients_counted) {
+    if (guard_counted)
+        run_script("guard_release", {send.prefix_keys.unsettled, send.country_keys.unsettled},
+                   {send.suffix}, false, [](Result<ScriptAnswer>) {});
+    if (clients_counted && !send.clients.empty()) {
+        std::vector<std::string> keys;
+        for (const auto& client : send.clients) keys.push_back(client.key);
+        run_script("client_limit", std::move(keys), {"release", send.suffix}, false,
+                   [](Result<ScriptAnswer>) {});
+    }
+}
+
+void Store::approve(const GuardedSend& send, int64_t sent_ms, Then<bool> then) {
+    run_script("guard_approve",
+               {send.prefix_keys.unsettled, send.prefix_keys.history, send.country_keys.unsettled,
+                send.country_keys.history},
+               {send.suffix, std::to_string(sent_ms), limits_.guard_settings}, false,
+               [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   then({reply.error, reply.ok()});
+               });
+}
+
+void Store::safe_list(const GuardSlot& slot, const std::string& number_tag, const char* operation,
+                      Then<bool> then) {
+    const bool changes = std::string(operation) != "get";
+    run_script("guard_safe", {slot.safe}, {operation, number_tag}, changes,
+               [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   Result<bool> result{reply.error, false};
+                   if (reply.ok())
+                       result.value = reply_integer(reply.value.answer->element[1]) == 1;
+                   then(std::move(result));
+               });
+}
+
+void Store::pause_index(Then<std::vector<PauseEntry>> then) {
+    next_lane().submit({{"ZRANGE", kFraudPauseIndex, "0", "-1"}, false},
+                       [then = std::move(then)](Result<ReplyHandle> reply) {
+                           Result<std::vector<PauseEntry>> result{reply.error, {}};
+                           if (reply.ok()) result.value = read_pause_entries(reply.value.get());
+                           then(std::move(result));
+                       });
+}
+
+void Store::read_pauses(const HashKey& number_key, const std::vector<PauseEntry>& entries,
+                        Then<std::vector<Pause>> then) {
+    if (entries.empty()) return then({std::nullopt, {}});
+    struct Gathered {
+        std::vector<std::optional<Pause>> pauses;
+        size_t left;
+        std::optional<ApiError> error;
+        Then<std::vector<Pause>> then;
+    };
+    auto gathered =
+        std::make_shared<Gathered>(Gathered{std::vector<std::optional<Pause>>(entries.size()),
+                                            entries.size(), std::nullopt, std::move(then)});
+    // One lane keeps the replies in order: the last one answers.
+    RedisLane& lane = next_lane();
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const PauseEntry& entry = entries[i];
+        const GuardSlot slot = guard_slot(number_key, entry.account, entry.sandbox, entry.country);
+        lane.submit(
+            {{"HGET", slot.pauses, entry.target}, false},
+            [gathered, i, country = entry.country](Result<ReplyHandle> reply) {
+                if (reply.error) gathered->error = reply.error;
+                if (reply.ok() && reply.value->type == REDIS_REPLY_STRING)
+                    if ((gathered->pauses[i] = parse_pause(reply_string(reply.value.get()))))
+                        gathered->pauses[i]->country = country;
+                if (--gathered->left > 0) return;
+                Result<std::vector<Pause>> result{gathered->error, {}};
+                for (auto& pause : gathered->pauses)
+                    if (pause) result.value.push_back(std::move(*pause));
+                gathered->then(std::move(result));
+            });
+    }
+}
+
+void Store::lift(const HashKey& number_key, const PauseEntry& entry, Then<Pause> then) {
+    const GuardSlot slot = guard_slot(number_key, entry.account, entry.sandbox, entry.country);
+    const TargetKeys target = target_keys(number_key, slot, entry.target);
+    run_script("guard_lift",
+               {slot.pauses, slot.strikes, target.unsettled, target.history, kFraudPauseIndex,
+                kEventsStream},
+               pause_args(entry, limits_.guard_settings, events_flag()), true,
+               [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   Result<Pause> result{reply.error, {}};
+                   if (reply.ok()) {
+                       auto pause = parse_pause(reply_string(reply.value.answer->element[1]));
+                       if (pause) result.value = *pause;
+                   }
+                   then(std::move(result));
+               });
+}
+
+std::vector<PauseEntry> Store::due_pauses(int64_t now_ms, int limit) {
+    auto reply = command({"ZRANGEBYSCORE", kFraudPauseIndex, "-inf", std::to_string(now_ms),
+                          "LIMIT", "0", std::to_string(limit)});
+    if (!reply.ok()) return {};
+    return read_pause_entries(reply.value.get());
+}
+
+std::optional<Pause> Store::resume(const HashKey& number_key, const PauseEntry& entry) {
+    const GuardSlot slot = guard_slot(number_key, entry.account, entry.sandbox, entry.country);
+    const TargetKeys target = target_keys(number_key, slot, entry.target);
+    auto reply =
+        fcall("guard_resume",
+              {slot.pauses, target.unsettled, target.history, kFraudPauseIndex, kEventsStream},
+              pause_args(entry, limits_.guard_settings, events_flag()));
+    if (!reply.ok() || reply.value->type != REDIS_REPLY_ARRAY || reply.value->elements < 2)
+        return std::nullopt;
+    return parse_pause(reply_string(reply.value->element[1]));
+}
+
+std::optional<long long> Store::active_pauses() {
+    auto reply = command({"ZCARD", kFraudPauseIndex});
+    if (!reply.ok() || reply.value->type != REDIS_REPLY_INTEGER) return std::nullopt;
+    return reply_integer(reply.value.get());
+}
+
+}  // namespace verifyd
