@@ -16,9 +16,10 @@
 -- ARGV[6]  whether events are recorded, 1/0 (lib/events.lua)
 -- ARGV[7…9] fingerprint, follow, time to live (lib/idempotency.lua)
 --
--- Replies: {0, status, attempts_remaining, to, country, created_ms, guarded} with status
+-- Replies: {0, status, attempts_remaining, to, country, guarded} with status
 --          approved, pending or locked, country the number's ISO country (empty for
---          records without one), guarded 1 when the fraud guard counted the send
+--          records without one), guarded the time the fraud guard counted the send (ms;
+--          empty when it did not)
 --          {4040}  unknown, another account's or mode's, approved, canceled or superseded
 --          {4042}  locked by earlier wrong codes
 --          {4041}  expired (answered for the grace period, then 4040)
@@ -61,7 +62,7 @@ local function run()
         redis.call('HSET', key, F.status, STATUS.approved)
         redis.call('HDEL', key, F.hash)
         emit('verification.approved', key, job)
-        return {0, 'approved', max_attempts - tonumber(wrong or 0), to, settings.cc, settings.c,
+        return {0, 'approved', max_attempts - tonumber(wrong or 0), to, settings.cc,
             settings.gd}, key
     end
 
@@ -71,10 +72,10 @@ local function run()
         redis.call('HSET', key, F.status, STATUS.locked)
         redis.call('HDEL', key, F.hash)
         emit('verification.locked', key, job)
-        return {0, 'locked', 0, to, settings.cc, settings.c, settings.gd}, key
+        return {0, 'locked', 0, to, settings.cc, settings.gd}, key
     end
     emit('verification.attempt_failed', key, job)
-    return {0, 'pending', remaining, to, settings.cc, settings.c, settings.gd}, key
+    return {0, 'pending', remaining, to, settings.cc, settings.gd}, key
 end
 
 return idempotent(KEYS[5], ARGV[7], ARGV[8], ARGV[9], run)

@@ -115,10 +115,9 @@ GuardSlot guard_slot(const HashKey& number_key, const std::string& account, bool
     return slot;
 }
 
-TargetKeys target_keys(const HashKey& number_key, const GuardSlot& slot,
+std::string target_key(const HashKey& number_key, const GuardSlot& slot,
                        const std::string& target) {
-    const std::string target_tag = name_tag(number_key, "verifyd guard target", {target});
-    return {guard_key(slot.tag, "u:" + target_tag), guard_key(slot.tag, "h:" + target_tag)};
+    return guard_key(slot.tag, "t:" + name_tag(number_key, "verifyd guard target", {target}));
 }
 
 GuardedSend guarded_send(const HashKey& number_key, const Caller& caller, GuardMode mode,
@@ -132,8 +131,8 @@ GuardedSend guarded_send(const HashKey& number_key, const Caller& caller, GuardM
     send.prefix = number_prefix(to);
     send.number_tag = number_tag;
     send.suffix = suffix;
-    send.prefix_keys = target_keys(number_key, send.slot, send.prefix);
-    send.country_keys = target_keys(number_key, send.slot, send.slot.country);
+    send.prefix_key = target_key(number_key, send.slot, send.prefix);
+    send.country_key = target_key(number_key, send.slot, send.slot.country);
     if (client_net.empty() && client_id.empty()) return send;
     const std::string client_tag =
         name_tag(number_key, "verifyd client", {caller.account, mode_letter(caller.sandbox)});

@@ -361,10 +361,8 @@ void Store::check(const Caller& caller, const RecordRef& ref, const std::string&
                  result.value.to = reply_string(r->element[3]);
                  // Answers kept from before countries were recorded have none.
                  if (r->elements > 4) result.value.country = reply_string(r->element[4]);
-                 if (r->elements > 6) {
-                     result.value.created_ms = std::atoll(reply_string(r->element[5]).c_str());
-                     result.value.guarded = reply_string(r->element[6]) == "1";
-                 }
+                 if (r->elements > 5)
+                     result.value.guarded_at_ms = std::atoll(reply_string(r->element[5]).c_str());
              }
              then(std::move(result));
          });

@@ -44,25 +44,25 @@ std::vector<std::string> pause_args(const PauseEntry& entry, const std::string& 
 
 void Store::admit(const GuardedSend& send, Then<GuardVerdict> then) {
     const GuardSlot& slot = send.slot;
-    run_script(
-        "guard_admit",
-        {slot.safe, slot.pauses, slot.strikes, send.prefix_keys.unsettled, send.prefix_keys.history,
-         send.country_keys.unsettled, send.country_keys.history, kFraudPauseIndex, kEventsStream},
-        {send.number_tag, guard_mode_name(send.mode), send.prefix, slot.country, send.suffix,
-         limits_.guard_settings, slot.account, mode_letter(slot.sandbox), events_flag()},
-        false, [then = std::move(then)](Result<ScriptAnswer> reply) {
-            Result<GuardVerdict> result{reply.error, {}};
-            if (reply.ok()) {
-                const redisReply* r = reply.value.answer;
-                result.value.verdict = reply_string(r->element[1]);
-                result.value.target = reply_string(r->element[2]);
-                result.value.reason = reply_string(r->element[3]);
-                for (size_t i = 4; i < r->elements; ++i)
-                    if (auto pause = parse_pause(reply_string(r->element[i])))
-                        result.value.changes.push_back(std::move(*pause));
-            }
-            then(std::move(result));
-        });
+    run_script("guard_admit",
+               {slot.safe, slot.pauses, slot.strikes, send.prefix_key, send.country_key,
+                kFraudPauseIndex, kEventsStream},
+               {send.number_tag, guard_mode_name(send.mode), send.prefix, slot.country,
+                limits_.guard_settings, slot.account, mode_letter(slot.sandbox), events_flag()},
+               false, [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   Result<GuardVerdict> result{reply.error, {}};
+                   if (reply.ok()) {
+                       const redisReply* r = reply.value.answer;
+                       result.value.verdict = reply_string(r->element[1]);
+                       result.value.target = reply_string(r->element[2]);
+                       result.value.reason = reply_string(r->element[3]);
+                       result.value.counted_at_ms = reply_integer(r->element[4]);
+                       for (size_t i = 5; i < r->elements; ++i)
+                           if (auto pause = parse_pause(reply_string(r->element[i])))
+                               result.value.changes.push_back(std::move(*pause));
+                   }
+                   then(std::move(result));
+               });
 }
 
 void Store::limit_clients(const GuardedSend& send, bool count, Then<ClientVerdict> then) {
@@ -90,10 +90,11 @@ void Store::limit_clients(const GuardedSend& send, bool count, Then<ClientVerdic
                });
 }
 
-void Store::release(const GuardedSend& send, bool guard_counted, bool clients_counted) {
-    if (guard_counted)
-        run_script("guard_release", {send.prefix_keys.unsettled, send.country_keys.unsettled},
-                   {send.suffix}, false, [](Result<ScriptAnswer>) {});
+void Store::release(const GuardedSend& send, int64_t counted_at_ms, bool clients_counted) {
+    if (counted_at_ms > 0)
+        run_script("guard_release", {send.prefix_key, send.country_key},
+                   {std::to_string(counted_at_ms), limits_.guard_settings}, false,
+                   [](Result<ScriptAnswer>) {});
     if (clients_counted && !send.clients.empty()) {
         std::vector<std::string> keys;
         for (const auto& client : send.clients) keys.push_back(client.key);
@@ -102,11 +103,9 @@ void Store::release(const GuardedSend& send, bool guard_counted, bool clients_co
     }
 }
 
-void Store::approve(const GuardedSend& send, int64_t sent_ms, Then<bool> then) {
-    run_script("guard_approve",
-               {send.prefix_keys.unsettled, send.prefix_keys.history, send.country_keys.unsettled,
-                send.country_keys.history},
-               {send.suffix, std::to_string(sent_ms), limits_.guard_settings}, false,
+void Store::approve(const GuardedSend& send, int64_t counted_at_ms, Then<bool> then) {
+    run_script("guard_approve", {send.prefix_key, send.country_key},
+               {std::to_string(counted_at_ms), limits_.guard_settings}, false,
                [then = std::move(then)](Result<ScriptAnswer> reply) {
                    then({reply.error, reply.ok()});
                });
@@ -168,10 +167,9 @@ void Store::read_pauses(const HashKey& number_key, const std::vector<PauseEntry>
 
 void Store::lift(const HashKey& number_key, const PauseEntry& entry, Then<Pause> then) {
     const GuardSlot slot = guard_slot(number_key, entry.account, entry.sandbox, entry.country);
-    const TargetKeys target = target_keys(number_key, slot, entry.target);
     run_script("guard_lift",
-               {slot.pauses, slot.strikes, target.unsettled, target.history, kFraudPauseIndex,
-                kEventsStream},
+               {slot.pauses, slot.strikes, target_key(number_key, slot, entry.target),
+                kFraudPauseIndex, kEventsStream},
                pause_args(entry, limits_.guard_settings, events_flag()), true,
                [then = std::move(then)](Result<ScriptAnswer> reply) {
                    Result<Pause> result{reply.error, {}};
@@ -192,11 +190,10 @@ std::vector<PauseEntry> Store::due_pauses(int64_t now_ms, int limit) {
 
 std::optional<Pause> Store::resume(const HashKey& number_key, const PauseEntry& entry) {
     const GuardSlot slot = guard_slot(number_key, entry.account, entry.sandbox, entry.country);
-    const TargetKeys target = target_keys(number_key, slot, entry.target);
-    auto reply =
-        fcall("guard_resume",
-              {slot.pauses, target.unsettled, target.history, kFraudPauseIndex, kEventsStream},
-              pause_args(entry, limits_.guard_settings, events_flag()));
+    auto reply = fcall(
+        "guard_resume",
+        {slot.pauses, target_key(number_key, slot, entry.target), kFraudPauseIndex, kEventsStream},
+        pause_args(entry, limits_.guard_settings, events_flag()));
     if (!reply.ok() || reply.value->type != REDIS_REPLY_ARRAY || reply.value->elements < 2)
         return std::nullopt;
     return parse_pause(reply_string(reply.value->element[1]));

@@ -66,7 +66,7 @@ std::vector<std::pair<const char*, std::string>> encode_new_verification(
         {field::kFallbackAfter,
          v.fallback_after_seconds > 0 ? std::to_string(v.fallback_after_seconds) : ""},
         {field::kCountry, v.country},
-        {field::kGuarded, created.guarded ? "1" : ""},
+        {field::kGuarded, created.guarded_at_ms > 0 ? std::to_string(created.guarded_at_ms) : ""},
         {field::kLocale, v.locale == kDefaultLocale ? "" : v.locale},
         {field::kCodeLength, std::to_string(v.code_length)},
         {field::kMaxAttempts, std::to_string(v.max_attempts)},

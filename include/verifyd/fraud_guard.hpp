@@ -39,8 +39,8 @@ ApiError client_refusal(const std::string& field, int retry_after);
 // The guard's thresholds as lib/guard.lua's guard_begin reads them.
 std::string pack_guard_settings(const FraudSettings& settings);
 
-// The guard slot of one account, mode and country (lua/lib/guard.lua), and a target's
-// two keys in it.
+// The guard slot of one account, mode and country (lua/lib/guard.lua), and the key of
+// a target's counts in it.
 struct GuardSlot {
     std::string account;
     bool sandbox = false;
@@ -50,10 +50,7 @@ struct GuardSlot {
 };
 GuardSlot guard_slot(const HashKey& number_key, const std::string& account, bool sandbox,
                      const std::string& country);
-struct TargetKeys {
-    std::string unsettled, history;
-};
-TargetKeys target_keys(const HashKey& number_key, const GuardSlot& slot, const std::string& target);
+std::string target_key(const HashKey& number_key, const GuardSlot& slot, const std::string& target);
 
 // Everything the store needs to judge one send, count it and take it back.
 struct GuardedSend {
@@ -61,8 +58,8 @@ struct GuardedSend {
     GuardMode mode = GuardMode::On;
     std::string prefix;
     std::string number_tag;
-    std::string suffix;  // the verification's: the member the send is counted as
-    TargetKeys prefix_keys, country_keys;
+    std::string suffix;
+    std::string prefix_key, country_key;
     // One per client field the send carries: its key, its windows ("COUNT/SECONDS,…")
     // and the field's name for the refusal.
     struct Client {
@@ -72,8 +69,9 @@ struct GuardedSend {
 };
 
 // A send of `caller` to `to` (canonical E.164, in ISO `country`, empty when unknown),
-// made as verification `suffix` of number tag `number_tag`, with the client fields it
-// carries (empty = none; client_network's form for the address).
+// made as verification `suffix` of number tag `number_tag` (the client limits count
+// it by its suffix), with the client fields it carries (empty = none; client_network's
+// form for the address).
 GuardedSend guarded_send(const HashKey& number_key, const Caller& caller, GuardMode mode,
                          const std::string& to, const std::string& country,
                          const std::string& number_tag, const std::string& suffix,

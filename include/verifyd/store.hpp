@@ -32,15 +32,15 @@ struct CheckOutcome {
     std::string to;
     std::string status;  // approved, pending or locked
     int attempts_remaining = 0;
-    std::string country;  // the number's ISO region, empty when unknown
-    int64_t created_ms = 0;
-    bool guarded = false;  // the fraud guard counted its send
+    std::string country;        // the number's ISO region, empty when unknown
+    int64_t guarded_at_ms = 0;  // when the fraud guard counted its send; 0 = it did not
 };
 
 // The fraud guard's verdict on a send (lua/guard/admit.lua).
 struct GuardVerdict {
     std::string verdict;         // safe, off, counted, monitored or refused
     std::string target, reason;  // the pause that refuses or would refuse the send
+    int64_t counted_at_ms = 0;   // when it counted the send (0: it did not)
     std::vector<Pause> changes;  // pauses that began or ended in the call
 };
 
@@ -131,12 +131,13 @@ class Store {
     // The fraud guard and the client limits (fraud_guard.hpp; no limit counted). admit
     // judges a send and counts it when admitted; limit_clients judges the send's client
     // fields and, with `count`, counts them when under their limits; release takes a
-    // send back from what counted it (nothing is answered: a failure leaves a count
-    // that ends with its window); approve counts the approval of a counted send.
+    // send back from what counted it (the guard when `counted_at_ms` is not 0; nothing
+    // is answered: a failure leaves a count that ends with its window); approve counts
+    // the approval of a send the guard counted at `counted_at_ms`.
     void admit(const GuardedSend& send, Then<GuardVerdict> then);
     void limit_clients(const GuardedSend& send, bool count, Then<ClientVerdict> then);
-    void release(const GuardedSend& send, bool guard_counted, bool clients_counted);
-    void approve(const GuardedSend& send, int64_t sent_ms, Then<bool> then);
+    void release(const GuardedSend& send, int64_t counted_at_ms, bool clients_counted);
+    void approve(const GuardedSend& send, int64_t counted_at_ms, Then<bool> then);
     // The safe list of `slot`: put, get or delete; whether the number is on it after.
     void safe_list(const GuardSlot& slot, const std::string& number_tag, const char* operation,
                    Then<bool> then);

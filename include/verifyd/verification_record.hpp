@@ -50,7 +50,8 @@ struct NewVerification {
     int ttl_seconds = 600;
     std::string code_hashes;  // 16 raw bytes per hash key in use (two during a rotation)
     std::string sealed_code;  // live sends only: the code sealed for the outbox
-    bool guarded = false;     // the fraud guard counted the send (its approval counts too)
+    // When the fraud guard counted the send (its approval counts too); 0 = it did not.
+    int64_t guarded_at_ms = 0;
     // A refusal decided before the send (the fraud guard's or a client limit's, as
     // {code, retry_after, detail}): the send creates nothing and only records it under
     // its Idempotency-Key, unless an answer is recorded there already.

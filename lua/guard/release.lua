@@ -2,11 +2,17 @@
 -- after all (a per-number limit, a client limit or a failure refused it), so that a
 -- refused send counts nothing.
 --
--- KEYS[1]  the prefix's unsettled sends   KEYS[2]  the country's unsettled sends
--- ARGV[1]  the verification's suffix
+-- KEYS[1]  the prefix's counts   KEYS[2]  the country's counts (lib/guard.lua)
+-- ARGV[1]  the time the send was counted at, ms (guard/admit.lua's counted_at)
+-- ARGV[2]  the guard's settings (lib/guard.lua guard_begin)
 --
 -- Replies: {0}
 
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+guard_begin(ARGV[2], nil, '', '', '')
+local counted_at = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+    if redis.call('HEXISTS', key, 'n' .. fine_of(counted_at)) == 1 then
+        count_send(guard_target('+', key), counted_at, -1)
+    end
+end
 return {0}

@@ -53,7 +53,7 @@ local STATUS = {pending = 'p', approved = 'a', locked = 'l', canceled = 'c', sup
 -- The settings, packed into F.settings as "c ttl g sb len mx ch fb fa cc gd": created ms,
 -- code lifetime s, grace after expiry s, sandbox 1/0, code length, max attempts, channel,
 -- fallback, seconds after which the fallback goes out without a delivery receipt, the
--- number's ISO country (- for none), 1 when the fraud guard counted the send (records
+-- number's ISO country (- for none), the time the fraud guard counted the send, ms (records
 -- written before fa, cc and gd existed end at fb or cc).
 local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb', 'fa', 'cc', 'gd'}
 -- The settings a send's request gives; the script adds c, ttl and g.

@@ -107,7 +107,7 @@ TEST_CASE(
     VerifydInstance& v = g.v;
     approve(v, v.send_ok(v.key(kTestA), number_of(3, 0)));
     for (int i = 1; i < 4; ++i) v.send_ok(v.key(kTestA), number_of(3, i));
-    std::this_thread::sleep_for(milliseconds(1200));
+    std::this_thread::sleep_for(milliseconds(1500));
 
     json error = require_error(v.send(v.key(kTestA), {{"to", number_of(3, 50)}}), 403, 4032);
     CHECK(require_detail(error, "to").find("+1415203") != std::string::npos);
@@ -144,7 +144,7 @@ TEST_CASE("a pause that repeats within seven days lasts twice as long") {
     VerifydInstance& v = g.v;
     for (int round = 0; round < 2; ++round) {
         for (int i = 0; i < 4; ++i) v.send_ok(v.key(kTestA), number_of(4, round * 10 + i));
-        std::this_thread::sleep_for(milliseconds(1200));
+        std::this_thread::sleep_for(milliseconds(1500));
         require_error(v.send(v.key(kTestA), {{"to", number_of(4, 99)}}), 403, 4032);
         json block = g.blocks().at(0);
         CHECK(block["strikes"] == round + 1);
@@ -158,7 +158,7 @@ TEST_CASE("an approval after the settle time still converts its send") {
     VerifydInstance v(guard_settings());
     std::vector<json> sent;
     for (int i = 0; i < 4; ++i) sent.push_back(v.send_ok(v.key(kTestA), number_of(5, i)));
-    std::this_thread::sleep_for(milliseconds(1200));
+    std::this_thread::sleep_for(milliseconds(1500));
     approve(v, sent[0]);
     approve(v, sent[1]);
     // Two of four converted: not below one half.
@@ -172,7 +172,7 @@ TEST_CASE(
     VerifydInstance& v = g.v;
     // Ten prefixes with one send each: no prefix reaches two, the country reaches ten.
     for (int p = 0; p < 10; ++p) v.send_ok(v.key(kTestA), number_of(100 + p, 1));
-    std::this_thread::sleep_for(milliseconds(1200));
+    std::this_thread::sleep_for(milliseconds(1500));
     json error = require_error(v.send(v.key(kTestA), {{"to", number_of(200, 1)}}), 403, 4032);
     CHECK(require_detail(error, "to").find("US") != std::string::npos);
     json block = g.blocks().at(0);
@@ -371,7 +371,7 @@ TEST_CASE("lifting a pause forgets its sends and strikes") {
     GuardedInstance g(guard_settings({{"VERIFYD_FRAUD_BLOCK_SECONDS", "600"}}));
     VerifydInstance& v = g.v;
     for (int i = 0; i < 4; ++i) v.send_ok(v.key(kTestA), number_of(16, i));
-    std::this_thread::sleep_for(milliseconds(1200));
+    std::this_thread::sleep_for(milliseconds(1500));
     require_error(v.send(v.key(kTestA), {{"to", number_of(16, 9)}}), 403, 4032);
     json lifted = require_success(request(v, "DELETE", "/fraud/blocks/%2B1415216", g.admin_key));
     CHECK(lifted["lifted"] == true);
@@ -381,7 +381,7 @@ TEST_CASE("lifting a pause forgets its sends and strikes") {
     // Its history is gone: four more unapproved sends before it is judged again, and its
     // next pause is a first one.
     for (int i = 10; i < 14; ++i) v.send_ok(v.key(kTestA), number_of(16, i));
-    std::this_thread::sleep_for(milliseconds(1200));
+    std::this_thread::sleep_for(milliseconds(1500));
     require_error(v.send(v.key(kTestA), {{"to", number_of(16, 20)}}), 403, 4032);
     CHECK(g.blocks().at(0)["strikes"] == 1);
 }
@@ -424,7 +424,7 @@ TEST_CASE("a pause that starts and ends is posted as fraud.paused and fraud.resu
     VerifydInstance v(guard_settings({{"VERIFYD_EVENTS_URL", receiver.url("/events")},
                                       {"VERIFYD_EVENTS_SECRET", "events_secret_0123456789"}}));
     for (int i = 0; i < 4; ++i) v.send_ok(v.key(kTestA), number_of(18, i));
-    std::this_thread::sleep_for(milliseconds(1200));
+    std::this_thread::sleep_for(milliseconds(1500));
     require_error(v.send(v.key(kTestA), {{"to", number_of(18, 9)}}), 403, 4032);
     std::vector<json> pauses;
     REQUIRE(receiver.wait_for(
@@ -444,4 +444,35 @@ TEST_CASE("a pause that starts and ends is posted as fraud.paused and fraud.resu
         CHECK(event["data"]["reason"] == "low_conversion");
         CHECK(event["data"]["country"] == "US");
     }
+}
+
+TEST_CASE(
+    "a busy prefix's guard keys stay small whatever its traffic, and an idle one's "
+    "expire with the window") {
+    VerifydInstance v(
+        guard_settings({{"VERIFYD_FRAUD_WINDOW", "10"}, {"VERIFYD_FRAUD_MIN_CONVERSION", "0.1"}}));
+    // Busy: 120 sends in one prefix over several seconds, most approved.
+    for (int i = 0; i < 120; ++i) {
+        json sent = v.send_ok(v.key(kTestA), number_of(19, i));
+        if (i % 4 != 0) approve(v, sent);
+        if (i % 30 == 29) std::this_thread::sleep_for(milliseconds(1100));
+    }
+    long long busy_bytes = 0;
+    int guard_keys = 0;
+    for (const std::string& key : v.redis().keys()) {
+        if (key.rfind("g:{", 0) != 0) continue;
+        ++guard_keys;
+        busy_bytes += v.redis().command({"MEMORY", "USAGE", key}).integer;
+    }
+    // The prefix's counts and the country's.
+    CHECK(guard_keys == 2);
+    WARN("guard keys of one busy prefix and its country: " << busy_bytes << " bytes");
+    CHECK(busy_bytes < 4096);
+    REQUIRE(wait_until(
+        [&] {
+            for (const std::string& key : v.redis().keys())
+                if (key.rfind("g:{", 0) == 0) return false;
+            return true;
+        },
+        seconds(15)));
 }

@@ -27,7 +27,9 @@ std::string encoding(VerifydInstance& v, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("a pending sandbox verification is one compact hash besides the key's counter") {
+TEST_CASE(
+    "a pending sandbox verification is one compact hash besides the key's counter and "
+    "the fraud guard's counts") {
     VerifydInstance v;
     v.send_ok(v.key(kTestA), us_number(14001));
 
@@ -36,11 +38,16 @@ TEST_CASE("a pending sandbox verification is one compact hash besides the key's 
     for (const auto& key : v.redis().keys())
         if (key.rfind("q:", 0) != 0 && key != "{verifyd}:number-key") keys.push_back(key);
     INFO("keys: " << json(keys).dump());
-    CHECK(keys.size() == 2);
+    CHECK(keys.size() == 4);
     const std::vector<std::string> numbers = keys_starting(v, "n:");
     REQUIRE(numbers.size() == 1);
     CHECK(keys_starting(v, "k:").size() == 1);
     CHECK(encoding(v, numbers[0]) == "listpack");
+    // The counts of the number's prefix and of its country, in one slot.
+    const std::vector<std::string> counts = keys_starting(v, "g:{");
+    REQUIRE(counts.size() == 2);
+    CHECK(counts[0].substr(0, counts[0].find('}')) == counts[1].substr(0, counts[1].find('}')));
+    for (const auto& key : counts) CHECK(encoding(v, key) == "listpack");
 }
 
 TEST_CASE("a live WhatsApp verification with a fallback and variables stays one compact hash") {

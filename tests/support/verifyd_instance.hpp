@@ -27,7 +27,8 @@ namespace verifyd_test {
 using Settings = std::map<std::string, std::optional<std::string>>;
 
 // The environment verifyd gets from the fixture: listen address, Redis URL, a random
-// hash key, the keys file, the log provider and two threads, and the sanitizer options
+// hash key, the keys file, the log provider and two threads, the fraud guard's
+// thresholds out of reach (it still judges and counts every send), and the sanitizer options
 // (ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS) of the test's own environment.
 Environment base_environment(int listen_port, const std::string& redis_url,
                              const std::string& keys_file_path);

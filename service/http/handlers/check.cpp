@@ -14,7 +14,7 @@ Then<CheckOutcome> count_approval(const ExchangePtr& exchange, const RecordRef& 
                                   Then<CheckOutcome> respond) {
     return [exchange, ref, respond = std::move(respond)](Result<CheckOutcome> outcome) {
         const auto& number_key = exchange->credentials->number_key;
-        if (!outcome.ok() || outcome.replayed || !outcome.value.guarded ||
+        if (!outcome.ok() || outcome.replayed || outcome.value.guarded_at_ms == 0 ||
             outcome.value.status != "approved" || !number_key)
             return respond(std::move(outcome));
         exchange->guarded([&] {
@@ -22,9 +22,9 @@ Then<CheckOutcome> count_approval(const ExchangePtr& exchange, const RecordRef& 
                 guarded_send(*number_key, exchange->caller, GuardMode::On, outcome.value.to,
                              outcome.value.country, ref.tag, ref.suffix, "", "",
                              exchange->services.settings.fraud);
-            const int64_t sent_ms = outcome.value.created_ms;
             exchange->services.store.approve(
-                send, sent_ms, [respond, outcome](Result<bool>) { respond(outcome); });
+                send, outcome.value.guarded_at_ms,
+                [respond, outcome](Result<bool>) { respond(outcome); });
         });
     };
 }

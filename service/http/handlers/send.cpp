@@ -49,7 +49,7 @@ NewVerification new_verification(const SendRequest& send, const std::string& tag
 // A send on its way through the guard, and what counted it so far.
 struct GuardState {
     GuardedSend send;
-    bool guard_counted = false;
+    int64_t counted_at_ms = 0;  // when the guard counted it; 0 = it did not
     bool clients_counted = false;
 };
 using GuardStatePtr = std::shared_ptr<GuardState>;
@@ -73,7 +73,7 @@ void create(const ExchangePtr& exchange, const NewVerification& created,
         exchange->caller, created, key ? &*key : nullptr,
         [exchange, guard, respond = std::move(respond)](Result<Verification> result) {
             if (guard && (result.error || result.replayed))
-                exchange->services.store.release(guard->send, guard->guard_counted,
+                exchange->services.store.release(guard->send, guard->counted_at_ms,
                                                  guard->clients_counted);
             respond(std::move(result));
         });
@@ -111,7 +111,7 @@ void limit_clients(const ExchangePtr& exchange, const NewVerification& created,
     store.limit_clients(guard->send, true, [=, &store](Result<ClientVerdict> client) {
         exchange->guarded([&] {
             if (client.error || client.value.over)
-                store.release(guard->send, guard->guard_counted, false);
+                store.release(guard->send, guard->counted_at_ms, false);
             if (client.error) return exchange->refuse(*client.error);
             if (client.value.over) return refuse_client(exchange, created, key, client.value);
             guard->clients_counted = true;
@@ -139,8 +139,8 @@ void on_verdict(const ExchangePtr& exchange, NewVerification created,
     }
     if (verdict.verdict == "monitored")
         services.metrics.count_monitored_send(verdict.reason, created.verification.country);
-    guard->guard_counted = verdict.verdict == "counted" || verdict.verdict == "monitored";
-    created.guarded = guard->guard_counted;
+    guard->counted_at_ms = verdict.counted_at_ms;
+    created.guarded_at_ms = verdict.counted_at_ms;
     if (guard->send.clients.empty()) return create(exchange, created, key, guard);
     limit_clients(exchange, created, key, guard);
 }
