@@ -102,8 +102,8 @@ start_verifyd() {  # start_verifyd THREADS [LOG_LEVEL [PORT [GUARD]]]
         VERIFYD_THREADS="$1" VERIFYD_LOG_LEVEL="${2:-info}" \
         VERIFYD_SEND_LIMITS=1000000/60 VERIFYD_RESEND_COOLDOWN=0 \
         VERIFYD_KEY_RPM=100000000 VERIFYD_MAX_ATTEMPTS=100 VERIFYD_CODE_TTL=3600 \
-        VERIFYD_FRAUD_GUARD="${4:-on}" VERIFYD_FRAUD_MIN_SENDS=1000000 \
-        VERIFYD_FRAUD_MAX_PENDING=1000000 \
+        VERIFYD_FRAUD_GUARD="${4:-on}" VERIFYD_FRAUD_MIN_SENDS=1000000000 \
+        VERIFYD_FRAUD_MAX_PENDING=1000000000 \
         "$verifyd_bin" 2> >(grep --line-buffered -v '"msg":"request"' >>"$work/verifyd.log") &
     verifyd_pid=$!
     pids+=("$verifyd_pid")

@@ -338,7 +338,8 @@ void load_fraud_settings(const Reader& reader, FraudSettings& fraud) {
         throw ConfigError(
             "VERIFYD_FRAUD_SETTLE_SECONDS",
             "must be less than VERIFYD_FRAUD_WINDOW (" + std::to_string(fraud.window) + ")");
-    fraud.min_sends = static_cast<int>(reader.integer("VERIFYD_FRAUD_MIN_SENDS", 20, 1, 100000));
+    fraud.min_sends =
+        static_cast<int>(reader.integer("VERIFYD_FRAUD_MIN_SENDS", 20, 1, 1000000000));
     if (auto text = reader.raw("VERIFYD_FRAUD_MIN_CONVERSION")) {
         char* end = nullptr;
         const std::string value = trim(*text);
@@ -349,7 +350,7 @@ void load_fraud_settings(const Reader& reader, FraudSettings& fraud) {
         fraud.min_conversion = conversion;
     }
     fraud.max_pending =
-        static_cast<int>(reader.integer("VERIFYD_FRAUD_MAX_PENDING", 20, 1, 100000));
+        static_cast<int>(reader.integer("VERIFYD_FRAUD_MAX_PENDING", 20, 1, 1000000000));
     fraud.block_seconds =
         static_cast<int>(reader.integer("VERIFYD_FRAUD_BLOCK_SECONDS", 3600, 1, 86400));
     fraud.client_ip_limits = read_windows(reader, "VERIFYD_CLIENT_IP_LIMIT", {{20, 3600}});

@@ -58,6 +58,9 @@ constexpr int kAttackThreads = 3;
 constexpr int kLegitPrefixesPerCountry = 8;
 // A request that takes longer than this is a failure of the run, not a slow answer.
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
+// A send answered 503 (Redis stalled on a busy machine) is sent again after its
+// retry_after, as a login backend would, this many times at most.
+constexpr int kUnavailableRetries = 3;
 
 struct GuardSettings {
     int window_seconds = 600;
@@ -77,6 +80,7 @@ struct Options {
     double legit_rate = 8;  // legitimate sends per second, over all countries
     uint64_t seed = 1;
     std::string scenarios = "abc";  // which of (a), (b), (c) to run
+    bool every_pause = false;
     bool check = false;
 };
 
@@ -281,6 +285,7 @@ struct ThreadRecord {
     // Requests without an answer, and answers that are neither 201 nor 4032, word for
     // word: the guard is not the only thing that could refuse.
     std::vector<std::string> failures;
+    long unavailable_retries = 0;
 };
 
 int error_code_of(const HttpResponse& response) {
@@ -289,6 +294,18 @@ int error_code_of(const HttpResponse& response) {
         return body["error"].value("code", 0);
     }
     return 0;
+}
+
+// A 503's error.retry_after, at least a second and at most five, so that a scenario stays
+// bounded in time.
+std::chrono::seconds retry_after(const HttpResponse& response) {
+    const json body = response.json();
+    const json::json_pointer at("/error/retry_after");
+    int seconds = 1;
+    if (body.is_object() && body.contains(at) && body[at].is_number_integer()) {
+        seconds = std::clamp(body[at].get<int>(), 1, 5);
+    }
+    return std::chrono::seconds(seconds);
 }
 
 // One client thread: makes its planned sends at their times and, for the legitimate
@@ -346,8 +363,13 @@ class Client {
         SendOutcome outcome{planned.actor, 0, 0, {}};
         const auto began = Clock::now();
         try {
-            const HttpResponse response =
+            HttpResponse response =
                 post_json(http_, "/verify/send", api_key_, json{{"to", planned.to}});
+            for (int retry = 0; retry < kUnavailableRetries && response.status == 503; ++retry) {
+                ++record.unavailable_retries;
+                std::this_thread::sleep_for(retry_after(response));
+                response = post_json(http_, "/verify/send", api_key_, json{{"to", planned.to}});
+            }
             outcome.status = response.status;
             outcome.answered = Clock::now();
             if (response.status == 201) {
@@ -423,6 +445,7 @@ struct ScenarioResult {
     // A busy machine stalls requests, which bunches sends up at the guard: a too early
     // refusal of the slow attack may be that, not the guard.
     Clock::duration slowest_send{};
+    long unavailable_retries = 0;
     std::vector<std::string> problems;     // the first few, word for word
     std::vector<std::string> pause_lines;  // verifyd's log lines about pauses
     std::vector<std::string> other_lines;  // and the rest of its warnings and errors
@@ -535,6 +558,7 @@ ScenarioResult run_scenario(const Scenario& scenario, const Options& options, Rn
                 result.problems.push_back(check.problem);
             }
         }
+        result.unavailable_retries += client->record.unavailable_retries;
         for (const auto& failure : client->record.failures) {
             if (result.problems.size() < 10) {
                 result.problems.push_back(failure);
@@ -634,18 +658,25 @@ std::vector<std::string> missed_targets(const std::vector<ScenarioResult>& resul
     return missed;
 }
 
-void print_diagnostics(const std::vector<ScenarioResult>& results) {
+// To stderr: what may explain a result. `every_pause`: all of verifyd's pause lines, for
+// watching the guard's pauses start, end and double; otherwise the first few.
+void print_diagnostics(const std::vector<ScenarioResult>& results, bool every_pause) {
     for (const auto& r : results) {
         std::cerr << r.scenario->label << ": the slowest send took "
                   << std::chrono::duration_cast<std::chrono::milliseconds>(r.slowest_send).count()
-                  << " ms\n";
+                  << " ms";
+        if (r.unavailable_retries > 0) {
+            std::cerr << "; " << r.unavailable_retries << " sends answered 503 and were retried";
+        }
+        std::cerr << "\n";
         for (const auto& problem : r.problems) {
             std::cerr << r.scenario->label << ": " << problem << "\n";
         }
         for (size_t i = 0; i < std::min<size_t>(r.other_lines.size(), 10); ++i) {
             std::cerr << r.scenario->label << " verifyd: " << r.other_lines[i] << "\n";
         }
-        const size_t shown = std::min<size_t>(r.pause_lines.size(), 6);
+        const size_t shown =
+            every_pause ? r.pause_lines.size() : std::min<size_t>(r.pause_lines.size(), 6);
         for (size_t i = 0; i < shown; ++i) {
             std::cerr << r.scenario->label << " verifyd: " << r.pause_lines[i] << "\n";
         }
@@ -686,8 +717,9 @@ void usage(std::ostream& out) {
            "  --legit-rate PER_S      legitimate sends per second (default 8)\n"
            "  --seed N                the traffic's random seed (default 1)\n"
            "  --scenarios LETTERS     which scenarios to run, e.g. ac (default abc)\n"
+           "  --pauses                print every pause verifyd logged (stderr)\n"
            "  --check                 exit 1 when a target is missed\n"
-           "Scenario lengths follow the settle time: (a) 10, (b) 35 settle times; (c) until\n"
+           "Scenario lengths follow the settle time: (a) 10, (b) 40 settle times; (c) until\n"
            "it has sent 1.5 times its bound of sends before the first refusal.\n";
 }
 
@@ -713,6 +745,10 @@ bool parse_options(int argc, char** argv, Options& options) {
         const std::string arg = argv[i];
         if (arg == "--check") {
             options.check = true;
+            continue;
+        }
+        if (arg == "--pauses") {
+            options.every_pause = true;
             continue;
         }
         if (arg == "--help" || arg == "-h") {
@@ -763,7 +799,7 @@ std::vector<Scenario> scenarios(const Options& options) {
     return {
         {"(a)", "one prefix (+234803123…)", AttackKind::one_prefix, 10 * settle, burst_rate,
          kAttackThreads, prefix_bound, true},
-        {"(b)", "one country's prefixes (NG)", AttackKind::one_country, 35 * settle, burst_rate,
+        {"(b)", "one country's prefixes (NG)", AttackKind::one_country, 40 * settle, burst_rate,
          kAttackThreads, country_bound, true},
         // Long enough to pass its bound one and a half times if nothing refused it.
         {"(c)", "one prefix, paced under max pending", AttackKind::slow_one_prefix,
@@ -794,7 +830,7 @@ int main(int argc, char** argv) {
             Rng rng(options.seed * 1000003 + i);
             results.push_back(run_scenario(scenario, options, rng));
         }
-        print_diagnostics(results);
+        print_diagnostics(results, options.every_pause);
         print_table(results, options);
         const std::vector<std::string> missed = missed_targets(results);
         for (const auto& sentence : missed) {

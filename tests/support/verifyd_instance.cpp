@@ -74,8 +74,8 @@ Environment base_environment(int listen_port, const std::string& redis_url,
         // The fraud guard judges every send, as it does by default, but its thresholds
         // are out of reach of tests that send many codes to one prefix and check none;
         // the guard's own tests set theirs.
-        {"VERIFYD_FRAUD_MIN_SENDS", "100000"},
-        {"VERIFYD_FRAUD_MAX_PENDING", "100000"},
+        {"VERIFYD_FRAUD_MIN_SENDS", "1000000000"},
+        {"VERIFYD_FRAUD_MAX_PENDING", "1000000000"},
     };
     for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
         if (const char* value = std::getenv(name)) {
