@@ -292,6 +292,15 @@ std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& probl
     return key;
 }
 
+std::string format_send_limits(const std::vector<SendWindow>& windows) {
+    std::string out;
+    for (const auto& window : windows) {
+        if (!out.empty()) out += ',';
+        out += std::to_string(window.count) + "/" + std::to_string(window.seconds);
+    }
+    return out;
+}
+
 std::optional<std::vector<SendWindow>> parse_send_limits(const std::string& text,
                                                          std::string& problem) {
     std::vector<SendWindow> windows;

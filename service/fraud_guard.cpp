@@ -35,19 +35,6 @@ bool is_ipv4(const std::string& text) {
     return parts == 4;
 }
 
-std::string mode_letter(bool sandbox) {
-    return sandbox ? "s" : "l";
-}
-
-std::string window_list(const std::vector<SendWindow>& windows) {
-    std::string out;
-    for (const auto& window : windows) {
-        if (!out.empty()) out += ',';
-        out += std::to_string(window.count) + "/" + std::to_string(window.seconds);
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string number_prefix(const std::string& e164) {
@@ -139,11 +126,11 @@ GuardedSend guarded_send(const HashKey& number_key, const Caller& caller, GuardM
     if (!client_net.empty())
         send.clients.push_back(
             {client_key(client_tag, "ip", name_tag(number_key, "verifyd client ip", {client_net})),
-             window_list(settings.client_ip_limits), "client_ip"});
+             format_send_limits(settings.client_ip_limits), "client_ip"});
     if (!client_id.empty())
         send.clients.push_back(
             {client_key(client_tag, "id", name_tag(number_key, "verifyd client id", {client_id})),
-             window_list(settings.client_id_limits), "client_id"});
+             format_send_limits(settings.client_id_limits), "client_id"});
     return send;
 }
 

@@ -55,13 +55,6 @@ std::set<std::string> regions(const json& value, const std::string& where, bool 
     return out;
 }
 
-bool is_prefix(const std::string& text) {
-    if (text.size() < 2 || text.size() > 15 || text[0] != '+') return false;
-    for (size_t i = 1; i < text.size(); ++i)
-        if (text[i] < '0' || text[i] > '9') return false;
-    return true;
-}
-
 // `rules` with the fields `entry` has replaced, as a whole each (one level deep).
 DestinationRules overridden(DestinationRules rules, const json& entry, const std::string& where) {
     refuse_unknown_fields(entry, {"countries", "prefixes", "fraud_guard"}, where);
@@ -86,7 +79,7 @@ DestinationRules overridden(DestinationRules rules, const json& entry, const std
         if (prefixes.contains("block")) {
             rules.blocked_prefixes = string_list(prefixes["block"], where + ".prefixes.block");
             for (const std::string& prefix : rules.blocked_prefixes)
-                if (!is_prefix(prefix))
+                if (!is_number_prefix(prefix))
                     throw std::invalid_argument(where + ".prefixes.block has \"" + prefix +
                                                 "\", which is not + and 1 to 14 digits");
         }
@@ -109,6 +102,13 @@ std::optional<GuardMode> parse_guard_mode(const std::string& text) {
     if (text == "monitor") return GuardMode::Monitor;
     if (text == "off") return GuardMode::Off;
     return std::nullopt;
+}
+
+bool is_number_prefix(const std::string& text) {
+    if (text.size() < 2 || text.size() > 15 || text[0] != '+') return false;
+    for (size_t i = 1; i < text.size(); ++i)
+        if (text[i] < '0' || text[i] > '9') return false;
+    return true;
 }
 
 const char* guard_mode_name(GuardMode mode) {

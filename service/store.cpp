@@ -59,10 +59,6 @@ ApiError script_error(const redisReply* reply) {
     }
 }
 
-const char* mode_arg(const Caller& caller) {
-    return caller.sandbox ? "s" : "l";
-}
-
 // The record key (appended to `keys`) and the ARGV of lib/idempotency.lua; without a key
 // the script gets no record key and placeholders.
 void add_idempotency(const Idempotency* idempotency, const std::string& tag,
@@ -74,15 +70,6 @@ void add_idempotency(const Idempotency* idempotency, const std::string& tag,
     keys.push_back(idempotency_record_key(tag, idempotency->name));
     args.insert(args.end(), {idempotency->fingerprint, idempotency->follow ? "1" : "0",
                              std::to_string(idempotency->ttl_seconds)});
-}
-
-std::string format_send_limits(const std::vector<SendWindow>& windows) {
-    std::string out;
-    for (const auto& window : windows) {
-        if (!out.empty()) out += ',';
-        out += std::to_string(window.count) + "/" + std::to_string(window.seconds);
-    }
-    return out;
 }
 
 // The KEYS and ARGV of lua/delivery/receipt.lua for a receipt about `job`.
@@ -299,7 +286,7 @@ void Store::send(const Caller& caller, const NewVerification& created,
     const Verification& v = created.verification;
     std::vector<std::string> keys = {number_key(v.ref.tag), kDeliveryStream, kUndeliveredIndex,
                                      kEventsStream, kDueIndex};
-    std::vector<std::string> args = {mode_arg(caller),
+    std::vector<std::string> args = {mode_letter(caller.sandbox),
                                      send_limits_arg_,
                                      std::to_string(limits_.resend_cooldown),
                                      std::to_string(created.ttl_seconds),
@@ -348,8 +335,8 @@ void Store::current_verification(const std::string& tag, Then<std::string> then)
 void Store::check(const Caller& caller, const RecordRef& ref, const std::string& code_hashes,
                   const Idempotency* idempotency, Then<CheckOutcome> then) {
     std::vector<std::string> keys = {number_key(ref.tag), record_key(ref), kEventsStream};
-    std::vector<std::string> args = {caller.account, code_hashes, ref.suffix, mode_arg(caller),
-                                     events_flag()};
+    std::vector<std::string> args = {caller.account, code_hashes, ref.suffix,
+                                     mode_letter(caller.sandbox), events_flag()};
     add_idempotency(idempotency, ref.tag, keys, args);
     call(caller, "check", std::move(keys), args, true,
          [then = std::move(then)](Result<ScriptAnswer> reply) {
@@ -387,7 +374,8 @@ void Store::read_one(const Caller& caller, const char* script, const RecordRef& 
 
 void Store::cancel(const Caller& caller, const RecordRef& ref, const Idempotency* idempotency,
                    Then<Verification> then) {
-    std::vector<std::string> keys = {kEventsStream}, args = {mode_arg(caller), events_flag()};
+    std::vector<std::string> keys = {kEventsStream},
+                             args = {mode_letter(caller.sandbox), events_flag()};
     add_idempotency(idempotency, ref.tag, keys, args);
     read_one(caller, "cancel", ref, std::move(keys), std::move(args), true, std::move(then));
 }
@@ -395,15 +383,16 @@ void Store::cancel(const Caller& caller, const RecordRef& ref, const Idempotency
 void Store::get(const Caller& caller, const RecordRef& ref, ErrorCode not_found,
                 Then<Verification> then) {
     read_one(caller, "read", ref, {},
-             {std::to_string(static_cast<int>(not_found)), mode_arg(caller)}, false,
+             {std::to_string(static_cast<int>(not_found)), mode_letter(caller.sandbox)}, false,
              std::move(then));
 }
 
 void Store::list_messages(const Caller& caller, const std::string& tag, int limit,
                           Then<std::vector<Verification>> then) {
     call(caller, "list", {number_key(tag)},
-         {caller.account, std::to_string(limit), record_key_prefix(tag), mode_arg(caller)}, false,
-         [tag, then = std::move(then)](Result<ScriptAnswer> reply) {
+         {caller.account, std::to_string(limit), record_key_prefix(tag),
+          mode_letter(caller.sandbox)},
+         false, [tag, then = std::move(then)](Result<ScriptAnswer> reply) {
              Result<std::vector<Verification>> result{reply.error, {}};
              if (reply.ok()) {
                  const redisReply* r = reply.value.answer;

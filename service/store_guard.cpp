@@ -11,10 +11,6 @@
 namespace verifyd {
 namespace {
 
-const char* mode_letter(bool sandbox) {
-    return sandbox ? "s" : "l";
-}
-
 std::optional<PauseEntry> parse_pause_entry(const std::string& member) {
     auto json = nlohmann::json::parse(member, nullptr, false);
     if (!json.is_array() || json.size() != 4) return std::nullopt;

@@ -16,4 +16,9 @@ struct Caller {
     bool sandbox = false;
 };
 
+// A mode as the scripts and the keyed names spell it: "s" sandbox, "l" live.
+inline const char* mode_letter(bool sandbox) {
+    return sandbox ? "s" : "l";
+}
+
 }  // namespace verifyd

@@ -224,6 +224,8 @@ Config load_config(const EnvLookup& env);
 
 // Parsers shared with tests and tools; each returns nothing and sets `problem` on error.
 std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string& problem);
+// Windows as parse_send_limits reads them: "COUNT/SECONDS,COUNT/SECONDS".
+std::string format_send_limits(const std::vector<SendWindow>& windows);
 std::optional<std::vector<SendWindow>> parse_send_limits(const std::string& text,
                                                          std::string& problem);
 std::optional<HashKey> parse_hash_key(const std::string& hex, std::string& problem);

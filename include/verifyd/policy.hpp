@@ -18,6 +18,8 @@ enum class GuardMode { On, Monitor, Off };
 // "on", "monitor" or "off"; nothing for anything else.
 std::optional<GuardMode> parse_guard_mode(const std::string& text);
 const char* guard_mode_name(GuardMode mode);
+// "+" and 1 to 14 digits: a prefix of the policy, or a prefix the fraud guard pauses.
+bool is_number_prefix(const std::string& text);
 
 // One account's rules, after its entry has overridden the default field by field.
 struct DestinationRules {

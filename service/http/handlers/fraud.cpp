@@ -24,9 +24,7 @@ std::vector<PauseEntry> own_entries(const std::vector<PauseEntry>& all, const Ca
 
 // "+" and 1 to 14 digits, or an ISO 3166-1 alpha-2 code (upper case, as listed).
 bool is_target(const std::string& target) {
-    if (target.size() >= 2 && target.size() <= 15 && target[0] == '+')
-        return std::all_of(target.begin() + 1, target.end(),
-                           [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    if (!target.empty() && target[0] == '+') return is_number_prefix(target);
     return target.size() == 2 && std::isupper(static_cast<unsigned char>(target[0])) &&
            std::isupper(static_cast<unsigned char>(target[1]));
 }
