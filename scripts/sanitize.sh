@@ -11,4 +11,4 @@ SANITIZE=1 ./scripts/build.sh
 cd "${BUILD_DIR:-build-asan}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --output-on-failure --timeout 600 -E '^(chart|docker):' "$@"
+ctest --output-on-failure --timeout 600 -j"${TEST_JOBS:-4}" -E '^(chart|docker):' "$@"

@@ -69,6 +69,11 @@ struct RedisLane::Impl {
     std::vector<Pending> handed_over;
     bool stopping = false;
 
+    // The lane whose thread this is, if any: a callback that calls Redis again (a send's
+    // guard decision, then the send) hands its command over without a lock or a wake-up.
+    static thread_local Impl* current;
+    std::vector<Pending> from_callbacks;
+
     // The lane thread's alone.
     redisContext* context = nullptr;
     Reconnector reconnector;
@@ -93,6 +98,10 @@ struct RedisLane::Impl {
     }
 
     void submit(LaneCommand command, ReplyCallback done) {
+        if (current == this) {
+            from_callbacks.push_back({std::move(command), std::move(done)});
+            return;
+        }
         {
             std::lock_guard<std::mutex> lock(mutex);
             if (!stopping) {
@@ -136,6 +145,7 @@ struct RedisLane::Impl {
     }
 
     void serve() {
+        current = this;
         for (;;) {
             pollfd fds[2] = {{wake, POLLIN, 0}, {-1, 0, 0}};
             if (context) {
@@ -152,8 +162,39 @@ struct RedisLane::Impl {
             if (context && output_pending) flush();
             if (context && (fds[1].revents & (POLLIN | POLLERR | POLLHUP))) receive();
             expire();
+            write_from_callbacks();
         }
+        // From here on a callback's command is answered at once (submit while stopping).
+        current = nullptr;
         drop_connection();
+        while (!from_callbacks.empty()) {
+            auto left = std::move(from_callbacks);
+            from_callbacks.clear();
+            for (Pending& pending : left) fail(pending, store_unavailable());
+        }
+    }
+
+    // The commands the callbacks just answered handed over, written at once; failing
+    // one may hand over more.
+    void write_from_callbacks() {
+        while (!from_callbacks.empty()) {
+            auto taken = std::move(from_callbacks);
+            from_callbacks.clear();
+            write_batch(taken);
+            if (context && output_pending) flush();
+        }
+    }
+
+    // Writes `taken`, connecting first if need be, and the batch's WAIT if it needs one.
+    void write_batch(std::vector<Pending>& taken) {
+        for (Pending& pending : taken) {
+            if (!context && !connect()) {
+                fail(pending, store_unavailable());
+                continue;
+            }
+            write_command(std::move(pending));
+        }
+        end_batch();
     }
 
     // Writes the commands handed over; false once the lane is stopping.
@@ -169,14 +210,7 @@ struct RedisLane::Impl {
             for (Pending& pending : taken) fail(pending, store_unavailable());
             return false;
         }
-        for (Pending& pending : taken) {
-            if (!context && !connect()) {
-                fail(pending, store_unavailable());
-                continue;
-            }
-            write_command(std::move(pending));
-        }
-        end_batch();
+        write_batch(taken);
         return true;
     }
 
@@ -364,6 +398,8 @@ struct RedisLane::Impl {
     }
 };
 
+thread_local RedisLane::Impl* RedisLane::Impl::current = nullptr;
+
 RedisLane::RedisLane(const RedisEndpoint& endpoint, int timeout_ms, Metrics* metrics)
     : impl_(std::make_unique<Impl>(endpoint, timeout_ms, metrics)) {}
 
@@ -375,6 +411,10 @@ void RedisLane::submit(LaneCommand command, ReplyCallback done) {
 
 void RedisLane::stop() {
     impl_->stop();
+}
+
+bool RedisLane::is_current_thread() const {
+    return Impl::current == impl_.get();
 }
 
 }  // namespace verifyd

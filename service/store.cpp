@@ -168,7 +168,11 @@ Store::Connection& Store::connection() {
     return connection;
 }
 
+// A call made from a lane's callback stays on that lane: it is written with the lane's
+// next batch, without waking another thread.
 RedisLane& Store::next_lane() {
+    for (auto& lane : lanes_)
+        if (lane->is_current_thread()) return *lane;
     return *lanes_[next_lane_.fetch_add(1, std::memory_order_relaxed) % lanes_.size()];
 }
 

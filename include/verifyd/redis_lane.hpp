@@ -41,6 +41,8 @@ class RedisLane {
     // Answers every command not yet answered with 503 and ends the thread; later
     // commands are answered so at once.
     void stop();
+    // Whether the caller runs on this lane's thread (in one of its callbacks).
+    bool is_current_thread() const;
 
   private:
     struct Impl;

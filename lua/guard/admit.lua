@@ -36,9 +36,10 @@ local enforced = mode == 'on'
 local targets = {guard_target(ARGV[4], KEYS[5]), guard_target(ARGV[3], KEYS[4])}
 local changes, refusal = {}, nil
 
-for _, t in ipairs(targets) do
-    t.counts = read_counts(t)
-    local pause = read_pause(pauses_key, t)
+local paused = redis.call('HMGET', pauses_key, targets[1].target, targets[2].target)
+for i, t in ipairs(targets) do
+    read_counts(t)
+    local pause = paused[i] and cjson.decode(paused[i])
     if pause and pause_over(pauses_key, t, pause, t.counts) then
         changes[#changes + 1] = end_pause(pauses_key, t, pause)
     elseif pause then
@@ -73,7 +74,7 @@ else
         verdict = 'monitored'
     end
     for _, t in ipairs(targets) do
-        count_send(t, now_ms, 1)
+        count_send(t)
     end
 end
 local reply = {0, verdict, refusal and refusal.target or '', refusal and refusal.reason or '',

@@ -11,8 +11,6 @@
 guard_begin(ARGV[2], nil, '', '', '')
 local counted_at = tonumber(ARGV[1])
 for _, key in ipairs(KEYS) do
-    if redis.call('HEXISTS', key, 'n' .. fine_of(counted_at)) == 1 then
-        count_send(guard_target('+', key), counted_at, -1)
-    end
+    uncount_send(key, counted_at)
 end
 return {0}

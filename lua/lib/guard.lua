@@ -12,6 +12,11 @@
 --   S<B>, A<B>  settled and approved sends of coarse bucket B (window / 40 wide), into
 --               which a fine bucket rolls once all its sends have settled
 --   r           the time the target's history was last forgotten
+--   tS, tA      the sums of S and A;  tn, ta  the sums of n and a
+--   F           the fine buckets there are, oldest first ("b b …", at most about 11)
+--   c           the oldest coarse bucket that may be there
+--   x           when a send last set the hash's expiry
+-- so that a send reads a few fields, not every bucket.
 -- and the slot has:
 --   pauses      hash: target → the pause in force, JSON (the fields of GET /fraud/blocks)
 --   strikes     hash: target → JSON array of the times its pauses began, last 7 days
@@ -24,19 +29,27 @@ local GUARD_LONGEST_PAUSE_MS = 86400 * 1000
 
 -- The call's settings (guard_begin).
 local guard = nil
+-- The last settings parsed, by their packed form: every replica sends the same string,
+-- and parsing it costs a send more than its counts do.
+local parsed_packed, parsed_settings = nil, nil
 
 -- `packed`: "window_s settle_s min_sends min_conversion max_pending block_s"; then the
 -- pause index and the account, mode and country of the slot, for the index and events.
 local function guard_begin(packed, index_key, account, mode, country)
-    local v = {}
-    for value in string.gmatch(packed, '%S+') do
-        v[#v + 1] = tonumber(value)
+    if packed ~= parsed_packed then
+        local v = {}
+        for value in string.gmatch(packed, '%S+') do
+            v[#v + 1] = tonumber(value)
+        end
+        parsed_settings = {window_ms = v[1] * 1000, settle_ms = v[2] * 1000,
+            min_sends = v[3], min_conversion = v[4], max_pending = v[5],
+            block_ms = v[6] * 1000}
+        parsed_settings.fine_ms = math.max(1, math.floor(parsed_settings.settle_ms / 10))
+        parsed_settings.coarse_ms = math.max(1000, math.floor(parsed_settings.window_ms / 40))
+        parsed_packed = packed
     end
-    guard = {window_ms = v[1] * 1000, settle_ms = v[2] * 1000, min_sends = v[3],
-        min_conversion = v[4], max_pending = v[5], block_ms = v[6] * 1000,
-        index = index_key, account = account, mode = mode, country = country}
-    guard.fine_ms = math.max(1, math.floor(guard.settle_ms / 10))
-    guard.coarse_ms = math.max(1000, math.floor(guard.window_ms / 40))
+    guard = parsed_settings
+    guard.index, guard.account, guard.mode, guard.country = index_key, account, mode, country
 end
 
 local function guard_target(target, key)
@@ -56,84 +69,142 @@ local function keep_counts(t)
     redis.call('PEXPIRE', t.key, guard.window_ms + guard.settle_ms + guard.coarse_ms)
 end
 
--- The settled, approved and unsettled sends of `t` within the window, and the fine
--- bucket of its oldest unsettled send. Fine buckets whose sends have all settled roll
--- into their coarse bucket; buckets older than the window are dropped.
+-- Whether the expiry of `t` was last set more than a coarse bucket ago (field x, read by
+-- read_counts): a send need not set it again before, since it lasts a coarse bucket
+-- longer than the window and the settle time.
+local function counts_expiry_due(t)
+    return not t.kept_at or now_ms - t.kept_at >= guard.coarse_ms
+end
+
+-- A hash field's number, 0 when absent.
+local function number_of(value)
+    return tonumber(value) or 0
+end
+
+-- Writes the running totals and bucket lists that read_counts keeps in memory.
+local function save_totals(t)
+    local c = t.counts
+    redis.call('HSET', t.key, 'tS', c.coarse_settled, 'tA', c.coarse_approved, 'tn',
+        c.fine_sent, 'ta', c.fine_approved, 'F', table.concat(t.fine, ' '),
+        'c', c.oldest_coarse or '')
+end
+
+-- The counts of `t` within the window, from its running totals: a send costs a few
+-- fields read, whatever the target's traffic. Fine buckets whose sends have all settled
+-- roll into their coarse bucket and coarse buckets older than the window are dropped
+-- here, each once, so that the totals always cover exactly the window.
 local function read_counts(t)
-    local fields = redis.call('HGETALL', t.key)
-    local oldest_coarse = coarse_of(now_ms - guard.window_ms)
-    local counts = {settled = 0, approved = 0, pending = 0, oldest_pending = nil}
-    local fine, dropped = {}, {}
-    for i = 1, #fields, 2 do
-        local kind, n = string.sub(fields[i], 1, 1), tonumber(string.sub(fields[i], 2))
-        local value = tonumber(fields[i + 1])
-        if kind == 'S' or kind == 'A' then
-            if n < oldest_coarse then
-                dropped[#dropped + 1] = fields[i]
-            elseif kind == 'S' then
-                counts.settled = counts.settled + value
-            else
-                counts.approved = counts.approved + value
-            end
-        elseif kind == 'n' or kind == 'a' then
-            fine[n] = fine[n] or {n = 0, a = 0}
-            fine[n][kind] = value
-        end
-    end
-    for b, sends in pairs(fine) do
+    local current = fine_of(now_ms)
+    local v = redis.call('HMGET', t.key, 'tS', 'tA', 'tn', 'ta', 'F', 'c', 'x', 'n' .. current)
+    local c = {coarse_settled = number_of(v[1]), coarse_approved = number_of(v[2]),
+        fine_sent = number_of(v[3]), fine_approved = number_of(v[4]),
+        oldest_coarse = tonumber(v[6])}
+    t.counts, t.fine, t.kept_at, t.current_sent = c, {}, tonumber(v[7]), number_of(v[8])
+    local changed = false
+    local window_start = coarse_of(now_ms - guard.window_ms)
+    for b in string.gmatch(v[5] or '', '%S+') do
+        b = tonumber(b)
         if (b + 1) * guard.fine_ms <= now_ms - guard.settle_ms then
-            dropped[#dropped + 1] = 'n' .. b
-            dropped[#dropped + 1] = 'a' .. b
+            local fine = redis.call('HMGET', t.key, 'n' .. b, 'a' .. b)
+            local sent, approved = number_of(fine[1]), number_of(fine[2])
+            redis.call('HDEL', t.key, 'n' .. b, 'a' .. b)
+            c.fine_sent, c.fine_approved = c.fine_sent - sent, c.fine_approved - approved
             local coarse = coarse_of(b * guard.fine_ms)
-            if coarse >= oldest_coarse then
-                if sends.n ~= 0 then
-                    redis.call('HINCRBY', t.key, 'S' .. coarse, sends.n)
-                end
-                if sends.a ~= 0 then
-                    redis.call('HINCRBY', t.key, 'A' .. coarse, sends.a)
-                end
-                counts.settled = counts.settled + sends.n
-                counts.approved = counts.approved + sends.a
+            if coarse >= window_start and sent > 0 then
+                redis.call('HINCRBY', t.key, 'S' .. coarse, sent)
+                redis.call('HINCRBY', t.key, 'A' .. coarse, approved)
+                c.coarse_settled = c.coarse_settled + sent
+                c.coarse_approved = c.coarse_approved + approved
+                c.oldest_coarse = math.min(c.oldest_coarse or coarse, coarse)
             end
+            changed = true
         else
-            counts.settled = counts.settled + sends.a
-            counts.approved = counts.approved + sends.a
-            counts.pending = counts.pending + sends.n - sends.a
-            if sends.n > sends.a and (not counts.oldest_pending or b < counts.oldest_pending) then
-                counts.oldest_pending = b
-            end
+            t.fine[#t.fine + 1] = b
         end
     end
-    if #dropped > 0 then
-        redis.call('HDEL', t.key, unpack(dropped))
+    while c.oldest_coarse and c.oldest_coarse < window_start do
+        local b = c.oldest_coarse
+        local coarse = redis.call('HMGET', t.key, 'S' .. b, 'A' .. b)
+        redis.call('HDEL', t.key, 'S' .. b, 'A' .. b)
+        c.coarse_settled = c.coarse_settled - number_of(coarse[1])
+        c.coarse_approved = c.coarse_approved - number_of(coarse[2])
+        c.oldest_coarse = c.coarse_settled > 0 and b + 1 or nil
+        changed = true
     end
-    return counts
+    if changed then
+        save_totals(t)
+    end
+    c.settled = c.coarse_settled + c.fine_approved
+    c.approved = c.coarse_approved + c.fine_approved
+    c.pending = c.fine_sent - c.fine_approved
+    return c
+end
+
+-- The fine bucket of the oldest unsettled send of `t` (after read_counts), nil if none.
+local function oldest_pending(t)
+    for _, b in ipairs(t.fine) do
+        local fine = redis.call('HMGET', t.key, 'n' .. b, 'a' .. b)
+        if number_of(fine[1]) > number_of(fine[2]) then
+            return b
+        end
+    end
+    return nil
 end
 
 -- Forgets the sends of `t`: approvals of sends from before now no longer count either.
 local function forget_history(t)
     redis.call('DEL', t.key)
     redis.call('HSET', t.key, 'r', now_ms)
+    t.counts = {coarse_settled = 0, coarse_approved = 0, fine_sent = 0, fine_approved = 0}
+    t.fine, t.kept_at, t.current_sent = {}, nil, 0
     keep_counts(t)
 end
 
--- A send counted for `t` at `at_ms` (`by` 1), or taken back (`by` -1).
-local function count_send(t, at_ms, by)
-    redis.call('HINCRBY', t.key, 'n' .. fine_of(at_ms), by)
-    keep_counts(t)
+-- A send counted for `t` now, after read_counts: one write.
+local function count_send(t)
+    local b = fine_of(now_ms)
+    local fields = {'n' .. b, t.current_sent + 1, 'tn', t.counts.fine_sent + 1}
+    if t.fine[#t.fine] ~= b then
+        t.fine[#t.fine + 1] = b
+        fields[#fields + 1], fields[#fields + 2] = 'F', table.concat(t.fine, ' ')
+    end
+    local expiry_due = counts_expiry_due(t)
+    if expiry_due then
+        fields[#fields + 1], fields[#fields + 2] = 'x', now_ms
+    end
+    redis.call('HSET', t.key, unpack(fields))
+    if expiry_due then
+        keep_counts(t)
+    end
+end
+
+-- Takes back a send counted for the target whose counts are `key` at `at_ms`, if its
+-- fine bucket is still there (a bucket that settled or was forgotten keeps its count).
+local function uncount_send(key, at_ms)
+    local field = 'n' .. fine_of(at_ms)
+    if redis.call('HEXISTS', key, field) == 1 then
+        redis.call('HINCRBY', key, field, -1)
+        redis.call('HINCRBY', key, 'tn', -1)
+    end
 end
 
 -- The approval of a send counted at `sent_ms`: converted, whether or not it had settled.
+-- Its bucket, fine or coarse, is still there unless the send's history was forgotten or
+-- left the window.
 local function count_approval(t, sent_ms)
     local reset = tonumber(redis.call('HGET', t.key, 'r') or 0)
     if sent_ms < reset or sent_ms <= now_ms - guard.window_ms then
         return
     end
-    local fine = fine_of(sent_ms)
+    local fine, coarse = fine_of(sent_ms), coarse_of(sent_ms)
     if redis.call('HEXISTS', t.key, 'n' .. fine) == 1 then
         redis.call('HINCRBY', t.key, 'a' .. fine, 1)
+        redis.call('HINCRBY', t.key, 'ta', 1)
+    elseif redis.call('HEXISTS', t.key, 'S' .. coarse) == 1 then
+        redis.call('HINCRBY', t.key, 'A' .. coarse, 1)
+        redis.call('HINCRBY', t.key, 'tA', 1)
     else
-        redis.call('HINCRBY', t.key, 'A' .. coarse_of(sent_ms), 1)
+        return
     end
     keep_counts(t)
 end
@@ -170,8 +241,8 @@ local function pause_change(change, pause)
 end
 
 -- When a pause for too many unsettled sends ends at the latest: its oldest settles.
-local function pending_pause_end(counts)
-    return (counts.oldest_pending + 1) * guard.fine_ms + guard.settle_ms
+local function pending_pause_end(t)
+    return (oldest_pending(t) + 1) * guard.fine_ms + guard.settle_ms
 end
 
 -- Pauses `t` (whose counts are `counts`) for `reason`, with a strike unless the reason is
@@ -187,7 +258,7 @@ local function start_pause(pauses_key, strikes_key, t, counts, reason, enforced)
         end
     end
     if reason == 'too_many_pending' then
-        pause.expires_at = pending_pause_end(counts)
+        pause.expires_at = pending_pause_end(t)
     else
         local duration = math.min(guard.block_ms * 2 ^ #strikes, GUARD_LONGEST_PAUSE_MS)
         pause.expires_at = now_ms + math.floor(duration)
@@ -221,7 +292,7 @@ local function pause_over(pauses_key, t, pause, counts)
     if counts.pending < guard.max_pending then
         return true
     end
-    local expires_at = pending_pause_end(counts)
+    local expires_at = pending_pause_end(t)
     if expires_at ~= pause.expires_at then
         pause.expires_at = expires_at
         redis.call('HSET', pauses_key, t.target, cjson.encode(pause))
