@@ -9,10 +9,8 @@
 // Not for: the guard's contract answer by answer (that is the integration tests' job), or
 // throughput (bench/run.sh). Everything is sandbox traffic: nothing is delivered.
 
-// test_support's Catch2 main would clash with this program's own main(): defining the
-// runner here puts Catch2's implementation (which the support library's fixtures call)
-// into this file, so the linker never needs the archive member that holds that main.
-#define CATCH_CONFIG_RUNNER
+// It has a main of its own: the support library's fixtures need Catch2's implementation
+// (support/catch_runner.cpp), not the tests' main (support/catch_main.cpp).
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>

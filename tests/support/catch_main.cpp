@@ -1,3 +1,6 @@
-// The Catch2 main shared by every test executable.
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+// The Catch2 main shared by every test executable (Catch2 itself: catch_runner.cpp).
+#include "support/catch_runner.hpp"
+
+int main(int argc, char* argv[]) {
+    return run_catch_session(argc, argv);
+}
