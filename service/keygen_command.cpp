@@ -7,6 +7,7 @@
 #include "verifyd/crypto.hpp"
 #include "verifyd/keys.hpp"
 #include "verifyd/text.hpp"
+#include "verifyd/twilio.hpp"
 
 namespace verifyd {
 
@@ -39,7 +40,9 @@ void keygen_command(const std::vector<std::string>& args) {
     if (account.empty()) throw UsageError("keygen needs --account");
     if (mode != "test" && mode != "live") throw UsageError("keygen needs --mode test or live");
     auto generated = generate_key(account, mode == "live", scopes);
-    std::printf("key: %s\nentry: %s\n", generated.key.c_str(), generated.entry_json.c_str());
+    // The account SID is the user name of the Twilio face's HTTP Basic (§11).
+    std::printf("key: %s\nentry: %s\naccount_sid: %s\n", generated.key.c_str(),
+                generated.entry_json.c_str(), twilio_account_sid(account).c_str());
 }
 
 }  // namespace verifyd

@@ -56,6 +56,22 @@ std::string guard_key(const std::string& slot_tag, const std::string& name) {
     return "g:{" + slot_tag + "}:" + name;
 }
 
+std::string service_key(const std::string& account_tag, const std::string& sid) {
+    return service_key_prefix(account_tag) + sid;
+}
+
+std::string service_key_prefix(const std::string& account_tag) {
+    return "s:{" + account_tag + "}:";
+}
+
+std::string services_index_key(const std::string& account_tag) {
+    return "s:{" + account_tag + "}";
+}
+
+std::string services_sequence_key(const std::string& account_tag) {
+    return "s:{" + account_tag + "}:seq";
+}
+
 std::string client_key(const std::string& slot_tag, const std::string& field,
                        const std::string& client_tag) {
     return "c:{" + slot_tag + "}:" + field + ":" + client_tag;

@@ -52,6 +52,9 @@ struct ApiError {
     std::string message;
     int retry_after = 0;  // seconds; 0 = none
     FieldProblems details;
+    // The /v2 face's own code (§11) for an error its mapping of `code` does not say, such
+    // as a channel Twilio has and verifyd has not (60223); 0 = the mapping's.
+    int twilio_code = 0;
 
     const char* type() const { return error_info(code).type; }
 };

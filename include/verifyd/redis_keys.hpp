@@ -66,13 +66,21 @@ constexpr const char* kEventsStream = "q:events";
 constexpr const char* kEventsLease = "q:events:lease";
 
 // The fraud guard (fraud_guard.hpp, lua/lib/guard.lua): one slot g:{tag} per account,
-// mode and country, whose keys are g:{tag}:<name> (name: safe, pauses, strikes, or u: or
-// h: and a target's tag); the client limits' slot c:{tag} per account and mode, whose
+// mode and country, whose keys are g:{tag}:<name> (name: safe, pauses, strikes, or t: and
+// a target's tag); the client limits' slot c:{tag} per account and mode, whose
 // keys are c:{tag}:<field>:<client's tag>; and the pauses in force, by when they end.
 std::string guard_key(const std::string& slot_tag, const std::string& name);
 std::string client_key(const std::string& slot_tag, const std::string& field,
                        const std::string& client_tag);
 constexpr const char* kFraudPauseIndex = "fraud:pauses";
+
+// The Twilio face's services (twilio.hpp, lua/services/): one slot s:{tag} per account
+// (tag: the keyed hash of its name), holding each service s:{tag}:<sid>, the index of
+// them all in creation order s:{tag}, and the count that orders them, s:{tag}:seq.
+std::string service_key(const std::string& account_tag, const std::string& sid);
+std::string service_key_prefix(const std::string& account_tag);
+std::string services_index_key(const std::string& account_tag);
+std::string services_sequence_key(const std::string& account_tag);
 
 // The number key, sealed under each hash key in use (number_key.hpp).
 constexpr const char* kNumberKeyKey = "{verifyd}:number-key";

@@ -21,6 +21,7 @@
 #include "verifyd/idempotency.hpp"
 #include "verifyd/redis_connection.hpp"
 #include "verifyd/redis_keys.hpp"
+#include "verifyd/twilio.hpp"
 #include "verifyd/verification_record.hpp"
 
 namespace verifyd {
@@ -153,6 +154,17 @@ class Store {
     std::vector<PauseEntry> due_pauses(int64_t now_ms, int limit);
     std::optional<Pause> resume(const HashKey& number_key, const PauseEntry& entry);
     std::optional<long long> active_pauses();
+    // The Twilio face's services of the account whose slot tag is `account_tag`
+    // (lua/services/; no limit counted): put_service creates one (`creating`) or sets
+    // some of its parameters; a service there is not is 4040.
+    void put_service(const std::string& account_tag, const std::string& sid, bool creating,
+                     const TwilioForm& parameters, Then<TwilioService> then);
+    void read_service(const std::string& account_tag, const std::string& sid,
+                      Then<TwilioService> then);
+    void delete_service(const std::string& account_tag, const std::string& sid, Then<bool> then);
+    // In the order they were created, skipping `skip`, at most `most`.
+    void list_services(const std::string& account_tag, long long skip, int most,
+                       Then<TwilioServicePage> then);
     // Whether events are recorded (ARGV of the scripts that change state).
     const char* events_flag() const { return limits_.record_events ? "1" : "0"; }
     // Redis answers on a lane, with the scripts loaded.

@@ -1,5 +1,6 @@
-// Who is asking (§3): the API key of `Authorization: Bearer` or `x-api-key`, checked
-// against the keys file's current snapshot, and whether its scopes allow the route.
+// Who is asking (§3): the API key of `Authorization: Bearer` or `x-api-key` (for the
+// Twilio face, §11: HTTP Basic, the account SID and a key), checked against the keys
+// file's current snapshot, and whether its scopes allow the route.
 // Not for: per-key request limits (the store counts them).
 #pragma once
 

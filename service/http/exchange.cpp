@@ -9,6 +9,8 @@
 
 #include "service/http/envelope.hpp"
 #include "verifyd/crypto.hpp"
+#include "verifyd/text.hpp"
+#include "verifyd/twilio.hpp"
 
 namespace verifyd {
 namespace {
@@ -31,6 +33,7 @@ Exchange::Exchange(ApiServices& services, const HttpRequest& request, Respond re
       method(request.method),
       started(std::chrono::steady_clock::now()),
       credentials(services.credentials.current()),
+      twilio_face(request.path == "/v2" || starts_with(request.path, "/v2/")),
       respond_(std::move(respond)) {
     ++services.in_flight;
     auto presented_id = request.header("X-Request-Id");
@@ -40,7 +43,15 @@ Exchange::Exchange(ApiServices& services, const HttpRequest& request, Respond re
 
 HttpResponse Exchange::fail(ApiError error) {
     error_ = error;
-    return error_response(request_id, error);
+    return twilio_face ? twilio_error_response(error) : error_response(request_id, error);
+}
+
+HttpResponse Exchange::resource(int status, const nlohmann::json& body) {
+    HttpResponse response;
+    response.status = status;
+    if (status != 204)
+        response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return response;
 }
 
 HttpResponse Exchange::ok(int status, const nlohmann::json& data) {

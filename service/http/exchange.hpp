@@ -62,11 +62,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     std::optional<std::string> idempotency_key;  // the request's Idempotency-Key, if any
     std::string fingerprint;                     // of the request, when it has one
     bool replayed = false;                       // the answer is a recorded one
+    // A request under /v2, the Twilio face (§11): its answers are Twilio's resources,
+    // errors are Twilio's bodies, and its caller authenticates with HTTP Basic.
+    bool twilio_face = false;
 
     // A response that says `error`, remembered for the metrics and the log.
     HttpResponse fail(ApiError error);
     HttpResponse ok(int status, const nlohmann::json& data);
     HttpResponse ok(int status, JsonObjectText data);
+    // A Twilio resource as it is, without the envelope; 204 has no body.
+    HttpResponse resource(int status, const nlohmann::json& body);
 
     // Runs a step of the request; an exception in it answers 500.
     template <typename Step>

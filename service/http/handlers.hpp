@@ -8,6 +8,7 @@
 #include <string>
 
 #include "service/http/exchange.hpp"
+#include "verifyd/twilio.hpp"
 
 namespace verifyd {
 
@@ -39,6 +40,17 @@ void get_safe_number(const HttpRequest& request, const std::string& id,
                      const ExchangePtr& exchange);
 void delete_safe_number(const HttpRequest& request, const std::string& id,
                         const ExchangePtr& exchange);
+// The Twilio face's services (handlers/twilio_services.cpp, §11).
+void create_twilio_service(const HttpRequest& request, const std::string& id,
+                           const ExchangePtr& exchange);
+void list_twilio_services(const HttpRequest& request, const std::string& id,
+                          const ExchangePtr& exchange);
+void get_twilio_service(const HttpRequest& request, const std::string& id,
+                        const ExchangePtr& exchange);
+void update_twilio_service(const HttpRequest& request, const std::string& id,
+                           const ExchangePtr& exchange);
+void delete_twilio_service(const HttpRequest& request, const std::string& id,
+                           const ExchangePtr& exchange);
 void healthz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void readyz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void metrics(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
@@ -49,6 +61,13 @@ std::optional<ApiError> read_query_mode(const HttpRequest& request, Exchange& ex
 // The record an id of that prefix names; an id that is not one is unknown (4040 for a
 // verification, 4044 for a message).
 Result<RecordRef> record_ref_of(const std::string& id, const char* prefix);
+// The Twilio face (handlers/twilio.cpp): a request's form body (413 over 16 KiB, 60200
+// for another Content-Type or a malformed form); "http(s)://host" of the request, for the
+// resources' urls (https when X-Forwarded-Proto says so); the slot tag of the caller's
+// account's services (503 until the number key is known).
+Result<TwilioForm> read_twilio_form(const HttpRequest& request);
+std::string twilio_origin(const HttpRequest& request);
+Result<std::string> services_slot(const Exchange& exchange);
 // The code hashed under each hash key in use, so that it checks whichever key a
 // replica checks it with during a rotation.
 std::string code_hashes(const Credentials& credentials, const std::string& verification_id,

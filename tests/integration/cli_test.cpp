@@ -82,7 +82,7 @@ TEST_CASE("verifyd --help exits 0 and mentions keygen") {
     CHECK(result.output.find("keygen") != std::string::npos);
 }
 
-TEST_CASE("verifyd keygen prints a new test key and its keys-file entry") {
+TEST_CASE("verifyd keygen prints a new test key, its keys-file entry and its account SID") {
     RunResult result = run_verifyd({"keygen", "--account", "acct_x", "--mode", "test"});
     INFO(result.output);
     CHECK(result.status.exited);
@@ -94,6 +94,9 @@ TEST_CASE("verifyd keygen prints a new test key and its keys-file entry") {
     CHECK(keygen.entry.value("mode", "") == "test");
     CHECK(keygen.entry.value("account", "") == "acct_x");
     CHECK(keygen.entry.value("id", "") != "");
+    // The user name of the Twilio face's HTTP Basic (§11).
+    CHECK(result.output.find("\naccount_sid: " + twilio_account_sid_of("acct_x") + "\n") !=
+          std::string::npos);
 
     RunResult again = run_verifyd({"keygen", "--account", "acct_x", "--mode", "test"});
     CHECK(parse_keygen(again.output).key != keygen.key);

@@ -23,7 +23,7 @@ namespace {
 
 // A US number of prefix `prefix` (0–799: +1415200 to +1415999) and line `line`.
 std::string number_of(int prefix, int line) {
-    char digits[16];
+    char digits[32];
     std::snprintf(digits, sizeof digits, "+1415%03d%04d", 200 + prefix, line);
     return digits;
 }

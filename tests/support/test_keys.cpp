@@ -34,6 +34,10 @@ std::string key_file_hash(const std::string& key) {
     return hex;
 }
 
+std::string twilio_account_sid_of(const std::string& account) {
+    return "AC" + key_file_hash(account).substr(0, 32);
+}
+
 std::string random_api_key(bool live) {
     static const std::string alphanumerics =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

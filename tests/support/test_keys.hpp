@@ -29,6 +29,10 @@ inline constexpr const char* kAccountC = "acct_c";
 // libsodium directly so that the tests do not trust verifyd's own implementation.
 std::string key_file_hash(const std::string& key);
 
+// The account SID of the Twilio face (§11): "AC" and the first 32 hex digits of the
+// unkeyed BLAKE2b-256 of the account's name, computed here as key_file_hash does.
+std::string twilio_account_sid_of(const std::string& account);
+
 // `sk_test_` or `sk_live_` and 40 random characters of [A-Za-z0-9].
 std::string random_api_key(bool live);
 
