@@ -105,7 +105,7 @@ TEST_CASE("a body under 16 KiB is accepted whatever its size") {
 TEST_CASE("an unknown route answers 404 with 4000") {
     VerifydInstance v;
     for (const char* path :
-         {"/", "/nope", "/verify", "/v2/messages/msg_x", "/verify/a/b/c", "/healthz/extra"}) {
+         {"/", "/nope", "/verify", "/v3/nothing", "/verify/a/b/c", "/healthz/extra"}) {
         INFO("GET " << path);
         require_error(v.get(path, v.key(kTestA)), 404, 4000);
     }

@@ -157,6 +157,8 @@ TEST_CASE("services page in creation order with Twilio's meta, behind TLS on htt
     require_twilio_error(client.request("GET", "/v2/Services?PageSize=0"), 400, 60200);
     require_twilio_error(client.request("GET", "/v2/Services?PageSize=1001"), 400, 60200);
     require_twilio_error(client.request("GET", "/v2/Services?Page=1&PageToken=PT9"), 400, 60200);
+    require_twilio_error(client.request("GET", "/v2/Services?Page=99999999999999"), 400, 60200);
+    require_twilio_error(client.request("GET", "/v2/Services?Page=-1"), 400, 60200);
 }
 
 TEST_CASE(

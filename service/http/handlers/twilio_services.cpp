@@ -10,6 +10,8 @@ using nlohmann::json;
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kLargestPageSize = 1000;
+// Far beyond any account's services, and small enough that Page × PageSize is exact.
+constexpr long long kLastPage = 1000000;
 
 struct PageRequest {
     int size = kDefaultPageSize;
@@ -22,7 +24,7 @@ ApiError service_error(const ApiError& error, const std::string& sid) {
     return make_error(ErrorCode::VerificationNotFound, "No service " + sid + ".");
 }
 
-// PageSize (1–1000, default 50) and Page (from 0); PageToken, which the page urls carry,
+// PageSize (1–1000, default 50) and Page (0 to 1000000); PageToken, which the page urls carry,
 // must be the one they carry for that page.
 Result<PageRequest> read_page(const HttpRequest& request) {
     Result<PageRequest> page;
@@ -36,8 +38,8 @@ Result<PageRequest> read_page(const HttpRequest& request) {
             }
             page.value.size = static_cast<int>(*number);
         } else if (name == "Page") {
-            if (!number) {
-                page.error = twilio_parameter_error(60200, "Page", "must be a whole number");
+            if (!number || *number > kLastPage) {
+                page.error = twilio_parameter_error(60200, "Page", "must be 0 to 1000000");
                 return page;
             }
             page.value.number = *number;
