@@ -169,7 +169,11 @@ TEST_CASE(
 
     constexpr int kClosingThreads = 3;
     constexpr int kRequestsEach = 8000;
+    // Enough closes to meet the race many times over, even when a loaded machine (the
+    // sanitized suite beside another) runs out of time before all were made.
+    constexpr int kFewestRequests = 3000;
     const auto give_up = Clock::now() + std::chrono::seconds(90);
+    std::atomic<int> made{0};
     std::atomic<int> answered{0};
     std::atomic<bool> closers_done{false};
     std::mutex failures_lock;
@@ -184,6 +188,7 @@ TEST_CASE(
         closers.emplace_back([&] {
             for (int i = 0; i < kRequestsEach && Clock::now() < give_up; ++i) {
                 HttpClient once = v.client(std::chrono::seconds(10));
+                ++made;
                 try {
                     const int status = once.get(path, closing).status;
                     if (status == 200)
@@ -220,13 +225,14 @@ TEST_CASE(
     closers_done = true;
     kept_alive.join();
 
-    INFO("answered " << answered.load() << " closing requests, " << kept_alive_requests
-                     << " kept-alive ones");
+    INFO("answered " << answered.load() << " of " << made.load() << " closing requests, "
+                     << kept_alive_requests << " kept-alive ones");
     std::string first_failures;
     for (const auto& failure : failures) first_failures += failure + "\n";
     INFO("first failures:\n" << first_failures);
     CHECK(failures.empty());
-    CHECK(answered.load() == kClosingThreads * kRequestsEach);
+    CHECK(answered.load() == made.load());
+    CHECK(made.load() >= kFewestRequests);
     for (int opened : kept_alive_connections) CHECK(opened == 1);
 }
 

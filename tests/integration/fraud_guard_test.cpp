@@ -468,11 +468,13 @@ TEST_CASE(
     CHECK(guard_keys == 2);
     WARN("guard keys of one busy prefix and its country: " << busy_bytes << " bytes");
     CHECK(busy_bytes < 4096);
+    // They live the window, the settle time and a coarse bucket (12 s) after their last
+    // write; the rest is margin for a loaded machine.
     REQUIRE(wait_until(
         [&] {
             for (const std::string& key : v.redis().keys())
                 if (key.rfind("g:{", 0) == 0) return false;
             return true;
         },
-        seconds(15)));
+        seconds(40)));
 }
