@@ -2,8 +2,6 @@
 // is the table kTwilioCodes: docs/API.md §11 lists it.
 #include "verifyd/twilio.hpp"
 
-#include <sodium.h>
-
 #include <cctype>
 #include <nlohmann/json.hpp>
 
@@ -113,21 +111,11 @@ std::optional<bool> parse_twilio_bool(const std::string& text) {
 }
 
 std::string twilio_account_sid(const std::string& account) {
-    unsigned char digest[32];
-    crypto_generichash(digest, sizeof digest,
-                       reinterpret_cast<const unsigned char*>(account.data()), account.size(),
-                       nullptr, 0);
-    char hex[sizeof digest * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    return "AC" + std::string(hex, kSidHexDigits);
+    return "AC" + api_key_hash(account).substr(0, kSidHexDigits);
 }
 
 std::string new_twilio_sid(const char* prefix) {
-    const std::string bytes = random_bytes(kSidHexDigits / 2);
-    char hex[kSidHexDigits + 1];
-    sodium_bin2hex(hex, sizeof hex, reinterpret_cast<const unsigned char*>(bytes.data()),
-                   bytes.size());
-    return prefix + std::string(hex, kSidHexDigits);
+    return prefix + to_hex(random_bytes(kSidHexDigits / 2));
 }
 
 bool is_twilio_sid(const std::string& text, const char* prefix) {
