@@ -27,9 +27,13 @@
 --          and only records the refusal under its Idempotency-Key, unless an answer is
 --          recorded there already (a retry of a send that was created replays it)
 -- ARGV[14…] field, value pairs of the new verification (lib/record.lua); len, mx, ch,
---          fb, fa, cc, gd and sb go into its settings, empty values are left out
+--          fb, fa, cc, gd and sb go into its settings, empty values are left out; a send
+--          of the Twilio face gives its service sv and a new VE sid ve, which it keeps
+--          only when it supersedes a pending verification of the same service: it then
+--          takes that one's VE sid and adds to its send attempts sa
 --
--- Replies: {0, created_ms, expires_ms, suffix}
+-- Replies: {0, created_ms, expires_ms, suffix, ve, sa} (ve and sa empty for a send that
+--          gives no service)
 --          {4043, retry_after}  a window or the cooldown refuses; nothing is counted
 --          {code, retry_after, detail}  the refusal of ARGV[13]
 --          {4029, retry_after}  (lib/key_limit.lua)
@@ -57,6 +61,19 @@ local function recent_times(stored)
         end
     end
     return times
+end
+
+local twilio_fields = {[F.service] = true, [F.twilio_sid] = true, [F.send_attempts] = true}
+
+-- The send attempts of a VE sid with this send on `channel` added (the channel's letter
+-- and the seconds since the first send; the first one starts the list with its time).
+local function add_send_attempt(attempts, channel)
+    local letter = channel == 'whatsapp' and 'w' or 's'
+    local first_ms = attempts and tonumber(string.match(attempts, '^(%d+)'))
+    if not first_ms then
+        return now_ms .. ' ' .. letter .. '0'
+    end
+    return attempts .. ' ' .. letter .. math.floor((now_ms - first_ms) / 1000)
 end
 
 local function run()
@@ -99,13 +116,19 @@ local function run()
     -- mode: such a hash was written before the modes had numbers of their own). One that
     -- lives in its own record already is superseded there.
     local previous, superseded = nil, false
+    local prior = {}  -- the superseded pending verification's Twilio fields, by name
     if current and not packed then
         local record_key = record_prefix .. current
-        local status = redis.call('HGET', record_key, F.status)
+        local status, record_settings, service, twilio_sid, attempts = unpack(redis.call('HMGET',
+            record_key, F.status, F.settings, F.service, F.twilio_sid, F.send_attempts))
         if status then
             if status == STATUS.pending then
                 redis.call('HSET', record_key, F.status, STATUS.superseded)
                 superseded = true
+                if record_settings and unpack_settings(record_settings).e > now_ms then
+                    prior = {[F.service] = service, [F.twilio_sid] = twilio_sid,
+                        [F.send_attempts] = attempts}
+                end
             end
             redis.call('HDEL', record_key, F.hash)
             previous = current
@@ -120,6 +143,9 @@ local function run()
                 if name == F.status and value == STATUS.pending then
                     value = STATUS.superseded
                     superseded = true
+                end
+                if twilio_fields[name] and current_settings.e > now_ms then
+                    prior[name] = value
                 end
                 if name ~= F.hash then
                     record[#record + 1] = name
@@ -150,14 +176,40 @@ local function run()
 
     local settings = {c = now_ms, ttl = ttl_s, g = grace_s}
     local fields = {F.status, STATUS.pending}
+    local service, twilio_sid, channel = nil, '', nil
     for i = first_field, #ARGV - 1, 2 do
         local name, value = ARGV[i], ARGV[i + 1]
+        if name == F.service and value ~= '' then
+            service = value
+        elseif name == F.twilio_sid then
+            twilio_sid = value
+        elseif name == 'ch' then
+            channel = value
+        end
+    end
+    local attempts = ''
+    if service then
+        if not superseded or prior[F.service] ~= service or not prior[F.twilio_sid] then
+            prior = {}
+        end
+        twilio_sid = prior[F.twilio_sid] or twilio_sid
+        attempts = add_send_attempt(prior[F.send_attempts], channel)
+    end
+    for i = first_field, #ARGV - 1, 2 do
+        local name, value = ARGV[i], ARGV[i + 1]
+        if name == F.twilio_sid then
+            value = twilio_sid
+        end
         if request_settings[name] then
             settings[name] = value
         elseif value ~= '' then
             fields[#fields + 1] = name
             fields[#fields + 1] = value
         end
+    end
+    if attempts ~= '' then
+        fields[#fields + 1] = F.send_attempts
+        fields[#fields + 1] = attempts
     end
     fields[#fields + 1] = F.settings
     fields[#fields + 1] = pack_settings(settings)
@@ -200,7 +252,7 @@ local function run()
     emit('verification.created', key, job)
     emit('message.status', key, job)
 
-    return {0, now_ms, expires_ms, suffix}
+    return {0, now_ms, expires_ms, suffix, service and twilio_sid or '', attempts}
 end
 
 local function refuse()

@@ -60,6 +60,10 @@ std::string service_key(const std::string& account_tag, const std::string& sid) 
     return service_key_prefix(account_tag) + sid;
 }
 
+std::string twilio_verification_key(const std::string& account_tag, const std::string& twilio_sid) {
+    return service_key_prefix(account_tag) + "VE" + twilio_sid;
+}
+
 std::string service_key_prefix(const std::string& account_tag) {
     return "s:{" + account_tag + "}:";
 }

@@ -317,6 +317,10 @@ void Store::send(const Caller& caller, const NewVerification& created,
                  result.value.expires_ms = reply_integer(r->element[2]);
                  // A replay answers with the verification the first request made.
                  result.value.ref.suffix = reply_string(r->element[3]);
+                 if (r->elements > 5) {
+                     result.value.twilio_sid = reply_string(r->element[4]);
+                     result.value.send_attempts = reply_string(r->element[5]);
+                 }
              }
              then(std::move(result));
          });
@@ -337,16 +341,19 @@ void Store::current_verification(const std::string& tag, Then<std::string> then)
 }
 
 void Store::check(const Caller& caller, const RecordRef& ref, const std::string& code_hashes,
-                  const Idempotency* idempotency, Then<CheckOutcome> then) {
+                  const Idempotency* idempotency, const TwilioScope& scope,
+                  Then<CheckOutcome> then) {
     std::vector<std::string> keys = {number_key(ref.tag), record_key(ref), kEventsStream};
     std::vector<std::string> args = {caller.account, code_hashes, ref.suffix,
                                      mode_letter(caller.sandbox), events_flag()};
     add_idempotency(idempotency, ref.tag, keys, args);
+    args.insert(args.end(), {scope.service_sid, scope.approve ? "1" : "0", scope.twilio_sid});
     call(caller, "check", std::move(keys), args, true,
-         [then = std::move(then)](Result<ScriptAnswer> reply) {
+         [ref, then = std::move(then)](Result<ScriptAnswer> reply) {
              Result<CheckOutcome> result{reply.error, {}, reply.replayed};
              if (reply.ok()) {
                  const redisReply* r = reply.value.answer;
+                 result.value.ref = ref;
                  result.value.status = reply_string(r->element[1]);
                  result.value.attempts_remaining = static_cast<int>(reply_integer(r->element[2]));
                  result.value.to = reply_string(r->element[3]);
@@ -354,6 +361,11 @@ void Store::check(const Caller& caller, const RecordRef& ref, const std::string&
                  if (r->elements > 4) result.value.country = reply_string(r->element[4]);
                  if (r->elements > 5)
                      result.value.guarded_at_ms = std::atoll(reply_string(r->element[5]).c_str());
+                 if (r->elements > 8) {
+                     result.value.channel = reply_string(r->element[6]);
+                     result.value.twilio_sid = reply_string(r->element[7]);
+                     result.value.send_attempts = reply_string(r->element[8]);
+                 }
              }
              then(std::move(result));
          });
@@ -377,10 +389,11 @@ void Store::read_one(const Caller& caller, const char* script, const RecordRef& 
 }
 
 void Store::cancel(const Caller& caller, const RecordRef& ref, const Idempotency* idempotency,
-                   Then<Verification> then) {
+                   const TwilioScope& scope, Then<Verification> then) {
     std::vector<std::string> keys = {kEventsStream},
                              args = {mode_letter(caller.sandbox), events_flag()};
     add_idempotency(idempotency, ref.tag, keys, args);
+    args.insert(args.end(), {scope.service_sid, scope.twilio_sid});
     read_one(caller, "cancel", ref, std::move(keys), std::move(args), true, std::move(then));
 }
 

@@ -75,4 +75,24 @@ void Store::list_services(const std::string& account_tag, long long skip, int mo
         });
 }
 
+void Store::put_twilio_verification(const std::string& account_tag, const std::string& twilio_sid,
+                                    const std::string& number_tag, int64_t lifetime_ms,
+                                    Then<bool> then) {
+    run_script("services_verification", {twilio_verification_key(account_tag, twilio_sid)},
+               {"put", number_tag, std::to_string(lifetime_ms)}, true,
+               [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   then({reply.error, reply.ok()});
+               });
+}
+
+void Store::find_twilio_verification(const std::string& account_tag, const std::string& twilio_sid,
+                                     Then<std::string> then) {
+    run_script("services_verification", {twilio_verification_key(account_tag, twilio_sid)}, {"get"},
+               false, [then = std::move(then)](Result<ScriptAnswer> reply) {
+                   Result<std::string> result{reply.error, {}};
+                   if (reply.ok()) result.value = reply_string(reply.value.answer->element[1]);
+                   then(std::move(result));
+               });
+}
+
 }  // namespace verifyd

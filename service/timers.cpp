@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "verifyd/clock.hpp"
 #include "verifyd/log.hpp"
 
 namespace verifyd {
@@ -12,11 +13,6 @@ namespace {
 // index costs Redis one command.
 constexpr int kPollMs = 100;
 constexpr int kBatch = 100;
-
-int64_t wall_clock_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 

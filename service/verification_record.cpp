@@ -31,6 +31,9 @@ constexpr const char* kDeliveryError = "de";
 constexpr const char* kProviderId = "pid";
 constexpr const char* kSealedCode = "sc";
 constexpr const char* kDeliveredAt = "dat";
+constexpr const char* kService = "sv";
+constexpr const char* kTwilioSid = "ve";
+constexpr const char* kSendAttempts = "sa";
 // The settings that send.lua packs into F.settings, and read.lua unpacks with the expiry.
 constexpr const char* kCreated = "c";
 constexpr const char* kExpires = "e";
@@ -74,6 +77,8 @@ std::vector<std::pair<const char*, std::string>> encode_new_verification(
         {field::kTemplate, v.template_name == kDefaultTemplateName ? "" : v.template_name},
         {field::kVariables, v.template_variables},
         {field::kHash, created.code_hashes},
+        {field::kService, v.service_sid},
+        {field::kTwilioSid, v.twilio_sid},
     };
     if (v.sandbox) {
         fields.emplace_back(field::kCode, v.code);
@@ -125,6 +130,9 @@ Verification decode_verification(const RecordRef& ref,
     v.delivery_error = map(field::kDeliveryError);
     v.provider_message_id = map(field::kProviderId);
     v.delivered_at_ms = number(field::kDeliveredAt);
+    v.service_sid = map(field::kService);
+    v.twilio_sid = map(field::kTwilioSid);
+    v.send_attempts = map(field::kSendAttempts);
     v.status = status_word(map(field::kStatus), now_ms >= v.expires_ms);
     return v;
 }

@@ -76,7 +76,9 @@ constexpr const char* kFraudPauseIndex = "fraud:pauses";
 
 // The Twilio face's services (twilio.hpp, lua/services/): one slot s:{tag} per account
 // (tag: the keyed hash of its name), holding each service s:{tag}:<sid>, the index of
-// them all in creation order s:{tag}, and the count that orders them, s:{tag}:seq.
+// them all in creation order s:{tag}, the count that orders them, s:{tag}:seq, and the
+// index from each VE sid to its number's tag, s:{tag}:VE<hex> (lowercase hex).
+std::string twilio_verification_key(const std::string& account_tag, const std::string& twilio_sid);
 std::string service_key(const std::string& account_tag, const std::string& sid);
 std::string service_key_prefix(const std::string& account_tag);
 std::string services_index_key(const std::string& account_tag);

@@ -30,6 +30,10 @@ struct SendRequest {
     // client_network) and id (§10.2); empty = not given.
     std::string client_network;
     std::string client_id;
+    // The Twilio face's (§11; never from a native request): the service of the send and
+    // a new VE sid, each without its two letters (Verification).
+    std::string service_sid;
+    std::string twilio_sid;
 };
 
 struct CheckRequest {

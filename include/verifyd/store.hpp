@@ -30,11 +30,25 @@ class Metrics;
 class RedisLane;
 
 struct CheckOutcome {
+    RecordRef ref;  // the verification checked
     std::string to;
     std::string status;  // approved, pending or locked
     int attempts_remaining = 0;
     std::string country;        // the number's ISO region, empty when unknown
     int64_t guarded_at_ms = 0;  // when the fraud guard counted its send; 0 = it did not
+    std::string channel;        // the channel the send asked for
+    std::string twilio_sid;     // the Twilio face's VE sid and send attempts (Verification)
+    std::string send_attempts;
+};
+
+// What the Twilio face (§11) asks of a check or a cancel: the verification must have
+// been sent in the service `service_sid` and have the VE sid `twilio_sid` (each without
+// its two letters; empty: any), and, for a cancel, be pending. `approve` approves
+// without a code (Status=approved).
+struct TwilioScope {
+    std::string service_sid;
+    std::string twilio_sid;
+    bool approve = false;
 };
 
 // The fraud guard's verdict on a send (lua/guard/admit.lua).
@@ -109,9 +123,9 @@ class Store {
     void current_verification(const std::string& tag, Then<std::string> then);
     // `code_hashes`: the presented code's hash under each hash key in use.
     void check(const Caller& caller, const RecordRef& ref, const std::string& code_hashes,
-               const Idempotency* idempotency, Then<CheckOutcome> then);
+               const Idempotency* idempotency, const TwilioScope& scope, Then<CheckOutcome> then);
     void cancel(const Caller& caller, const RecordRef& ref, const Idempotency* idempotency,
-                Then<Verification> then);
+                const TwilioScope& scope, Then<Verification> then);
     // `not_found` is the code for an unknown id: 4040, or 4044 when read as a message.
     void get(const Caller& caller, const RecordRef& ref, ErrorCode not_found,
              Then<Verification> then);
@@ -165,6 +179,14 @@ class Store {
     // In the order they were created, skipping `skip`, at most `most`.
     void list_services(const std::string& account_tag, long long skip, int most,
                        Then<TwilioServicePage> then);
+    // The number tag of a Twilio face's verification by its VE sid (4040 when none is
+    // known), which a send puts there for `lifetime_ms` (its code's time to live and
+    // grace: the index entry ends with the verification).
+    void put_twilio_verification(const std::string& account_tag, const std::string& twilio_sid,
+                                 const std::string& number_tag, int64_t lifetime_ms,
+                                 Then<bool> then);
+    void find_twilio_verification(const std::string& account_tag, const std::string& twilio_sid,
+                                  Then<std::string> then);
     // Whether events are recorded (ARGV of the scripts that change state).
     const char* events_flag() const { return limits_.record_events ? "1" : "0"; }
     // Redis answers on a lane, with the scripts loaded.

@@ -41,6 +41,12 @@ struct Verification {
     std::string delivery_error;
     std::string provider_message_id;
     int64_t delivered_at_ms = 0;  // 0 = not delivered
+    // The Twilio face's (§11), empty for a native send: the service it was sent in and
+    // its VE sid, each without its two letters, and the VE sid's send attempts as
+    // lib/record.lua's F.send_attempts spells them (twilio.hpp reads them).
+    std::string service_sid;
+    std::string twilio_sid;
+    std::string send_attempts;
 };
 
 // What a send stores: the verification (its status and times are the script's to set),

@@ -46,6 +46,12 @@ local F = {
     delivered_at = 'dat',      -- ms, from the provider's receipt
     events_cursor = 'ec',      -- sandbox: the steps whose events were recorded
     expiry_reported = 'xr',    -- 1 once verification.expired was recorded
+    -- the Twilio face's (§11), on verifications sent through it only
+    service = 'sv',            -- the service's sid without its VA
+    twilio_sid = 've',         -- the VE sid without its VE: a resend in the same service
+                               -- to a pending verification keeps that one's
+    send_attempts = 'sa',      -- the VE sid's sends: the first one's ms, then one word per
+                               -- send, its channel's letter (s, w) and seconds after the first
 }
 
 local STATUS = {pending = 'p', approved = 'a', locked = 'l', canceled = 'c', superseded = 's'}

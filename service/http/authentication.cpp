@@ -1,20 +1,13 @@
 // Authentication (authentication.hpp).
 #include "service/http/authentication.hpp"
 
-#include <chrono>
-
+#include "verifyd/clock.hpp"
 #include "verifyd/crypto.hpp"
 #include "verifyd/text.hpp"
 #include "verifyd/twilio.hpp"
 
 namespace verifyd {
 namespace {
-
-int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // The key the request presents; "" for an Authorization header that is not Bearer,
 // nothing when it presents none.
@@ -66,7 +59,7 @@ std::optional<ApiError> authenticate(const HttpRequest& request, unsigned scope,
     std::string account_sid;
     auto presented = presented_credentials(request, exchange, account_sid);
     if (!presented) return make_error(ErrorCode::MissingApiKey);
-    AuthResult auth = exchange.credentials->keys.authenticate(*presented, now_seconds());
+    AuthResult auth = exchange.credentials->keys.authenticate(*presented, wall_clock_ms() / 1000);
     if (auth.error) return make_error(*auth.error);
     // Any mismatch says no more than a wrong key would (§11).
     if (exchange.twilio_face && account_sid != twilio_account_sid(auth.key->account))

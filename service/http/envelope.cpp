@@ -3,8 +3,7 @@
 // response.
 #include "service/http/envelope.hpp"
 
-#include <chrono>
-
+#include "verifyd/clock.hpp"
 #include "verifyd/keys.hpp"
 #include "verifyd/log.hpp"
 
@@ -12,12 +11,6 @@ namespace verifyd {
 namespace {
 
 using nlohmann::json;
-
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string dump(const json& value) {
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -29,7 +22,7 @@ std::string envelope(bool ok, const std::string& part, const std::string& reques
     body += ",\"meta\":{\"request_id\":";
     body += dump(request_id);
     body += ",\"timestamp\":\"";
-    body += format_rfc3339(now_ms());
+    body += format_rfc3339(wall_clock_ms());
     body += "\",\"version\":\"v1\"},\"success\":";
     body += ok ? "true}" : "false}";
     return body;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "service/http/exchange.hpp"
+#include "verifyd/requests.hpp"
 #include "verifyd/twilio.hpp"
 
 namespace verifyd {
@@ -29,6 +30,20 @@ void list_messages(const HttpRequest& request, const std::string& id, const Exch
 void sent_receipt(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void delivery_receipt(const HttpRequest& request, const std::string& id,
                       const ExchangePtr& exchange);
+// A send whose request is read, with the caller's mode set (handlers/send.cpp): the
+// destination policy, the fraud guard and the client limits, then the store creates
+// it; `answer` gets the created (or replayed) verification, or the refusal. Shared by
+// POST /verify/send and the Twilio face.
+void send_parsed(const ExchangePtr& exchange, const SendRequest& send, Then<Verification> answer);
+// A code against verification `ref` (handlers/check.cpp), or against the current
+// verification of the number `tag` (with the Idempotency-Key claimed here); the outcome
+// is counted in the metrics and, when approved, by the fraud guard, then `answer` gets it.
+// Shared by POST /verify/check and the Twilio face.
+void check_code(const ExchangePtr& exchange, const RecordRef& ref, const std::string& code,
+                const Idempotency* idempotency, const TwilioScope& scope,
+                Then<CheckOutcome> answer);
+void check_current(const ExchangePtr& exchange, const std::string& tag, const std::string& code,
+                   const TwilioScope& scope, Then<CheckOutcome> answer);
 // The fraud guard's administration (handlers/fraud.cpp).
 void list_fraud_blocks(const HttpRequest& request, const std::string& id,
                        const ExchangePtr& exchange);
@@ -51,6 +66,16 @@ void update_twilio_service(const HttpRequest& request, const std::string& id,
                            const ExchangePtr& exchange);
 void delete_twilio_service(const HttpRequest& request, const std::string& id,
                            const ExchangePtr& exchange);
+// The Twilio face's verifications (handlers/twilio_verifications.cpp, §11); `id` is
+// "VA…" or "VA…/<VE sid or number>".
+void create_twilio_verification(const HttpRequest& request, const std::string& id,
+                                const ExchangePtr& exchange);
+void get_twilio_verification(const HttpRequest& request, const std::string& id,
+                             const ExchangePtr& exchange);
+void update_twilio_verification(const HttpRequest& request, const std::string& id,
+                                const ExchangePtr& exchange);
+void check_twilio_verification(const HttpRequest& request, const std::string& id,
+                               const ExchangePtr& exchange);
 void healthz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void readyz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void metrics(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);

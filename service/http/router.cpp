@@ -21,8 +21,10 @@ enum class Served {
 };
 
 struct Route {
-    std::vector<std::string> pattern;  // path segments; "*" is one non-empty {id} segment
-    const char* label;                 // for metrics and the access log
+    // Path segments; "*" is one non-empty {id} segment. A route with several has them
+    // joined by '/' in its id (none of them can hold one).
+    std::vector<std::string> pattern;
+    const char* label;  // for metrics and the access log
     const char* method;
     unsigned scope;  // 0 = no authentication
     RouteHandler handler;
@@ -37,7 +39,7 @@ struct Route {
         for (size_t i = 0; i < parts.size(); ++i) {
             if (pattern[i] == "*") {
                 if (parts[i].empty()) return std::nullopt;
-                id = parts[i];
+                id += (id.empty() ? "" : "/") + parts[i];
             } else if (parts[i] != pattern[i]) {
                 return std::nullopt;
             }
@@ -78,6 +80,28 @@ const std::vector<Route>& routes() {
          "DELETE",
          kScopeSend,
          delete_twilio_service},
+        {{"v2", "Services", "*", "Verifications"},
+         "/v2/Services/{sid}/Verifications",
+         "POST",
+         kScopeSend,
+         create_twilio_verification,
+         true},
+        {{"v2", "Services", "*", "Verifications", "*"},
+         "/v2/Services/{sid}/Verifications/{sid}",
+         "GET",
+         kScopeRead,
+         get_twilio_verification},
+        {{"v2", "Services", "*", "Verifications", "*"},
+         "/v2/Services/{sid}/Verifications/{sid}",
+         "POST",
+         kScopeSend,
+         update_twilio_verification},
+        {{"v2", "Services", "*", "VerificationCheck"},
+         "/v2/Services/{sid}/VerificationCheck",
+         "POST",
+         kScopeCheck,
+         check_twilio_verification,
+         true},
         {{"webhooks", "sent"}, "/webhooks/sent", "POST", 0, sent_receipt},
         {{"webhooks", "delivery"}, "/webhooks/delivery", "POST", 0, delivery_receipt},
         {{"healthz"}, "/healthz", "GET", 0, healthz, false, Served::Everywhere},

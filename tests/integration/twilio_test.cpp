@@ -1,63 +1,14 @@
 // The Twilio face's wire format (§11) as any HTTP client sees it: HTTP Basic with the
 // account SID, form bodies, Twilio's resources and error bodies, services that belong to
 // one account. The official SDK's view of the same: twilio_sdk_test.cpp.
-#include <sodium.h>
-
 #include <catch2/catch.hpp>
 
-#include "support/verifyd_instance.hpp"
+#include "support/twilio_client.hpp"
 
 using namespace verifyd_test;
 using nlohmann::json;
 
 namespace {
-
-// Authorization: Basic of `user` and `password`.
-Headers basic_auth(const std::string& user, const std::string& password) {
-    const std::string credentials = user + ":" + password;
-    std::string encoded(
-        sodium_base64_encoded_len(credentials.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(encoded.data(), encoded.size(),
-                      reinterpret_cast<const unsigned char*>(credentials.data()),
-                      credentials.size(), sodium_base64_VARIANT_ORIGINAL);
-    encoded.resize(encoded.find('\0'));
-    return {{"Authorization", "Basic " + encoded}};
-}
-
-// A client of the /v2 face as the account of `key_name`.
-struct TwilioClient {
-    VerifydInstance& v;
-    Headers auth;
-
-    HttpResponse request(const std::string& method, const std::string& target,
-                         const std::string& form = {}, Headers extra = {}) {
-        Headers headers = auth;
-        if (method == "POST" && !form.empty())
-            headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-        headers.insert(headers.end(), extra.begin(), extra.end());
-        return v.client().request(method, target, headers, form);
-    }
-};
-
-TwilioClient as_account(VerifydInstance& v, const std::string& account, const std::string& key) {
-    return {v, basic_auth(twilio_account_sid_of(account), v.key(key))};
-}
-
-// Twilio's error body, exactly: code, message, more_info, status, and nothing that
-// Twilio's SDKs would read as another format (type, title).
-void require_twilio_error(const HttpResponse& response, int status, int code) {
-    INFO(response.status << " " << response.body);
-    REQUIRE(response.status == status);
-    const json body = response.json();
-    REQUIRE(body.is_object());
-    CHECK(body.size() == 4);
-    CHECK(body["code"] == code);
-    CHECK(body["status"] == status);
-    CHECK(body["more_info"] == "https://www.twilio.com/docs/errors/" + std::to_string(code));
-    CHECK(body["message"].is_string());
-    CHECK_FALSE(body.contains("type"));
-    CHECK_FALSE(body.contains("title"));
-}
 
 json created_service(TwilioClient& client, const std::string& form) {
     HttpResponse created = client.request("POST", "/v2/Services", form);

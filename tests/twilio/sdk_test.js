@@ -27,6 +27,21 @@ const key = process.env.VERIFYD_KEY;
 const client = twilio(accountSid, key, { httpClient: new VerifydRequestClient(origin) });
 const verify = client.verify.v2;
 
+// The code of the newest sandbox message to `to`, read through verifyd's native API with
+// the same key, as a test suite reads it.
+async function sandboxCode(to) {
+    const response = await fetch(`${origin}/messages?to=${encodeURIComponent(to)}`,
+        { headers: { Authorization: `Bearer ${key}` } });
+    assert.equal(response.status, 200);
+    const messages = (await response.json()).data.messages;
+    assert.ok(messages.length > 0, `no message to ${to}`);
+    return messages[0].template.variables.code;
+}
+
+function wrongCode(code) {
+    return (code[0] === '9' ? '0' : String(Number(code[0]) + 1)) + code.slice(1);
+}
+
 // The RestException the SDK throws for `promise`, checked for Twilio's code and status.
 async function refused(promise, code, status) {
     try {
@@ -78,6 +93,79 @@ const steps = [
         assert.equal(next.instances.length, 1);
         assert.equal(await next.nextPage(), undefined);
         s.more = more;
+    }],
+    ['a verification is sent in the service: pending, with every field the SDK reads', async (s) => {
+        const sent = await verify.services(s.service.sid).verifications.create({ to: '+14155552671', channel: 'sms' });
+        assert.match(sent.sid, /^VE[0-9a-f]{32}$/);
+        assert.equal(sent.serviceSid, s.service.sid);
+        assert.equal(sent.accountSid, accountSid);
+        assert.equal(sent.to, '+14155552671');
+        assert.equal(sent.channel, 'sms');
+        assert.equal(sent.status, 'pending');
+        assert.equal(sent.valid, false);
+        assert.equal(sent.sendCodeAttempts.length, 1);
+        assert.match(sent.sendCodeAttempts[0].attempt_sid, /^VL[0-9a-f]{32}$/);
+        assert.ok(sent.dateCreated instanceof Date && !isNaN(sent.dateCreated));
+        assert.equal(sent.url, `${origin}/v2/Services/${s.service.sid}/Verifications/${sent.sid}`);
+        s.verification = sent;
+        s.code = await sandboxCode('+14155552671');
+        assert.equal(s.code.length, 6);
+    }],
+    ['a resend keeps the sid and adds an attempt', async (s) => {
+        const again = await verify.services(s.service.sid).verifications.create({ to: '+14155552671', channel: 'sms' });
+        assert.equal(again.sid, s.verification.sid);
+        assert.equal(again.sendCodeAttempts.length, 2);
+        s.code = await sandboxCode('+14155552671');
+    }],
+    ['the verification is fetched by its sid and by its number', async (s) => {
+        const bySid = await verify.services(s.service.sid).verifications(s.verification.sid).fetch();
+        assert.equal(bySid.status, 'pending');
+        const byNumber = await verify.services(s.service.sid).verifications('+14155552671').fetch();
+        assert.equal(byNumber.sid, s.verification.sid);
+    }],
+    ['a wrong code answers pending and not valid', async (s) => {
+        const check = await verify.services(s.service.sid).verificationChecks.create({ to: '+14155552671', code: wrongCode(s.code) });
+        assert.equal(check.status, 'pending');
+        assert.equal(check.valid, false);
+        assert.equal(check.sid, s.verification.sid);
+    }],
+    ['the right code by VerificationSid approves, and the approved verification is gone', async (s) => {
+        const check = await verify.services(s.service.sid).verificationChecks.create({ verificationSid: s.verification.sid, code: s.code });
+        assert.equal(check.status, 'approved');
+        assert.equal(check.valid, true);
+        assert.equal(check.to, '+14155552671');
+        await refused(verify.services(s.service.sid).verifications(s.verification.sid).fetch(), 20404, 404);
+        await refused(verify.services(s.service.sid).verificationChecks.create({ to: '+14155552671', code: s.code }), 20404, 404);
+    }],
+    ['a canceled verification is gone', async (s) => {
+        const sent = await verify.services(s.service.sid).verifications.create({ to: '+14155552672', channel: 'sms' });
+        const canceled = await verify.services(s.service.sid).verifications(sent.sid).update({ status: 'canceled' });
+        assert.equal(canceled.status, 'canceled');
+        await refused(verify.services(s.service.sid).verifications(sent.sid).fetch(), 20404, 404);
+    }],
+    ['five wrong codes answer 200, the sixth check is 60202', async (s) => {
+        await verify.services(s.service.sid).verifications.create({ to: '+14155552673', channel: 'sms' });
+        const wrong = wrongCode(await sandboxCode('+14155552673'));
+        for (let i = 1; i <= 5; i++) {
+            const check = await verify.services(s.service.sid).verificationChecks.create({ to: '+14155552673', code: wrong });
+            assert.equal(check.valid, false);
+            assert.equal(check.status, i < 5 ? 'pending' : 'max_attempts_reached');
+        }
+        await refused(verify.services(s.service.sid).verificationChecks.create({ to: '+14155552673', code: wrong }), 60202, 429);
+    }],
+    ['sends beyond the number\'s window are 60203', async (s) => {
+        const send = () => verify.services(s.service.sid).verifications.create({ to: '+14155552674', channel: 'sms' });
+        for (let i = 0; i < 3; i++) await send();
+        await refused(send(), 60203, 429);
+    }],
+    ['unknown verification sids are 20404, a channel verifyd has not is 60223', async (s) => {
+        const unknown = 'VE0123456789abcdef0123456789abcdef';
+        await refused(verify.services(s.service.sid).verifications(unknown).fetch(), 20404, 404);
+        await refused(verify.services(s.service.sid).verificationChecks.create({ verificationSid: unknown, code: '123456' }), 20404, 404);
+        const call = await refused(verify.services(s.service.sid).verifications.create({ to: '+14155552675', channel: 'call' }), 60223, 400);
+        assert.match(call.message, /Channel/);
+        const bad = await refused(verify.services(s.service.sid).verifications.create({ to: '4155552675', channel: 'sms' }), 60200, 400);
+        assert.match(bad.message, /To/i);
     }],
     ['a deleted service is gone: 20404', async (s) => {
         assert.equal(await verify.services(s.more[1].sid).remove(), true);

@@ -43,6 +43,8 @@ NewVerification new_verification(const SendRequest& send, const std::string& tag
         created.sealed_code = seal_code(credentials.sealing_key(), verification_id, code);
     }
     v.delivery_status = "queued";
+    v.service_sid = send.service_sid;
+    v.twilio_sid = send.twilio_sid;
     return created;
 }
 
@@ -54,21 +56,22 @@ struct GuardState {
 };
 using GuardStatePtr = std::shared_ptr<GuardState>;
 
-// The response to a created (or replayed) send.
-Then<Verification> respond_created(const ExchangePtr& exchange) {
-    return exchange->respond_with<Verification>([](Exchange& x, const Verification& stored) {
-        if (!x.replayed) {
-            x.services.metrics.count_send(stored.sandbox, stored.channel);
-            x.services.metrics.count_verification("sent", stored.country);
+// `answer` once the send's metrics are counted (a replayed one was counted before).
+Then<Verification> count_created(const ExchangePtr& exchange, Then<Verification> answer) {
+    return [exchange, answer = std::move(answer)](Result<Verification> result) {
+        if (result.ok() && !result.replayed) {
+            exchange->services.metrics.count_send(result.value.sandbox, result.value.channel);
+            exchange->services.metrics.count_verification("sent", result.value.country);
         }
-        return x.ok(201, verification_json(stored, false, x.services.settings.app_name));
-    });
+        answer(std::move(result));
+    };
 }
 
 // The store creates the verification; a send not created takes back its counts.
 void create(const ExchangePtr& exchange, const NewVerification& created,
-            const std::optional<Idempotency>& key, const GuardStatePtr& guard) {
-    Then<Verification> respond = respond_created(exchange);
+            const std::optional<Idempotency>& key, const GuardStatePtr& guard,
+            const Then<Verification>& answer) {
+    Then<Verification> respond = count_created(exchange, answer);
     exchange->counting().send(
         exchange->caller, created, key ? &*key : nullptr,
         [exchange, guard, respond = std::move(respond)](Result<Verification> result) {
@@ -84,56 +87,62 @@ void create(const ExchangePtr& exchange, const NewVerification& created,
 // that was created).
 void refuse_decided(const ExchangePtr& exchange, NewVerification created,
                     const std::optional<Idempotency>& key, ApiError error, std::string encoded,
-                    const std::string& rule) {
+                    const std::string& rule, const Then<Verification>& answer) {
     exchange->services.metrics.count_send_refusal(rule, created.verification.country);
     if (!key) return exchange->refuse(std::move(error));
     created.refusal = std::move(encoded);
-    exchange->counting().send(exchange->caller, created, &*key, respond_created(exchange));
+    exchange->counting().send(exchange->caller, created, &*key, count_created(exchange, answer));
 }
 
 void refuse_paused(const ExchangePtr& exchange, const NewVerification& created,
-                   const std::optional<Idempotency>& key, const GuardVerdict& verdict) {
+                   const std::optional<Idempotency>& key, const GuardVerdict& verdict,
+                   const Then<Verification>& answer) {
     refuse_decided(exchange, created, key, paused_refusal(verdict.target),
-                   "4032 0 " + verdict.target, verdict.reason);
+                   "4032 0 " + verdict.target, verdict.reason, answer);
 }
 
 void refuse_client(const ExchangePtr& exchange, const NewVerification& created,
-                   const std::optional<Idempotency>& key, const ClientVerdict& client) {
+                   const std::optional<Idempotency>& key, const ClientVerdict& client,
+                   const Then<Verification>& answer) {
     refuse_decided(exchange, created, key, client_refusal(client.field, client.retry_after),
-                   "4045 " + std::to_string(client.retry_after) + " " + client.field, client.field);
+                   "4045 " + std::to_string(client.retry_after) + " " + client.field, client.field,
+                   answer);
 }
 
 // §10.2 after the guard admitted the send (the checks' order is §10's: a client over
 // its limit is told so first, so a send the guard refuses still looks at the limits).
 void limit_clients(const ExchangePtr& exchange, const NewVerification& created,
-                   const std::optional<Idempotency>& key, const GuardStatePtr& guard) {
+                   const std::optional<Idempotency>& key, const GuardStatePtr& guard,
+                   const Then<Verification>& answer) {
     Store& store = exchange->services.store;
     store.limit_clients(guard->send, true, [=, &store](Result<ClientVerdict> client) {
         exchange->guarded([&] {
             if (client.error || client.value.over)
                 store.release(guard->send, guard->counted_at_ms, false);
             if (client.error) return exchange->refuse(*client.error);
-            if (client.value.over) return refuse_client(exchange, created, key, client.value);
+            if (client.value.over)
+                return refuse_client(exchange, created, key, client.value, answer);
             guard->clients_counted = true;
-            create(exchange, created, key, guard);
+            create(exchange, created, key, guard, answer);
         });
     });
 }
 
 void on_verdict(const ExchangePtr& exchange, NewVerification created,
                 const std::optional<Idempotency>& key, const GuardStatePtr& guard,
-                const GuardVerdict& verdict) {
+                const GuardVerdict& verdict, const Then<Verification>& answer) {
     ApiServices& services = exchange->services;
     for (const Pause& change : verdict.changes)
         report_pause(change, exchange->caller.account, exchange->caller.sandbox, services.metrics);
-    if (verdict.verdict == "safe") return create(exchange, created, key, nullptr);
+    if (verdict.verdict == "safe") return create(exchange, created, key, nullptr, answer);
     if (verdict.verdict == "refused") {
-        if (guard->send.clients.empty()) return refuse_paused(exchange, created, key, verdict);
+        if (guard->send.clients.empty())
+            return refuse_paused(exchange, created, key, verdict, answer);
         return services.store.limit_clients(guard->send, false, [=](Result<ClientVerdict> client) {
             exchange->guarded([&] {
                 if (client.ok() && client.value.over)
-                    return refuse_client(exchange, created, key, client.value);
-                refuse_paused(exchange, created, key, verdict);
+                    return refuse_client(exchange, created, key, client.value, answer);
+                refuse_paused(exchange, created, key, verdict, answer);
             });
         });
     }
@@ -141,46 +150,52 @@ void on_verdict(const ExchangePtr& exchange, NewVerification created,
         services.metrics.count_monitored_send(verdict.reason, created.verification.country);
     guard->counted_at_ms = verdict.counted_at_ms;
     created.guarded_at_ms = verdict.counted_at_ms;
-    if (guard->send.clients.empty()) return create(exchange, created, key, guard);
-    limit_clients(exchange, created, key, guard);
+    if (guard->send.clients.empty()) return create(exchange, created, key, guard, answer);
+    limit_clients(exchange, created, key, guard, answer);
 }
 
 // The guard and the client limits, then the send; straight to the send when neither
 // applies (the guard is off for the account and the send names no client).
 void guard_and_create(const ExchangePtr& exchange, const SendRequest& send,
-                      const NewVerification& created, const std::optional<Idempotency>& key) {
+                      const NewVerification& created, const std::optional<Idempotency>& key,
+                      const Then<Verification>& answer) {
     const Credentials& credentials = *exchange->credentials;
     const GuardMode mode = credentials.policy.rules_for(exchange->caller.account).fraud_guard;
     const bool names_client = !send.client_network.empty() || !send.client_id.empty();
     if ((mode == GuardMode::Off && !names_client) || !credentials.number_key)
-        return create(exchange, created, key, nullptr);
+        return create(exchange, created, key, nullptr, answer);
     const Verification& v = created.verification;
     auto guard = std::make_shared<GuardState>();
     guard->send = guarded_send(*credentials.number_key, exchange->caller, mode, v.to, v.country,
                                v.ref.tag, v.ref.suffix, send.client_network, send.client_id,
                                exchange->services.settings.fraud);
-    exchange->services.store.admit(guard->send,
-                                   [exchange, created, key, guard](Result<GuardVerdict> verdict) {
-                                       exchange->guarded([&] {
-                                           if (verdict.error)
-                                               return exchange->refuse(*verdict.error);
-                                           on_verdict(exchange, created, key, guard, verdict.value);
-                                       });
-                                   });
+    exchange->services.store.admit(
+        guard->send, [exchange, created, key, guard, answer](Result<GuardVerdict> verdict) {
+            exchange->guarded([&] {
+                if (verdict.error) return exchange->refuse(*verdict.error);
+                on_verdict(exchange, created, key, guard, verdict.value, answer);
+            });
+        });
 }
 
 }  // namespace
 
 void send_verification(const HttpRequest& request, const std::string&,
                        const ExchangePtr& exchange) {
-    const ApiSettings& settings = exchange->services.settings;
     auto body = parse_json_body(request.body);
     if (body.error) return exchange->refuse_final(*body.error);
-    auto parsed = parse_send_request(body.value, settings);
+    auto parsed = parse_send_request(body.value, exchange->services.settings);
     if (parsed.error) return exchange->refuse_final(*parsed.error);
-    const SendRequest& send = parsed.value;
-    exchange->caller.sandbox = !exchange->live_key || send.sandbox;
+    exchange->caller.sandbox = !exchange->live_key || parsed.value.sandbox;
+    send_parsed(exchange, parsed.value,
+                exchange->respond_with<Verification>([](Exchange& x, const Verification& stored) {
+                    return x.ok(201,
+                                verification_json(stored, false, x.services.settings.app_name));
+                }));
+}
 
+void send_parsed(const ExchangePtr& exchange, const SendRequest& send, Then<Verification> answer) {
+    const ApiSettings& settings = exchange->services.settings;
     auto tag = exchange->tag_of_number(send.to);
     if (tag.error) return exchange->refuse_final(*tag.error);
     const std::string region = exchange->services.phones.region_of(send.to);
@@ -196,11 +211,11 @@ void send_verification(const HttpRequest& request, const std::string&,
             "No delivery provider is configured for live sends (VERIFYD_PROVIDER).", 30));
 
     NewVerification created = new_verification(send, tag.value, region, *exchange);
-    exchange->idempotently([exchange, send, created](const Idempotency* idempotency) {
+    exchange->idempotently([exchange, send, created, answer](const Idempotency* idempotency) {
         // Copied: the guard's calls answer after this step has returned.
         std::optional<Idempotency> key;
         if (idempotency) key = *idempotency;
-        guard_and_create(exchange, send, created, key);
+        guard_and_create(exchange, send, created, key, answer);
     });
 }
 

@@ -24,7 +24,7 @@ void cancel_verification(const HttpRequest& request, const std::string& id,
     if (ref.error) return exchange->refuse_final(*ref.error);
     exchange->idempotently([exchange, ref = ref.value](const Idempotency* idempotency) {
         exchange->counting().cancel(
-            exchange->caller, ref, idempotency,
+            exchange->caller, ref, idempotency, {},
             exchange->respond_with<Verification>([](Exchange& x, const Verification& canceled) {
                 return x.ok(200, verification_json(canceled, true, x.services.settings.app_name));
             }));
