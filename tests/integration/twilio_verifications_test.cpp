@@ -318,3 +318,24 @@ TEST_CASE(
     CHECK(checked(client, service, "VerificationSid=" + sid + "&Code=" + code)["status"] ==
           "approved");
 }
+
+TEST_CASE("a send retried with one Idempotency-Key answers the first send again and sends once") {
+    VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"}});
+    TwilioClient client = as_account(v, kAccountA, kTestA);
+    const std::string service = created_service(client, "FriendlyName=Acme");
+    const std::string form = std::string("To=") + kFormNumber + "&Channel=sms";
+    const Headers key = {{"Idempotency-Key", "login-attempt-1"}};
+    const HttpResponse first = client.request("POST", verifications(service), form, key);
+    const HttpResponse retried = client.request("POST", verifications(service), form, key);
+    REQUIRE(first.status == 201);
+    REQUIRE(retried.status == 201);
+    CHECK(retried.json()["sid"] == first.json()["sid"]);
+    CHECK(retried.json()["send_code_attempts"].size() == 1);
+    const HttpResponse listed = v.get(std::string("/messages?to=") + kFormNumber, v.key(kTestA));
+    CHECK(listed.json()["data"]["messages"].size() == 1);
+    // The same key with another form is a conflict, as natively.
+    require_twilio_error(
+        client.request("POST", verifications(service),
+                       std::string("To=") + kFormNumber + "&Channel=whatsapp", key),
+        409, 20409);
+}
