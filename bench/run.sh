@@ -7,6 +7,8 @@
 #   - the ceilings: the bare Pistache handler (same settings), the same with one
 #     asynchronous, pipelined EVALSHA of the check script per request, and redis-benchmark
 #     running the check script by EVALSHA;
+#   - the Twilio face's cost: a /v2 VerificationCheck by To beside the native check by
+#     number, back to back, on one pool of verifications sent through /v2;
 #   - p99 at half the peak rate of check and send (paced by wrk's delay());
 #   - Redis memory per pending verification (100k sandbox sends through the HTTP API)
 #     and verifyd's peak RSS;
@@ -249,18 +251,25 @@ keys_before=$(rcli DBSIZE)
 take_numbers
 per_thread=$(( (memory_sends + wrk_threads - 1) / wrk_threads ))
 [ "$per_thread" -le "$number_span" ] || { log "BENCH_SENDS too large"; exit 1; }
-timeout 300 wrk -t"$wrk_threads" -c64 -d240s -s bench/wrk/send.lua "$verifyd_url" -- \
-    key="$api_key" keepalive=1 base="$base" span="$number_span" count="$per_thread" \
-    ids="$work/ids" >"$raw/memory-sends.txt" 2>&1 &
-wrk_pid=$!
-# wrk sleeps its whole -d even when its threads stop early: interrupt it once they have.
-until [ "$(cat "$work"/ids.* 2>/dev/null | wc -l)" -ge "$((per_thread * wrk_threads))" ]; do
-    kill -0 "$wrk_pid" 2>/dev/null || break
-    sleep 0.2
-done
-sleep 0.5
-kill -INT "$wrk_pid" 2>/dev/null || true
-wait "$wrk_pid" || true
+# send_pool PREFIX PER_THREAD [ARG…]: sends of bench/wrk/send.lua to new numbers until
+# each wrk thread has made PER_THREAD, their ids (or numbers) in PREFIX.<thread>.
+send_pool() {
+    local prefix=$1 count=$2 wrk_pid
+    shift 2
+    timeout 300 wrk -t"$wrk_threads" -c64 -d240s -s bench/wrk/send.lua "$verifyd_url" -- \
+        key="$api_key" keepalive=1 base="$base" span="$number_span" count="$count" \
+        ids="$prefix" "$@" >"$raw/$(basename "$prefix")-sends.txt" 2>&1 &
+    wrk_pid=$!
+    # wrk sleeps its whole -d even when its threads stop early: interrupt it once they have.
+    until [ "$(cat "$prefix".* 2>/dev/null | wc -l)" -ge "$((count * wrk_threads))" ]; do
+        kill -0 "$wrk_pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    sleep 0.5
+    kill -INT "$wrk_pid" 2>/dev/null || true
+    wait "$wrk_pid" || true
+}
+send_pool "$work/ids" "$per_thread"
 cat "$work"/ids.* >"$work/pool.ids"
 memory_after=$(used_memory)
 # Every send went to a number of its own: each number's hash holds one pending
@@ -462,6 +471,29 @@ for ka in 1 0; do
 done
 stop_process "$bare_pid"
 
+# --- 4c. the Twilio face's cost ----------------------------------------------------------
+# A VerificationCheck by To through /v2 (form, HTTP Basic, Twilio's resource) against the
+# native check by number (JSON, the envelope): the same two store calls (the number's
+# current verification, then the check) on the same pool of verifications sent through
+# /v2, paired as in 4b. The account SID is §11's: "AC" and the first 32 hex digits of
+# the unkeyed BLAKE2b-256 of the account's name.
+account_sid=AC$(printf %s acct_bench | b2sum -l 256 | cut -c1-32)
+twilio_auth=$(printf '%s:%s' "$account_sid" "$api_key" | base64 -w0)
+twilio_service=$(curl -sf -u "$account_sid:$api_key" "$verifyd_url/v2/Services" \
+    -d FriendlyName=Bench | sed -n 's/.*"sid":"\(VA[0-9a-f]*\)".*/\1/p')
+[ -n "$twilio_service" ] || { log "could not create a /v2 service"; exit 1; }
+take_numbers
+send_pool "$work/twilio" 5000 service="$twilio_service" auth="$twilio_auth"
+cat "$work"/twilio.* >"$work/twilio.numbers"
+[ -s "$work/twilio.numbers" ] || { log "no /v2 verifications for the pool"; exit 1; }
+for ka in 1 0; do
+    measure paired check-by-number 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
+        ids="$work/twilio.numbers" threads="$wrk_threads" to=1
+    measure paired twilio-check 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
+        ids="$work/twilio.numbers" threads="$wrk_threads" to=1 service="$twilio_service" \
+        auth="$twilio_auth"
+done
+
 # --- 5. p99 at half the peak rate ----------------------------------------------------------
 # Peak: the best throughput of the scenario at 64 connections. Paced by delay() in each
 # wrk thread (bench/wrk/common.lua) at half of it, keep-alive, 64 connections.
@@ -637,6 +669,9 @@ ratio_lines=$(for ka in yes no; do
     ratio_target check-idempotent "$ka" 0.8 "check with an Idempotency-Key each ÷ check" check
     ratio_target send "$ka" 0.9 "send ÷ send with VERIFYD_FRAUD_GUARD=off (the guard's cost)" \
         send-guard-off
+    ratio_target twilio-check "$ka" 0.85 \
+        "/v2 VerificationCheck by To ÷ native check by number (the Twilio face's cost)" \
+        check-by-number
 done)
 paired_table=$(awk -F'\t' '$1 == "paired" {
     printf "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n",

@@ -5,8 +5,11 @@
 -- Each thread starts at its own place in the pool and walks through it.
 -- With idempotency=1 every request carries an Idempotency-Key of its own, so each one
 -- runs (none is a replay) and leaves its claim and its kept answer in Redis.
+-- With to=1 the pool holds numbers (send.lua's with service=…) and each check names its
+-- number: natively {"to": …}, or with service=VA… and auth=… (common.lua) as the Twilio
+-- face's POST /v2/Services/{service}/VerificationCheck form.
 -- Arguments: key=… ids=FILE threads=N keepalive=0|1 [code=000000] [rate=N per thread]
---            [idempotency=0|1] [prepared=N]
+--            [idempotency=0|1] [prepared=N] [to=1 [service=VA… auth=…]]
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local ids = {}
@@ -36,8 +39,14 @@ function init(args)
     end
     assert(#ids > 0, "check.lua: no verification ids in " .. tostring(options.ids))
     for i, id in ipairs(ids) do
-        local body = '{"id": "' .. id .. '", "code": "' .. code .. '"}'
-        local request = wrk.format("POST", "/verify/check", request_headers, body)
+        local path, body = "/verify/check", '{"id": "' .. id .. '", "code": "' .. code .. '"}'
+        if options.service then
+            path = "/v2/Services/" .. options.service .. "/VerificationCheck"
+            body = "To=%2B" .. id:sub(2) .. "&Code=" .. code
+        elseif options.to == "1" then
+            body = '{"to": "' .. id .. '", "code": "' .. code .. '"}'
+        end
+        local request = wrk.format("POST", path, request_headers, body)
         if idempotency_prefix then
             local at = request:find(key_placeholder, 1, true)
             request_heads[i] = request:sub(1, at - 1)

@@ -3,7 +3,9 @@
 -- thread). Gives:
 --   options      key=value arguments after wrk's "--" (init), e.g. key=sk_test_… keepalive=1
 --   headers()    the request headers: JSON, the API key, and "Connection: keep-alive"
---                only when keepalive=1 (wrk itself sends no Connection header)
+--                only when keepalive=1 (wrk itself sends no Connection header); with
+--                service=VA… (the Twilio face) a form and HTTP Basic (auth=base64 of
+--                "AC…:key") instead of JSON and the key
 --   paced        when rate=N (requests per second for this thread) is given, delay()
 --                spaces this thread's requests on a fixed schedule: the "half the peak
 --                rate" runs (wrk2 is not in Debian). Closed loop: a request is never
@@ -28,6 +30,10 @@ end
 
 function headers()
     local h = {["Content-Type"] = "application/json", ["x-api-key"] = options.key}
+    if options.service then
+        h = {["Content-Type"] = "application/x-www-form-urlencoded",
+             ["Authorization"] = "Basic " .. options.auth}
+    end
     if options.keepalive == "1" then h["Connection"] = "keep-alive" end
     return h
 end
