@@ -384,9 +384,10 @@ rcli HSET "$bench_key" i "$settings" n 0 >/dev/null
 rcli PERSIST "$bench_key" >/dev/null
 wrong_hash=$(printf 'x%.0s' $(seq 16))
 # Without events (VERIFYD_EVENTS_URL unset, as verifyd runs here): KEYS[4] the events
-# stream, ARGV[6] "0".
+# stream, ARGV[6] "0"; no Idempotency-Key (ARGV[7…9]) and a native check: no Twilio
+# service or VE sid, no approval without a code (ARGV[10…12]).
 evalsha=(EVALSHA "$check_sha" 4 "k:$key_id" "$bench_key" "$bench_record" q:events 100000000
-    acct_bench "$wrong_hash" "$pool_suffix" s 0 "" 0 0)
+    acct_bench "$wrong_hash" "$pool_suffix" s 0 "" 0 0 "" 0 "")
 rcli "${evalsha[@]}" >"$raw/evalsha-sample.txt"
 grep -q pending "$raw/evalsha-sample.txt" || { log "EVALSHA check did not answer pending"; exit 1; }
 fcall=(FCALL "${library}_check" "${evalsha[@]:2}")

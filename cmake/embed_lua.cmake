@@ -5,7 +5,8 @@
 # definitions run once, when Redis loads it; then each script becomes a function:
 # lua/*.lua (API scripts, named by file) start with begin_api_call (the clock and the
 # API key's limit, lib/key_limit.lua); lua/outbox/, lua/delivery/, lua/events/ and
-# lua/idempotency/, lua/guard/, lua/client/ and lua/services/ (named <folder>_<file>) with
+# lua/idempotency/, lua/guard/, lua/client/, lua/services/ and lua/inbox/ (named
+# <folder>_<file>) with
 # begin_call
 # (the clock).
 # The library's name carries a hash of its sources, so that two releases sharing a Redis
@@ -39,6 +40,7 @@ add_functions("idempotency/" "idempotency_" "begin_call()")
 add_functions("guard/" "guard_" "begin_call()")
 add_functions("client/" "client_" "begin_call()")
 add_functions("services/" "services_" "begin_call()")
+add_functions("inbox/" "inbox_" "begin_call()")
 
 string(SHA1 digest "${library_code}${functions}")
 string(SUBSTRING "${digest}" 0 12 version)

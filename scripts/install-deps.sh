@@ -13,6 +13,8 @@ packages=(
     golang-github-xeipuuv-gojsonschema-dev
     # the fuzz targets (tests/fuzz, scripts/fuzz.sh): clang and its libFuzzer
     clang-14 libfuzzer-14-dev
+    # the sandbox page's browser test (tests/sandbox), driven by puppeteer-core from npm
+    chromium
 )
 # and their validators come from npm: Debian's node and npm unless a node with npm is there
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -500,6 +500,11 @@ Config load_config(const EnvLookup& env) {
     config.key_rpm = static_cast<int>(reader.integer("VERIFYD_KEY_RPM", 6000, 1, 100000000));
     if (auto countries = reader.raw("VERIFYD_ALLOWED_COUNTRIES"))
         config.allowed_countries = parse_countries(*countries);
+    if (auto ui = reader.raw("VERIFYD_SANDBOX_UI")) {
+        if (*ui != "on" && *ui != "off")
+            throw ConfigError("VERIFYD_SANDBOX_UI", "must be on or off");
+        config.sandbox_ui = *ui == "on";
+    }
     if (auto app_name = reader.raw("VERIFYD_APP_NAME")) {
         if (trim(*app_name).empty() || app_name->size() > 64)
             throw ConfigError("VERIFYD_APP_NAME", "must be 1 to 64 characters");
@@ -545,6 +550,7 @@ ApiSettings api_settings(const Config& config) {
     api.max_attempts = config.max_attempts;
     api.allowed_countries = config.allowed_countries;
     api.app_name = config.app_name;
+    api.sandbox_ui = config.sandbox_ui;
     api.idempotency_ttl = config.idempotency_ttl;
     api.live_delivery = config.provider != ProviderKind::None;
     api.sent_webhook_key = config.sent_webhook_key;

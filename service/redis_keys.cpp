@@ -56,6 +56,10 @@ std::string guard_key(const std::string& slot_tag, const std::string& name) {
     return "g:{" + slot_tag + "}:" + name;
 }
 
+std::string inbox_key(const std::string& account_tag) {
+    return "m:{" + account_tag + "}";
+}
+
 std::string service_key(const std::string& account_tag, const std::string& sid) {
     return service_key_prefix(account_tag) + sid;
 }

@@ -309,7 +309,7 @@ Parsed<ListMessagesQuery> parse_list_messages_query(
     const std::vector<std::pair<std::string, std::string>>& query) {
     Parsed<ListMessagesQuery> parsed;
     Problems problems;
-    bool has_to = false;
+    bool has_to = false, has_since = false;
     for (const auto& [raw_name, raw_value] : query) {
         auto name = percent_decode(raw_name);
         auto value = percent_decode(raw_value);
@@ -318,8 +318,12 @@ Parsed<ListMessagesQuery> parse_list_messages_query(
         } else if (*name == "to") {
             has_to = true;
             parsed.value.to = *value;
+            if (value->empty()) problems.add("to", "must be a phone number in E.164");
         } else if (*name == "sandbox") {
             read_sandbox_parameter(*value, parsed.value.sandbox, problems);
+        } else if (*name == "since") {
+            has_since = true;
+            parsed.value.since = *value;
         } else if (*name == "limit") {
             auto limit = parse_whole_number(*value).value_or(0);
             if (limit < 1 || limit > 100)
@@ -330,7 +334,8 @@ Parsed<ListMessagesQuery> parse_list_messages_query(
             problems.add(*name, "is not a known query parameter");
         }
     }
-    if (!has_to) problems.add("to", "is required");
+    // Whether `to` may be left out depends on the caller's mode: the handler decides.
+    if (has_to && has_since) problems.add("since", "is only for the listing without to");
     if (problems.any()) parsed.error = problems.error();
     return parsed;
 }

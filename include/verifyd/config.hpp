@@ -142,6 +142,7 @@ struct Config {
     int resend_cooldown = 30;
     int expired_grace = 86400;
     int key_rpm = 6000;
+    bool sandbox_ui = true;
     std::set<std::string> allowed_countries;  // empty = all
     std::string app_name = "Verify";
     ProviderKind provider = ProviderKind::None;
@@ -188,6 +189,7 @@ struct ApiSettings {
     int max_attempts = 0;
     std::set<std::string> allowed_countries;  // empty = all
     std::string app_name;
+    bool sandbox_ui = true;  // GET /sandbox, the sandbox inbox page (VERIFYD_SANDBOX_UI)
     int idempotency_ttl = 0;
     bool live_delivery = false;  // a provider is configured
     // The keys receipts are signed with; empty = that receipt endpoint refuses them.

@@ -84,6 +84,10 @@ std::string service_key_prefix(const std::string& account_tag);
 std::string services_index_key(const std::string& account_tag);
 std::string services_sequence_key(const std::string& account_tag);
 
+// The sandbox inbox (lua/inbox/): one sorted set m:{tag} per account (tag: the keyed
+// hash of its name) of its sandbox messages' job refs by creation time.
+std::string inbox_key(const std::string& account_tag);
+
 // The number key, sealed under each hash key in use (number_key.hpp).
 constexpr const char* kNumberKeyKey = "{verifyd}:number-key";
 

@@ -44,9 +44,10 @@ struct CheckRequest {
 };
 
 struct ListMessagesQuery {
-    std::string to;
+    std::string to;  // empty: the account's sandbox messages (the sandbox inbox, §13)
     int limit = 10;
     bool sandbox = false;
+    std::string since;  // without `to`: a message id; only the messages after it
 };
 
 template <typename T>

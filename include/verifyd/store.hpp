@@ -187,6 +187,14 @@ class Store {
                                  Then<bool> then);
     void find_twilio_verification(const std::string& account_tag, const std::string& twilio_sid,
                                   Then<std::string> then);
+    // The sandbox inbox of the account whose slot tag is `account_tag` (lua/inbox/; no
+    // limit counted): put_inbox adds a sandbox message; read_inbox answers the newest
+    // (at most `limit`, only those after `after` unless it is empty) that `caller` may
+    // see, newest first, leaving out the ones forgotten since.
+    void put_inbox(const std::string& account_tag, const RecordRef& message, int64_t created_ms,
+                   Then<bool> then);
+    void read_inbox(const Caller& caller, const std::string& account_tag, const RecordRef& after,
+                    int limit, Then<std::vector<Verification>> then);
     // Whether events are recorded (ARGV of the scripts that change state).
     const char* events_flag() const { return limits_.record_events ? "1" : "0"; }
     // Redis answers on a lane, with the scripts loaded.

@@ -76,6 +76,12 @@ void update_twilio_verification(const HttpRequest& request, const std::string& i
                                 const ExchangePtr& exchange);
 void check_twilio_verification(const HttpRequest& request, const std::string& id,
                                const ExchangePtr& exchange);
+// The sandbox inbox page and its files (handlers/sandbox.cpp, §13); no authentication:
+// the page asks for a test key and sends it only to GET /messages.
+void sandbox_page(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
+// The slot tag of the caller's account's sandbox inbox (store.hpp put_inbox; 503 until
+// the number key is known).
+Result<std::string> inbox_slot(const Exchange& exchange);
 void healthz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void readyz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void metrics(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);

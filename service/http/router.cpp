@@ -102,6 +102,8 @@ const std::vector<Route>& routes() {
          kScopeCheck,
          check_twilio_verification,
          true},
+        {{"sandbox"}, "/sandbox", "GET", 0, sandbox_page},
+        {{"sandbox", "*"}, "/sandbox/{file}", "GET", 0, sandbox_page},
         {{"webhooks", "sent"}, "/webhooks/sent", "POST", 0, sent_receipt},
         {{"webhooks", "delivery"}, "/webhooks/delivery", "POST", 0, delivery_receipt},
         {{"healthz"}, "/healthz", "GET", 0, healthz, false, Served::Everywhere},

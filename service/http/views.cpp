@@ -72,6 +72,8 @@ json message_json(const Verification& v, const Templates& templates, const std::
     const json variables = rendered_variables(v, app_name);
     json data = {{"id", make_record_id(kMessagePrefix, v.ref)},
                  {"verification_id", make_record_id(kVerificationPrefix, v.ref)},
+                 {"verification_status", v.status},
+                 {"attempts_remaining", std::max(0, v.max_attempts - v.attempts)},
                  {"to", v.to},
                  {"channel", v.delivery_channel},
                  {"status", v.delivery_status},

@@ -242,10 +242,11 @@ TEST_CASE("GET /messages takes a limit from 1 to 100 only") {
     }
 }
 
-TEST_CASE("GET /messages without a valid to is refused") {
+TEST_CASE("GET /messages without a valid to is refused (a live key's; sandbox lists the inbox)") {
     VerifydInstance v;
-    require_error(v.get("/messages", v.key(kTestA)), 400, 4000);
-    require_error(v.get("/messages?limit=5", v.key(kTestA)), 400, 4000);
+    require_error(v.get("/messages", v.key(kLiveA)), 400, 4000);
+    require_error(v.get("/messages?limit=5", v.key(kLiveA)), 400, 4000);
+    require_error(v.get("/messages?to=", v.key(kTestA)), 400, 4000);
     require_error(v.get("/messages?to=123", v.key(kTestA)), 400, 4001);
     require_error(v.get("/messages?to=%2B1%20415%20555%202671", v.key(kTestA)), 400, 4001);
 }

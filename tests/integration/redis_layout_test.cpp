@@ -28,8 +28,8 @@ std::string encoding(VerifydInstance& v, const std::string& key) {
 }  // namespace
 
 TEST_CASE(
-    "a pending sandbox verification is one compact hash besides the key's counter and "
-    "the fraud guard's counts") {
+    "a pending sandbox verification is one compact hash besides the key's counter, the fraud "
+    "guard's counts and its account's inbox") {
     VerifydInstance v;
     v.send_ok(v.key(kTestA), us_number(14001));
 
@@ -38,11 +38,15 @@ TEST_CASE(
     for (const auto& key : v.redis().keys())
         if (key.rfind("q:", 0) != 0 && key != "{verifyd}:number-key") keys.push_back(key);
     INFO("keys: " << json(keys).dump());
-    CHECK(keys.size() == 4);
+    CHECK(keys.size() == 5);
     const std::vector<std::string> numbers = keys_starting(v, "n:");
     REQUIRE(numbers.size() == 1);
     CHECK(keys_starting(v, "k:").size() == 1);
     CHECK(encoding(v, numbers[0]) == "listpack");
+    // The inbox holds the message's job ref only, compact too.
+    const std::vector<std::string> inbox = keys_starting(v, "m:{");
+    REQUIRE(inbox.size() == 1);
+    CHECK(encoding(v, inbox[0]) == "listpack");
     // The counts of the number's prefix and of its country, in one slot.
     const std::vector<std::string> counts = keys_starting(v, "g:{");
     REQUIRE(counts.size() == 2);

@@ -91,3 +91,23 @@ TEST_CASE("fallback_after_seconds is 10 to 300 and needs fallback sms") {
         {"to", "+14155552671"}, {"channel", "whatsapp"}, {"fallback_after_seconds", 30}};
     CHECK(verifyd::parse_send_request(without_fallback, api_settings()).error);
 }
+
+TEST_CASE(
+    "a messages query may leave out to, takes since only without it, and refuses an empty to") {
+    using Query = std::vector<std::pair<std::string, std::string>>;
+    auto inbox = verifyd::parse_list_messages_query(Query{{"since", "msg_x"}, {"limit", "5"}});
+    REQUIRE_FALSE(inbox.error);
+    CHECK(inbox.value.to.empty());
+    CHECK(inbox.value.since == "msg_x");
+    CHECK(inbox.value.limit == 5);
+    auto number = verifyd::parse_list_messages_query(Query{{"to", "%2B14155552671"}});
+    REQUIRE_FALSE(number.error);
+    CHECK(number.value.to == "+14155552671");
+    auto both =
+        verifyd::parse_list_messages_query(Query{{"to", "+14155552671"}, {"since", "msg_x"}});
+    REQUIRE(both.error);
+    CHECK(both.error->details.count("since") == 1);
+    auto empty = verifyd::parse_list_messages_query(Query{{"to", ""}});
+    REQUIRE(empty.error);
+    CHECK(empty.error->details.count("to") == 1);
+}

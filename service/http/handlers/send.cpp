@@ -56,14 +56,20 @@ struct GuardState {
 };
 using GuardStatePtr = std::shared_ptr<GuardState>;
 
-// `answer` once the send's metrics are counted (a replayed one was counted before).
+// `answer` once the send's metrics are counted and a sandbox message is in its account's
+// inbox (a replayed send was counted and put there before). The inbox is another slot,
+// hence another call; a message it misses is still in its number's listing.
 Then<Verification> count_created(const ExchangePtr& exchange, Then<Verification> answer) {
     return [exchange, answer = std::move(answer)](Result<Verification> result) {
-        if (result.ok() && !result.replayed) {
-            exchange->services.metrics.count_send(result.value.sandbox, result.value.channel);
-            exchange->services.metrics.count_verification("sent", result.value.country);
-        }
-        answer(std::move(result));
+        if (!result.ok() || result.replayed) return answer(std::move(result));
+        const Verification& v = result.value;
+        exchange->services.metrics.count_send(v.sandbox, v.channel);
+        exchange->services.metrics.count_verification("sent", v.country);
+        auto inbox = inbox_slot(*exchange);
+        if (!v.sandbox || !inbox.ok()) return answer(std::move(result));
+        exchange->services.store.put_inbox(
+            inbox.value, v.ref, v.created_ms,
+            [answer, result](Result<bool>) mutable { answer(std::move(result)); });
     };
 }
 

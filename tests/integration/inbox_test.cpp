@@ -1,0 +1,136 @@
+// The sandbox inbox (§13) over HTTP: GET /messages without `to` lists an account's
+// sandbox messages across numbers, newest first, with their states as they move; and
+// GET /sandbox serves the page that shows them, locked down. The page in a real
+// browser: sandbox_browser_test.cpp.
+#include <catch2/catch.hpp>
+#include <regex>
+
+#include "support/api_checks.hpp"
+#include "support/twilio_client.hpp"
+
+using namespace verifyd_test;
+using nlohmann::json;
+
+namespace {
+
+json inbox(VerifydInstance& v, const std::string& key, const std::string& query = "") {
+    return require_success(v.get("/messages" + query, key))["messages"];
+}
+
+std::vector<std::string> ids_of(const json& messages) {
+    std::vector<std::string> ids;
+    for (const json& message : messages) ids.push_back(message["id"]);
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "in sandbox mode GET /messages without to lists the account's newest sandbox messages, "
+    "across numbers, newest first, with since for the newer ones") {
+    VerifydInstance v;
+    const std::string key = v.key(kTestA);
+    std::vector<std::string> sent;  // message ids, oldest first
+    for (int i = 0; i < 3; ++i) sent.push_back(v.send_ok(key, us_number(5101 + i))["message_id"]);
+
+    const json all = inbox(v, key);
+    CHECK(ids_of(all) == std::vector<std::string>{sent[2], sent[1], sent[0]});
+    CHECK(all[0]["to"] == us_number(5103));
+    CHECK(all[0]["template"]["variables"]["code"].get<std::string>().size() == 6);
+    CHECK(all[0]["verification_status"] == "pending");
+    CHECK(all[0]["attempts_remaining"] == 5);
+
+    CHECK(ids_of(inbox(v, key, "?limit=2")) == std::vector<std::string>{sent[2], sent[1]});
+    CHECK(ids_of(inbox(v, key, "?since=" + sent[0])) == std::vector<std::string>{sent[2], sent[1]});
+    CHECK(inbox(v, key, "?since=" + sent[2]).empty());
+
+    const json refused = require_error(v.get("/messages?since=vrf_x", key), 400, 4000);
+    CHECK_FALSE(require_detail(refused, "since").empty());
+    require_error(
+        v.get("/messages?to=" + us_number(5101).replace(0, 1, "%2B") + "&since=" + sent[0], key),
+        400, 4000);
+}
+
+TEST_CASE(
+    "the inbox is the account's sandbox only: another account sees none of it, a live key must "
+    "name to") {
+    VerifydInstance v;
+    v.send_ok(v.key(kTestA), us_number(5201));
+    // A live key's sandbox send is sandbox: it is in the account's inbox too.
+    v.send_ok(v.key(kLiveA), us_number(5202), {{"sandbox", true}});
+    CHECK(inbox(v, v.key(kTestA)).size() == 2);
+    CHECK(inbox(v, v.key(kLiveA), "?sandbox=true").size() == 2);
+    CHECK(inbox(v, v.key(kTestB)).empty());
+    const json refused = require_error(v.get("/messages", v.key(kLiveA)), 400, 4000);
+    CHECK_FALSE(require_detail(refused, "to").empty());
+}
+
+TEST_CASE("the inbox shows each verification's state and attempts as they change") {
+    VerifydInstance v;
+    const std::string key = v.key(kTestA);
+    const json sent = v.send_ok(key, us_number(5301));
+    const std::string code = v.sandbox_code(key, sent["id"]);
+    require_success(v.check(key, sent["id"], code == "000000" ? "111111" : "000000"));
+    CHECK(inbox(v, key)[0]["attempts_remaining"] == 4);
+    require_success(v.check(key, sent["id"], code));
+    const json approved = inbox(v, key)[0];
+    CHECK(approved["verification_status"] == "approved");
+    CHECK(approved["template"]["variables"]["code"] == code);
+}
+
+TEST_CASE("a sandbox send through the Twilio face is in the inbox with its code") {
+    VerifydInstance v;
+    TwilioClient client = as_account(v, kAccountA, kTestA);
+    HttpResponse service = client.request("POST", "/v2/Services", "FriendlyName=Acme");
+    REQUIRE(service.status == 201);
+    HttpResponse sent = client.request(
+        "POST", "/v2/Services/" + service.json()["sid"].get<std::string>() + "/Verifications",
+        "To=%2B14155555301&Channel=sms");
+    REQUIRE(sent.status == 201);
+    const json messages = inbox(v, v.key(kTestA));
+    REQUIRE(messages.size() == 1);
+    CHECK(messages[0]["to"] == "+14155555301");
+    CHECK(messages[0]["template"]["variables"]["app_name"] == "Acme");
+    CHECK(messages[0]["template"]["variables"]["code"].get<std::string>().size() == 6);
+}
+
+TEST_CASE(
+    "GET /sandbox serves the page and its own files only, under a Content-Security-Policy, never "
+    "framed") {
+    VerifydInstance v;
+    const HttpResponse page = v.get("/sandbox");
+    REQUIRE(page.status == 200);
+    CHECK(page.header("Content-Type").value_or("").rfind("text/html", 0) == 0);
+    const std::string policy = page.header("Content-Security-Policy").value_or("");
+    CHECK(policy.find("default-src 'none'") != std::string::npos);
+    CHECK(policy.find("script-src 'self'") != std::string::npos);
+    CHECK(policy.find("frame-ancestors 'none'") != std::string::npos);
+    CHECK(page.header("X-Frame-Options") == std::optional<std::string>("DENY"));
+    for (const char* hook : {"api-key", "connect", "filter-to", "message", "copy-code", "error"})
+        CHECK(page.body.find(std::string("data-testid=\"") + hook + "\"") != std::string::npos);
+    CHECK(page.body.find("name=\"viewport\"") != std::string::npos);
+
+    const HttpResponse script = v.get("/sandbox/app.js");
+    REQUIRE(script.status == 200);
+    CHECK(script.header("Content-Type").value_or("").rfind("text/javascript", 0) == 0);
+    const HttpResponse style = v.get("/sandbox/app.css");
+    REQUIRE(style.status == 200);
+    CHECK(style.header("Content-Type").value_or("").rfind("text/css", 0) == 0);
+    // Nothing from another origin, and the key only in sessionStorage and a header.
+    const std::regex elsewhere(R"((https?:)?//[a-z0-9.-]+\.[a-z]{2,})");
+    for (const HttpResponse* asset : {&page, &script, &style})
+        CHECK_FALSE(std::regex_search(asset->body, elsewhere));
+    for (const char* never : {"localStorage", "document.cookie", "EventSource"})
+        CHECK(script.body.find(never) == std::string::npos);
+    CHECK(script.body.find("sessionStorage") != std::string::npos);
+
+    require_error(v.get("/sandbox/other.js"), 404, 4000);
+}
+
+TEST_CASE("VERIFYD_SANDBOX_UI=off removes the page but not the listing") {
+    VerifydInstance v(Settings{{"VERIFYD_SANDBOX_UI", "off"}});
+    require_error(v.get("/sandbox"), 404, 4000);
+    require_error(v.get("/sandbox/app.js"), 404, 4000);
+    v.send_ok(v.key(kTestA), us_number(5401));
+    CHECK(inbox(v, v.key(kTestA)).size() == 1);
+}
