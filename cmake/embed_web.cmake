@@ -1,12 +1,12 @@
 # Writes OUTPUT, a C++ file that defines verifyd::sandbox_asset(): the sandbox inbox
-# page's files of web/sandbox/ (index.html, app.css, app.js), so that the page ships in
+# page's files of web/sandbox/ (index.html, app.css, app.js, icon.svg), so that the page ships in
 # the binary and loads nothing from anywhere else.
 cmake_minimum_required(VERSION 3.18)
 set(body "// Generated from web/sandbox/ by cmake/embed_web.cmake. Do not edit.\n")
 string(APPEND body "#include \"verifyd/sandbox_page.hpp\"\n\nnamespace verifyd {\n\n")
 string(APPEND body "std::optional<WebAsset> sandbox_asset(std::string_view name) {\n")
 foreach(entry "index.html|text/html\; charset=utf-8" "app.css|text/css\; charset=utf-8"
-              "app.js|text/javascript\; charset=utf-8")
+              "app.js|text/javascript\; charset=utf-8" "icon.svg|image/svg+xml")
   string(REPLACE "|" ";" parts "${entry}")
   list(GET parts 0 file)
   list(GET parts 1 type)

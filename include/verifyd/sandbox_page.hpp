@@ -13,7 +13,7 @@ struct WebAsset {
     std::string_view body;
 };
 
-// "index.html", "app.css" or "app.js"; nothing for any other name.
+// "index.html", "app.css", "app.js" or "icon.svg"; nothing for any other name.
 std::optional<WebAsset> sandbox_asset(std::string_view name);
 
 }  // namespace verifyd

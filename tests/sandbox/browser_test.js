@@ -174,6 +174,9 @@ const steps = [
         if (message.type() === 'error' && !/status of 401/.test(message.text())) state.problems.push(message.text());
     });
     page.on('pageerror', (error) => state.problems.push(String(error)));
+    page.on('response', (response) => {
+        if (response.status() === 404) state.problems.push(`404 for ${response.url()}`);
+    });
     let status = 0;
     for (const [name, step] of steps) {
         try {
