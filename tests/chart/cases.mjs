@@ -7,7 +7,7 @@
 // Usage: node cases.mjs variants|refusals|properties WORK_DIR (WORK_DIR holds the render binary)
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseManifests, validateObject } from "./validate.mjs";
@@ -156,6 +156,14 @@ const groups = {
     "sentinels without a master name": () =>
       refused(["default.yaml", { redis: { sentinel: { hosts: ["s:26379"] } } }],
         "redis.sentinel.masterName is required"),
+    "a misspelt PrometheusRule value (schema)": () =>
+      refused(["default.yaml", { prometheusRule: { enable: true } }], "Additional property enable is not allowed"),
+    "a dashboard namespace that is not a namespace name (schema)": () =>
+      refused(["default.yaml", { grafanaDashboard: { namespace: "Monitoring" } }],
+        "grafanaDashboard.namespace: Does not match pattern"),
+    "a dashboard label that is not a string, which no Kubernetes label can be (schema)": () =>
+      refused(["default.yaml", { grafanaDashboard: { labels: { grafana_dashboard: 1 } } }],
+        "grafanaDashboard.labels.grafana_dashboard: Invalid type"),
     "a password in redis.url, where the ConfigMap would show it": () =>
       refused(["default.yaml", { redis: { url: "redis://:hunter2@redis:6379/0" } }], "redis.url must not hold a password"),
     "a Redis password without a redis:// URL": () =>
@@ -417,6 +425,68 @@ const groups = {
       const keys = JSON.parse(secretData(find(rendered, "Secret"), "keys.json")).keys;
       assert.deepEqual(keys.map((k) => k.id), ["key_live_shop", "key_test_shop"]);
       assert.equal(keys[0].requests_per_minute, 1200);
+    },
+    "monitoring: the PrometheusRule and the dashboard ConfigMap render when enabled, as valid objects": async () => {
+      const rendered = objects("default.yaml", { prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } });
+      const rule = find(rendered, "PrometheusRule");
+      const dashboard = find(rendered, "ConfigMap", "verifyd-dashboard");
+      for (const object of [rule, dashboard]) assert.deepEqual(await validateObject(object), [], `${object.kind} is valid`);
+      assert.equal(rule.apiVersion, "monitoring.coreos.com/v1");
+      assert.equal(dashboard.metadata.labels.grafana_dashboard, "1", "the sidecar's default label");
+      assert.equal(dashboard.metadata.namespace, undefined, "in the release's namespace");
+      const only = (values) => objects("default.yaml", values).map((o) => `${o.kind}/${o.metadata.name}`);
+      assert.ok(only({ prometheusRule: { enabled: true } }).includes("PrometheusRule/verifyd"));
+      assert.ok(!only({ prometheusRule: { enabled: true } }).includes("ConfigMap/verifyd-dashboard"));
+      assert.ok(only({ grafanaDashboard: { enabled: true } }).includes("ConfigMap/verifyd-dashboard"));
+      assert.ok(!only({ grafanaDashboard: { enabled: true } }).includes("PrometheusRule/verifyd"));
+    },
+    "monitoring: the dashboard is files/dashboard.json, JSON whose every panel queries the chosen data source": () => {
+      const rendered = objects("production.yaml");
+      const configMap = find(rendered, "ConfigMap", "verifyd-dashboard");
+      assert.equal(configMap.metadata.namespace, "monitoring");
+      assert.equal(configMap.metadata.annotations.grafana_folder, "verifyd");
+      assert.equal(configMap.metadata.labels.grafana_dashboard, "1");
+      assert.deepEqual(Object.keys(configMap.data), ["verifyd.json"]);
+      const text = configMap.data["verifyd.json"];
+      assert.equal(text, readFileSync(join(chartDir, "files/dashboard.json"), "utf8").trimEnd(), "the file, unchanged");
+      const dashboard = JSON.parse(text);
+      assert.equal(dashboard.uid, "verifyd");
+      const panels = dashboard.panels.filter((p) => p.type !== "row");
+      assert.ok(panels.length >= 20, `${panels.length} panels`);
+      for (const panel of panels) {
+        assert.ok(panel.targets.length > 0, `${panel.title} has queries`);
+        assert.equal(panel.datasource.uid, "${datasource}", `${panel.title} uses the data source variable`);
+        for (const { expr } of panel.targets) {
+          for (const [selector] of expr.matchAll(/verifyd_[a-z0-9_]+(\{[^}]*\})?/g)) {
+            assert.match(selector, /\{namespace=~"\$namespace", job=~"\$job"/,
+              `${panel.title}: ${selector} is narrowed to the chosen namespace and job`);
+          }
+        }
+      }
+      const ids = dashboard.panels.map((p) => p.id);
+      assert.equal(new Set(ids).size, ids.length, "panel ids are unique");
+      assert.deepEqual(dashboard.templating.list.map((v) => v.name), ["datasource", "namespace", "job"]);
+    },
+    "monitoring: the PrometheusRule is files/alerts.yaml, each alert with a severity, summary, description and runbook": () => {
+      const rule = find(objects("production.yaml"), "PrometheusRule");
+      assert.equal(rule.metadata.labels.release, "kube-prometheus-stack");
+      assert.deepEqual(rule.spec, parseManifests(readFileSync(join(chartDir, "files/alerts.yaml"), "utf8"))[0].object);
+      const alerts = rule.spec.groups.flatMap((g) => g.rules);
+      assert.deepEqual(alerts.map((a) => a.alert), [
+        "VerifydRedisUnreachable", "VerifydOutboxBacklogGrowing", "VerifydEventBacklogGrowing",
+        "VerifydDeliveryFailureRatioHigh", "VerifydConversionCollapse", "VerifydFraudPauseStarted",
+        "VerifydErrorBudgetBurnFast", "VerifydErrorBudgetBurnSlow",
+      ]);
+      for (const alert of alerts) {
+        assert.match(alert.labels.severity, /^(critical|warning|info)$/, alert.alert);
+        for (const key of ["summary", "description", "runbook"]) {
+          assert.ok(alert.annotations[key]?.length > 20, `${alert.alert} has a ${key}`);
+        }
+        assert.match(alert.annotations.runbook, /Check: .*Do: /s, `${alert.alert}'s runbook says what to check and do`);
+        const groupings = [...alert.expr.matchAll(/by \(([^)]*)\)/g)].map((m) => m[1]);
+        assert.ok(groupings.length > 0 && groupings.every((g) => g.startsWith("namespace, job")),
+          `${alert.alert} alerts per release: ${groupings}`);
+      }
     },
     "optional objects are off by default": () => {
       const kinds = objects("default.yaml").map((o) => o.kind).sort();

@@ -1,8 +1,8 @@
 // Renders a Helm chart the way `helm template` does, for the chart tests on machines
 // without helm: Go's text/template with sprig and helm's own functions (include, tpl,
 // required, toYaml, fromYaml, lookup), helm's values (chart defaults coalesced under -f
-// files, numbers as float64), values.schema.json checked first, kubeVersion checked,
-// and every manifest printed as "---\n# Source: <template>\n<document>".
+// files, numbers as float64), .Files.Get, values.schema.json checked first, kubeVersion
+// checked, and every manifest printed as "---\n# Source: <template>\n<document>".
 //
 // Build with Debian's Go libraries: GO111MODULE=off GOPATH=/usr/share/gocode go build render.go
 // Usage: render -chart DIR [-f values.yaml]... [-name RELEASE] [-namespace NS]
@@ -112,8 +112,13 @@ func render(chartDir string, files []string, release, namespace string) (string,
 	if err := validateValues(chartDir, chart.Name, values); err != nil {
 		return "", err
 	}
+	chartFiles, err := loadFiles(chartDir)
+	if err != nil {
+		return "", err
+	}
 	top := map[string]interface{}{
 		"Values": values,
+		"Files":  chartFiles,
 		"Release": map[string]interface{}{
 			"Name": release, "Namespace": namespace, "Service": "Helm",
 			"Revision": 1, "IsInstall": true, "IsUpgrade": false,
@@ -125,6 +130,39 @@ func render(chartDir string, files []string, release, namespace string) (string,
 		},
 	}
 	return renderTemplates(chartDir, chart.Name, top)
+}
+
+// Files is .Files: the chart's files outside templates/, by their path in the chart.
+type Files map[string][]byte
+
+// Get is helm's: a file's text, or "" when the chart has no such file.
+func (f Files) Get(name string) string { return string(f[name]) }
+
+// The files helm reads into the chart's metadata and values rather than into .Files.
+var notInFiles = map[string]bool{"Chart.yaml": true, "values.yaml": true, "values.schema.json": true}
+
+func loadFiles(chartDir string) (Files, error) {
+	files := Files{}
+	err := filepath.Walk(chartDir, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		relative, _ := filepath.Rel(chartDir, path)
+		relative = filepath.ToSlash(relative)
+		if info.IsDir() {
+			if relative == "templates" || relative == "charts" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if notInFiles[relative] {
+			return nil
+		}
+		text, err := os.ReadFile(path)
+		files[relative] = text
+		return err
+	})
+	return files, err
 }
 
 func checkKubeVersion(chart Chart) error {
