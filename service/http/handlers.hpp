@@ -82,6 +82,8 @@ void sandbox_page(const HttpRequest& request, const std::string& id, const Excha
 // The slot tag of the caller's account's sandbox inbox (store.hpp put_inbox; 503 until
 // the number key is known).
 Result<std::string> inbox_slot(const Exchange& exchange);
+// The OpenAPI 3.1 document of the API (handlers/openapi.cpp, §13); no authentication.
+void openapi_json(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void healthz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void readyz(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);
 void metrics(const HttpRequest& request, const std::string& id, const ExchangePtr& exchange);

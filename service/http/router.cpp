@@ -104,6 +104,7 @@ const std::vector<Route>& routes() {
          true},
         {{"sandbox"}, "/sandbox", "GET", 0, sandbox_page},
         {{"sandbox", "*"}, "/sandbox/{file}", "GET", 0, sandbox_page},
+        {{"openapi.json"}, "/openapi.json", "GET", 0, openapi_json},
         {{"webhooks", "sent"}, "/webhooks/sent", "POST", 0, sent_receipt},
         {{"webhooks", "delivery"}, "/webhooks/delivery", "POST", 0, delivery_receipt},
         {{"healthz"}, "/healthz", "GET", 0, healthz, false, Served::Everywhere},

@@ -322,6 +322,7 @@ FakeProvider::FakeProvider() {
         throw std::runtime_error("fake provider: cannot listen on 127.0.0.1: " + problem);
     }
     port_ = ntohs(address.sin_port);
+    skip_exchanges_of(port_);
     acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -337,6 +338,7 @@ FakeProvider::~FakeProvider() {
     }
     reap_connections(true);
     ::close(listen_fd_);
+    record_exchanges_of(port_);
 }
 
 std::string FakeProvider::base_url() const {

@@ -6,12 +6,16 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 namespace verifyd_test {
 
@@ -51,7 +55,73 @@ class StaleConnection : public HttpError {
     using HttpError::HttpError;
 };
 
+// The VERIFYD_TEST_EXCHANGES record: one file per process, opened for appending, one
+// write per line under a lock, so that threads and parallel test processes never
+// interleave their lines.
+class ExchangeRecord {
+  public:
+    static ExchangeRecord& instance() {
+        static ExchangeRecord record;
+        return record;
+    }
+
+    void skip(int port, bool skipped) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (skipped) {
+            skipped_ports_.insert(port);
+        } else {
+            skipped_ports_.erase(port);
+        }
+    }
+
+    void add(int port, const std::string& method, const std::string& target,
+             const HttpResponse& response) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (file_ == nullptr || skipped_ports_.count(port) != 0) {
+            return;
+        }
+        nlohmann::json line = {{"method", method},
+                               {"path", target.substr(0, target.find('?'))},
+                               {"status", response.status},
+                               {"content_type", response.header("Content-Type").value_or("")},
+                               {"body", response.body}};
+        const std::string text =
+            line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        if (std::fwrite(text.data(), 1, text.size(), file_) != text.size() ||
+            std::fflush(file_) != 0) {
+            throw HttpError("cannot append to the VERIFYD_TEST_EXCHANGES record");
+        }
+    }
+
+  private:
+    ExchangeRecord() {
+        const char* dir = std::getenv("VERIFYD_TEST_EXCHANGES");
+        if (dir == nullptr || *dir == '\0') {
+            return;
+        }
+        ::mkdir(dir, 0755);
+        const std::string path =
+            std::string(dir) + "/exchanges-" + std::to_string(::getpid()) + ".jsonl";
+        file_ = std::fopen(path.c_str(), "ae");
+        if (file_ == nullptr) {
+            throw HttpError("cannot open " + path + ": " + strerror(errno));
+        }
+    }
+
+    std::mutex mutex_;
+    std::FILE* file_ = nullptr;
+    std::set<int> skipped_ports_;
+};
+
 }  // namespace
+
+void skip_exchanges_of(int port) {
+    ExchangeRecord::instance().skip(port, true);
+}
+
+void record_exchanges_of(int port) {
+    ExchangeRecord::instance().skip(port, false);
+}
 
 std::optional<std::string> HttpResponse::header(const std::string& name) const {
     for (const auto& [key, value] : headers) {
@@ -337,7 +407,16 @@ HttpResponse HttpClient::read_response(const std::string& method) {
     }
 }
 
-HttpResponse HttpClient::exchange(const std::string& method, const std::string& bytes) {
+// A request that ends without an answer (HttpError) records nothing: there is no answer
+// to hold against the document.
+HttpResponse HttpClient::exchange(const std::string& method, const std::string& target,
+                                  const std::string& bytes) {
+    HttpResponse response = exchange_once(method, bytes);
+    ExchangeRecord::instance().add(port_, method, target, response);
+    return response;
+}
+
+HttpResponse HttpClient::exchange_once(const std::string& method, const std::string& bytes) {
     bool fresh = false;
     if (fd_ >= 0 && (!reusable_ || peer_closed())) {
         close();
@@ -372,7 +451,7 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
     }
     bytes += "\r\n";
     bytes += body;
-    return exchange(method, bytes);
+    return exchange(method, target, bytes);
 }
 
 HttpResponse HttpClient::get(const std::string& target, const Headers& headers) {
@@ -385,8 +464,15 @@ HttpResponse HttpClient::post(const std::string& target, const Headers& headers,
 }
 
 HttpResponse HttpClient::send_raw(const std::string& bytes) {
-    size_t space = bytes.find(' ');
-    return exchange(space == std::string::npos ? std::string() : bytes.substr(0, space), bytes);
+    const std::string line = bytes.substr(0, bytes.find_first_of("\r\n"));
+    const size_t space = line.find(' ');
+    const std::string method = space == std::string::npos ? std::string() : line.substr(0, space);
+    std::string target;
+    if (space != std::string::npos) {
+        target = line.substr(space + 1);
+        target = target.substr(0, target.find(' '));
+    }
+    return exchange(method, target, bytes);
 }
 
 }  // namespace verifyd_test

@@ -3,6 +3,9 @@
 // Connection header unless the caller passes one), keeps the connection open between
 // requests and counts the connections it opened, so a test can tell whether the server
 // kept a connection alive or closed it. Every read and write has a deadline.
+// With VERIFYD_TEST_EXCHANGES=DIR set, every answer it reads is appended to
+// DIR/exchanges-<pid>.jsonl as one JSON line (method, path without the query, status,
+// content type, body), which tests/openapi/answers.mjs validates against docs/openapi.json.
 // Not for: TLS, redirects, other hosts, or production use.
 #pragma once
 
@@ -39,6 +42,11 @@ struct HttpResponse {
     nlohmann::json json() const;
 };
 
+// Answers from `port` are not verifyd's (a test's stand-in for a provider listens there)
+// and are not recorded in VERIFYD_TEST_EXCHANGES until record_exchanges_of(port).
+void skip_exchanges_of(int port);
+void record_exchanges_of(int port);
+
 class HttpClient {
   public:
     explicit HttpClient(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -74,7 +82,9 @@ class HttpClient {
     // Reads more bytes into buffer_; false on EOF.
     bool read_more(std::chrono::steady_clock::time_point deadline);
     HttpResponse read_response(const std::string& method);
-    HttpResponse exchange(const std::string& method, const std::string& bytes);
+    HttpResponse exchange(const std::string& method, const std::string& target,
+                          const std::string& bytes);
+    HttpResponse exchange_once(const std::string& method, const std::string& bytes);
 
     int port_;
     std::chrono::milliseconds timeout_;
