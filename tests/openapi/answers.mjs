@@ -9,7 +9,8 @@
 // "No route" from a listener that does not serve the path (x-verifyd-unrouted); and the
 // HTTP layer's own plain-text refusals, the only answers without a Content-Type
 // (x-verifyd-http-layer). Requests that ended without an answer (the connection closed
-// first) were never recorded: there is nothing to describe.
+// first) were never recorded: there is nothing to describe. The requests verifyd made to
+// the tests' stand-ins are held against the document's webhooks.
 // Usage: node answers.mjs DOCUMENT DIR
 import { readFileSync, readdirSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -43,6 +44,11 @@ function matchPath(path) {
     const parts = path.split('/');
     return templates.find((t) => t.parts.length === parts.length && t.parts.every((p, i) =>
         p.startsWith('{') ? parts[i] !== '' : p === parts[i]));
+}
+
+function schemaErrors(validate) {
+    return [...new Set(validate.errors.map((e) => `${e.instancePath || '/'} ${e.message}` +
+        (e.params && e.params.additionalProperty ? ` (${e.params.additionalProperty})` : '')))].join('; ');
 }
 
 const validators = new Map();
@@ -87,7 +93,24 @@ function httpLayerProblem(exchange) {
     return validate(exchange.body) ? null : `the HTTP layer's ${exchange.status} ${ajv.errorsText(validate.errors)}`;
 }
 
+// A request verifyd made (an event, the webhook provider's message) against the
+// document's webhooks: the provider's message by its type, any other an event.
+function webhookProblem(request) {
+    let body;
+    try {
+        body = JSON.parse(request.body);
+    } catch {
+        return ['webhook', 'the body is not JSON'];
+    }
+    const name = body.type === 'verification.message' ? 'deliveryMessage' : 'verificationEvent';
+    const what = `webhook ${name}`;
+    if (request.method !== 'POST') return [what, `sent as ${request.method}, not POST`];
+    const validate = validatorFor(pointer(['webhooks', name, 'post', 'requestBody', 'content', 'application/json', 'schema']));
+    return [what, validate(body) ? null : schemaErrors(validate)];
+}
+
 function problemWith(exchange) {
+    if (exchange.request) return webhookProblem(exchange);
     const [what, problem] = problemWithRoute(exchange);
     if (problem && httpLayerProblem(exchange) === null) return [`${exchange.method} (HTTP layer)`, null];
     return [what, problem];
@@ -119,9 +142,7 @@ function problemWithRoute(exchange) {
     }
     const validate = validatorFor(pointer([...where, 'content', mediaType, 'schema']));
     if (validate(body)) return [found.what, null];
-    const errors = validate.errors.map((e) => `${e.instancePath || '/'} ${e.message}` +
-        (e.params && e.params.additionalProperty ? ` (${e.params.additionalProperty})` : ''));
-    return [found.what, `status ${exchange.status}: ${[...new Set(errors)].join('; ')}`];
+    return [found.what, `status ${exchange.status}: ${schemaErrors(validate)}`];
 }
 
 const files = readdirSync(dir).filter((name) => name.endsWith('.jsonl'));
@@ -148,7 +169,7 @@ if (total === 0) {
     process.exit(1);
 }
 const operations = [...counts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
-console.log(`${total} answers from ${files.length} test processes, by operation:`);
+console.log(`${total} answers and requests of verifyd from ${files.length} test processes, by operation:`);
 for (const [what, count] of operations) console.log(`  ${String(count).padStart(6)}  ${what}`);
 const methods = ['get', 'put', 'post', 'delete', 'patch'];
 const unanswered = Object.entries(document.paths).flatMap(([template, item]) => methods
@@ -158,8 +179,8 @@ if (unanswered.length > 0) console.log(`operations no test exercised here: ${una
 if (mismatches.size > 0) {
     console.error(`\n${mismatches.size} kinds of answers do not match ${documentPath}:`);
     for (const [key, { count, example }] of mismatches) {
-        console.error(`- ${key} (${count}×), e.g. ${example.method} ${example.path} → ${example.status} ` +
-            `${example.content_type}: ${example.body.slice(0, 400)}`);
+        const outcome = example.request ? '(a request of verifyd)' : `→ ${example.status} ${example.content_type}`;
+        console.error(`- ${key} (${count}×), e.g. ${example.method} ${example.path} ${outcome}: ${example.body.slice(0, 400)}`);
     }
     process.exit(1);
 }

@@ -615,6 +615,11 @@ void FakeProvider::serve(int fd) {
         request.received_unix = std::chrono::duration_cast<std::chrono::seconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count();
+        // verifyd's own signed posts (events, the webhook provider's messages), to be held
+        // against the document's webhooks as its answers are against its paths.
+        if (find_header(request.headers, "X-Verifyd-Signature")) {
+            record_request_of_verifyd(request.method, request.target, request.body);
+        }
         auto connection = find_header(request.headers, "Connection");
         const bool close_after =
             (connection && iequals(*connection, "close")) ||

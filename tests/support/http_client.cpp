@@ -77,14 +77,31 @@ class ExchangeRecord {
     void add(int port, const std::string& method, const std::string& target,
              const HttpResponse& response) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (file_ == nullptr || skipped_ports_.count(port) != 0) {
+        if (skipped_ports_.count(port) != 0) {
             return;
         }
-        nlohmann::json line = {{"method", method},
-                               {"path", target.substr(0, target.find('?'))},
-                               {"status", response.status},
-                               {"content_type", response.header("Content-Type").value_or("")},
-                               {"body", response.body}};
+        write({{"method", method},
+               {"path", target.substr(0, target.find('?'))},
+               {"status", response.status},
+               {"content_type", response.header("Content-Type").value_or("")},
+               {"body", response.body}});
+    }
+
+    void add_request(const std::string& method, const std::string& target,
+                     const std::string& body) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        write({{"request", true},
+               {"method", method},
+               {"path", target.substr(0, target.find('?'))},
+               {"body", body}});
+    }
+
+  private:
+    // Under mutex_.
+    void write(const nlohmann::json& line) {
+        if (file_ == nullptr) {
+            return;
+        }
         const std::string text =
             line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         if (std::fwrite(text.data(), 1, text.size(), file_) != text.size() ||
@@ -93,7 +110,6 @@ class ExchangeRecord {
         }
     }
 
-  private:
     ExchangeRecord() {
         const char* dir = std::getenv("VERIFYD_TEST_EXCHANGES");
         if (dir == nullptr || *dir == '\0') {
@@ -114,6 +130,11 @@ class ExchangeRecord {
 };
 
 }  // namespace
+
+void record_request_of_verifyd(const std::string& method, const std::string& target,
+                               const std::string& body) {
+    ExchangeRecord::instance().add_request(method, target, body);
+}
 
 void skip_exchanges_of(int port) {
     ExchangeRecord::instance().skip(port, true);

@@ -5,7 +5,8 @@
 // kept a connection alive or closed it. Every read and write has a deadline.
 // With VERIFYD_TEST_EXCHANGES=DIR set, every answer it reads is appended to
 // DIR/exchanges-<pid>.jsonl as one JSON line (method, path without the query, status,
-// content type, body), which tests/openapi/answers.mjs validates against docs/openapi.json.
+// content type, body), which tests/openapi/answers.mjs validates against docs/openapi.json
+// (the requests verifyd makes to the tests' stand-ins too: record_request_of_verifyd).
 // Not for: TLS, redirects, other hosts, or production use.
 #pragma once
 
@@ -41,6 +42,11 @@ struct HttpResponse {
     // The body parsed as JSON; a discarded value when it is not JSON.
     nlohmann::json json() const;
 };
+
+// Records, beside the answers, a request verifyd itself made to a test's stand-in (an
+// event, or the webhook provider's message), as {"request": true, method, path, body}.
+void record_request_of_verifyd(const std::string& method, const std::string& target,
+                               const std::string& body);
 
 // Answers from `port` are not verifyd's (a test's stand-in for a provider listens there)
 // and are not recorded in VERIFYD_TEST_EXCHANGES until record_exchanges_of(port).
