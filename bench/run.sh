@@ -269,8 +269,8 @@ send_pool() {
     kill -INT "$wrk_pid" 2>/dev/null || true
     wait "$wrk_pid" || true
 }
-send_pool "$work/ids" "$per_thread"
-cat "$work"/ids.* >"$work/pool.ids"
+send_pool "$work/memory" "$per_thread"
+cat "$work"/memory.* >"$work/pool.ids"
 memory_after=$(used_memory)
 # Every send went to a number of its own: each number's hash holds one pending
 # verification, and no verification was superseded into a record of its own (o:*).

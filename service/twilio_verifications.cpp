@@ -4,8 +4,9 @@
 // problems are Twilio's.
 #include "verifyd/twilio_verifications.hpp"
 
-#include <regex>
+#include <algorithm>
 
+#include "service/http/envelope.hpp"
 #include "verifyd/crypto.hpp"
 #include "verifyd/text.hpp"
 
@@ -72,6 +73,12 @@ json send_code_attempts(const std::string& twilio_sid, const std::string& attemp
     return list;
 }
 
+// 4 to 10 ASCII digits.
+bool is_code(const std::string& text) {
+    return text.size() >= 4 && text.size() <= 10 &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 }  // namespace
 
 std::string twilio_sid_hex(const std::string& sid) {
@@ -120,13 +127,12 @@ Result<SendRequest> verification_send(const TwilioForm& form, const TwilioServic
 }
 
 Result<TwilioCheck> verification_check(const TwilioForm& form) {
-    static const std::regex code_pattern("^[0-9]{4,10}$");
     TwilioCheck check;
     check.code = form_value(form, "Code");
     check.to = form_value(form, "To");
     const std::string sid = form_value(form, "VerificationSid");
     if (!form.count("Code")) return {twilio_parameter_error(60200, "Code", "is required")};
-    if (!std::regex_match(check.code, code_pattern))
+    if (!is_code(check.code))
         return {twilio_parameter_error(60200, "Code", "must be 4 to 10 digits")};
     if (form.count("To") == form.count("VerificationSid"))
         return {
@@ -165,21 +171,23 @@ json verification_resource(const Verification& v, const std::string& account_sid
             {"url", origin + "/v2/Services/" + service_sid + "/Verifications/" + sid}};
 }
 
-json check_resource(const CheckOutcome& outcome, const std::string& service_sid,
-                    const std::string& account_sid, int64_t now_ms) {
+std::string check_resource(const CheckOutcome& outcome, const std::string& service_sid,
+                           const std::string& account_sid, int64_t now_ms) {
     const int64_t created_ms = first_send_ms(outcome.send_attempts);
-    return {{"sid", "VE" + outcome.twilio_sid},
-            {"service_sid", "VA" + service_sid},
-            {"account_sid", account_sid},
-            {"to", outcome.to},
-            {"channel", outcome.channel},
-            {"status", twilio_status(outcome.status)},
-            {"valid", outcome.status == "approved"},
-            {"amount", nullptr},
-            {"payee", nullptr},
-            {"sna_attempts_error_codes", json::array()},
-            {"date_created", twilio_date(created_ms != 0 ? created_ms : now_ms)},
-            {"date_updated", twilio_date(now_ms)}};
+    JsonObjectText text;
+    text.member("account_sid", account_sid)
+        .literal("amount", "null")
+        .member("channel", outcome.channel)
+        .member("date_created", twilio_date(created_ms != 0 ? created_ms : now_ms))
+        .member("date_updated", twilio_date(now_ms))
+        .literal("payee", "null")
+        .member("service_sid", "VA" + service_sid)
+        .member("sid", "VE" + outcome.twilio_sid)
+        .literal("sna_attempts_error_codes", "[]")
+        .member("status", twilio_status(outcome.status))
+        .member("to", outcome.to)
+        .member("valid", outcome.status == "approved");
+    return std::move(text).close();
 }
 
 }  // namespace verifyd

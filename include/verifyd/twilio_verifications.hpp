@@ -43,8 +43,9 @@ std::string twilio_status(const std::string& status);
 nlohmann::json verification_resource(const Verification& v, const std::string& account_sid,
                                      const std::string& origin, int64_t updated_ms);
 
-// The VerificationCheck resource of a check's outcome in service `service_sid` (hex).
-nlohmann::json check_resource(const CheckOutcome& outcome, const std::string& service_sid,
-                              const std::string& account_sid, int64_t now_ms);
+// The VerificationCheck resource of a check's outcome in service `service_sid` (hex), as
+// JSON text: the face's hottest answer, written without building a nlohmann::json.
+std::string check_resource(const CheckOutcome& outcome, const std::string& service_sid,
+                           const std::string& account_sid, int64_t now_ms);
 
 }  // namespace verifyd

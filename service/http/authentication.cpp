@@ -70,6 +70,7 @@ std::optional<ApiError> authenticate(const HttpRequest& request, unsigned scope,
                        !auth.key->live};
     exchange.authenticated = true;
     exchange.live_key = auth.key->live;
+    exchange.twilio_account_sid = std::move(account_sid);
     return std::nullopt;
 }
 

@@ -54,6 +54,12 @@ JsonObjectText& JsonObjectText::member(const char* name, bool flag) {
     return *this;
 }
 
+JsonObjectText& JsonObjectText::literal(const char* name, const char* json) {
+    name_of(name);
+    text_ += json;
+    return *this;
+}
+
 std::string JsonObjectText::close() && {
     text_ += '}';
     return std::move(text_);

@@ -11,7 +11,8 @@
 
 namespace verifyd {
 
-// A JSON object written straight to text, for the answer of the hottest route (check),
+// A JSON object written straight to text, for the answers of the hottest routes (check,
+// and the Twilio face's VerificationCheck),
 // where a nlohmann::json costs a map node per member. Members go in the order given:
 // callers give them sorted, as nlohmann writes its objects.
 class JsonObjectText {
@@ -19,6 +20,8 @@ class JsonObjectText {
     JsonObjectText& member(const char* name, const std::string& text);
     JsonObjectText& member(const char* name, long long number);
     JsonObjectText& member(const char* name, bool flag);
+    // A value that is JSON text already: null, [].
+    JsonObjectText& literal(const char* name, const char* json);
     // A literal would otherwise be taken for a bool.
     JsonObjectText& member(const char* name, const char* text) = delete;
     std::string close() &&;

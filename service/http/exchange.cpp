@@ -54,6 +54,13 @@ HttpResponse Exchange::resource(int status, const nlohmann::json& body) {
     return response;
 }
 
+HttpResponse Exchange::resource_text(int status, std::string body) {
+    HttpResponse response;
+    response.status = status;
+    response.body = std::move(body);
+    return response;
+}
+
 HttpResponse Exchange::ok(int status, const nlohmann::json& data) {
     return success_response(request_id, status, data);
 }

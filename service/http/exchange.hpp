@@ -65,6 +65,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // A request under /v2, the Twilio face (§11): its answers are Twilio's resources,
     // errors are Twilio's bodies, and its caller authenticates with HTTP Basic.
     bool twilio_face = false;
+    // The account SID the Twilio face's caller authenticated with: its account's (§11).
+    std::string twilio_account_sid;
 
     // A response that says `error`, remembered for the metrics and the log.
     HttpResponse fail(ApiError error);
@@ -72,6 +74,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     HttpResponse ok(int status, JsonObjectText data);
     // A Twilio resource as it is, without the envelope; 204 has no body.
     HttpResponse resource(int status, const nlohmann::json& body);
+    // The same, already JSON text.
+    HttpResponse resource_text(int status, std::string body);
 
     // Runs a step of the request; an exception in it answers 500.
     template <typename Step>

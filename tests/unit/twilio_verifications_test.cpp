@@ -167,8 +167,8 @@ TEST_CASE("statuses are Twilio's: a locked verification has reached its max atte
     outcome.channel = "sms";
     outcome.twilio_sid = "0123456789abcdef0123456789abcdef";
     outcome.send_attempts = "1796205600000 s0";
-    const json resource =
-        check_resource(outcome, "abcdef0123456789abcdef0123456789", "AC00", 1796205660000);
+    const json resource = json::parse(
+        check_resource(outcome, "abcdef0123456789abcdef0123456789", "AC00", 1796205660000));
     CHECK(resource["status"] == "max_attempts_reached");
     CHECK(resource["valid"] == false);
     CHECK(resource["date_created"] == "2026-12-02T10:00:00Z");

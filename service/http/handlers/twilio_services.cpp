@@ -84,8 +84,7 @@ Then<TwilioService> answer_service(const ExchangePtr& exchange, const HttpReques
         exchange->guarded([&] {
             if (found.error) return exchange->refuse(service_error(*found.error, sid));
             exchange->reply(exchange->resource(
-                status, service_resource(found.value, twilio_account_sid(exchange->caller.account),
-                                         origin)));
+                status, service_resource(found.value, exchange->twilio_account_sid, origin)));
         });
     };
 }
@@ -159,8 +158,7 @@ void list_twilio_services(const HttpRequest& request, const std::string&,
             exchange->guarded([&] {
                 if (found.error) return exchange->refuse(*found.error);
                 exchange->reply(exchange->resource(
-                    200, services_page(found.value, page,
-                                       twilio_account_sid(exchange->caller.account), origin)));
+                    200, services_page(found.value, page, exchange->twilio_account_sid, origin)));
             });
         });
 }

@@ -37,10 +37,6 @@ Result<ServicePath> service_path(const Exchange& exchange, const std::string& id
     return {std::nullopt, path};
 }
 
-std::string account_sid(const Exchange& exchange) {
-    return twilio_account_sid(exchange.caller.account);
-}
-
 // The number tag of the verification a path names, by VE sid (through the index) or by
 // number (a raw '+', or %2B), and the VE sid's hex digits (empty for a number).
 void find_number(const ExchangePtr& exchange, const ServicePath& path,
@@ -116,9 +112,9 @@ void create_twilio_verification(const HttpRequest& request, const std::string& i
                 [exchange, v, origin](Result<bool> put) {
                     exchange->guarded([&] {
                         if (put.error) return exchange->refuse(*put.error);
-                        exchange->reply(
-                            exchange->resource(201, verification_resource(v, account_sid(*exchange),
-                                                                          origin, v.created_ms)));
+                        exchange->reply(exchange->resource(
+                            201, verification_resource(v, exchange->twilio_account_sid, origin,
+                                                       v.created_ms)));
                     });
                 });
         });
@@ -158,8 +154,9 @@ void get_twilio_verification(const HttpRequest& request, const std::string& id,
                                     return exchange->refuse(
                                         make_error(ErrorCode::VerificationNotFound));
                                 exchange->reply(exchange->resource(
-                                    200, verification_resource(found.value, account_sid(*exchange),
-                                                               origin, found.value.created_ms)));
+                                    200,
+                                    verification_resource(found.value, exchange->twilio_account_sid,
+                                                          origin, found.value.created_ms)));
                             });
                         });
                 });
@@ -190,17 +187,17 @@ void update_twilio_verification(const HttpRequest& request, const std::string& i
                         exchange->respond_with<CheckOutcome>(
                             [service, origin](Exchange& x, const CheckOutcome& outcome) {
                                 return x.resource(
-                                    200,
-                                    verification_resource(approved_verification(outcome, service),
-                                                          account_sid(x), origin, wall_clock_ms()));
+                                    200, verification_resource(
+                                             approved_verification(outcome, service),
+                                             x.twilio_account_sid, origin, wall_clock_ms()));
                             }));
                 exchange->counting().cancel(
                     exchange->caller, ref, nullptr, scope,
-                    exchange->respond_with<Verification>([origin](Exchange& x,
-                                                                  const Verification& v) {
-                        return x.resource(
-                            200, verification_resource(v, account_sid(x), origin, wall_clock_ms()));
-                    }));
+                    exchange->respond_with<Verification>(
+                        [origin](Exchange& x, const Verification& v) {
+                            return x.resource(200, verification_resource(v, x.twilio_account_sid,
+                                                                         origin, wall_clock_ms()));
+                        }));
             });
         });
 }
@@ -217,8 +214,8 @@ void check_twilio_verification(const HttpRequest& request, const std::string& id
     const ServicePath service = path.value;
     Then<CheckOutcome> answer =
         exchange->respond_with<CheckOutcome>([service](Exchange& x, const CheckOutcome& outcome) {
-            return x.resource(
-                200, check_resource(outcome, service.hex, account_sid(x), wall_clock_ms()));
+            return x.resource_text(
+                200, check_resource(outcome, service.hex, x.twilio_account_sid, wall_clock_ms()));
         });
     const TwilioScope scope{service.hex, check.value.twilio_sid, false};
     if (!check.value.to.empty()) {
