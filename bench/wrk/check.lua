@@ -8,7 +8,7 @@
 -- With to=1 the pool holds numbers (send.lua's with service=…) and each check names its
 -- number: natively {"to": …}, or with service=VA… and auth=… (common.lua) as the Twilio
 -- face's POST /v2/Services/{service}/VerificationCheck form.
--- Arguments: key=… ids=FILE threads=N keepalive=0|1 [code=000000] [rate=N per thread]
+-- Arguments: key=… ids=FILE threads=N keepalive=0|1 [code=0000000] [rate=N per thread]
 --            [idempotency=0|1] [prepared=N] [to=1 [service=VA… auth=…]]
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
@@ -29,7 +29,10 @@ local key_placeholder = "\0key\0"
 function init(args)
     parse_options(args)
     local request_headers = headers()
-    local code = options.code or "000000"
+    -- Seven digits: well-formed, hashed and compared like any code, and never a pool
+    -- verification's six-digit code (one in a million of them would be approved by
+    -- 000000 and answer 404 from then on).
+    local code = options.code or "0000000"
     if options.idempotency == "1" then
         idempotency_prefix = string.format("%d-%d-", os.time(), thread_id)
         request_headers["Idempotency-Key"] = key_placeholder
