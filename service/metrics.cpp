@@ -1,6 +1,7 @@
 // Prometheus text exposition (format 0.0.4) of the counters in Metrics.
 #include "verifyd/metrics.hpp"
 
+#include <cmath>
 #include <sstream>
 
 #include "verifyd/log.hpp"
@@ -35,6 +36,20 @@ void Metrics::count_delivery(const std::string& provider, const std::string& cha
                              const std::string& outcome) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++deliveries_[{provider, channel, outcome}];
+}
+
+void Metrics::count_delivery_failure(const std::string& provider, const std::string& channel,
+                                     const std::string& outcome, const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++delivery_failures_[{provider, channel, outcome, reason.empty() ? "unknown" : reason}];
+}
+
+void Metrics::observe_redis_command(double seconds) {
+    size_t bucket = 0;
+    while (bucket < kRedisBuckets.size() && seconds > kRedisBuckets[bucket]) ++bucket;
+    redis_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+    redis_sum_us_.fetch_add(static_cast<uint64_t>(std::llround(seconds * 1e6)),
+                            std::memory_order_relaxed);
 }
 
 void Metrics::count_delivery_retry(const std::string& provider, const std::string& channel) {
@@ -83,15 +98,18 @@ void Metrics::count_receipt(const std::string& provider, const std::string& outc
 }
 
 void Metrics::count_applied_receipt(const std::string& provider, const std::string& outcome,
-                                    const std::string& channel, int64_t latency_ms) {
+                                    const std::string& channel, int64_t latency_ms,
+                                    const std::string& reason) {
     count_receipt(provider, outcome);
     if (outcome == "delivered") {
         observe_delivery_latency(channel, static_cast<double>(latency_ms) / 1000.0);
         count_delivery(provider, channel, "delivered");
     } else if (outcome == "failed") {
         count_delivery(provider, channel, "failed");
+        count_delivery_failure(provider, channel, "failed", "receipt");
     } else if (outcome == "fallback") {
         count_delivery(provider, "whatsapp", "fallback");
+        count_delivery_failure(provider, "whatsapp", "fallback", reason);
     }
 }
 
@@ -151,6 +169,12 @@ std::string Metrics::render() const {
     for (const auto& [key, count] : deliveries_)
         out << "verifyd_deliveries_total{provider=\"" << key[0] << "\",channel=\"" << key[1]
             << "\",outcome=\"" << key[2] << "\"} " << count << "\n";
+    out << "# HELP verifyd_delivery_failures_total Messages that failed, were dropped or fell "
+           "back, by provider, channel, outcome and reason.\n"
+        << "# TYPE verifyd_delivery_failures_total counter\n";
+    for (const auto& [key, count] : delivery_failures_)
+        out << "verifyd_delivery_failures_total{provider=\"" << key[0] << "\",channel=\"" << key[1]
+            << "\",outcome=\"" << key[2] << "\",reason=\"" << key[3] << "\"} " << count << "\n";
     out << "# HELP verifyd_delivery_retries_total Delivery attempts to be retried later.\n"
         << "# TYPE verifyd_delivery_retries_total counter\n";
     for (const auto& [key, count] : delivery_retries_)
@@ -205,6 +229,20 @@ std::string Metrics::render() const {
             << "verifyd_delivery_latency_seconds_count{channel=\"" << channel << "\"} "
             << latency.count << "\n";
     }
+    out << "# HELP verifyd_redis_command_duration_seconds Time from writing a command to Redis "
+           "to its answer, on the API's pipelined lanes.\n"
+        << "# TYPE verifyd_redis_command_duration_seconds histogram\n";
+    uint64_t below = 0;
+    for (size_t i = 0; i < kRedisBuckets.size(); ++i) {
+        below += redis_buckets_[i].load(std::memory_order_relaxed);
+        out << "verifyd_redis_command_duration_seconds_bucket{le=\"" << kRedisBuckets[i] << "\"} "
+            << below << "\n";
+    }
+    below += redis_buckets_[kRedisBuckets.size()].load(std::memory_order_relaxed);
+    out << "verifyd_redis_command_duration_seconds_bucket{le=\"+Inf\"} " << below << "\n"
+        << "verifyd_redis_command_duration_seconds_sum "
+        << static_cast<double>(redis_sum_us_.load(std::memory_order_relaxed)) / 1e6 << "\n"
+        << "verifyd_redis_command_duration_seconds_count " << below << "\n";
     out << "# HELP verifyd_receipts_total Delivery receipts by provider and what they did.\n"
         << "# TYPE verifyd_receipts_total counter\n";
     for (const auto& [key, count] : receipts_)

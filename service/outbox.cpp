@@ -26,6 +26,14 @@ constexpr int kBatch = 1;
 constexpr int kIdlePollMs = 50;
 constexpr int kRedisDownPauseMs = 250;
 
+// Why an attempt that ended a message's delivery on its channel did so, as a bounded word
+// (the provider's own text goes to the log, not into a label).
+std::string failure_reason(const DeliveryResult& result) {
+    if (result.outcome == DeliveryOutcome::Retry) return "retries_exhausted";
+    if (!result.whatsapp_refusal.empty()) return result.whatsapp_refusal;
+    return "refused";
+}
+
 }  // namespace
 
 int retry_delay_ms(const DeliverySettings& settings, int attempt, int retry_after_seconds) {
@@ -111,13 +119,14 @@ void Outbox::deliver(Provider& provider, const std::string& consumer, const Deli
     for (const Receipt& receipt : early) {
         if (auto applied = queue_.apply_receipt(job, receipt))
             metrics_.count_applied_receipt(provider.name(), applied->outcome, applied->channel,
-                                           applied->latency_ms);
+                                           applied->latency_ms, applied->detail);
     }
 }
 
 void Outbox::report_dropped(const Provider& provider, const RecordRef& record,
                             const BegunJob& begun) {
     metrics_.count_delivery(provider.name(), begun.channel, "dropped");
+    metrics_.count_delivery_failure(provider.name(), begun.channel, "dropped", begun.drop_reason);
     log_event(LogLevel::Info, "delivery dropped",
               {{"message_id", make_record_id(kMessagePrefix, record)},
                {"channel", begun.channel},
@@ -188,6 +197,9 @@ void Outbox::record_outcome(const Provider& provider, const DeliveryJob& job,
     } else if (state != "stale") {
         metrics_.count_delivery(provider.name(), message.channel, state);
     }
+    if (state == "failed" || state == "fallback")
+        metrics_.count_delivery_failure(provider.name(), message.channel, state,
+                                        failure_reason(result));
 }
 
 void refresh_outbox_gauges(Store& store, Metrics& metrics) {

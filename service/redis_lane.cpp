@@ -296,6 +296,9 @@ struct RedisLane::Impl {
             // The next command's time to answer starts now, not when it was written:
             // behind a slow WAIT, it could not have been answered any earlier.
             front_since = Clock::now();
+            if (metrics && item.own == Own::None)
+                metrics->observe_redis_command(
+                    std::chrono::duration<double>(front_since - item.written).count());
             if (item.own == Own::Wait) {
                 wait_in_flight = false;
                 reconnect |= !answer_replicated(std::move(reply));

@@ -61,6 +61,7 @@ size_t Timers::run_due() {
         if (!done) continue;
         if (done->fell_back) {
             metrics_.count_delivery(provider_, "whatsapp", "fallback");
+            metrics_.count_delivery_failure(provider_, "whatsapp", "fallback", "no_receipt");
             log_event(LogLevel::Info, "fallback timer ran out",
                       {{"message_id",
                         make_record_id(kMessagePrefix, parse_job_ref(job).value_or(RecordRef{}))}});

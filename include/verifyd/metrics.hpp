@@ -25,6 +25,13 @@ class Metrics {
     void count_delivery(const std::string& provider, const std::string& channel,
                         const std::string& outcome);
     void count_delivery_retry(const std::string& provider, const std::string& channel);
+    // Why a message failed, was dropped or fell back (outcome failed, dropped, fallback),
+    // as a bounded word: refused, retries_exhausted, receipt, a WhatsApp refusal class
+    // (recipient_not_capable, …), no_receipt, or the drop's reason.
+    void count_delivery_failure(const std::string& provider, const std::string& channel,
+                                const std::string& outcome, const std::string& reason);
+    // A command a Redis lane wrote was answered `seconds` later (pipelined with its batch).
+    void observe_redis_command(double seconds);
     // A verification sent, approved, locked or expired, by its number's ISO country
     // (bounded: about 250 values), so that conversion by country is one division.
     void count_verification(const std::string& event, const std::string& country);
@@ -44,9 +51,11 @@ class Metrics {
     // message not known yet) or unknown.
     void count_receipt(const std::string& provider, const std::string& outcome);
     // A receipt applied to a message (lua/delivery/receipt.lua's outcome): counted, and a
-    // delivery's latency (`latency_ms` since the send) observed on `channel`.
+    // delivery's latency (`latency_ms` since the send) observed on `channel`; `reason` is
+    // a fallback's.
     void count_applied_receipt(const std::string& provider, const std::string& outcome,
-                               const std::string& channel, int64_t latency_ms);
+                               const std::string& channel, int64_t latency_ms,
+                               const std::string& reason);
     // Verification events: queued (first seen by the dispatcher), sent, failed (a POST
     // that will be retried); and how many wait to be delivered.
     void count_event(const std::string& outcome);
@@ -65,6 +74,8 @@ class Metrics {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
     static constexpr std::array<double, 11> kDeliveryBuckets = {1,  2,  3,   5,   10, 20,
                                                                 30, 60, 120, 300, 600};
+    static constexpr std::array<double, 11> kRedisBuckets = {
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25};
 
   private:
     struct RouteStats {
@@ -79,6 +90,7 @@ class Metrics {
     std::map<std::pair<bool, std::string>, uint64_t> sends_;
     std::map<std::array<std::string, 3>, uint64_t> deliveries_;
     std::map<std::pair<std::string, std::string>, uint64_t> delivery_retries_;
+    std::map<std::array<std::string, 4>, uint64_t> delivery_failures_;
     std::map<std::pair<std::string, std::string>, uint64_t> verifications_;
     struct DeliveryLatency {
         std::array<uint64_t, kDeliveryBuckets.size()> buckets{};
@@ -96,6 +108,10 @@ class Metrics {
     long long undelivered_jobs_ = 0;
     double oldest_job_age_seconds_ = 0;
     std::atomic<uint64_t> redis_errors_{0};
+    // Lock-free: every Redis answer is observed, on the lanes' threads. Buckets are not
+    // cumulative here (one add per answer); render() sums them. The sum is in µs.
+    std::array<std::atomic<uint64_t>, kRedisBuckets.size() + 1> redis_buckets_{};
+    std::atomic<uint64_t> redis_sum_us_{0};
     std::atomic<long long> open_connections_{0};
     std::atomic<uint64_t> refused_connections_{0};
 };

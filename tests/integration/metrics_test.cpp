@@ -167,4 +167,31 @@ TEST_CASE("delivery metrics count sent, failed and dropped deliveries and retrie
     // A dropped job is counted under the channel it was queued for.
     CHECK(outcome(text, "dropped") == 1);
     CHECK(metric_value(text, "verifyd_delivery_retries_total", sms).value_or(0) >= 2);
+    // Each failure says why, in a word: the refusal, and the drop's reason.
+    CHECK(metric_value(text, "verifyd_delivery_failures_total",
+                       {{"provider", "sent"},
+                        {"channel", "sms"},
+                        {"outcome", "failed"},
+                        {"reason", "refused"}}) == 1);
+    CHECK(metric_value(text, "verifyd_delivery_failures_total",
+                       {{"provider", "sent"}, {"outcome", "dropped"}}) == 1);
+    CHECK(metric_value(text, "verifyd_delivery_failures_total",
+                       {{"provider", "sent"}, {"outcome", "dropped"}, {"reason", "unknown"}}) ==
+          std::nullopt);
+}
+
+TEST_CASE("the Redis command round trip is a histogram of every answer on the API's lanes") {
+    VerifydInstance v;
+    auto count_of = [&](const std::string& text) {
+        return metric_value(text, "verifyd_redis_command_duration_seconds_count").value_or(-1);
+    };
+    const double before = count_of(v.get("/metrics").body);
+    for (int i = 0; i < 5; ++i) v.send_ok(v.key(kTestA), us_number(11201 + i));
+    const std::string text = v.get("/metrics").body;
+    INFO(text);
+    // Each send is at least one command on a lane (the guard's, the send's, the inbox's).
+    CHECK(count_of(text) >= before + 5);
+    CHECK(metric_value(text, "verifyd_redis_command_duration_seconds_bucket", {{"le", "+Inf"}}) ==
+          count_of(text));
+    CHECK(metric_value(text, "verifyd_redis_command_duration_seconds_sum").value_or(-1) > 0);
 }

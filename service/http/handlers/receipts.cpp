@@ -44,7 +44,7 @@ Then<ReceiptOutcome> answer_applied(const ExchangePtr& exchange, const char* pro
     return exchange->respond_with<ReceiptOutcome>(
         [provider, message_id](Exchange& x, const ReceiptOutcome& applied) {
             x.services.metrics.count_applied_receipt(provider, applied.outcome, applied.channel,
-                                                     applied.latency_ms);
+                                                     applied.latency_ms, applied.detail);
             log_event(LogLevel::Info, "receipt",
                       {{"provider", provider},
                        {"message_id", message_id},
