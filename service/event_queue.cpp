@@ -30,8 +30,10 @@ std::optional<DueOutcome> EventQueue::run_due(const std::string& job) {
     if (!done.ok() || done.value->type != REDIS_REPLY_ARRAY || done.value->elements < 3)
         return std::nullopt;
     const redisReply* r = done.value.get();
+    // Answers of a release before the channel was in them have three elements.
     return DueOutcome{reply_integer(r->element[0]) == 1, reply_integer(r->element[1]) == 1,
-                      reply_string(r->element[2])};
+                      reply_string(r->element[2]),
+                      r->elements > 3 ? reply_string(r->element[3]) : std::string()};
 }
 
 bool EventQueue::hold_lease(const std::string& replica, int lease_ms) {

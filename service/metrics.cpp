@@ -57,9 +57,11 @@ void Metrics::count_delivery_retry(const std::string& provider, const std::strin
     ++delivery_retries_[{provider, channel}];
 }
 
-void Metrics::count_verification(const std::string& event, const std::string& country) {
+void Metrics::count_verification(const std::string& event, const std::string& country,
+                                 const std::string& channel) {
     std::lock_guard<std::mutex> lock(mutex_);
-    ++verifications_[{event, country.empty() ? "unknown" : country}];
+    ++verifications_[{event, country.empty() ? "unknown" : country,
+                      channel.empty() ? "unknown" : channel}];
 }
 
 void Metrics::observe_delivery_latency(const std::string& channel, double seconds) {
@@ -189,11 +191,12 @@ std::string Metrics::render() const {
         << "verifyd_delivery_oldest_job_age_seconds " << oldest_job_age_seconds_ << "\n";
 
     out << "# HELP verifyd_verifications_total Verifications sent, approved, locked and "
-           "expired (expiries while events are recorded), by the number's ISO country.\n"
+           "expired (expiries while events are recorded), by the number's ISO country and the "
+           "channel the send asked for.\n"
         << "# TYPE verifyd_verifications_total counter\n";
     for (const auto& [key, count] : verifications_)
-        out << "verifyd_verifications_total{event=\"" << key.first << "\",country=\"" << key.second
-            << "\"} " << count << "\n";
+        out << "verifyd_verifications_total{event=\"" << key[0] << "\",country=\"" << key[1]
+            << "\",channel=\"" << key[2] << "\"} " << count << "\n";
     out << "# HELP verifyd_send_refusals_total Sends refused by the destination policy, the "
            "client limits or the fraud guard, by rule and the number's ISO country.\n"
         << "# TYPE verifyd_send_refusals_total counter\n";

@@ -66,7 +66,7 @@ size_t Timers::run_due() {
                       {{"message_id",
                         make_record_id(kMessagePrefix, parse_job_ref(job).value_or(RecordRef{}))}});
         }
-        if (done->expired) metrics_.count_verification("expired", done->country);
+        if (done->expired) metrics_.count_verification("expired", done->country, done->channel);
     }
     return jobs->size();
 }

@@ -30,6 +30,7 @@ struct DueOutcome {
     bool fell_back = false;  // its WhatsApp message's fallback timer ran out: SMS queued
     bool expired = false;    // it expired pending: verification.expired recorded
     std::string country;
+    std::string channel;  // the one its send asked for
 };
 
 class EventQueue {

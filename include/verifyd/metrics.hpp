@@ -33,8 +33,10 @@ class Metrics {
     // A command a Redis lane wrote was answered `seconds` later (pipelined with its batch).
     void observe_redis_command(double seconds);
     // A verification sent, approved, locked or expired, by its number's ISO country
-    // (bounded: about 250 values), so that conversion by country is one division.
-    void count_verification(const std::string& event, const std::string& country);
+    // (bounded: about 250 values) and the channel its send asked for, so that conversion
+    // by country or by channel is one division.
+    void count_verification(const std::string& event, const std::string& country,
+                            const std::string& channel);
     // A receipt said delivered, `seconds` after the send.
     void observe_delivery_latency(const std::string& channel, double seconds);
     // A send refused by the destination policy or the fraud guard: the rule, and the
@@ -91,7 +93,7 @@ class Metrics {
     std::map<std::array<std::string, 3>, uint64_t> deliveries_;
     std::map<std::pair<std::string, std::string>, uint64_t> delivery_retries_;
     std::map<std::array<std::string, 4>, uint64_t> delivery_failures_;
-    std::map<std::pair<std::string, std::string>, uint64_t> verifications_;
+    std::map<std::array<std::string, 3>, uint64_t> verifications_;
     struct DeliveryLatency {
         std::array<uint64_t, kDeliveryBuckets.size()> buckets{};
         uint64_t count = 0;

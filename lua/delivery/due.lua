@@ -15,7 +15,8 @@
 -- ARGV[1]  the job, {tag}<suffix>
 -- ARGV[2]  whether events are recorded, 1/0
 --
--- Replies: {fell_back, expired, country}  fell_back and expired 1/0
+-- Replies: {fell_back, expired, country, channel}  fell_back and expired 1/0; the channel the
+--          send asked for
 
 local job = ARGV[1]
 local due_key = KEYS[3]
@@ -28,7 +29,7 @@ local status, packed, delivery, channel, to, cursor, reported = unpack(values)
 local settings = unpack_settings(packed)
 if not settings or now_ms >= settings.gone then
     redis.call('ZREM', due_key, job)
-    return {0, 0, ''}
+    return {0, 0, '', ''}
 end
 
 local next_ms = nil
@@ -81,4 +82,4 @@ if next_ms then
 else
     redis.call('ZREM', due_key, job)
 end
-return {fell_back, expired, settings.cc}
+return {fell_back, expired, settings.cc, settings.ch}

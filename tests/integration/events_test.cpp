@@ -120,9 +120,9 @@ TEST_CASE(
     CHECK_FALSE(events[0]["data"].contains("template_variables"));
     const std::string metrics = v.get("/metrics").body;
     CHECK(metric_value(metrics, "verifyd_verifications_total",
-                       {{"event", "sent"}, {"country", "US"}}) == 1.0);
+                       {{"event", "sent"}, {"country", "US"}, {"channel", "sms"}}) == 1.0);
     CHECK(metric_value(metrics, "verifyd_verifications_total",
-                       {{"event", "approved"}, {"country", "US"}}) == 1.0);
+                       {{"event", "approved"}, {"country", "US"}, {"channel", "sms"}}) == 1.0);
 }
 
 TEST_CASE("a fallback is posted as message.status: the message on sms, queued, with its reason") {
@@ -144,8 +144,14 @@ TEST_CASE("a fallback is posted as message.status: the message on sms, queued, w
     CHECK(json_at(statuses[1], "/fallback_reason") == "recipient_not_capable");
     CHECK(statuses[2].value("channel", "") == "sms");
     CHECK(statuses[2].value("status", "") == "sent");
-    CHECK(metric_value(v.get("/metrics").body, "verifyd_verifications_total",
-                       {{"event", "sent"}, {"country", "GB"}}) == 1.0);
+    // Counted under the channel the send asked for; the fallback says why it happened.
+    const std::string metrics = v.get("/metrics").body;
+    CHECK(metric_value(metrics, "verifyd_verifications_total",
+                       {{"event", "sent"}, {"country", "GB"}, {"channel", "whatsapp"}}) == 1.0);
+    CHECK(metric_value(metrics, "verifyd_delivery_failures_total",
+                       {{"channel", "whatsapp"},
+                        {"outcome", "fallback"},
+                        {"reason", "recipient_not_capable"}}) == 1.0);
 }
 
 TEST_CASE("locks, cancels and superseded verifications are posted as events too") {

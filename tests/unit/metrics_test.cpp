@@ -1,6 +1,6 @@
-// The Prometheus text of metrics.hpp for the two newest families: the Redis command
-// round trip (a histogram kept lock-free, cumulated when rendered) and delivery failures
-// by reason.
+// The Prometheus text of metrics.hpp for its newest labels and families: the Redis
+// command round trip (a histogram kept lock-free, cumulated when rendered), delivery
+// failures by reason, and verifications by country and channel.
 #include "verifyd/metrics.hpp"
 
 #include <catch2/catch.hpp>
@@ -49,4 +49,22 @@ TEST_CASE("delivery failures are counted by provider, channel, outcome and reaso
     CHECK(has_line(text,
                    "verifyd_delivery_failures_total{provider=\"sent\",channel=\"whatsapp\","
                    "outcome=\"fallback\",reason=\"recipient_not_capable\"} 1"));
+}
+
+TEST_CASE("verifications are counted by event, country and the channel the send asked for") {
+    Metrics metrics;
+    metrics.count_verification("sent", "US", "whatsapp");
+    metrics.count_verification("approved", "US", "whatsapp");
+    metrics.count_verification("approved", "", "");
+    const std::string text = metrics.render();
+    INFO(text);
+    CHECK(has_line(text,
+                   "verifyd_verifications_total{event=\"sent\",country=\"US\",channel="
+                   "\"whatsapp\"} 1"));
+    CHECK(has_line(text,
+                   "verifyd_verifications_total{event=\"approved\",country=\"US\","
+                   "channel=\"whatsapp\"} 1"));
+    CHECK(has_line(text,
+                   "verifyd_verifications_total{event=\"approved\",country=\"unknown\","
+                   "channel=\"unknown\"} 1"));
 }

@@ -35,8 +35,8 @@ Then<CheckOutcome> count_approval(const ExchangePtr& exchange, const RecordRef& 
 Then<CheckOutcome> count_outcome(const ExchangePtr& exchange, Then<CheckOutcome> answer) {
     return [exchange, answer = std::move(answer)](Result<CheckOutcome> outcome) {
         if (outcome.ok() && !outcome.replayed && outcome.value.status != "pending")
-            exchange->services.metrics.count_verification(outcome.value.status,
-                                                          outcome.value.country);
+            exchange->services.metrics.count_verification(
+                outcome.value.status, outcome.value.country, outcome.value.channel);
         answer(std::move(outcome));
     };
 }

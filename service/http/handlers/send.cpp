@@ -64,7 +64,7 @@ Then<Verification> count_created(const ExchangePtr& exchange, Then<Verification>
         if (!result.ok() || result.replayed) return answer(std::move(result));
         const Verification& v = result.value;
         exchange->services.metrics.count_send(v.sandbox, v.channel);
-        exchange->services.metrics.count_verification("sent", v.country);
+        exchange->services.metrics.count_verification("sent", v.country, v.channel);
         auto inbox = inbox_slot(*exchange);
         if (!v.sandbox || !inbox.ok()) return answer(std::move(result));
         exchange->services.store.put_inbox(
