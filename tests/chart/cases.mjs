@@ -21,9 +21,18 @@ let scratchFiles = 0;
 
 // renderChart renders the chart as release "verifyd" in namespace "verifyd", over each
 // values source in turn: a file of values/ by name, or an object (written as JSON, which
-// is YAML).
+// is YAML). renderWithoutSchema renders as `helm template --skip-schema-validation`
+// does, so that the templates' own checks are what refuses.
 function renderChart(...sources) {
-  const args = ["-chart", chartDir, "-name", "verifyd", "-namespace", "verifyd"];
+  return renderWith([], ...sources);
+}
+
+function renderWithoutSchema(...sources) {
+  return renderWith(["-skip-schema-validation"], ...sources);
+}
+
+function renderWith(flags, ...sources) {
+  const args = ["-chart", chartDir, "-name", "verifyd", "-namespace", "verifyd", ...flags];
   for (const source of sources) {
     let file = join(valuesDir, String(source));
     if (typeof source === "object") {
@@ -154,8 +163,66 @@ const groups = {
       refused(["bundled-redis.yaml", { redis: { url: "redis://elsewhere:6379/0" } }],
         "redis.enabled runs the bundled Redis"),
     "sentinels without a master name": () =>
-      refused(["default.yaml", { redis: { sentinel: { hosts: ["s:26379"] } } }],
-        "redis.sentinel.masterName is required"),
+      refusedTwice(["default.yaml", { redis: { mode: "sentinel", sentinel: { hosts: ["s:26379"] } } }],
+        ["redis.sentinel.masterName: String length must be greater than or equal to 1"],
+        "redis.sentinel.masterName is required with redis.mode sentinel"),
+    "mode sentinel without sentinels": () =>
+      refusedTwice(["default.yaml", { redis: { mode: "sentinel", sentinel: { masterName: "m" } } }],
+        ["redis.sentinel.hosts: Array must have at least 1 items"],
+        "redis.mode is sentinel: redis.sentinel.hosts needs at least one host:port"),
+    "sentinels without mode sentinel": () =>
+      refusedTwice(["default.yaml", { redis: { sentinel: { hosts: ["s:26379"], masterName: "m" } } }],
+        ["redis.sentinel.hosts: Array must have at most 0 items"],
+        "redis.sentinel.hosts is set: set redis.mode: sentinel"),
+    "an unknown Redis mode (schema)": () =>
+      refused(["default.yaml", { redis: { mode: "replicated" } }], "redis.mode: redis.mode must be one of the following"),
+    "cluster mode with redis.url": () =>
+      refusedTwice(["cluster.yaml", { redis: { url: "redis://redis-cluster:6379/0" } }],
+        ["redis.url: String length must be less than or equal to 0"],
+        "redis.mode is cluster: leave redis.url empty"),
+    "cluster mode with the bundled Redis": () =>
+      refusedTwice(["cluster.yaml", { redis: { enabled: true } }],
+        ["redis.enabled: redis.enabled does not match: false"],
+        "redis.mode is cluster: redis.enabled (the bundled single Redis) must be false"),
+    "cluster mode with sentinels": () =>
+      refusedTwice(["cluster.yaml", { redis: { sentinel: { hosts: ["s:26379"], masterName: "m" } } }],
+        ["redis.sentinel.hosts: Array must have at most 0 items", "redis.sentinel.masterName: String length must be less than or equal to 0"],
+        "redis.mode is cluster: leave redis.sentinel empty"),
+    "cluster mode without seed nodes": () =>
+      refusedTwice(["default.yaml", { redis: { mode: "cluster" } }],
+        ["redis.cluster.nodes: Array must have at least 1 items"],
+        "redis.mode is cluster: redis.cluster.nodes needs at least one host:port seed node"),
+    "cluster nodes without mode cluster": () =>
+      refusedTwice(["default.yaml", { redis: { cluster: { nodes: ["redis-cluster:6379"] } } }],
+        ["redis.cluster.nodes: Array must have at most 0 items"],
+        "redis.cluster.nodes is set: set redis.mode: cluster"),
+    "cluster nodes beside sentinels in mode sentinel": () =>
+      refusedTwice(["sentinel.yaml", { redis: { cluster: { nodes: ["redis-cluster:6379"] } } }],
+        ["redis.cluster.nodes: Array must have at most 0 items"],
+        "redis.mode is sentinel: leave redis.cluster.nodes empty"),
+    "partitions out of range, or not a whole number (schema)": () => {
+      for (const [partitions, message] of [
+        [15, "redis.cluster.partitions: Must be greater than or equal to 16"],
+        [4097, "redis.cluster.partitions: Must be less than or equal to 4096"],
+        [0, "redis.cluster.partitions: Must be greater than or equal to 16"],
+        [256.5, "redis.cluster.partitions: Invalid type. Expected: integer, given: number"],
+        ["256", "redis.cluster.partitions: Invalid type. Expected: integer, given: string"],
+      ]) {
+        refused(["cluster.yaml", { redis: { cluster: { partitions } } }], "values don't meet the specifications", message);
+      }
+      return "15, 4097, 0, 256.5 and \"256\" refused";
+    },
+    "malformed cluster nodes (schema)": () => {
+      const malformed = ["redis-cluster", "redis-cluster:", ":6379", "redis-cluster:6379,other:6379",
+        "redis://redis-cluster:6379", "redis-cluster:0", "redis-cluster:65536", "fd00::7:6379", "redis cluster:6379"];
+      for (const node of malformed) {
+        refused(["cluster.yaml", { redis: { cluster: { nodes: [node] } } }],
+          "values don't meet the specifications", "redis.cluster.nodes.0: Does not match pattern");
+      }
+      refused(["cluster.yaml", { redis: { cluster: { nodes: ["a:6379", "a:6379"] } } }],
+        "redis.cluster.nodes: array items[0,1] must be unique");
+      return `${malformed.length} malformed nodes and a repeated one refused`;
+    },
     "a misspelt PrometheusRule value (schema)": () =>
       refused(["default.yaml", { prometheusRule: { enable: true } }], "Additional property enable is not allowed"),
     "a dashboard namespace that is not a namespace name (schema)": () =>
@@ -368,6 +435,52 @@ const groups = {
       }
       assert.doesNotMatch(JSON.stringify(find(rendered, "ConfigMap")), /p@ss|sentinel-secret/);
     },
+    "settings: cluster mode gives the pods its seed nodes and partitions, the password only in the Secret": () => {
+      const rendered = objects("cluster.yaml");
+      const deployment = find(rendered, "Deployment");
+      assert.equal(env(deployment, "VERIFYD_REDIS_CLUSTER").value,
+        "redis-cluster.redis.svc:6379,redis-cluster-0.redis-cluster-headless.redis.svc:6379,[fd00::7]:6380");
+      assert.equal(env(deployment, "VERIFYD_REDIS_PARTITIONS").value, "512");
+      const config = find(rendered, "ConfigMap").data;
+      for (const name of ["VERIFYD_REDIS_URL", "VERIFYD_REDIS_SENTINELS", "VERIFYD_REDIS_MASTER_NAME",
+        "VERIFYD_REDIS_CLUSTER", "VERIFYD_REDIS_PARTITIONS"]) {
+        assert.equal(config[name], undefined, `${name} is not in the ConfigMap`);
+      }
+      assert.equal(config.VERIFYD_REDIS_WAIT_REPLICAS, "1", "WAIT works in every mode");
+      const url = new URL(secretData(find(rendered, "Secret"), "VERIFYD_REDIS_URL"));
+      assert.equal(decodeURIComponent(url.password), "p@ss word/+%:");
+      assert.equal(`${url.protocol}//${url.host}${url.pathname}`, "redis://redis-cluster.redis.svc:6379/0");
+      assert.deepEqual(env(deployment, "VERIFYD_REDIS_URL").valueFrom.secretKeyRef,
+        { name: "verifyd", key: "VERIFYD_REDIS_URL", optional: true });
+      assert.equal(env(deployment, "VERIFYD_REDIS_SENTINEL_PASSWORD"), undefined);
+      assert.doesNotMatch(JSON.stringify(find(rendered, "ConfigMap")), /p@ss/);
+      assert.doesNotMatch(JSON.stringify(deployment), /p@ss/);
+      // Without a password: no URL anywhere; partitions default to 256.
+      const bare = objects("default.yaml", { redis: { mode: "cluster", cluster: { nodes: ["redis-cluster:6379"] } } });
+      const bareDeployment = find(bare, "Deployment");
+      assert.equal(env(bareDeployment, "VERIFYD_REDIS_CLUSTER").value, "redis-cluster:6379");
+      assert.equal(env(bareDeployment, "VERIFYD_REDIS_PARTITIONS").value, "256");
+      assert.equal(find(bare, "ConfigMap").data.VERIFYD_REDIS_URL, undefined);
+      assert.equal(find(bare, "Secret").data.VERIFYD_REDIS_URL, undefined);
+      // The other modes have neither variable.
+      for (const file of ["default.yaml", "sentinel.yaml", "bundled-redis.yaml", "production.yaml"]) {
+        const other = find(objects(file), "Deployment");
+        assert.equal(env(other, "VERIFYD_REDIS_CLUSTER"), undefined, file);
+        assert.equal(env(other, "VERIFYD_REDIS_PARTITIONS"), undefined, file);
+      }
+      // A change of the nodes or the partitions changes the pod template: the pods roll.
+      const template = (...sources) => JSON.stringify(find(objects(...sources), "Deployment").spec.template);
+      assert.notEqual(template("cluster.yaml", { redis: { cluster: { partitions: 1024 } } }), template("cluster.yaml"));
+      assert.notEqual(template("cluster.yaml", { redis: { cluster: { nodes: ["other:6379"] } } }), template("cluster.yaml"));
+    },
+    "settings: cluster mode with existingSecret reads the password's URL from it": () => {
+      const rendered = objects("existing-secret.yaml", { redis: { mode: "cluster", url: "", cluster: { nodes: ["redis-cluster:6379"] } } });
+      assert.equal(rendered.filter((o) => o.kind === "Secret").length, 0);
+      const deployment = find(rendered, "Deployment");
+      assert.deepEqual(env(deployment, "VERIFYD_REDIS_URL").valueFrom.secretKeyRef,
+        { name: "verifyd-secrets", key: "VERIFYD_REDIS_URL", optional: true });
+      assert.equal(env(deployment, "VERIFYD_REDIS_CLUSTER").value, "redis-cluster:6379");
+    },
     "existingSecret: no Secret rendered, the pods read the named one": () => {
       const rendered = objects("existing-secret.yaml");
       assert.equal(rendered.filter((o) => o.kind === "Secret").length, 0);
@@ -496,7 +609,17 @@ const groups = {
 };
 
 function refused(sources, ...expected) {
-  const result = renderChart(...sources);
+  refusedBy(renderChart(...sources), expected);
+}
+
+// The same refusal twice: by values.schema.json (its message names the value), and by the
+// templates alone with the schema skipped (their message says why).
+function refusedTwice(sources, bySchema, byTemplates) {
+  refusedBy(renderChart(...sources), ["values don't meet the specifications", ...bySchema]);
+  refusedBy(renderWithoutSchema(...sources), [byTemplates]);
+}
+
+function refusedBy(result, expected) {
   assert.notEqual(result.status, 0, "rendering succeeded");
   for (const text of expected) assert.ok(result.stderr.includes(text), `expected "${text}" in: ${result.stderr}`);
 }

@@ -96,10 +96,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 Where verifyd finds Redis, without a password: the bundled Redis, or redis.url (a
-template). Empty with sentinels and no redis.url.
+template). Empty with sentinels and no redis.url, and in mode cluster (the nodes are
+VERIFYD_REDIS_CLUSTER).
 */}}
 {{- define "verifyd.redisUrl" -}}
-{{- if .Values.redis.enabled }}
+{{- if eq .Values.redis.mode "cluster" }}
+{{- else if .Values.redis.enabled }}
 {{- printf "redis://%s:6379/0" (include "verifyd.redis.fullname" .) }}
 {{- else if .Values.redis.url }}
 {{- tpl .Values.redis.url . }}
@@ -107,10 +109,16 @@ template). Empty with sentinels and no redis.url.
 {{- end }}
 
 {{/*
-That URL with redis.password in it, percent-encoded (urlquery writes a space as "+").
+That URL with redis.password in it, percent-encoded (urlquery writes a space as "+"). In
+mode cluster, whose nodes have no URL, it carries the password only: the first seed
+node and database 0 (the only one a cluster has) make it a valid URL.
 */}}
 {{- define "verifyd.redisUrlWithPassword" -}}
-{{- $url := urlParse (include "verifyd.redisUrl" .) }}
+{{- $base := include "verifyd.redisUrl" . }}
+{{- if eq .Values.redis.mode "cluster" }}
+{{- $base = printf "redis://%s/0" (first .Values.redis.cluster.nodes) }}
+{{- end }}
+{{- $url := urlParse $base }}
 {{- $user := splitList ":" $url.userinfo | first }}
 {{- $password := urlquery .Values.redis.password | replace "+" "%20" }}
 {{- $_ := set $url "userinfo" (printf "%s:%s" $user $password) }}
@@ -122,20 +130,14 @@ Refuses combinations of values the schema cannot express, with a message saying 
 Included by the ConfigMap, which every release renders.
 */}}
 {{- define "verifyd.validateValues" -}}
-{{- $sentinels := .Values.redis.sentinel.hosts }}
 {{- if and .Values.existingSecret (or .Values.hashKey .Values.sealKey .Values.apiKeys .Values.sent.apiKey .Values.sent.webhookSecret .Values.webhook.secret .Values.events.secret .Values.redis.password .Values.redis.sentinel.password) }}
 {{- fail "existingSecret is set: put the secrets in that Secret, not in hashKey, sealKey, apiKeys, sent.apiKey, sent.webhookSecret, webhook.secret, events.secret, redis.password or redis.sentinel.password" }}
 {{- end }}
-{{- if and .Values.redis.enabled (or .Values.redis.url $sentinels .Values.redis.password) }}
-{{- fail "redis.enabled runs the bundled Redis: leave redis.url, redis.sentinel and redis.password empty" }}
-{{- end }}
-{{- if and $sentinels (not .Values.redis.sentinel.masterName) }}
-{{- fail "redis.sentinel.masterName is required with redis.sentinel.hosts" }}
-{{- end }}
+{{- include "verifyd.validateRedis" . }}
 {{- if regexMatch "^redis://[^/@]*:[^/@]*@" .Values.redis.url }}
 {{- fail "redis.url must not hold a password: put it in redis.password, which the chart keeps in the Secret" }}
 {{- end }}
-{{- if and .Values.redis.password (not (hasPrefix "redis://" (include "verifyd.redisUrl" .))) }}
+{{- if and .Values.redis.password (ne .Values.redis.mode "cluster") (not (hasPrefix "redis://" (include "verifyd.redisUrl" .))) }}
 {{- fail "redis.password needs a redis:// redis.url (with sentinels too: it gives the database; its host is not used)" }}
 {{- end }}
 {{- if eq (int .Values.containerPort) (int .Values.metricsPort) }}
@@ -159,6 +161,56 @@ Included by the ConfigMap, which every release renders.
 {{- end }}
 {{- if and .Values.podDisruptionBudget.enabled (eq (kindIs "invalid" .Values.podDisruptionBudget.minAvailable) (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) }}
 {{- fail "podDisruptionBudget: set exactly one of minAvailable and maxUnavailable" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Refuses Redis settings that do not belong to redis.mode (values.schema.json says the same,
+but helm can skip the schema): each mode takes its own settings only.
+*/}}
+{{- define "verifyd.validateRedis" -}}
+{{- $redis := .Values.redis }}
+{{- $sentinel := $redis.sentinel }}
+{{- $nodes := $redis.cluster.nodes }}
+{{- if not (has $redis.mode (list "standalone" "sentinel" "cluster")) }}
+{{- fail (printf "redis.mode must be standalone, sentinel or cluster, not %v" $redis.mode) }}
+{{- end }}
+{{- if eq $redis.mode "cluster" }}
+{{- if $redis.url }}
+{{- fail "redis.mode is cluster: leave redis.url empty (verifyd finds the cluster's nodes from redis.cluster.nodes; the password goes in redis.password)" }}
+{{- end }}
+{{- if $redis.enabled }}
+{{- fail "redis.mode is cluster: redis.enabled (the bundled single Redis) must be false" }}
+{{- end }}
+{{- if or $sentinel.hosts $sentinel.masterName $sentinel.password }}
+{{- fail "redis.mode is cluster: leave redis.sentinel empty (a Redis Cluster fails over by itself)" }}
+{{- end }}
+{{- if not $nodes }}
+{{- fail "redis.mode is cluster: redis.cluster.nodes needs at least one host:port seed node" }}
+{{- end }}
+{{- else if eq $redis.mode "sentinel" }}
+{{- if $nodes }}
+{{- fail "redis.mode is sentinel: leave redis.cluster.nodes empty, or set redis.mode: cluster" }}
+{{- end }}
+{{- if $redis.enabled }}
+{{- fail "redis.enabled runs the bundled Redis: with redis.mode sentinel it must be false" }}
+{{- end }}
+{{- if not $sentinel.hosts }}
+{{- fail "redis.mode is sentinel: redis.sentinel.hosts needs at least one host:port" }}
+{{- end }}
+{{- if not $sentinel.masterName }}
+{{- fail "redis.sentinel.masterName is required with redis.mode sentinel" }}
+{{- end }}
+{{- else }}
+{{- if $nodes }}
+{{- fail "redis.cluster.nodes is set: set redis.mode: cluster to use a Redis Cluster" }}
+{{- end }}
+{{- if $sentinel.hosts }}
+{{- fail "redis.sentinel.hosts is set: set redis.mode: sentinel to find the master through them" }}
+{{- end }}
+{{- if and $redis.enabled (or $redis.url $redis.password) }}
+{{- fail "redis.enabled runs the bundled Redis: leave redis.url, redis.sentinel and redis.password empty" }}
+{{- end }}
 {{- end }}
 {{- end }}
 
