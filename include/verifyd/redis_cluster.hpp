@@ -1,0 +1,124 @@
+// Redis Cluster routing (docs/API.md §12): which primary serves each of the 16384 hash
+// slots (SlotMap, from CLUSTER SLOTS), what a redirecting error reply says (MOVED, ASK,
+// TRYAGAIN, CLUSTERDOWN), and a blocking client for one thread that sends each command
+// to its slot's primary and follows the cluster as it reshards and fails over. Not for:
+// which slot a key is in (redis_slots.hpp), the API's pipelined lanes (redis_lane), or
+// the settings that turn cluster mode on (config.hpp); nothing here is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "verifyd/config.hpp"
+#include "verifyd/errors.hpp"
+#include "verifyd/redis_connection.hpp"
+
+struct redisReply;
+
+namespace verifyd {
+
+struct ClusterNode {
+    std::string host;  // empty: the node that gave the address (see parse_redirect)
+    int port = 0;
+
+    // "host:port", or "[host]:port" for an IPv6 address.
+    std::string name() const;
+    bool operator==(const ClusterNode& other) const {
+        return port == other.port && host == other.host;
+    }
+    bool operator!=(const ClusterNode& other) const { return !(*this == other); }
+};
+
+// The primary of every slot, as one node told it. 16384 small indices into a table of
+// the nodes, so a copy is cheap and a lookup is two loads.
+class SlotMap {
+  public:
+    // No slot has a primary yet.
+    SlotMap();
+    // From a CLUSTER SLOTS reply: [[first, last, [host, port, id, …], replicas…], …]. A
+    // primary whose host is empty is `answering`, the node asked; one whose address the
+    // node does not know ("?") serves nothing. Nothing when the reply has another shape.
+    static std::optional<SlotMap> from_reply(const redisReply* reply,
+                                             const ClusterNode& answering = {});
+
+    std::optional<ClusterNode> primary(int slot) const;
+    // After MOVED: `slot` is now `node`'s.
+    void move(int slot, const ClusterNode& node);
+    // Every one of the 16384 slots has a primary.
+    bool complete() const;
+    // The nodes serving at least one slot, each once, in the order they were first named.
+    std::vector<ClusterNode> primaries() const;
+
+  private:
+    static constexpr uint16_t kNone = 0xffff;
+    uint16_t index_of(const ClusterNode& node);
+
+    std::vector<ClusterNode> nodes_;
+    std::vector<uint16_t> slots_;  // index into nodes_, or kNone
+};
+
+// What an error reply asks of a cluster client.
+struct Redirect {
+    enum class Kind { None, Moved, Ask, TryAgain, ClusterDown };
+    Kind kind = Kind::None;
+    int slot = -1;     // MOVED and ASK only
+    ClusterNode node;  // MOVED and ASK only; an empty host means the node that answered
+};
+
+// "MOVED 3999 127.0.0.1:6381", "ASK 3999 [::1]:6381" (also "::1:6381", "host:6381",
+// ":6381"), "TRYAGAIN …", "CLUSTERDOWN …"; anything else, or a MOVED or ASK that does not
+// parse, is None: the error is the command's own.
+Redirect parse_redirect(const std::string& error_message);
+
+// A blocking cluster client for the thread that owns it (the outbox's, the timers', the
+// events'). It learns the slot map from the first seed that answers and keeps one
+// connection per primary, opened by open_redis (authenticated, with the function
+// library loaded: Redis Cluster does not copy functions between primaries).
+//
+// A command goes to its slot's primary and follows the cluster: MOVED updates the map,
+// retries on the named node and has the whole map read again before the next call; ASK
+// sends ASKING and the command to the named node once, without changing the map;
+// TRYAGAIN and CLUSTERDOWN are retried with a growing pause; a connection that fails
+// before Redis could have run the command (refused, closed, reset) is dropped, the map
+// read again from any node that answers, and the command retried; "Function not found"
+// loads the library on that node and retries once. All within `retry_budget` of the
+// call, after which the answer is 503 with retry_after (store_unavailable). A command
+// that timed out is not sent again: Redis may have run it, and only the caller can tell.
+class ClusterClient {
+  public:
+    // `credentials`: user and password of the data nodes (its host, port, database and
+    // sentinels are not used). `timeout_ms` bounds each connect, read and write.
+    ClusterClient(std::vector<HostPort> seeds, const RedisEndpoint& credentials, int timeout_ms,
+                  std::chrono::milliseconds retry_budget = std::chrono::seconds(1));
+    ~ClusterClient();
+    ClusterClient(const ClusterClient&) = delete;
+    ClusterClient& operator=(const ClusterClient&) = delete;
+
+    // One command whose keys are all in `slot` (redis_slot). Its reply, or the error it
+    // became (a Redis error reply's ApiError comes with the reply, as on the lanes).
+    Result<ReplyHandle> command(int slot, const std::vector<std::string>& args);
+    // Many commands, each node's sent in one round trip; the answers in the input order.
+    // Each command is redirected and retried on its own, as command() does.
+    std::vector<Result<ReplyHandle>> pipeline(
+        const std::vector<std::pair<int, std::vector<std::string>>>& commands);
+
+    // Reads the slot map again (CLUSTER SLOTS) from a primary, a seed or any node seen
+    // so far; false when none answered with a map.
+    bool refresh();
+    // For /readyz: every slot has a primary in the map and every primary answers PING
+    // (after one refresh when the map or a primary fails that).
+    bool all_slots_served();
+    // The map the next command is routed by.
+    const SlotMap& slot_map() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace verifyd
