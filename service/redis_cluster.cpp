@@ -183,7 +183,6 @@ struct ClusterClient::Impl {
         bool refresh = false;  // read the map before the next round
     };
 
-    std::vector<HostPort> seeds;
     RedisEndpoint credentials;
     int timeout_ms;
     std::chrono::milliseconds budget;
@@ -194,12 +193,9 @@ struct ClusterClient::Impl {
     std::map<std::string, redisContext*> connections;  // by ClusterNode::name()
     bool refresh_due = true;
 
-    Impl(std::vector<HostPort> seeds_in, const RedisEndpoint& credentials_in, int timeout,
+    Impl(const std::vector<HostPort>& seeds, const RedisEndpoint& credentials_in, int timeout,
          std::chrono::milliseconds retry_budget)
-        : seeds(std::move(seeds_in)),
-          credentials(credentials_in),
-          timeout_ms(timeout),
-          budget(retry_budget) {
+        : credentials(credentials_in), timeout_ms(timeout), budget(retry_budget) {
         for (const HostPort& seed : seeds) remember(ClusterNode{seed.host, seed.port});
     }
 
@@ -480,7 +476,7 @@ struct ClusterClient::Impl {
 
 ClusterClient::ClusterClient(std::vector<HostPort> seeds, const RedisEndpoint& credentials,
                              int timeout_ms, std::chrono::milliseconds retry_budget)
-    : impl_(std::make_unique<Impl>(std::move(seeds), credentials, timeout_ms, retry_budget)) {
+    : impl_(std::make_unique<Impl>(seeds, credentials, timeout_ms, retry_budget)) {
     impl_->refresh();
 }
 
