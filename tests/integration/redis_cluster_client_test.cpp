@@ -88,6 +88,19 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("a replica is as good a seed as a primary: the map it gives names the primaries") {
+    RedisCluster cluster;
+    const size_t primary = *cluster.primary_of(0);
+    auto replica = cluster.replica_of(primary);
+    REQUIRE(replica);
+    ClusterClient client({{"127.0.0.1", cluster.node_port(*replica)}}, RedisEndpoint{}, kTimeoutMs);
+    CHECK(client.slot_map().complete());
+    CHECK(client.slot_map().primary(0) == node_at(cluster, primary));
+    CHECK(value_of(client.command(redis_slot("{replica-seed}"), {"SET", "{replica-seed}", "x"})) ==
+          "OK");
+    CHECK(client.all_slots_served());
+}
+
 TEST_CASE("the function library is loaded on every primary and FCALL works on each") {
     RedisCluster cluster;
     ClusterClient client(cluster.seeds(), RedisEndpoint{}, kTimeoutMs);
