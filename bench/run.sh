@@ -374,7 +374,9 @@ library=$(grep -o -m1 'verifyd_[0-9a-f]\{12\}' "$build_dir/generated/lua_scripts
 # A verification made by verifyd, copied, that never locks: the check is always wrong.
 # Its maximum of attempts is the sixth of its packed settings (lua/lib/record.lua).
 pool_id=$(head -1 "$work/pool.ids")
-pool_key="n:{${pool_id:4:22}}"
+# Its number's hash is n:{<partition>}<tag> (service/redis_keys.cpp).
+pool_key=$(rcli --scan --pattern "n:{*}${pool_id:4:22}" | head -1)
+[ -n "$pool_key" ] || { log "no number hash for $pool_id"; exit 1; }
 pool_suffix=${pool_id:26}
 bench_key="n:{redisbenchmark00000000}"
 bench_record="o:{redisbenchmark00000000}$pool_suffix"

@@ -3,10 +3,10 @@
 -- attempt, so concurrent checks are counted exactly.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
--- KEYS[3]  the verification's own record o:{tag}<suffix>, used once superseded
+-- KEYS[2]  the number's hash n:{p}<tag> (lib/record.lua)
+-- KEYS[3]  the verification's own record o:{p}<tag><suffix>, used once superseded
 -- KEYS[4]  the events stream (lib/events.lua)
--- KEYS[5]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
+-- KEYS[5]  with an Idempotency-Key: its record r:{p}<tag><name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  keyed hashes of the presented code, 16 raw bytes each: one per hash key in

@@ -3,21 +3,21 @@
 -- replicas cannot race past a limit and an accepted send always has its job.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
--- KEYS[3]  the delivery stream (live sends add their job, field r = {tag}<suffix>)
--- KEYS[4]  the undelivered index, a sorted set of {tag}<suffix> by creation time
+-- KEYS[2]  the number's hash n:{p}<tag> (lib/record.lua)
+-- KEYS[3]  the delivery stream (live sends add their job, field r = {p}<tag><suffix>)
+-- KEYS[4]  the undelivered index, a sorted set of {p}<tag><suffix> by creation time
 -- KEYS[5]  the events stream (lib/events.lua)
--- KEYS[6]  the due index, a sorted set of {tag}<suffix> by the time delivery/due.lua must
+-- KEYS[6]  the due index, a sorted set of {p}<tag><suffix> by the time delivery/due.lua must
 --          look at them (a fallback timer, an expiry to report, a sandbox step's event)
--- KEYS[7]  with an Idempotency-Key: its record r:{tag}<name> (lib/idempotency.lua)
+-- KEYS[7]  with an Idempotency-Key: its record r:{p}<tag><name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
--- ARGV[2]  mode: "s" sandbox or "l" live (each mode has numbers of its own: n:{tag}
+-- ARGV[2]  mode: "s" sandbox or "l" live (each mode has numbers of its own: n:{p}<tag>
 --          differs; a hash written before that may hold the other mode's verification)
 -- ARGV[3]  send windows, "COUNT/SECONDS,COUNT/SECONDS"
 -- ARGV[4]  resend cooldown in seconds (0 = none)
 -- ARGV[5]  time to live of the code in seconds
 -- ARGV[6]  grace in seconds during which an expired verification still answers 4041
--- ARGV[7]  the record key prefix o:{tag}
+-- ARGV[7]  the record key prefix o:{p}<tag>
 -- ARGV[8]  the new verification's suffix
 -- ARGV[9]  the request's fingerprint, ARGV[10] follow (1/0), ARGV[11] the record's time
 --          to live in s (lib/idempotency.lua; unused without KEYS[7])

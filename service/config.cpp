@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "verifyd/crypto.hpp"
+#include "verifyd/redis_keys.hpp"
 #include "verifyd/text.hpp"
 
 namespace verifyd {
@@ -126,25 +127,46 @@ std::set<std::string> parse_countries(const std::string& text) {
     return countries;
 }
 
-void load_sentinel_settings(Reader& reader, RedisEndpoint& redis) {
+// A comma list of host:port (a bare host takes `default_port`).
+std::vector<HostPort> parse_host_ports(const char* variable, const std::string& text,
+                                       int default_port) {
+    std::vector<HostPort> nodes;
+    for (const auto& part : split(text, ',')) {
+        HostPort node;
+        std::string problem;
+        if (!split_host_port(trim(part), default_port, node.host, node.port, problem))
+            throw ConfigError(variable,
+                              "\"" + trim(part) + "\": " + problem + " (expected host:port,…)");
+        nodes.push_back(node);
+    }
+    if (nodes.empty()) throw ConfigError(variable, "names no node (expected host:port,…)");
+    return nodes;
+}
+
+// Sentinels or a cluster instead of the URL's server, and what every mode shares.
+void load_redis_topology(Reader& reader, RedisEndpoint& redis) {
     if (auto sentinels = reader.raw("VERIFYD_REDIS_SENTINELS")) {
-        for (const auto& part : split(*sentinels, ',')) {
-            HostPort sentinel;
-            std::string problem;
-            if (!split_host_port(trim(part), 26379, sentinel.host, sentinel.port, problem))
-                throw ConfigError("VERIFYD_REDIS_SENTINELS",
-                                  "\"" + trim(part) + "\": " + problem + " (expected host:port,…)");
-            redis.sentinels.push_back(sentinel);
-        }
+        redis.sentinels = parse_host_ports("VERIFYD_REDIS_SENTINELS", *sentinels, 26379);
         redis.master_name = reader.raw("VERIFYD_REDIS_MASTER_NAME").value_or("");
         if (trim(redis.master_name).empty())
             throw ConfigError("VERIFYD_REDIS_MASTER_NAME",
                               "is required with VERIFYD_REDIS_SENTINELS");
         redis.sentinel_password = reader.raw("VERIFYD_REDIS_SENTINEL_PASSWORD").value_or("");
     }
+    if (auto seeds = reader.raw("VERIFYD_REDIS_CLUSTER")) {
+        if (!redis.sentinels.empty())
+            throw ConfigError("VERIFYD_REDIS_CLUSTER", "excludes VERIFYD_REDIS_SENTINELS");
+        redis.cluster_seeds = parse_host_ports("VERIFYD_REDIS_CLUSTER", *seeds, 6379);
+        if (redis.unix_socket || redis.db != 0)
+            throw ConfigError("VERIFYD_REDIS_URL",
+                              "with VERIFYD_REDIS_CLUSTER only its user and password are used: "
+                              "no unix socket, and database 0");
+    }
     redis.wait_replicas = static_cast<int>(reader.integer("VERIFYD_REDIS_WAIT_REPLICAS", 0, 0, 16));
     redis.wait_timeout_ms =
         static_cast<int>(reader.integer("VERIFYD_REDIS_WAIT_TIMEOUT_MS", 200, 10, 10000));
+    redis.partitions = static_cast<int>(reader.integer(
+        "VERIFYD_REDIS_PARTITIONS", kDefaultPartitions, kMinPartitions, kMaxPartitions));
 }
 
 ProviderKind parse_provider(const std::optional<std::string>& text) {
@@ -457,7 +479,7 @@ Config load_config(const EnvLookup& env) {
         if (!endpoint) throw ConfigError("VERIFYD_REDIS_URL", problem);
         config.redis = *endpoint;
     }
-    load_sentinel_settings(reader, config.redis);
+    load_redis_topology(reader, config.redis);
     config.redis_timeout_ms =
         static_cast<int>(reader.integer("VERIFYD_REDIS_TIMEOUT_MS", 250, 10, 60000));
     config.hash_key = load_hash_key(reader, config);

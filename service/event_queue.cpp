@@ -3,25 +3,50 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 namespace verifyd {
 namespace {
 
 // The keys delivery/due.lua runs on.
 std::vector<std::string> due_keys(const std::string& job) {
     const RecordRef record = parse_job_ref(job).value_or(RecordRef{});
-    return {number_key(record.tag), record_key(record), kDueIndex,    kDeliveryStream,
-            kUndeliveredIndex,      kDelayedJobs,       kEventsStream};
+    const PartitionQueues& queues = queues_of(record.tag);
+    return {number_key(record.tag), record_key(record), queues.due,   queues.delivery,
+            queues.undelivered,     queues.delayed,     queues.events};
+}
+
+// A stream entry id "<ms>-<sequence>" as two numbers.
+std::pair<unsigned long long, unsigned long long> entry_order(const std::string& id) {
+    const size_t dash = id.find('-');
+    return {std::strtoull(id.c_str(), nullptr, 10),
+            dash == std::string::npos ? 0ULL : std::strtoull(id.c_str() + dash + 1, nullptr, 10)};
 }
 
 }  // namespace
 
+bool event_before(const QueuedEvent& a, const QueuedEvent& b) {
+    const auto order_a = entry_order(a.entry_id), order_b = entry_order(b.entry_id);
+    if (order_a != order_b) return order_a < order_b;
+    return a.partition < b.partition;
+}
+
+std::string event_id(const QueuedEvent& event) {
+    return "evt_" + event.entry_id + "-" + std::to_string(event.partition);
+}
+
 std::optional<std::vector<std::string>> EventQueue::due_jobs(int64_t now_ms, int limit) {
-    auto due = store_.command({"ZRANGEBYSCORE", kDueIndex, "-inf", std::to_string(now_ms), "LIMIT",
-                               "0", std::to_string(limit)});
-    if (!due.ok() || due.value->type != REDIS_REPLY_ARRAY) return std::nullopt;
+    std::vector<std::vector<std::string>> reads;
+    for (int p = 0; p < partition_count(); ++p)
+        reads.push_back({"ZRANGEBYSCORE", partition_queues(p).due, "-inf", std::to_string(now_ms),
+                         "LIMIT", "0", std::to_string(limit)});
     std::vector<std::string> jobs;
-    for (size_t i = 0; i < due.value->elements; ++i)
-        jobs.push_back(reply_string(due.value->element[i]));
+    for (const auto& due : store_.commands(reads)) {
+        if (!due.ok() || due.value->type != REDIS_REPLY_ARRAY) return std::nullopt;
+        for (size_t i = 0; i < due.value->elements && jobs.size() < static_cast<size_t>(limit); ++i)
+            jobs.push_back(reply_string(due.value->element[i]));
+    }
     return jobs;
 }
 
@@ -46,37 +71,54 @@ void EventQueue::release_lease(const std::string& replica) {
 }
 
 std::optional<std::vector<QueuedEvent>> EventQueue::oldest_events(int limit) {
-    auto range =
-        store_.command({"XRANGE", kEventsStream, "-", "+", "COUNT", std::to_string(limit)});
-    if (!range.ok() || range.value->type != REDIS_REPLY_ARRAY) return std::nullopt;
+    std::vector<std::vector<std::string>> reads;
+    for (int p = 0; p < partition_count(); ++p)
+        reads.push_back(
+            {"XRANGE", partition_queues(p).events, "-", "+", "COUNT", std::to_string(limit)});
+    auto replies = store_.commands(reads);
     std::vector<QueuedEvent> events;
-    for (size_t i = 0; i < range.value->elements; ++i) {
-        const redisReply* entry = range.value->element[i];
-        if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
-        QueuedEvent event;
-        event.entry_id = reply_string(entry->element[0]);
-        const redisReply* fields = entry->element[1];
-        for (size_t f = 0; fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements; f += 2) {
-            const std::string name = reply_string(fields->element[f]);
-            std::string value = reply_string(fields->element[f + 1]);
-            if (name == "t") event.type = std::move(value);
-            if (name == "r") event.job = std::move(value);
-            if (name == "at") event.at_ms = std::atoll(value.c_str());
-            if (name == "v") event.fields = std::move(value);
+    for (size_t p = 0; p < replies.size(); ++p) {
+        const auto& range = replies[p];
+        if (!range.ok() || range.value->type != REDIS_REPLY_ARRAY) return std::nullopt;
+        for (size_t i = 0; i < range.value->elements; ++i) {
+            const redisReply* entry = range.value->element[i];
+            if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
+            QueuedEvent event;
+            event.partition = static_cast<int>(p);
+            event.entry_id = reply_string(entry->element[0]);
+            const redisReply* fields = entry->element[1];
+            for (size_t f = 0; fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements;
+                 f += 2) {
+                const std::string name = reply_string(fields->element[f]);
+                std::string value = reply_string(fields->element[f + 1]);
+                if (name == "t") event.type = std::move(value);
+                if (name == "r") event.job = std::move(value);
+                if (name == "at") event.at_ms = std::atoll(value.c_str());
+                if (name == "v") event.fields = std::move(value);
+            }
+            events.push_back(std::move(event));
         }
-        events.push_back(std::move(event));
     }
+    // Oldest first over every partition (each partition's own order is kept).
+    std::sort(events.begin(), events.end(), event_before);
+    if (events.size() > static_cast<size_t>(limit)) events.resize(static_cast<size_t>(limit));
     return events;
 }
 
-void EventQueue::remove_event(const std::string& entry_id) {
-    store_.fcall("events_delivered", {kEventsStream}, {entry_id});
+void EventQueue::remove_event(const QueuedEvent& event) {
+    store_.fcall("events_delivered", {partition_queues(event.partition).events}, {event.entry_id});
 }
 
 std::optional<long long> EventQueue::pending_events() {
-    auto length = store_.command({"XLEN", kEventsStream});
-    if (!length.ok()) return std::nullopt;
-    return reply_integer(length.value.get());
+    std::vector<std::vector<std::string>> reads;
+    for (int p = 0; p < partition_count(); ++p)
+        reads.push_back({"XLEN", partition_queues(p).events});
+    long long total = 0;
+    for (const auto& length : store_.commands(reads)) {
+        if (!length.ok()) return std::nullopt;
+        total += reply_integer(length.value.get());
+    }
+    return total;
 }
 
 }  // namespace verifyd

@@ -21,17 +21,6 @@ constexpr int kBatch = 32;
 constexpr int kIdlePollMs = 100;
 constexpr int kNotHolderPauseMs = 1000;
 
-// Stream entry ids "<ms>-<seq>" in their order.
-bool entry_after(const std::string& a, const std::string& b) {
-    auto parts = [](const std::string& id) {
-        const size_t dash = id.find('-');
-        return std::make_pair(
-            std::strtoull(id.c_str(), nullptr, 10),
-            dash == std::string::npos ? 0ULL : std::strtoull(id.c_str() + dash + 1, nullptr, 10));
-    };
-    return b.empty() || parts(a) > parts(b);
-}
-
 // Long enough that a POST, bounded by its timeout, always ends within the lease it was
 // started under: no two replicas post at once, so events stay in order.
 int lease_ms_for(const EventsSettings& settings) {
@@ -48,7 +37,7 @@ std::optional<json> pause_event_body(const QueuedEvent& event) {
     json fields = json::parse(event.fields, nullptr, false);
     auto pause = parse_pause(event.fields);
     if (!fields.is_object() || !pause) return std::nullopt;
-    return json{{"id", "evt_" + event.entry_id},
+    return json{{"id", event_id(event)},
                 {"type", event.type},
                 {"created_at", format_rfc3339(event.at_ms)},
                 {"account", fields.value("account", "")},
@@ -71,7 +60,7 @@ std::optional<json> event_body(const QueuedEvent& event, const Templates& templa
     const Verification v = decode_verification(*ref, map, event.at_ms);
     json data = event.type == "message.status" ? message_json(v, templates, app_name)
                                                : verification_json(v, true, app_name);
-    return json{{"id", "evt_" + event.entry_id},
+    return json{{"id", event_id(event)},
                 {"type", event.type},
                 {"created_at", format_rfc3339(event.at_ms)},
                 {"account", v.account},
@@ -138,15 +127,15 @@ bool EventDispatcher::post_oldest() {
     HttpClient http(settings_.timeout_ms);
     for (const QueuedEvent& event : *events) {
         if (stopping_) return true;
-        if (entry_after(event.entry_id, last_seen_)) {
+        if (!last_seen_ || event_before(*last_seen_, event)) {
             metrics_.count_event("queued");
-            last_seen_ = event.entry_id;
+            last_seen_ = event;
         }
         auto body = event_body(event, templates_, app_name_);
         if (!body) {
             log_event(LogLevel::Error, "event dropped: unreadable",
-                      {{"event_id", "evt_" + event.entry_id}, {"type", event.type}});
-            queue_.remove_event(event.entry_id);
+                      {{"event_id", event_id(event)}, {"type", event.type}});
+            queue_.remove_event(event);
             continue;
         }
         // Each POST starts under a lease renewed for it, so none outlives the lease.
@@ -169,7 +158,7 @@ bool EventDispatcher::post_oldest() {
                        {"error", answer.failure}});
             return false;
         }
-        queue_.remove_event(event.entry_id);
+        queue_.remove_event(event);
         metrics_.count_event("sent");
     }
     return true;

@@ -20,10 +20,9 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// One job at a time: a job read in a batch waits behind a slow call while another thread
-// idles, and a read costs little next to a provider call.
-constexpr int kBatch = 1;
 constexpr int kIdlePollMs = 50;
+// How often a thread moves the retries whose time has come back onto the streams.
+constexpr int kPromotePeriodMs = 250;
 constexpr int kRedisDownPauseMs = 250;
 
 // Why an attempt that ended a message's delivery on its channel did so, as a bounded word
@@ -80,18 +79,27 @@ void Outbox::pause(int milliseconds) {
 void Outbox::run(int index) {
     const std::string consumer = settings_.delivery.consumer + "/" + std::to_string(index);
     auto provider = make_provider(settings_.provider);
-    bool own_pending_left = true;
+    const int workers = std::max(1, settings_.delivery.workers);
+    OutboxCursor cursor;
+    cursor.next_partition = index * partition_count() / workers;
+    // The threads of a replica together look at every partition about every kIdlePollMs
+    // while there is nothing to do.
+    const int idle_pause_ms =
+        std::max(1, kIdlePollMs * OutboxQueue::kReadWindow * workers / partition_count());
+    auto next_promotion = Clock::now();
     while (!stopping_) {
         // Every thread promotes, so that retries come due even while others are busy.
-        queue_.promote_due(100);
-        auto jobs =
-            queue_.next_jobs(consumer, own_pending_left, kBatch, settings_.delivery.claim_idle_ms);
+        if (Clock::now() >= next_promotion) {
+            queue_.promote_due(100);
+            next_promotion = Clock::now() + std::chrono::milliseconds(kPromotePeriodMs);
+        }
+        auto jobs = queue_.next_jobs(consumer, cursor, settings_.delivery.claim_idle_ms);
         if (!jobs) {
             pause(kRedisDownPauseMs);
             continue;
         }
         if (jobs->empty()) {
-            pause(kIdlePollMs);
+            pause(idle_pause_ms);
             continue;
         }
         for (const DeliveryJob& job : *jobs) {

@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "verifyd/text.hpp"
@@ -28,54 +29,89 @@ void collect_entries(const redisReply* entries,
 }
 
 // The keys begin and finish run on: the job's verification (in its number's hash, or
-// its own record once superseded) and the outbox's.
+// its own record once superseded) and its partition's outbox.
 std::vector<std::string> job_keys(const DeliveryJob& job) {
     const RecordRef record = parse_job_ref(job.ref).value_or(RecordRef{});
-    return {number_key(record.tag), record_key(record), kDeliveryStream, kUndeliveredIndex,
-            kDelayedJobs};
+    const PartitionQueues& queues = queues_of(record.tag);
+    return {number_key(record.tag), record_key(record), queues.delivery, queues.undelivered,
+            queues.delayed};
 }
 
 }  // namespace
 
 std::optional<std::vector<DeliveryJob>> OutboxQueue::next_jobs(const std::string& consumer,
-                                                               bool& own_pending_left, int count,
+                                                               OutboxCursor& cursor,
                                                                int claim_idle_ms) {
-    const std::string how_many = std::to_string(count);
+    const int partitions = partition_count();
+    const bool own = cursor.own_pending_left;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<int> window;
+    if (own) {
+        for (int p = 0; p < partitions; ++p) window.push_back(p);
+    } else {
+        for (int i = 0; i < std::min(kReadWindow, partitions); ++i)
+            window.push_back((cursor.next_partition + i) % partitions);
+        cursor.next_partition = (cursor.next_partition + kReadWindow) % partitions;
+    }
+    const bool claim = !own && cursor.next_partition < kReadWindow && now >= cursor.next_claim;
+    std::vector<std::vector<std::string>> reads;
+    for (int p : window)
+        reads.push_back({"XREADGROUP", "GROUP", kDeliveryGroup, consumer, "COUNT",
+                         own ? "100" : "1", "STREAMS", partition_queues(p).delivery,
+                         own ? "0" : ">"});
+    if (claim) {
+        cursor.next_claim = now + std::chrono::milliseconds(std::max(1, claim_idle_ms / 2));
+        for (int p = 0; p < partitions; ++p)
+            reads.push_back({"XAUTOCLAIM", partition_queues(p).delivery, kDeliveryGroup, consumer,
+                             std::to_string(claim_idle_ms), "0-0", "COUNT", "1"});
+    }
+    auto replies = store_.commands(reads);
     std::vector<std::pair<std::string, std::string>> entries;
-    auto read = store_.command({"XREADGROUP", "GROUP", kDeliveryGroup, consumer, "COUNT", how_many,
-                                "STREAMS", kDeliveryStream, own_pending_left ? "0" : ">"});
-    if (!read.ok()) {
-        if (!starts_with(reply_string(read.value.get()), "NOGROUP")) return std::nullopt;
-        store_.command({"XGROUP", "CREATE", kDeliveryStream, kDeliveryGroup, "0", "MKSTREAM"});
-        return std::vector<DeliveryJob>{};
+    std::vector<int> entry_partitions;  // the partition of each of `entries`
+    std::vector<std::vector<std::string>> group_creations;
+    for (size_t i = 0; i < replies.size(); ++i) {
+        const auto& reply = replies[i];
+        const bool is_read = i < window.size();
+        const int partition = is_read ? window[i] : static_cast<int>(i - window.size());
+        if (!reply.ok()) {
+            if (!starts_with(reply_string(reply.value.get()), "NOGROUP")) return std::nullopt;
+            if (is_read)
+                group_creations.push_back({"XGROUP", "CREATE", partition_queues(window[i]).delivery,
+                                           kDeliveryGroup, "0", "MKSTREAM"});
+            continue;
+        }
+        const redisReply* r = reply.value.get();
+        if (is_read && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+            const redisReply* stream = r->element[0];
+            if (stream->type == REDIS_REPLY_ARRAY && stream->elements > 1)
+                collect_entries(stream->element[1], entries);
+        } else if (!is_read && r->type == REDIS_REPLY_ARRAY && r->elements > 1) {
+            collect_entries(r->element[1], entries);
+        }
+        entry_partitions.resize(entries.size(), partition);
     }
-    if (read.value->type == REDIS_REPLY_ARRAY && read.value->elements > 0) {
-        const redisReply* stream = read.value->element[0];
-        if (stream->type == REDIS_REPLY_ARRAY && stream->elements > 1)
-            collect_entries(stream->element[1], entries);
-    }
-    if (own_pending_left && entries.empty()) own_pending_left = false;
-    if (entries.empty()) {
-        auto claimed = store_.command({"XAUTOCLAIM", kDeliveryStream, kDeliveryGroup, consumer,
-                                       std::to_string(claim_idle_ms), "0-0", "COUNT", how_many});
-        if (claimed.ok() && claimed.value->type == REDIS_REPLY_ARRAY && claimed.value->elements > 1)
-            collect_entries(claimed.value->element[1], entries);
-    }
+    if (!group_creations.empty()) store_.commands(group_creations);
+    if (own && entries.empty()) cursor.own_pending_left = false;
     std::vector<DeliveryJob> jobs;
-    for (auto& [id, ref] : entries) {
-        if (ref.empty()) {
+    std::vector<std::vector<std::string>> acknowledgements;
+    for (size_t i = 0; i < entries.size(); ++i) {
+        auto& [id, ref] = entries[i];
+        if (!parse_job_ref(ref)) {
             // Deleted while pending: only the acknowledgement is left to do.
-            store_.command({"XACK", kDeliveryStream, kDeliveryGroup, id});
+            acknowledgements.push_back(
+                {"XACK", partition_queues(entry_partitions[i]).delivery, kDeliveryGroup, id});
             continue;
         }
         jobs.push_back({id, ref});
     }
+    if (!acknowledgements.empty()) store_.commands(acknowledgements);
     return jobs;
 }
 
 BegunJob OutboxQueue::begin(const std::string& consumer, const DeliveryJob& job) {
     auto keys = job_keys(job);
-    keys.back() = kEventsStream;  // begin does not touch the delayed jobs
+    keys.back() =
+        queues_of(parse_job_ref(job.ref).value_or(RecordRef{}).tag).events;  // not the delayed jobs
     auto begun =
         store_.fcall("outbox_begin", keys,
                      {kDeliveryGroup, job.entry_id, job.ref, consumer, store_.events_flag()});
@@ -110,7 +146,7 @@ BegunJob OutboxQueue::begin(const std::string& consumer, const DeliveryJob& job)
 std::optional<std::string> OutboxQueue::finish(const DeliveryJob& job,
                                                const AttemptOutcome& attempt) {
     auto keys = job_keys(job);
-    keys.push_back(kEventsStream);
+    keys.push_back(queues_of(parse_job_ref(job.ref).value_or(RecordRef{}).tag).events);
     auto finished =
         store_.fcall("outbox_finish", keys,
                      {kDeliveryGroup, job.entry_id, job.ref, attempt.outcome, attempt.detail,
@@ -151,15 +187,29 @@ std::optional<ReceiptOutcome> OutboxQueue::apply_receipt(const DeliveryJob& job,
 }
 
 void OutboxQueue::promote_due(int limit) {
-    store_.fcall("outbox_promote", {kDelayedJobs, kDeliveryStream}, {std::to_string(limit)});
+    std::vector<std::vector<std::string>> promotions;
+    for (int p = 0; p < partition_count(); ++p) {
+        const PartitionQueues& queues = partition_queues(p);
+        promotions.push_back({"FCALL", "outbox_promote", "2", queues.delayed, queues.delivery,
+                              std::to_string(limit)});
+    }
+    store_.commands(promotions);
 }
 
 std::optional<OutboxStats> OutboxQueue::stats() {
-    auto stats = store_.fcall("outbox_stats", {kUndeliveredIndex}, {});
-    if (!stats.ok() || stats.value->type != REDIS_REPLY_ARRAY || stats.value->elements < 2)
-        return std::nullopt;
-    return OutboxStats{reply_integer(stats.value->element[0]),
-                       static_cast<double>(reply_integer(stats.value->element[1])) / 1000.0};
+    std::vector<std::vector<std::string>> reads;
+    for (int p = 0; p < partition_count(); ++p)
+        reads.push_back({"FCALL", "outbox_stats", "1", partition_queues(p).undelivered});
+    OutboxStats stats;
+    long long oldest_ms = 0;
+    for (const auto& reply : store_.commands(reads)) {
+        const redisReply* r = reply.value.get();
+        if (!reply.ok() || r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
+        stats.undelivered_jobs += reply_integer(r->element[0]);
+        oldest_ms = std::max(oldest_ms, reply_integer(r->element[1]));
+    }
+    stats.oldest_job_age_seconds = static_cast<double>(oldest_ms) / 1000.0;
+    return stats;
 }
 
 }  // namespace verifyd

@@ -130,12 +130,17 @@ redisContext* open_redis(const RedisEndpoint& endpoint, int timeout_ms) {
 }
 
 ApiError redis_error_reply(const std::string& what, const std::string& message) {
-    // A missing or existing consumer group is part of the outbox's normal life.
-    bool expected = starts_with(message, "NOGROUP") || starts_with(message, "BUSYGROUP");
+    // A missing or existing consumer group is part of the outbox's normal life, and a
+    // cluster's redirections of a cluster's (redis_cluster.hpp follows them).
+    const bool redirected = starts_with(message, "MOVED ") || starts_with(message, "ASK ") ||
+                            starts_with(message, "TRYAGAIN") || starts_with(message, "CLUSTERDOWN");
+    bool expected =
+        redirected || starts_with(message, "NOGROUP") || starts_with(message, "BUSYGROUP");
     if (!expected)
         log_event(LogLevel::Error, "redis error", {{"command", what}, {"error", message}});
-    bool transient = starts_with(message, "LOADING") || starts_with(message, "READONLY") ||
-                     starts_with(message, "BUSY") || starts_with(message, "MASTERDOWN");
+    bool transient = redirected || starts_with(message, "LOADING") ||
+                     starts_with(message, "READONLY") || starts_with(message, "BUSY") ||
+                     starts_with(message, "MASTERDOWN");
     return transient ? store_unavailable() : make_error(ErrorCode::InternalError);
 }
 

@@ -53,7 +53,7 @@ struct RedisLane::Impl {
     };
     // A command written and not yet answered: a caller's, or one of the lane's own (the
     // WAIT of a batch, or a FUNCTION LOAD).
-    enum class Own { None, Wait, LoadLibrary };
+    enum class Own { None, Wait, LoadLibrary, Asking };
     struct InFlight {
         std::optional<Pending> pending;
         Own own = Own::None;
@@ -224,6 +224,12 @@ struct RedisLane::Impl {
     }
 
     void write_command(Pending pending) {
+        if (pending.command.asking) {
+            const char* argv[] = {"ASKING"};
+            const size_t lengths[] = {6};
+            redisAppendCommandArgv(context, 1, argv, lengths);
+            push_in_flight(std::nullopt, Own::Asking);
+        }
         CommandArgv command(pending.command.args);
         redisAppendCommandArgv(context, command.count(), command.argv.data(),
                                command.lengths.data());
@@ -304,6 +310,7 @@ struct RedisLane::Impl {
                 reconnect |= !answer_replicated(std::move(reply));
                 continue;
             }
+            if (item.own == Own::Asking) continue;  // its command's reply says how it went
             if (item.own == Own::LoadLibrary) {
                 library_load_in_flight = false;
                 if (library_loaded(reply.get()))

@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 
 #include "verifyd/delivery.hpp"
 #include "verifyd/log.hpp"
 #include "verifyd/metrics.hpp"
+#include "verifyd/redis_cluster.hpp"
 #include "verifyd/redis_lane.hpp"
 
 namespace verifyd {
@@ -80,11 +82,12 @@ struct ReceiptCall {
 
 ReceiptCall receipt_call(const std::string& job, const Receipt& receipt, const char* events) {
     const RecordRef ref = parse_job_ref(job).value_or(RecordRef{});
+    const PartitionQueues& queues = queues_of(ref.tag);
     const std::string reason = receipt.status == "failed" && receipt.channel == "whatsapp"
                                    ? whatsapp_refusal_of(receipt.error_code)
                                    : std::string();
-    return {{number_key(ref.tag), record_key(ref), kDeliveryStream, kUndeliveredIndex, kDelayedJobs,
-             kEventsStream},
+    return {{number_key(ref.tag), record_key(ref), queues.delivery, queues.undelivered,
+             queues.delayed, queues.events},
             {job, receipt.status, receipt.channel, receipt.error_code, reason, events}};
 }
 
@@ -110,10 +113,12 @@ std::optional<ReceiptOutcome> read_receipt_outcome(const redisReply* r) {
 
 }  // namespace
 
+// The calling thread's blocking connection: to the one Redis, or a cluster client.
 struct Store::Connection {
     const Store* owner = nullptr;
     redisContext* context = nullptr;
     Reconnector reconnector;
+    std::unique_ptr<ClusterClient> cluster;
 
     ~Connection() { drop(); }
 
@@ -145,9 +150,10 @@ Store::Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, int lan
       timeout_ms_(timeout_ms),
       limits_(std::move(limits)),
       send_limits_arg_(format_send_limits(limits_.send_limits)),
-      metrics_(metrics) {
-    for (int i = 0; i < std::max(1, lanes); ++i)
-        lanes_.push_back(std::make_unique<RedisLane>(endpoint_, timeout_ms_, metrics_));
+      metrics_(metrics),
+      router_(endpoint_, timeout_ms_, lanes, metrics_) {
+    // The key layout is the store's: set before any other thread makes a key.
+    use_partitions(endpoint_.partitions);
 }
 
 Store::~Store() {
@@ -155,7 +161,7 @@ Store::~Store() {
 }
 
 void Store::stop() {
-    for (auto& lane : lanes_) lane->stop();
+    router_.stop();
 }
 
 Store::Connection& Store::connection() {
@@ -164,20 +170,17 @@ Store::Connection& Store::connection() {
         connection.drop();
         connection.owner = this;
         connection.reconnector = {};
+        connection.cluster.reset();
     }
+    if (!endpoint_.cluster_seeds.empty() && !connection.cluster)
+        connection.cluster =
+            std::make_unique<ClusterClient>(endpoint_.cluster_seeds, endpoint_, timeout_ms_);
     return connection;
-}
-
-// A call made from a lane's callback stays on that lane: it is written with the lane's
-// next batch, without waking another thread.
-RedisLane& Store::next_lane() {
-    for (auto& lane : lanes_)
-        if (lane->is_current_thread()) return *lane;
-    return *lanes_[next_lane_.fetch_add(1, std::memory_order_relaxed) % lanes_.size()];
 }
 
 Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
     Connection& c = connection();
+    if (c.cluster) return c.cluster->command(std::max(0, command_slot(args)), args);
     Result<ReplyHandle> result;
     const bool script = args.size() > 1 && args[0] == "FCALL";
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -209,6 +212,77 @@ Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
     return result;
 }
 
+std::vector<Result<ReplyHandle>> Store::commands(
+    const std::vector<std::vector<std::string>>& list) {
+    Connection& c = connection();
+    if (c.cluster) {
+        std::vector<std::pair<int, std::vector<std::string>>> routed;
+        for (const auto& args : list) routed.emplace_back(std::max(0, command_slot(args)), args);
+        return c.cluster->pipeline(routed);
+    }
+    std::vector<Result<ReplyHandle>> results(list.size());
+    size_t answered = 0;
+    if (c.ensure(endpoint_, timeout_ms_)) {
+        for (const auto& args : list) {
+            CommandArgv command(args);
+            redisAppendCommandArgv(c.context, command.count(), command.argv.data(),
+                                   command.lengths.data());
+        }
+        for (; answered < list.size(); ++answered) {
+            void* raw = nullptr;
+            if (redisGetReply(c.context, &raw) != REDIS_OK || !raw) {
+                c.drop();
+                break;
+            }
+            ReplyHandle reply(static_cast<redisReply*>(raw));
+            if (reply->type == REDIS_REPLY_ERROR) {
+                const std::string message = reply_string(reply.get());
+                const auto& args = list[answered];
+                const bool script = args.size() > 1 && args[0] == "FCALL";
+                results[answered].error = redis_error_reply(script ? args[1] : args[0], message);
+                if (metrics_) metrics_->count_redis_error();
+                // The next connection loads the library again, or finds the new master.
+                if (is_function_missing(message) || error_needs_new_connection(message)) c.drop();
+            }
+            results[answered].value = std::move(reply);
+        }
+    }
+    if (answered < list.size() && metrics_) metrics_->count_redis_error();
+    for (; answered < list.size(); ++answered) results[answered].error = store_unavailable();
+    return results;
+}
+
+void Store::on_every_partition(
+    const std::function<std::vector<std::string>(const PartitionQueues&)>& command,
+    Then<std::vector<ReplyHandle>> then) {
+    // On a cluster the partitions' replies come from several lanes' threads.
+    struct Gathered {
+        std::mutex mutex;
+        std::vector<ReplyHandle> replies;
+        size_t left = 0;
+        std::optional<ApiError> error;
+        Then<std::vector<ReplyHandle>> then;
+    };
+    const size_t count = static_cast<size_t>(partition_count());
+    auto gathered = std::make_shared<Gathered>();
+    gathered->replies.resize(count);
+    gathered->left = count;
+    gathered->then = std::move(then);
+    for (size_t p = 0; p < count; ++p)
+        router_.submit({command(partition_queues(static_cast<int>(p))), false},
+                       [gathered, p](Result<ReplyHandle> reply) {
+                           {
+                               std::lock_guard<std::mutex> lock(gathered->mutex);
+                               if (reply.error && !gathered->error) gathered->error = reply.error;
+                               gathered->replies[p] = std::move(reply.value);
+                               if (--gathered->left > 0) return;
+                           }
+                           Result<std::vector<ReplyHandle>> result{gathered->error, {}};
+                           if (!result.error) result.value = std::move(gathered->replies);
+                           gathered->then(std::move(result));
+                       });
+}
+
 Result<ReplyHandle> Store::fcall(const char* script, const std::vector<std::string>& keys,
                                  const std::vector<std::string>& args) {
     std::vector<std::string> command_args = {"FCALL", script, std::to_string(keys.size())};
@@ -226,7 +300,7 @@ void Store::run_script(const char* script, std::vector<std::string> keys,
     command.args = {"FCALL", script, std::to_string(keys.size())};
     for (auto& key : keys) command.args.push_back(std::move(key));
     command.args.insert(command.args.end(), args.begin(), args.end());
-    next_lane().submit(std::move(command), [then = std::move(then)](Result<ReplyHandle> reply) {
+    router_.submit(std::move(command), [then = std::move(then)](Result<ReplyHandle> reply) {
         Result<ScriptAnswer> result{reply.error, {}};
         if (reply.ok()) {
             const redisReply* answer = reply.value.get();
@@ -251,10 +325,25 @@ void Store::run_script(const char* script, std::vector<std::string> keys,
 void Store::call(const Caller& caller, const char* script, std::vector<std::string> keys,
                  const std::vector<std::string>& args, bool must_replicate,
                  Then<ScriptAnswer> then) {
+    const std::string limit = std::to_string(caller.requests_per_minute);
+    if (!endpoint_.cluster_seeds.empty() && !keys.empty()) {
+        // On a cluster the request counter's slot is its own: counted first, apart.
+        run_script("count", {request_counter_key(caller.key_id)}, {limit}, false,
+                   [this, script, keys = std::move(keys), args, must_replicate,
+                    then = std::move(then)](Result<ScriptAnswer> counted) mutable {
+                       if (!counted.ok()) return then(std::move(counted));
+                       keys.insert(keys.begin(), keys.front());
+                       std::vector<std::string> uncounted = {""};
+                       uncounted.insert(uncounted.end(), args.begin(), args.end());
+                       run_script(script, std::move(keys), uncounted, must_replicate,
+                                  std::move(then));
+                   });
+        return;
+    }
     keys.insert(keys.begin(), request_counter_key(caller.key_id));
     std::vector<std::string> with_limit;
     with_limit.reserve(args.size() + 1);
-    with_limit.push_back(std::to_string(caller.requests_per_minute));
+    with_limit.push_back(limit);
     with_limit.insert(with_limit.end(), args.begin(), args.end());
     run_script(script, std::move(keys), with_limit, must_replicate, std::move(then));
 }
@@ -288,8 +377,9 @@ void Store::claim(const Idempotency& key, int lease_ms, const std::string& answe
 void Store::send(const Caller& caller, const NewVerification& created,
                  const Idempotency* idempotency, Then<Verification> then) {
     const Verification& v = created.verification;
-    std::vector<std::string> keys = {number_key(v.ref.tag), kDeliveryStream, kUndeliveredIndex,
-                                     kEventsStream, kDueIndex};
+    const PartitionQueues& queues = queues_of(v.ref.tag);
+    std::vector<std::string> keys = {number_key(v.ref.tag), queues.delivery, queues.undelivered,
+                                     queues.events, queues.due};
     std::vector<std::string> args = {mode_letter(caller.sandbox),
                                      send_limits_arg_,
                                      std::to_string(limits_.resend_cooldown),
@@ -328,22 +418,22 @@ void Store::send(const Caller& caller, const NewVerification& created,
 
 void Store::current_verification(const std::string& tag, Then<std::string> then) {
     LaneCommand command{{"HGET", number_key(tag), "u"}, false};
-    next_lane().submit(
-        std::move(command), [tag, then = std::move(then)](Result<ReplyHandle> reply) {
-            Result<std::string> result{reply.error, {}};
-            if (reply.ok() && reply.value->type == REDIS_REPLY_STRING)
-                result.value =
-                    make_record_id(kVerificationPrefix, {tag, reply_string(reply.value.get())});
-            else if (reply.ok())
-                result.error = make_error(ErrorCode::VerificationNotFound);
-            then(std::move(result));
-        });
+    router_.submit(std::move(command), [tag, then = std::move(then)](Result<ReplyHandle> reply) {
+        Result<std::string> result{reply.error, {}};
+        if (reply.ok() && reply.value->type == REDIS_REPLY_STRING)
+            result.value =
+                make_record_id(kVerificationPrefix, {tag, reply_string(reply.value.get())});
+        else if (reply.ok())
+            result.error = make_error(ErrorCode::VerificationNotFound);
+        then(std::move(result));
+    });
 }
 
 void Store::check(const Caller& caller, const RecordRef& ref, const std::string& code_hashes,
                   const Idempotency* idempotency, const TwilioScope& scope,
                   Then<CheckOutcome> then) {
-    std::vector<std::string> keys = {number_key(ref.tag), record_key(ref), kEventsStream};
+    std::vector<std::string> keys = {number_key(ref.tag), record_key(ref),
+                                     queues_of(ref.tag).events};
     std::vector<std::string> args = {caller.account, code_hashes, ref.suffix,
                                      mode_letter(caller.sandbox), events_flag()};
     add_idempotency(idempotency, ref.tag, keys, args);
@@ -390,7 +480,7 @@ void Store::read_one(const Caller& caller, const char* script, const RecordRef& 
 
 void Store::cancel(const Caller& caller, const RecordRef& ref, const Idempotency* idempotency,
                    const TwilioScope& scope, Then<Verification> then) {
-    std::vector<std::string> keys = {kEventsStream},
+    std::vector<std::string> keys = {queues_of(ref.tag).events},
                              args = {mode_letter(caller.sandbox), events_flag()};
     add_idempotency(idempotency, ref.tag, keys, args);
     args.insert(args.end(), {scope.service_sid, scope.twilio_sid});
@@ -455,8 +545,8 @@ void Store::apply_provider_receipt(const std::string& provider_message_id, Recei
          parked_receipts_key(provider_message_id), receipt.status + " " + receipt.error_code,
          std::to_string(kParkedReceiptMs)},
         false};
-    next_lane().submit(std::move(lookup), [this, receipt = std::move(receipt),
-                                           then = std::move(then)](Result<ReplyHandle> reply) {
+    router_.submit(std::move(lookup), [this, receipt = std::move(receipt),
+                                       then = std::move(then)](Result<ReplyHandle> reply) {
         if (!reply.ok()) return then({reply.error, {}});
         const redisReply* found = reply.value.get();
         if (found->type != REDIS_REPLY_ARRAY || found->elements < 2)
@@ -468,8 +558,9 @@ void Store::apply_provider_receipt(const std::string& provider_message_id, Recei
 }
 
 void Store::ping(Then<bool> then) {
-    next_lane().submit({{"PING"}, false}, [then = std::move(then)](Result<ReplyHandle> reply) {
-        then({reply.error, reply.ok() && reply.value->type == REDIS_REPLY_STATUS});
+    router_.ping([then = std::move(then)](bool answered) {
+        if (!answered) return then({store_unavailable(), false});
+        then({std::nullopt, true});
     });
 }
 

@@ -3,9 +3,9 @@
 #include <hiredis/hiredis.h>
 
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "verifyd/redis_lane.hpp"
 #include "verifyd/store.hpp"
 
 namespace verifyd {
@@ -42,7 +42,7 @@ void Store::admit(const GuardedSend& send, Then<GuardVerdict> then) {
     const GuardSlot& slot = send.slot;
     run_script("guard_admit",
                {slot.safe, slot.pauses, slot.strikes, send.prefix_key, send.country_key,
-                kFraudPauseIndex, kEventsStream},
+                queues_of(slot.tag).pauses, queues_of(slot.tag).events},
                {send.number_tag, guard_mode_name(send.mode), send.prefix, slot.country,
                 limits_.guard_settings, slot.account, mode_letter(slot.sandbox), events_flag()},
                false, [then = std::move(then)](Result<ScriptAnswer> reply) {
@@ -120,39 +120,48 @@ void Store::safe_list(const GuardSlot& slot, const std::string& number_tag, cons
 }
 
 void Store::pause_index(Then<std::vector<PauseEntry>> then) {
-    next_lane().submit({{"ZRANGE", kFraudPauseIndex, "0", "-1"}, false},
-                       [then = std::move(then)](Result<ReplyHandle> reply) {
-                           Result<std::vector<PauseEntry>> result{reply.error, {}};
-                           if (reply.ok()) result.value = read_pause_entries(reply.value.get());
-                           then(std::move(result));
-                       });
+    on_every_partition(
+        [](const PartitionQueues& queues) {
+            return std::vector<std::string>{"ZRANGE", queues.pauses, "0", "-1"};
+        },
+        [then = std::move(then)](Result<std::vector<ReplyHandle>> replies) {
+            Result<std::vector<PauseEntry>> result{replies.error, {}};
+            for (const ReplyHandle& reply : replies.value)
+                for (PauseEntry& entry : read_pause_entries(reply.get()))
+                    result.value.push_back(std::move(entry));
+            then(std::move(result));
+        });
 }
 
 void Store::read_pauses(const HashKey& number_key, const std::vector<PauseEntry>& entries,
                         Then<std::vector<Pause>> then) {
     if (entries.empty()) return then({std::nullopt, {}});
+    // On a cluster the replies come from several lanes' threads.
     struct Gathered {
+        std::mutex mutex;
         std::vector<std::optional<Pause>> pauses;
-        size_t left;
+        size_t left = 0;
         std::optional<ApiError> error;
         Then<std::vector<Pause>> then;
     };
-    auto gathered =
-        std::make_shared<Gathered>(Gathered{std::vector<std::optional<Pause>>(entries.size()),
-                                            entries.size(), std::nullopt, std::move(then)});
-    // One lane keeps the replies in order: the last one answers.
-    RedisLane& lane = next_lane();
+    auto gathered = std::make_shared<Gathered>();
+    gathered->pauses.resize(entries.size());
+    gathered->left = entries.size();
+    gathered->then = std::move(then);
     for (size_t i = 0; i < entries.size(); ++i) {
         const PauseEntry& entry = entries[i];
         const GuardSlot slot = guard_slot(number_key, entry.account, entry.sandbox, entry.country);
-        lane.submit(
+        router_.submit(
             {{"HGET", slot.pauses, entry.target}, false},
             [gathered, i, country = entry.country](Result<ReplyHandle> reply) {
-                if (reply.error) gathered->error = reply.error;
-                if (reply.ok() && reply.value->type == REDIS_REPLY_STRING)
-                    if ((gathered->pauses[i] = parse_pause(reply_string(reply.value.get()))))
-                        gathered->pauses[i]->country = country;
-                if (--gathered->left > 0) return;
+                {
+                    std::lock_guard<std::mutex> lock(gathered->mutex);
+                    if (reply.error) gathered->error = reply.error;
+                    if (reply.ok() && reply.value->type == REDIS_REPLY_STRING)
+                        if ((gathered->pauses[i] = parse_pause(reply_string(reply.value.get()))))
+                            gathered->pauses[i]->country = country;
+                    if (--gathered->left > 0) return;
+                }
                 Result<std::vector<Pause>> result{gathered->error, {}};
                 for (auto& pause : gathered->pauses)
                     if (pause) result.value.push_back(std::move(*pause));
@@ -165,7 +174,7 @@ void Store::lift(const HashKey& number_key, const PauseEntry& entry, Then<Pause>
     const GuardSlot slot = guard_slot(number_key, entry.account, entry.sandbox, entry.country);
     run_script("guard_lift",
                {slot.pauses, slot.strikes, target_key(number_key, slot, entry.target),
-                kFraudPauseIndex, kEventsStream},
+                queues_of(slot.tag).pauses, queues_of(slot.tag).events},
                pause_args(entry, limits_.guard_settings, events_flag()), true,
                [then = std::move(then)](Result<ScriptAnswer> reply) {
                    Result<Pause> result{reply.error, {}};
@@ -178,27 +187,38 @@ void Store::lift(const HashKey& number_key, const PauseEntry& entry, Then<Pause>
 }
 
 std::vector<PauseEntry> Store::due_pauses(int64_t now_ms, int limit) {
-    auto reply = command({"ZRANGEBYSCORE", kFraudPauseIndex, "-inf", std::to_string(now_ms),
-                          "LIMIT", "0", std::to_string(limit)});
-    if (!reply.ok()) return {};
-    return read_pause_entries(reply.value.get());
+    std::vector<std::vector<std::string>> reads;
+    for (int p = 0; p < partition_count(); ++p)
+        reads.push_back({"ZRANGEBYSCORE", partition_queues(p).pauses, "-inf",
+                         std::to_string(now_ms), "LIMIT", "0", std::to_string(limit)});
+    std::vector<PauseEntry> due;
+    for (const auto& reply : commands(reads))
+        for (PauseEntry& entry : read_pause_entries(reply.value.get()))
+            if (due.size() < static_cast<size_t>(limit)) due.push_back(std::move(entry));
+    return due;
 }
 
 std::optional<Pause> Store::resume(const HashKey& number_key, const PauseEntry& entry) {
     const GuardSlot slot = guard_slot(number_key, entry.account, entry.sandbox, entry.country);
-    auto reply = fcall(
-        "guard_resume",
-        {slot.pauses, target_key(number_key, slot, entry.target), kFraudPauseIndex, kEventsStream},
-        pause_args(entry, limits_.guard_settings, events_flag()));
+    auto reply = fcall("guard_resume",
+                       {slot.pauses, target_key(number_key, slot, entry.target),
+                        queues_of(slot.tag).pauses, queues_of(slot.tag).events},
+                       pause_args(entry, limits_.guard_settings, events_flag()));
     if (!reply.ok() || reply.value->type != REDIS_REPLY_ARRAY || reply.value->elements < 2)
         return std::nullopt;
     return parse_pause(reply_string(reply.value->element[1]));
 }
 
 std::optional<long long> Store::active_pauses() {
-    auto reply = command({"ZCARD", kFraudPauseIndex});
-    if (!reply.ok() || reply.value->type != REDIS_REPLY_INTEGER) return std::nullopt;
-    return reply_integer(reply.value.get());
+    std::vector<std::vector<std::string>> counts;
+    for (int p = 0; p < partition_count(); ++p)
+        counts.push_back({"ZCARD", partition_queues(p).pauses});
+    long long total = 0;
+    for (const auto& reply : commands(counts)) {
+        if (!reply.ok() || reply.value->type != REDIS_REPLY_INTEGER) return std::nullopt;
+        total += reply_integer(reply.value.get());
+    }
+    return total;
 }
 
 }  // namespace verifyd

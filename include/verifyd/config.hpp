@@ -46,6 +46,12 @@ struct RedisEndpoint {
     // A send is acknowledged only once this many replicas have it (Redis WAIT).
     int wait_replicas = 0;
     int wait_timeout_ms = 200;
+    // The partitions of the shared queues and of the keys' tags (redis_keys.hpp).
+    int partitions = 256;
+    // A Redis Cluster's seed nodes (VERIFYD_REDIS_CLUSTER): when any, the cluster is used
+    // instead of host/port and the sentinels, and only user and password are kept of
+    // the URL.
+    std::vector<HostPort> cluster_seeds;
 };
 
 enum class ProviderKind { None, Log, Sent, Webhook };

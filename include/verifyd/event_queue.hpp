@@ -18,9 +18,10 @@ namespace verifyd {
 
 // An event as the events stream holds it (lib/events.lua).
 struct QueuedEvent {
-    std::string entry_id;  // the stream entry's id: the event's id is evt_ and this
+    int partition = 0;     // whose stream holds it
+    std::string entry_id;  // the stream entry's id
     std::string type;      // verification.created, message.status, …
-    std::string job;       // the verification, {tag}suffix
+    std::string job;       // the verification, {partition}<tag><suffix>
     int64_t at_ms = 0;     // the time it reports
     std::string fields;    // the verification's readable fields, a JSON array
 };
@@ -32,6 +33,12 @@ struct DueOutcome {
     std::string country;
     std::string channel;  // the one its send asked for
 };
+
+// The event's id: evt_, its entry's id and its partition ("evt_1764979200123-0-17"), unique
+// over the partitions' streams.
+std::string event_id(const QueuedEvent& event);
+// Oldest first: by entry id, then partition (entries of one millisecond in two partitions).
+bool event_before(const QueuedEvent& a, const QueuedEvent& b);
 
 class EventQueue {
   public:
@@ -46,7 +53,7 @@ class EventQueue {
     void release_lease(const std::string& replica);
     // The oldest `limit` events not yet delivered, oldest first.
     std::optional<std::vector<QueuedEvent>> oldest_events(int limit);
-    void remove_event(const std::string& entry_id);
+    void remove_event(const QueuedEvent& event);
     std::optional<long long> pending_events();
 
   private:

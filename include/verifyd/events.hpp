@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -51,7 +52,7 @@ class EventDispatcher {
     const Templates& templates_;
     const std::string app_name_;
     Metrics& metrics_;
-    std::string last_seen_;  // the newest entry counted as queued
+    std::optional<QueuedEvent> last_seen_;  // the newest event counted as queued
     std::thread thread_;
     std::atomic<bool> stopping_{false};
     std::mutex mutex_;

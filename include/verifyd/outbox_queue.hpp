@@ -8,6 +8,7 @@
 // verification).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,10 +18,20 @@
 
 namespace verifyd {
 
-// A job read from the delivery stream: its entry and the verification it delivers.
+// A job read from the delivery stream: its entry and the verification it delivers (in
+// that verification's partition's stream).
 struct DeliveryJob {
     std::string entry_id;
-    std::string ref;  // "{tag}suffix" (redis_keys.hpp job_ref)
+    std::string ref;  // "{partition}<tag><suffix>" (redis_keys.hpp job_ref)
+};
+
+// Where one consumer is in reading the partitions' streams: first its own jobs left
+// from before a restart, then new ones a window of partitions at a time, and now and
+// then those a silent consumer held too long.
+struct OutboxCursor {
+    bool own_pending_left = true;
+    int next_partition = 0;
+    std::chrono::steady_clock::time_point next_claim{};
 };
 
 // What begin found: a message to deliver, a job dropped (its verification ended), or
@@ -62,13 +73,17 @@ class OutboxQueue {
   public:
     explicit OutboxQueue(Store& store) : store_(store) {}
 
-    // Up to `count` jobs for `consumer`: while `own_pending_left`, the ones it held
-    // before (cleared once there are none), else new ones, else ones idle longer than
-    // `claim_idle_ms` at another consumer. Nothing when Redis is not answering. The
-    // consumer group is created when it does not exist yet.
+    // The jobs for `consumer` from the next partitions `cursor` names: while
+    // `own_pending_left`, the ones it held before in every partition (cleared once there
+    // are none); else new ones of the next window of partitions (at most one from each);
+    // and, once a round of every partition is done and the claim's time has come, one job
+    // per partition idle longer than `claim_idle_ms` at another consumer. Empty when the
+    // window had none: `cursor` has moved on. Nothing when Redis is not answering. The
+    // consumer group is created where it does not exist yet.
     std::optional<std::vector<DeliveryJob>> next_jobs(const std::string& consumer,
-                                                      bool& own_pending_left, int count,
-                                                      int claim_idle_ms);
+                                                      OutboxCursor& cursor, int claim_idle_ms);
+    // How many partitions one read looks at.
+    static constexpr int kReadWindow = 8;
     BegunJob begin(const std::string& consumer, const DeliveryJob& job);
     // What finish recorded: sent, retry, fallback, failed, or stale (another worker, a
     // receipt or the fallback timer moved the message first); nothing when Redis did not

@@ -15,6 +15,45 @@ namespace verifyd {
 constexpr const char* kVerificationPrefix = "vrf_";
 constexpr const char* kMessagePrefix = "msg_";
 
+// Partitions (docs/API.md §12): a number's keys and the shared queues its calls write
+// (the outbox, the due index, the events, the fraud guard's pause index) are spread over
+// a fixed number of partitions, each a hash tag of its own; a number's keys carry its
+// partition's tag in braces and its own tag beside it, so a send and its delivery job
+// stay one script call in one slot. The tags are spelled so that their slots lie evenly
+// over the 16384 (one per 16384/count slots), which spreads them evenly over the
+// primaries of a cluster. Every replica of a deployment must use the same count.
+constexpr int kDefaultPartitions = 256;
+constexpr int kMinPartitions = 16;
+constexpr int kMaxPartitions = 4096;
+
+// Sets the count (VERIFYD_REDIS_PARTITIONS), once, before any other thread starts.
+void use_partitions(int count);
+int partition_count();
+// The partition of a tag (a number's, or a fraud guard slot's): from its bytes, so that
+// any replica finds the same.
+int partition_of(const std::string& tag);
+// The text between the braces of a partition's keys.
+const std::string& partition_tag(int partition);
+
+// The shared queues of one partition.
+struct PartitionQueues {
+    // The outbox of live sends (outbox.hpp): the stream of jobs (its consumer group is
+    // kDeliveryGroup), the index of undelivered jobs by creation time and the retries
+    // waiting for their time.
+    std::string delivery, undelivered, delayed;
+    // The due index: verifications by the time lua/delivery/due.lua must look at them (a
+    // fallback timer, an expiry or a sandbox step to report).
+    std::string due;
+    // Events not yet delivered, in order (lib/events.lua).
+    std::string events;
+    // The fraud guard's pauses in force, by when they end.
+    std::string pauses;
+};
+const PartitionQueues& partition_queues(int partition);
+// The queues of the partition of `tag`, which its number's (or guard slot's) calls write.
+const PartitionQueues& queues_of(const std::string& tag);
+constexpr const char* kDeliveryGroup = "deliverers";
+
 // A verification: the tag of its number (in its account and mode) and its own suffix.
 struct RecordRef {
     std::string tag;
@@ -26,7 +65,7 @@ std::optional<RecordRef> parse_record_id(const std::string& id, const char* pref
 std::string make_record_id(const char* prefix, const RecordRef& ref);
 
 // The hash of a number (of one account and mode) with its current verification, and the
-// hash a verification moves to once superseded.
+// hash a verification moves to once superseded: n:{partition}<tag>, o:{partition}<tag><suffix>.
 std::string number_key(const std::string& tag);
 std::string record_key(const RecordRef& ref);
 // What a superseded record's key starts with: a send passes it, and the script appends
@@ -39,17 +78,11 @@ std::string request_counter_key(const std::string& key_id);
 std::string claim_key(const std::string& name);
 std::string idempotency_record_key(const std::string& tag, const std::string& name);
 
-// A delivery job names its verification as "{tag}suffix" (the stream entry's field r).
+// A delivery job names its verification as "{partition}<tag><suffix>" (the stream
+// entry's field r): its record key without the "o:".
 std::string job_ref(const RecordRef& ref);
-// Nothing when `job` is not "{tag}suffix".
+// Nothing when `job` is not such a ref.
 std::optional<RecordRef> parse_job_ref(const std::string& job);
-
-// The outbox of live sends (outbox.hpp): the stream of jobs, its consumer group, the
-// index of undelivered jobs by creation time and the retries waiting for their time.
-constexpr const char* kDeliveryStream = "q:delivery";
-constexpr const char* kDeliveryGroup = "deliverers";
-constexpr const char* kUndeliveredIndex = "q:undelivered";
-constexpr const char* kDelayedJobs = "q:delayed";
 
 // Which message a provider's message id names (lua/delivery/map.lua), for its receipts,
 // and the receipts that came before it was known (lua/delivery/lookup.lua): both in the
@@ -57,22 +90,17 @@ constexpr const char* kDelayedJobs = "q:delayed";
 std::string provider_message_key(const std::string& provider_message_id);
 std::string parked_receipts_key(const std::string& provider_message_id);
 
-// The due index: verifications by the time lua/delivery/due.lua must look at them (a
-// fallback timer, an expiry or a sandbox step to report).
-constexpr const char* kDueIndex = "q:due";
-// Verification events not yet delivered, in order (lib/events.lua), and the lease of the
-// one replica that posts them.
-constexpr const char* kEventsStream = "q:events";
+// The lease of the one replica that posts the events.
 constexpr const char* kEventsLease = "q:events:lease";
 
 // The fraud guard (fraud_guard.hpp, lua/lib/guard.lua): one slot g:{tag} per account,
 // mode and country, whose keys are g:{tag}:<name> (name: safe, pauses, strikes, or t: and
-// a target's tag); the client limits' slot c:{tag} per account and mode, whose
-// keys are c:{tag}:<field>:<client's tag>; and the pauses in force, by when they end.
+// a target's tag), in the partition of that tag (whose PartitionQueues::pauses index
+// them); and the client limits' slot c:{tag} per account and mode, whose keys are
+// c:{tag}:<field>:<client's tag>.
 std::string guard_key(const std::string& slot_tag, const std::string& name);
 std::string client_key(const std::string& slot_tag, const std::string& field,
                        const std::string& client_tag);
-constexpr const char* kFraudPauseIndex = "fraud:pauses";
 
 // The Twilio face's services (twilio.hpp, lua/services/): one slot s:{tag} per account
 // (tag: the keyed hash of its name), holding each service s:{tag}:<sid>, the index of

@@ -24,6 +24,8 @@ struct LaneCommand {
     std::vector<std::string> args;
     // A change that is acknowledged only once VERIFYD_REDIS_WAIT_REPLICAS replicas have it.
     bool must_replicate = false;
+    // Preceded by ASKING: a cluster node that is importing the slot runs it (redis_router).
+    bool asking = false;
 };
 
 // Exactly once per command: the reply, or the error (503 while Redis is unreachable,

@@ -21,13 +21,13 @@
 #include "verifyd/idempotency.hpp"
 #include "verifyd/redis_connection.hpp"
 #include "verifyd/redis_keys.hpp"
+#include "verifyd/redis_router.hpp"
 #include "verifyd/twilio.hpp"
 #include "verifyd/verification_record.hpp"
 
 namespace verifyd {
 
 class Metrics;
-class RedisLane;
 
 struct CheckOutcome {
     RecordRef ref;  // the verification checked
@@ -104,7 +104,8 @@ int redis_lanes_for(int http_threads);
 
 class Store {
   public:
-    // `lanes`: pipelined connections for the API's calls, each with a thread of its own.
+    // `lanes`: pipelined connections for the API's calls (per primary on a cluster), each
+    // with a thread of its own.
     Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, int lanes, Metrics* metrics);
     ~Store();
 
@@ -132,7 +133,7 @@ class Store {
     // Newest first, at most `limit`.
     void list_messages(const Caller& caller, const std::string& tag, int limit,
                        Then<std::vector<Verification>> then);
-    // Applies a receipt to the message of `job` ({tag}suffix).
+    // Applies a receipt to the message of `job` (redis_keys.hpp job_ref).
     void apply_receipt(const std::string& job, const Receipt& receipt, Then<ReceiptOutcome> then);
     // The same, blocking on this thread's connection (for the outbox); nothing when Redis
     // did not answer.
@@ -208,11 +209,13 @@ class Store {
     Result<ReplyHandle> command(const std::vector<std::string>& args);
     Result<ReplyHandle> fcall(const char* script, const std::vector<std::string>& keys,
                               const std::vector<std::string>& args);
+    // Several commands in one round trip (the partitions' queues), answered in order; an
+    // error reply is an error, as for command.
+    std::vector<Result<ReplyHandle>> commands(const std::vector<std::vector<std::string>>& list);
 
   private:
     struct Connection;
     Connection& connection();
-    RedisLane& next_lane();
     // A script's reply, and within it the answer (the recorded one when replayed).
     struct ScriptAnswer {
         ReplyHandle reply;
@@ -225,6 +228,11 @@ class Store {
     // run_script with the caller's request counter as KEYS[1] and its limit as ARGV[1].
     void call(const Caller& caller, const char* script, std::vector<std::string> keys,
               const std::vector<std::string>& args, bool must_replicate, Then<ScriptAnswer> then);
+    // One command per partition (made by `command` from its queues) on one lane; the
+    // replies in partition order, or the first error.
+    void on_every_partition(
+        const std::function<std::vector<std::string>(const PartitionQueues&)>& command,
+        Then<std::vector<ReplyHandle>> then);
     void read_one(const Caller& caller, const char* script, const RecordRef& ref,
                   std::vector<std::string> keys, std::vector<std::string> args, bool must_replicate,
                   Then<Verification> then);
@@ -234,8 +242,7 @@ class Store {
     StoreLimits limits_;
     std::string send_limits_arg_;
     Metrics* metrics_;
-    std::vector<std::unique_ptr<RedisLane>> lanes_;
-    std::atomic<unsigned> next_lane_{0};
+    RedisRouter router_;
 };
 
 }  // namespace verifyd

@@ -5,14 +5,14 @@
 -- index for its next time, or takes it out. Any replica may call it for any verification
 -- at any time, as often as it likes: what was done is never done twice.
 --
--- KEYS[1]  the number's hash n:{tag} (lib/record.lua)
+-- KEYS[1]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
 -- KEYS[3]  the due index
 -- KEYS[4]  the delivery stream
 -- KEYS[5]  the undelivered index
 -- KEYS[6]  the delayed jobs
 -- KEYS[7]  the events stream (lib/events.lua)
--- ARGV[1]  the job, {tag}<suffix>
+-- ARGV[1]  the job, {p}<tag><suffix>
 -- ARGV[2]  whether events are recorded, 1/0
 --
 -- Replies: {fell_back, expired, country, channel}  fell_back and expired 1/0; the channel the

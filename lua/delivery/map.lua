@@ -6,7 +6,7 @@
 --
 -- KEYS[1]  p:{<provider message id>}
 -- KEYS[2]  pr:{<provider message id>}, the receipts parked for it
--- ARGV[1]  the job, {tag}<suffix>
+-- ARGV[1]  the job, {p}<tag><suffix>
 -- ARGV[2]  the channel the provider accepted it on
 -- ARGV[3]  milliseconds to keep it
 --

@@ -4,13 +4,13 @@
 -- late WhatsApp receipt after the fallback) changes nothing, and a WhatsApp failure
 -- falls back to SMS at most once.
 --
--- KEYS[1]  the number's hash n:{tag} (lib/record.lua)
+-- KEYS[1]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
 -- KEYS[3]  the delivery stream
 -- KEYS[4]  the undelivered index
 -- KEYS[5]  the delayed jobs
 -- KEYS[6]  the events stream (lib/events.lua)
--- ARGV[1]  the job, {tag}<suffix>
+-- ARGV[1]  the job, {p}<tag><suffix>
 -- ARGV[2]  what the receipt says: delivered or failed (anything else moves nothing)
 -- ARGV[3]  the channel of the message it is about: sms or whatsapp
 -- ARGV[4]  failed: the provider's error code (may be empty)

@@ -1,6 +1,6 @@
 -- inbox put: a sandbox message joins its account's inbox, the index that the listing
 -- without a number (GET /messages, the sandbox page; §13) reads, newest first. The index
--- holds only the message's job ref {tag}<suffix>: the message itself stays in its
+-- holds only the message's job ref {p}<tag><suffix>: the message itself stays in its
 -- number's slot, where every state change happens, and is read from there.
 --
 -- KEYS[1]  the account's inbox m:{tag}, a sorted set of job refs by creation time (ms)

@@ -1,8 +1,8 @@
 -- inbox read: one message of an inbox listing (inbox/list.lua) as the caller may see it,
 -- without counting a request: the listing counted it once.
 --
--- KEYS[1]  the number's hash n:{tag} (lib/record.lua)
--- KEYS[2]  the verification's own record o:{tag}<suffix>, used once superseded
+-- KEYS[1]  the number's hash n:{p}<tag> (lib/record.lua)
+-- KEYS[2]  the verification's own record o:{p}<tag><suffix>, used once superseded
 -- ARGV[1]  the caller's account   ARGV[2]  the suffix   ARGV[3]  the caller's mode, s or l
 --
 -- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/record.lua readable_fields)

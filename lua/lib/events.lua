@@ -7,7 +7,7 @@
 -- delivered.
 --
 -- An entry: t the type (verification.created, message.status, …), r the verification
--- as "{tag}<suffix>", at the time it reports (ms), v the verification's readable fields
+-- as "{p}<tag><suffix>", at the time it reports (ms), v the verification's readable fields
 -- at that time as a JSON array (field, value, …): never a secret, and the code only of a
 -- sandbox verification, which is test data.
 

@@ -2,8 +2,9 @@
 -- function library, after lib/events.lua. Not for: the destination policy (C++) or the
 -- client limits (lua/client/limit.lua).
 --
--- One account, mode and country share one hash slot g:{tag} (service/redis_keys.cpp),
--- so that a send's decision reads and counts its prefix and its country in one call. A
+-- One account, mode and country share one hash slot g:{p}<tag> (service/redis_keys.cpp;
+-- p its partition), so that a send's decision reads and counts its prefix and its
+-- country in one call. A
 -- target is a prefix ("+234803123", the number without its last four digits) or the
 -- country ("NG"). Its counts are one hash of counters by send time, so that a target
 -- costs the same memory whatever its traffic:

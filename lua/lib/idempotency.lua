@@ -4,7 +4,7 @@
 -- the same call and the same hash slot, so that no answer exists without its change or
 -- the other way round.
 --
--- The record r:{tag}<name> (name: the keyed hash of account, mode, endpoint and
+-- The record r:{p}<tag><name> (name: the keyed hash of account, mode, endpoint and
 -- Idempotency-Key) holds f the request's fingerprint and r the reply, msgpack-encoded.
 -- Replies, besides the script's own: {'replayed', reply}  the recorded reply
 --                                    {4009, 0}  the key was used for another request

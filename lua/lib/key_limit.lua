@@ -3,7 +3,9 @@
 -- Every API script (lua/*.lua) takes KEYS[1] = the calling API key's request counter and
 -- ARGV[1] = that key's requests per minute, and refuses with {4029, retry_after}
 -- before doing anything else when the key is over its limit: its function starts with
--- begin_api_call.
+-- begin_api_call. On a Redis Cluster the counter is in a slot of its own, so the store
+-- counts it first with lua/count.lua and passes an empty ARGV[1] (and as KEYS[1] a key
+-- of the script's own slot): nothing is counted twice.
 
 -- A fixed window per wall-clock minute: the counter expires at the minute's end.
 local function over_key_limit(counter_key, per_minute)
@@ -23,6 +25,9 @@ end
 -- return, or nil.
 local function begin_api_call(keys, argv)
     begin_call()
+    if argv[1] == '' then
+        return nil
+    end
     local wait = over_key_limit(keys[1], argv[1])
     if wait then
         return {4029, wait}

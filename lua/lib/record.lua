@@ -4,26 +4,26 @@
 -- names, which the caller passes (service/redis_keys.cpp), or state transitions (the
 -- scripts).
 --
--- One hash per (account, number), n:{tag}, holds the number's send history and
+-- One hash per (account, number), n:{p}<tag>, holds the number's send history and
 -- its current verification, so that a pending verification costs one key:
 --   number fields: u the current verification's suffix, ts / tl the send times (ms,
 --   oldest first) of the number's sandbox / live sends whose verification is not
 --   inline (the inline one's time is its created time).
 -- The hash lives as long as the longest send window needs the history, and nothing of a
--- verification may outlive its ttl + grace. So a verification is inline in n:{tag} only
+-- verification may outlive its ttl + grace. So a verification is inline in n:{p}<tag> only
 -- when its ttl + grace covers the longest window (the default settings); otherwise it
--- lives in a hash of its own, o:{tag}<suffix>, from the start. A superseded
+-- lives in a hash of its own, o:{p}<tag><suffix>, from the start. A superseded
 -- verification moves to its own hash too. Every o: hash expires with its verification.
 -- Fields are absent rather than empty or default, and the settings are packed into one,
 -- because every field costs bytes in a pending verification (Redis keeps a hash compact
 -- only while every value is at most 64 bytes). Scripts name a field only through F.
 
 local F = {
-    -- the number's own fields, in n:{tag}
+    -- the number's own fields, in n:{p}<tag>
     current = 'u',         -- the current verification's suffix
     sandbox_times = 'ts',  -- send times (ms, oldest first) of sandbox sends not inline
     live_times = 'tl',     -- the same for live sends
-    -- a verification's fields, in n:{tag} while inline, else in o:{tag}<suffix>
+    -- a verification's fields, in n:{p}<tag> while inline, else in o:{p}<tag><suffix>
     account = 'a',
     to = 'to',            -- the number
     locale = 'loc',       -- none = the default locale
@@ -66,14 +66,17 @@ local settings_names = {'c', 'ttl', 'g', 'sb', 'len', 'mx', 'ch', 'fb', 'fa', 'c
 local request_settings = {sb = true, len = true, mx = true, ch = true, fb = true, fa = true,
     cc = true, gd = true}
 
--- A delivery job names its verification "{tag}<suffix>" (service/redis_keys.cpp
--- job_ref): the record key prefix "o:{tag}" without its "o:", and the suffix.
+-- A delivery job names its verification "{partition}<tag><suffix>" (service/redis_keys.cpp
+-- job_ref): the record key prefix "o:{partition}<tag>" without its "o:", and the suffix,
+-- whose length is fixed (redis_keys.cpp kSuffixLength).
+local SUFFIX_LENGTH = 22
+
 local function job_ref(record_prefix, suffix)
     return string.sub(record_prefix, 3) .. suffix
 end
 
 local function job_suffix(job)
-    return string.match(job, '}(.*)$')
+    return string.sub(job, -SUFFIX_LENGTH)
 end
 
 local function pack_settings(settings)

@@ -2,14 +2,14 @@
 -- what it needs. A job whose verification is gone, spent, canceled, superseded, locked
 -- or expired is dropped here: acknowledged and deleted, never sent.
 --
--- KEYS[1]  the number's hash n:{tag} (lib/record.lua)
+-- KEYS[1]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
 -- KEYS[3]  the delivery stream
 -- KEYS[4]  the undelivered index
 -- KEYS[5]  the events stream (lib/events.lua)
 -- ARGV[1]  the consumer group
 -- ARGV[2]  the stream entry id of this job
--- ARGV[3]  the job, {tag}<suffix>
+-- ARGV[3]  the job, {p}<tag><suffix>
 -- ARGV[4]  the consumer asking
 -- ARGV[5]  whether events are recorded, 1/0
 --

@@ -2,7 +2,7 @@
 -- later, fallen back from WhatsApp to SMS, or failed. The job's stream entry is always
 -- acknowledged and deleted; a retry or fallback is a new job.
 --
--- KEYS[1]  the number's hash n:{tag} (lib/record.lua)
+-- KEYS[1]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
 -- KEYS[3]  the delivery stream
 -- KEYS[4]  the undelivered index
@@ -10,7 +10,7 @@
 -- KEYS[6]  the events stream (lib/events.lua)
 -- ARGV[1]  the consumer group
 -- ARGV[2]  the stream entry id of this job
--- ARGV[3]  the job, {tag}<suffix>
+-- ARGV[3]  the job, {p}<tag><suffix>
 -- ARGV[4]  the attempt's outcome: sent, retry or refused
 -- ARGV[5]  sent: the provider's message id; otherwise the provider's error
 -- ARGV[6]  retry: milliseconds until the next attempt

@@ -62,17 +62,12 @@ std::string upper(std::string text) {
     return text;
 }
 
-// The keys the Redis Cluster step (docs/API.md §12) must still move, because every
-// number shares them today: the API key's request counter k:<key id>, which every API
-// script counts beside the keys of its own slot; the delivery stream and its indexes and
-// the events stream (q:…), which §12 splits into partitions that share the numbers'
-// tags; and the index of the fraud guard's pauses. Any other key out of its call's slot
-// is a new mistake.
+// The keys that are not in their call's slot when verifyd runs on one Redis: the API
+// key's request counter k:<key id>, which every API script counts beside the keys of its
+// own slot there (on a cluster it is a call of its own, §12), and the events lease, a
+// call of its own. Any other key out of its call's slot is a mistake.
 bool is_known_exception(const std::string& key) {
-    static const std::set<std::string> shared = {"q:delivery",  "q:undelivered", "q:delayed",
-                                                 "q:due",       "q:events",      "q:events:lease",
-                                                 "fraud:pauses"};
-    return key.rfind("k:", 0) == 0 || shared.count(key) != 0;
+    return key.rfind("k:", 0) == 0 || key == "q:events:lease";
 }
 
 // The commands scripts send whose first argument is no key.

@@ -501,6 +501,41 @@ TEST_CASE("a malformed Redis URL names VERIFYD_REDIS_URL") {
                                 {"VERIFYD_REDIS_URL", "unix://relative"}});
 }
 
+TEST_CASE("a Redis Cluster is its seed nodes, with the URL's password and database 0") {
+    TempFile keys("{\"keys\": []}");
+    Env env =
+        with(required(keys), "VERIFYD_REDIS_CLUSTER", "10.0.0.1:7000, [fd00::7]:7001,redis-c");
+    env["VERIFYD_REDIS_URL"] = "redis://:secret@ignored:1/0";
+    Config config = verifyd::load_config(lookup(env));
+    REQUIRE(config.redis.cluster_seeds.size() == 3);
+    CHECK(config.redis.cluster_seeds[0].host == "10.0.0.1");
+    CHECK(config.redis.cluster_seeds[0].port == 7000);
+    CHECK(config.redis.cluster_seeds[1].host == "fd00::7");
+    CHECK(config.redis.cluster_seeds[2].port == 6379);
+    CHECK(config.redis.password == "secret");
+    CHECK(config.redis.partitions == 256);
+}
+
+TEST_CASE(
+    "a malformed cluster seed, a cluster beside sentinels, or partitions out of range are "
+    "refused") {
+    TempFile keys("{\"keys\": []}");
+    expect_each_rejected(keys, {{"VERIFYD_REDIS_CLUSTER", "host:port"},
+                                {"VERIFYD_REDIS_CLUSTER", "a:1,,b:2"},
+                                {"VERIFYD_REDIS_PARTITIONS", "15"},
+                                {"VERIFYD_REDIS_PARTITIONS", "4097"},
+                                {"VERIFYD_REDIS_PARTITIONS", "256x"}});
+    expect_each_accepted(
+        keys, {{"VERIFYD_REDIS_PARTITIONS", "16"}, {"VERIFYD_REDIS_PARTITIONS", "4096"}});
+    Env both = with(required(keys), "VERIFYD_REDIS_CLUSTER", "127.0.0.1:7000");
+    both["VERIFYD_REDIS_SENTINELS"] = "127.0.0.1:26379";
+    both["VERIFYD_REDIS_MASTER_NAME"] = "vd";
+    CHECK(rejected_variable(both) == "VERIFYD_REDIS_CLUSTER");
+    Env database = with(required(keys), "VERIFYD_REDIS_CLUSTER", "127.0.0.1:7000");
+    database["VERIFYD_REDIS_URL"] = "redis://127.0.0.1:6379/3";
+    CHECK(rejected_variable(database) == "VERIFYD_REDIS_URL");
+}
+
 TEST_CASE("numbers with trailing garbage, a sign, inner whitespace or overflow are malformed") {
     TempFile keys("{\"keys\": []}");
     for (const char* variable :

@@ -1,8 +1,13 @@
-// Covers redis_keys.hpp: record ids (vrf_, msg_) and their keys, and delivery job refs.
+// Covers redis_keys.hpp: record ids (vrf_, msg_) and their keys, delivery job refs, and
+// the partitions: their slots, and how evenly they spread numbers.
 #include "verifyd/redis_keys.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <set>
 #include <string>
+
+#include "verifyd/redis_slots.hpp"
 
 using verifyd::kMessagePrefix;
 using verifyd::kVerificationPrefix;
@@ -61,26 +66,89 @@ TEST_CASE("an id with a character outside base64url is refused") {
     }
 }
 
-TEST_CASE("every key of one verification and its answers shares its number's hash tag") {
+TEST_CASE("every key of one verification and its answers is in its number's partition") {
     const verifyd::RecordRef ref{kTag, kSuffix};
-    const std::string tag = "{" + kTag + "}";
+    const std::string tag = "{" + verifyd::partition_tag(verifyd::partition_of(kTag)) + "}" + kTag;
     CHECK(verifyd::number_key(kTag) == "n:" + tag);
     CHECK(verifyd::record_key(ref) == "o:" + tag + kSuffix);
     CHECK(verifyd::record_key_prefix(kTag) + kSuffix == verifyd::record_key(ref));
     CHECK(verifyd::idempotency_record_key(kTag, "name") == "r:" + tag + "name");
     CHECK(verifyd::claim_key("name") == "i:{name}");
     CHECK(verifyd::request_counter_key("key_1") == "k:key_1");
+    const int slot = verifyd::redis_slot(verifyd::number_key(kTag));
+    const auto& queues = verifyd::queues_of(kTag);
+    for (const std::string& key : {verifyd::record_key(ref), queues.delivery, queues.undelivered,
+                                   queues.delayed, queues.due, queues.events}) {
+        INFO(key);
+        CHECK(verifyd::redis_slot(key) == slot);
+    }
 }
 
-TEST_CASE("a delivery job names its verification as {tag}suffix, and is read back") {
+TEST_CASE("a fraud guard slot's keys and its pause index are in the slot's partition") {
+    const std::string slot_tag = "guard-slot-tag";
+    const int slot = verifyd::redis_slot(verifyd::guard_key(slot_tag, "pauses"));
+    CHECK(verifyd::redis_slot(verifyd::guard_key(slot_tag, "t:abc")) == slot);
+    CHECK(verifyd::redis_slot(verifyd::queues_of(slot_tag).pauses) == slot);
+    CHECK(verifyd::redis_slot(verifyd::queues_of(slot_tag).events) == slot);
+}
+
+TEST_CASE("a delivery job names its verification as {partition}<tag><suffix>, and is read back") {
     const verifyd::RecordRef ref{kTag, kSuffix};
     const std::string job = verifyd::job_ref(ref);
-    CHECK(job == "{" + kTag + "}" + kSuffix);
+    CHECK(job == verifyd::record_key(ref).substr(2));
     const auto parsed = verifyd::parse_job_ref(job);
     REQUIRE(parsed);
     CHECK(parsed->tag == kTag);
     CHECK(parsed->suffix == kSuffix);
     CHECK_FALSE(verifyd::parse_job_ref(kTag + kSuffix));
     CHECK_FALSE(verifyd::parse_job_ref("{" + kTag));
+    CHECK_FALSE(verifyd::parse_job_ref(job + "x"));
     CHECK_FALSE(verifyd::parse_job_ref(""));
+}
+
+TEST_CASE("the partitions' tags lie one in each equal share of the 16384 slots") {
+    for (int count : {16, 256, 1000, 4096}) {
+        verifyd::use_partitions(count);
+        REQUIRE(verifyd::partition_count() == count);
+        std::set<std::string> tags;
+        for (int p = 0; p < count; ++p) {
+            const int slot = verifyd::redis_slot("{" + verifyd::partition_tag(p) + "}");
+            INFO("count " << count << ", partition " << p << ", slot " << slot);
+            CHECK(slot >= p * 16384L / count);
+            CHECK(slot < (p + 1) * 16384L / count);
+            CHECK(tags.insert(verifyd::partition_tag(p)).second);
+        }
+    }
+    verifyd::use_partitions(verifyd::kDefaultPartitions);
+}
+
+TEST_CASE("100,000 numbers' keys spread over three primaries within 5% of the mean") {
+    // The slot ranges redis-cli --cluster create gives three primaries.
+    const int first_slots[] = {0, 5461, 10923, 16384};
+    long per_primary[3] = {0, 0, 0};
+    const int numbers = 100000;
+    for (int i = 0; i < numbers; ++i) {
+        // Number tags are keyed hashes: any 22 characters of base64url spread alike.
+        std::string tag = "n" + std::to_string(i * 7919);
+        tag.resize(22, 'x');
+        const int slot = verifyd::redis_slot(verifyd::number_key(tag));
+        for (int primary = 0; primary < 3; ++primary)
+            if (slot >= first_slots[primary] && slot < first_slots[primary + 1])
+                ++per_primary[primary];
+    }
+    const double mean = numbers / 3.0;
+    for (long count : per_primary) {
+        INFO("keys per primary: " << per_primary[0] << ", " << per_primary[1] << ", "
+                                  << per_primary[2]);
+        CHECK(std::abs(count - mean) / mean < 0.05);
+    }
+}
+
+TEST_CASE("a tag's partition is the same for every replica and within the count") {
+    CHECK(verifyd::partition_of(kTag) == verifyd::partition_of(std::string(kTag)));
+    for (int i = 0; i < 1000; ++i) {
+        const int p = verifyd::partition_of("tag" + std::to_string(i));
+        CHECK(p >= 0);
+        CHECK(p < verifyd::partition_count());
+    }
 }
