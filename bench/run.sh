@@ -10,6 +10,9 @@
 #   - the Twilio face's cost: a /v2 VerificationCheck by To beside the native check by
 #     number, back to back, on one pool of verifications sent through /v2;
 #   - p99 at half the peak rate of check and send (paced by wrk's delay());
+#   - what a Redis Cluster's routing costs: check and send on verifyd with
+#     VERIFYD_REDIS_CLUSTER against a cluster of 3 primaries on this same machine, each
+#     run right after the same run on the single Redis (step 4a and 4b);
 #   - Redis memory per pending verification (100k sandbox sends through the HTTP API)
 #     and verifyd's peak RSS;
 #   - optionally (BENCH_PROFILE=1, the default) a perf profile of check and send.
@@ -58,6 +61,9 @@ cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     ./scripts/redis.sh stop "$work" || true
+    for node_dir in "$work"/cluster-node-*; do   # the Redis Cluster's nodes (step 4a)
+        [ -d "$node_dir" ] && ./scripts/redis.sh stop "$node_dir" || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -129,7 +135,11 @@ log "redis-server on :$redis_port, verifyd on :$verifyd_port ($server_threads th
 rows=$work/rows.tsv
 : >"$rows"
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
-proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+proc_ticks() {  # proc_ticks PID…: their user + system CPU ticks, summed
+    local pid ticks=0
+    for pid in "$@"; do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+    echo "$ticks"
+}
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat; }
 
 # Sends use numbers of their own in every run: number base + thread*span + i of
@@ -190,6 +200,8 @@ with_retry() {
 
 # measure KIND SCENARIO CONNECTIONS KEEPALIVE SERVER_PID URL SCRIPT [ARG…]: one wrk run,
 # one row. KEEPALIVE is 1 ("Connection: keep-alive") or 0 (no Connection header).
+# Redis CPU is redis-server's, or the sum over the pids in redis_pids when it is set
+# (redis_pids="…" measure …: the cluster's nodes).
 measure() { with_retry measure_once "$@"; }
 measure_once() {
     local kind=$1 scenario=$2 conns=$3 ka=$4 server_pid=$5 url=$6 script=$7
@@ -200,12 +212,12 @@ measure_once() {
     local out=$raw_file
     [ -n "${retrying:-}" ] && out=$raw_file.retry
     local s0 r0 m0 s1 r1 m1 line wrk_cpu
-    s0=$(proc_ticks "$server_pid"); r0=$(proc_ticks "$redis_pid"); m0=$(machine_ticks)
+    s0=$(proc_ticks "$server_pid"); r0=$(proc_ticks ${redis_pids:-$redis_pid}); m0=$(machine_ticks)
     # bash's time reports wrk's own CPU (user and system seconds).
     wrk_cpu=$( { TIMEFORMAT='%3U %3S'; time timeout "$wrk_timeout" wrk -t"$wrk_threads" \
         -c"$conns" -d"${duration}s" --latency -s "bench/wrk/$script" "$url" -- \
         key="$api_key" keepalive="$ka" "$@" >"$out" 2>&1 || true; } 2>&1 )
-    s1=$(proc_ticks "$server_pid"); r1=$(proc_ticks "$redis_pid"); m1=$(machine_ticks)
+    s1=$(proc_ticks "$server_pid"); r1=$(proc_ticks ${redis_pids:-$redis_pid}); m1=$(machine_ticks)
     line=$(grep '^result ' "$out" || true)
     if [ -z "$line" ]; then
         log "wrk gave no result for $name:"; cat "$out" >&2; return 1
@@ -451,21 +463,92 @@ for c in "${connections[@]}"; do
     done
 done
 
+# --- 4a. a Redis Cluster of 3 primaries (no replicas) on this machine ------------------
+# For the cluster rows of 4b: verifyd with VERIFYD_REDIS_CLUSTER, otherwise started as the
+# one above (start_verifyd: same settings, log level info), against three redis-server
+# processes on the same cores that the single Redis has. So the rows show what the
+# cluster's routing costs (the slot map, lanes per primary, the API key's counter as a
+# call of its own: one more round trip per request), not what more machines would give.
+# Each node is scripts/redis.sh in a directory of its own under $work (cleanup stops
+# them) on a free loopback port whose cluster bus port (+10000) is free too.
+cluster_port() {
+    local port
+    while :; do
+        port=$(free_port)
+        [ "$port" -le 55535 ] || continue
+        (exec 3<>"/dev/tcp/127.0.0.1/$((port + 10000))") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+cluster_ports=()
+cluster_pids=()
+for node in 1 2 3; do
+    node_dir=$work/cluster-node-$node
+    mkdir -p "$node_dir"
+    # A port free to connect to may still be some connection's own end (wrk's, say), which
+    # redis-server cannot listen on: then another port, up to five times.
+    for attempt in 1 2 3 4 5; do
+        node_port=$(cluster_port)
+        rm -f "$node_dir/nodes.conf" "$node_dir/redis.pid"
+        ./scripts/redis.sh start "$node_dir" "$node_port" --cluster-enabled yes \
+            --cluster-config-file "$node_dir/nodes.conf" 2>"$node_dir/start.err" && break
+        rm -f "$node_dir/redis.pid"
+        [ "$attempt" -lt 5 ] || { cat "$node_dir/start.err" >&2; exit 1; }
+        log "a cluster node could not listen on :$node_port or its bus port; another port"
+    done
+    cluster_ports+=("$node_port")
+    cluster_pids+=("$(cat "$node_dir/redis.pid")")
+done
+cluster_seeds=$(printf '127.0.0.1:%s,' "${cluster_ports[@]}")
+cluster_seeds=${cluster_seeds%,}
+timeout 60 redis-cli --cluster create ${cluster_seeds//,/ } --cluster-yes \
+    >"$raw/cluster-create.txt" 2>&1 ||
+    { log "redis-cli --cluster create failed:"; cat "$raw/cluster-create.txt" >&2; exit 1; }
+cluster_ok() {  # every node says cluster_state:ok
+    local port
+    for port in "${cluster_ports[@]}"; do
+        [[ $(redis-cli -h 127.0.0.1 -p "$port" CLUSTER INFO) == *cluster_state:ok* ]] || return 1
+    done
+}
+wait_for 30 cluster_ok
+cluster_verifyd_port=$(free_port)
+cluster_url=http://127.0.0.1:$cluster_verifyd_port
+main_verifyd_pid=$verifyd_pid
+VERIFYD_REDIS_CLUSTER=$cluster_seeds start_verifyd "$server_threads" info "$cluster_verifyd_port"
+cluster_verifyd_pid=$verifyd_pid
+verifyd_pid=$main_verifyd_pid
+log "Redis Cluster on :${cluster_ports[*]}, verifyd on it on :$cluster_verifyd_port"
+# Its check pool: as many pending verifications as the single Redis's pool (step 1), made
+# the same way (send_pool, here through the cluster's verifyd).
+take_numbers
+verifyd_url=$cluster_url send_pool "$work/cluster-pool" "$per_thread"
+cat "$work"/cluster-pool.* >"$work/cluster-pool.ids"
+log "Redis Cluster: $(wc -l <"$work/cluster-pool.ids") pending verifications for its check" \
+    "pool; keys per node: $(for port in "${cluster_ports[@]}"; do
+        redis-cli -h 127.0.0.1 -p "$port" DBSIZE; done | paste -sd' ')"
+
 # --- 4b. the targets' ratios, measured back to back -----------------------------------
 # The host under this machine is shared: runs minutes apart differ by up to 20% for
 # reasons of their own, and the rows above are minutes apart. The targets' ratios are
 # therefore measured once more in runs next to each other: for each connection mode,
 # bare+redis, check, check with an Idempotency-Key, send, and bare+redis again; check
 # and send are divided by the mean of the two bare+redis runs around them.
+# check-cluster and send-cluster (verifyd on the Redis Cluster of 4a, its Redis CPU the
+# sum over the three nodes) each run right after check and send, and are divided by them.
 for ka in 1 0; do
     measure paired bare+redis 64 "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" bare.lua
     measure paired check 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
         ids="$work/pool.ids" threads="$wrk_threads"
+    redis_pids="${cluster_pids[*]}" measure paired check-cluster 64 "$ka" \
+        "$cluster_verifyd_pid" "$cluster_url" check.lua ids="$work/cluster-pool.ids" \
+        threads="$wrk_threads"
     measure paired check-idempotent 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
         ids="$work/pool.ids" threads="$wrk_threads" idempotency=1
     take_numbers
     measure paired send 64 "$ka" "$verifyd_pid" "$verifyd_url" send.lua \
         base="$base" span="$number_span"
+    take_numbers
+    redis_pids="${cluster_pids[*]}" measure paired send-cluster 64 "$ka" \
+        "$cluster_verifyd_pid" "$cluster_url" send.lua base="$base" span="$number_span"
     take_numbers
     measure paired send-guard-off 64 "$ka" "$guard_off_pid" "$guard_off_url" send.lua \
         base="$base" span="$number_span"
@@ -473,6 +556,9 @@ for ka in 1 0; do
         bare.lua
 done
 stop_process "$bare_pid"
+# The cluster is done with: its verifyd and nodes would only idle beside the later runs.
+stop_process "$cluster_verifyd_pid"
+for node in 1 2 3; do ./scripts/redis.sh stop "$work/cluster-node-$node"; done
 
 # --- 4c. the Twilio face's cost ----------------------------------------------------------
 # A VerificationCheck by To through /v2 (form, HTTP Basic, Twilio's resource) against the
@@ -675,7 +761,14 @@ ratio_lines=$(for ka in yes no; do
     ratio_target twilio-check "$ka" 0.85 \
         "/v2 VerificationCheck by To ÷ native check by number (the Twilio face's cost)" \
         check-by-number
+    ratio_target check-cluster "$ka" 0.9 \
+        "check on a Redis Cluster of 3 ÷ check on one Redis (the cluster's routing cost)" check
+    ratio_target send-cluster "$ka" 0.9 \
+        "send on a Redis Cluster of 3 ÷ send on one Redis (the cluster's routing cost)" send
 done)
+# Redis CPU µs per request of a paired run (the cluster's rows: summed over its nodes).
+paired_redis_us() { awk -F'\t' -v s="$1" -v k="$2" \
+    '$1 == "paired" && $2 == s && $3 == 64 && $4 == k {print $11}' "$rows"; }
 paired_table=$(awk -F'\t' '$1 == "paired" {
     printf "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n",
         $2, $3, $4, $5, $6, $7, $10, $11, $12, $14 }' "$rows")
@@ -759,6 +852,10 @@ paired_table=$(awk -F'\t' '$1 == "paired" {
     echo "VERIFYD_FRAUD_GUARD=off (send-guard-off) and bare+redis again, back to back, at 64"
     echo "connections, once per connection mode; check and send ÷ the mean of the two bare+redis"
     echo "runs. The other rows are of the runs above."
+    echo "check-cluster and send-cluster: verifyd on a Redis Cluster of 3 primaries (no replicas)"
+    echo "on this same machine (step 4a; its own check pool of as many verifications), each run"
+    echo "right after check and send and divided by them. The three nodes share the cores the"
+    echo "single Redis has, so the ratio is the cost of the cluster's routing, not its scale."
     echo
     echo "| target | measured | verdict |"
     echo "|---|---|---|"
@@ -775,6 +872,11 @@ paired_table=$(awk -F'\t' '$1 == "paired" {
     echo "check with an Idempotency-Key of its own per request ÷ check without, req/s, same run:"
     echo "$(idempotency_ratio 64 yes) at 64 connections with keep-alive, $(idempotency_ratio 16 yes) at 16;"
     echo "each such check is two script calls (the key's claim, then the check with its kept answer)."
+    echo
+    echo "Redis CPU µs per request on the Redis Cluster (summed over its three nodes) vs on one"
+    echo "Redis, paired runs at 64 connections, with keep-alive and without a Connection header:"
+    echo "check $(paired_redis_us check-cluster yes) vs $(paired_redis_us check yes) and $(paired_redis_us check-cluster no) vs $(paired_redis_us check no);"
+    echo "send $(paired_redis_us send-cluster yes) vs $(paired_redis_us send yes) and $(paired_redis_us send-cluster no) vs $(paired_redis_us send no)."
     echo
     echo "The access log's cost: req/s at the default log level \`info\` (a line per request) ÷"
     echo "req/s at \`warn\` (rows *check-warn*, *send-warn*), 64 connections, same run: check"
