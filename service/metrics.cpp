@@ -44,6 +44,10 @@ void Metrics::count_delivery_failure(const std::string& provider, const std::str
     ++delivery_failures_[{provider, channel, outcome, reason.empty() ? "unknown" : reason}];
 }
 
+void Metrics::count_redis_redirect(RedisRedirect kind) {
+    redis_redirects_[static_cast<size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+}
+
 void Metrics::observe_redis_command(double seconds) {
     size_t bucket = 0;
     while (bucket < kRedisBuckets.size() && seconds > kRedisBuckets[bucket]) ++bucket;
@@ -263,6 +267,13 @@ std::string Metrics::render() const {
     out << "# HELP verifyd_redis_errors_total Failed Redis calls and connection attempts.\n"
         << "# TYPE verifyd_redis_errors_total counter\n"
         << "verifyd_redis_errors_total " << redis_errors_.load(std::memory_order_relaxed) << "\n";
+    out << "# HELP verifyd_redis_redirects_total API commands a Redis Cluster sent elsewhere "
+           "(moved, ask) or asked to retry (tryagain, clusterdown).\n"
+        << "# TYPE verifyd_redis_redirects_total counter\n";
+    const char* redirect_kinds[] = {"moved", "ask", "tryagain", "clusterdown"};
+    for (size_t kind = 0; kind < redis_redirects_.size(); ++kind)
+        out << "verifyd_redis_redirects_total{kind=\"" << redirect_kinds[kind] << "\"} "
+            << redis_redirects_[kind].load(std::memory_order_relaxed) << "\n";
     out << "# HELP verifyd_log_lines_dropped_total Log lines dropped because stderr fell "
            "behind.\n"
         << "# TYPE verifyd_log_lines_dropped_total counter\n"

@@ -20,9 +20,10 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kIdlePollMs = 50;
-// How often a thread moves the retries whose time has come back onto the streams.
-constexpr int kPromotePeriodMs = 250;
+constexpr int kIdlePollMs = 100;
+// How often a thread moves the retries whose time has come back onto the streams: a
+// retry is this much later than its backoff at most.
+constexpr int kPromotePeriodMs = 500;
 constexpr int kRedisDownPauseMs = 250;
 
 // Why an attempt that ended a message's delivery on its channel did so, as a bounded word

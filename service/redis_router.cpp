@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "verifyd/log.hpp"
+#include "verifyd/metrics.hpp"
 #include "verifyd/redis_cluster.hpp"
 #include "verifyd/redis_slots.hpp"
 
@@ -199,6 +200,7 @@ struct RedisRouter::Impl {
         }
         Redirect redirect = parse_redirect(reply_string(reply.value.get()));
         if (redirect.node.host.empty()) redirect.node.host = node.host;
+        count(redirect.kind);
         switch (redirect.kind) {
             case Redirect::Kind::None:
                 return answer(done, std::move(reply));
@@ -217,6 +219,15 @@ struct RedisRouter::Impl {
                 return retry_later(std::move(command), std::move(done), attempt,
                                    redirect.kind == Redirect::Kind::ClusterDown);
         }
+    }
+
+    void count(Redirect::Kind kind) {
+        if (!metrics || kind == Redirect::Kind::None) return;
+        using Kind = Metrics::RedisRedirect;
+        metrics->count_redis_redirect(kind == Redirect::Kind::Moved      ? Kind::Moved
+                                      : kind == Redirect::Kind::Ask      ? Kind::Ask
+                                      : kind == Redirect::Kind::TryAgain ? Kind::TryAgain
+                                                                         : Kind::ClusterDown);
     }
 
     void moved(int slot, const ClusterNode& node) {

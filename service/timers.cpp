@@ -10,9 +10,11 @@ namespace verifyd {
 namespace {
 
 // Often enough that an SMS fallback or an event is at most this late; a look at an empty
-// index costs Redis one command.
+// index costs Redis one command per partition, in one round trip.
 constexpr int kPollMs = 100;
 constexpr int kBatch = 100;
+// A pause that ended is reported (and its gauge updated) at most this late.
+constexpr auto kPauseCheckPeriod = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -45,8 +47,12 @@ void Timers::pause(int milliseconds) {
 }
 
 void Timers::run() {
+    auto next_pause_check = std::chrono::steady_clock::now();
     while (!stopping_) {
-        resume_pauses();
+        if (std::chrono::steady_clock::now() >= next_pause_check) {
+            resume_pauses();
+            next_pause_check = std::chrono::steady_clock::now() + kPauseCheckPeriod;
+        }
         // A full batch means more may be waiting: look again at once.
         if (run_due() < static_cast<size_t>(kBatch)) pause(kPollMs);
     }

@@ -32,6 +32,9 @@ class Metrics {
                                 const std::string& outcome, const std::string& reason);
     // A command a Redis lane wrote was answered `seconds` later (pipelined with its batch).
     void observe_redis_command(double seconds);
+    // A Redis Cluster redirected an API command (redis_router.hpp).
+    enum class RedisRedirect { Moved, Ask, TryAgain, ClusterDown };
+    void count_redis_redirect(RedisRedirect kind);
     // A verification sent, approved, locked or expired, by its number's ISO country
     // (bounded: about 250 values) and the channel its send asked for, so that conversion
     // by country or by channel is one division.
@@ -110,6 +113,7 @@ class Metrics {
     long long undelivered_jobs_ = 0;
     double oldest_job_age_seconds_ = 0;
     std::atomic<uint64_t> redis_errors_{0};
+    std::array<std::atomic<uint64_t>, 4> redis_redirects_{};  // by RedisRedirect
     // Lock-free: every Redis answer is observed, on the lanes' threads. Buckets are not
     // cumulative here (one add per answer); render() sums them. The sum is in µs.
     std::array<std::atomic<uint64_t>, kRedisBuckets.size() + 1> redis_buckets_{};

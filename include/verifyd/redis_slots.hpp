@@ -1,7 +1,7 @@
 // Redis Cluster's hash slots: which of the 16384 slots a key belongs to, by the CRC16 of
 // its hash tag (the text between the first '{' and the next '}', when not empty) or of
 // the whole key. The rule every script call must keep (docs/API.md §12): all its keys in
-// one slot. Not for: routing commands to nodes (there is no cluster client yet).
+// one slot. Not for: routing commands to nodes (redis_router.hpp, redis_cluster.hpp).
 #pragma once
 
 #include <cstdint>

@@ -69,7 +69,8 @@ ClusterNode node_at(const RedisCluster& cluster, size_t node) {
 
 TEST_CASE(
     "the cluster client sends each command to the primary of its key's slot, on every "
-    "primary") {
+    "primary",
+    "[.][cluster]") {
     RedisCluster cluster;
     ClusterClient client(cluster.seeds(), RedisEndpoint{}, kTimeoutMs);
     CHECK(client.slot_map().complete());
@@ -88,7 +89,8 @@ TEST_CASE(
     }
 }
 
-TEST_CASE("a replica is as good a seed as a primary: the map it gives names the primaries") {
+TEST_CASE("a replica is as good a seed as a primary: the map it gives names the primaries",
+          "[.][cluster]") {
     RedisCluster cluster;
     const size_t primary = *cluster.primary_of(0);
     auto replica = cluster.replica_of(primary);
@@ -101,7 +103,8 @@ TEST_CASE("a replica is as good a seed as a primary: the map it gives names the 
     CHECK(client.all_slots_served());
 }
 
-TEST_CASE("the function library is loaded on every primary and FCALL works on each") {
+TEST_CASE("the function library is loaded on every primary and FCALL works on each",
+          "[.][cluster]") {
     RedisCluster cluster;
     ClusterClient client(cluster.seeds(), RedisEndpoint{}, kTimeoutMs);
     for (const std::string& tag : key_per_primary(cluster)) {
@@ -130,7 +133,8 @@ TEST_CASE("the function library is loaded on every primary and FCALL works on ea
 
 TEST_CASE(
     "a slot moved by hand while in use is followed: ASK while it migrates, TRYAGAIN for "
-    "keys the move split, MOVED once it moved") {
+    "keys the move split, MOVED once it moved",
+    "[.][cluster]") {
     RedisCluster cluster;
     ClusterClient client(cluster.seeds(), RedisEndpoint{}, kTimeoutMs, milliseconds(300));
     const std::string moving = "{migrating}:a";
@@ -195,7 +199,8 @@ TEST_CASE(
 
 TEST_CASE(
     "a resharding by redis-cli is followed by the same client: every key reads back from "
-    "its new primary") {
+    "its new primary",
+    "[.][cluster]") {
     RedisCluster cluster;
     ClusterClient client(cluster.seeds(), RedisEndpoint{}, kTimeoutMs);
     const size_t from = *cluster.primary_of(0);
@@ -239,7 +244,8 @@ TEST_CASE(
 
 TEST_CASE(
     "after a primary is killed, the same client serves its slots again from the promoted "
-    "replica within seconds") {
+    "replica within seconds",
+    "[.][cluster]") {
     RedisCluster cluster;
     ClusterClient client(cluster.seeds(), RedisEndpoint{}, kTimeoutMs);
     const std::string key = "{failover}:k";
@@ -282,7 +288,8 @@ TEST_CASE(
     CHECK(client.all_slots_served());
 }
 
-TEST_CASE("the cluster client authenticates to every node of a cluster with a password") {
+TEST_CASE("the cluster client authenticates to every node of a cluster with a password",
+          "[.][cluster]") {
     RedisCluster cluster(RedisClusterOptions{3, "cluster-secret"});
     RedisEndpoint credentials;
     credentials.password = "cluster-secret";
