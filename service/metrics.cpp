@@ -48,12 +48,39 @@ void Metrics::count_redis_redirect(RedisRedirect kind) {
     redis_redirects_[static_cast<size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
 }
 
-void Metrics::observe_redis_command(double seconds) {
+void Metrics::RedisTimings::observe(double seconds) {
     size_t bucket = 0;
     while (bucket < kRedisBuckets.size() && seconds > kRedisBuckets[bucket]) ++bucket;
-    redis_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
-    redis_sum_us_.fetch_add(static_cast<uint64_t>(std::llround(seconds * 1e6)),
-                            std::memory_order_relaxed);
+    buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+    sum_us.fetch_add(static_cast<uint64_t>(std::llround(seconds * 1e6)), std::memory_order_relaxed);
+}
+
+void Metrics::RedisTimings::render(std::ostringstream& out, const char* name,
+                                   const std::string& labels) const {
+    const std::string before_le = labels.empty() ? "{" : "{" + labels + ",";
+    const std::string alone = labels.empty() ? "" : "{" + labels + "}";
+    uint64_t below = 0;
+    for (size_t i = 0; i < kRedisBuckets.size(); ++i) {
+        below += buckets[i].load(std::memory_order_relaxed);
+        out << name << "_bucket" << before_le << "le=\"" << kRedisBuckets[i] << "\"} " << below
+            << "\n";
+    }
+    below += buckets[kRedisBuckets.size()].load(std::memory_order_relaxed);
+    out << name << "_bucket" << before_le << "le=\"+Inf\"} " << below << "\n"
+        << name << "_sum" << alone << " "
+        << static_cast<double>(sum_us.load(std::memory_order_relaxed)) / 1e6 << "\n"
+        << name << "_count" << alone << " " << below << "\n";
+}
+
+void Metrics::observe_redis_command(double seconds) {
+    redis_timings_.observe(seconds);
+}
+
+Metrics::RedisNode& Metrics::redis_node(const std::string& node) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& entry = redis_nodes_[node];
+    if (!entry) entry = std::make_unique<RedisNode>();
+    return *entry;
 }
 
 void Metrics::count_delivery_retry(const std::string& provider, const std::string& channel) {
@@ -239,17 +266,22 @@ std::string Metrics::render() const {
     out << "# HELP verifyd_redis_command_duration_seconds Time from writing a command to Redis "
            "to its answer, on the API's pipelined lanes.\n"
         << "# TYPE verifyd_redis_command_duration_seconds histogram\n";
-    uint64_t below = 0;
-    for (size_t i = 0; i < kRedisBuckets.size(); ++i) {
-        below += redis_buckets_[i].load(std::memory_order_relaxed);
-        out << "verifyd_redis_command_duration_seconds_bucket{le=\"" << kRedisBuckets[i] << "\"} "
-            << below << "\n";
+    redis_timings_.render(out, "verifyd_redis_command_duration_seconds", "");
+    if (!redis_nodes_.empty()) {
+        out << "# HELP verifyd_redis_node_command_duration_seconds On a Redis Cluster, an API "
+               "command's time from its first send to its answer, by the primary that served "
+               "its slot when it was sent.\n"
+            << "# TYPE verifyd_redis_node_command_duration_seconds histogram\n";
+        for (const auto& [node, stats] : redis_nodes_)
+            stats->timings.render(out, "verifyd_redis_node_command_duration_seconds",
+                                  "node=\"" + node + "\"");
+        out << "# HELP verifyd_redis_node_errors_total On a Redis Cluster, API commands that "
+               "failed (503), by primary.\n"
+            << "# TYPE verifyd_redis_node_errors_total counter\n";
+        for (const auto& [node, stats] : redis_nodes_)
+            out << "verifyd_redis_node_errors_total{node=\"" << node << "\"} "
+                << stats->errors.load(std::memory_order_relaxed) << "\n";
     }
-    below += redis_buckets_[kRedisBuckets.size()].load(std::memory_order_relaxed);
-    out << "verifyd_redis_command_duration_seconds_bucket{le=\"+Inf\"} " << below << "\n"
-        << "verifyd_redis_command_duration_seconds_sum "
-        << static_cast<double>(redis_sum_us_.load(std::memory_order_relaxed)) / 1e6 << "\n"
-        << "verifyd_redis_command_duration_seconds_count " << below << "\n";
     out << "# HELP verifyd_receipts_total Delivery receipts by provider and what they did.\n"
         << "# TYPE verifyd_receipts_total counter\n";
     for (const auto& [key, count] : receipts_)

@@ -98,7 +98,12 @@ struct RedisRouter::Impl {
     bool cluster = false;
     std::mutex mutex;
     std::shared_ptr<const SlotMap> map;
-    std::map<std::string, std::vector<std::unique_ptr<RedisLane>>> node_lanes;
+    // A primary's lanes, and its metrics (null without metrics).
+    struct Node {
+        std::vector<std::unique_ptr<RedisLane>> lanes;
+        Metrics::RedisNode* stats = nullptr;
+    };
+    std::map<std::string, Node> nodes;
     std::vector<Retry> retries;
     bool refresh_wanted = false;
     bool stopping = false;
@@ -126,7 +131,7 @@ struct RedisRouter::Impl {
 
     ~Impl() { stop(); }
 
-    // The lane for a command to `lanes_of`: the calling lane's own when it is one of
+    // The lane for a command to `candidates`: the calling lane's own when it is one of
     // them, else the next in turn.
     RedisLane& pick(std::vector<std::unique_ptr<RedisLane>>& candidates) {
         for (auto& lane : candidates)
@@ -134,14 +139,17 @@ struct RedisRouter::Impl {
         return *candidates[next_lane.fetch_add(1, std::memory_order_relaxed) % candidates.size()];
     }
 
-    RedisLane& lanes_of(const ClusterNode& node) {
+    // A lane to `node`, and its metrics.
+    std::pair<RedisLane*, Metrics::RedisNode*> lane_to(const ClusterNode& node) {
         std::lock_guard<std::mutex> lock(mutex);
-        auto& node_lanes_of = node_lanes[node.name()];
-        if (node_lanes_of.empty())
+        Node& entry = nodes[node.name()];
+        if (entry.lanes.empty()) {
             for (int i = 0; i < lanes_per_node; ++i)
-                node_lanes_of.push_back(std::make_unique<RedisLane>(node_endpoint(endpoint, node),
-                                                                    timeout_ms, metrics));
-        return pick(node_lanes_of);
+                entry.lanes.push_back(std::make_unique<RedisLane>(node_endpoint(endpoint, node),
+                                                                  timeout_ms, metrics));
+            if (metrics) entry.stats = &metrics->redis_node(node.name());
+        }
+        return {&pick(entry.lanes), entry.stats};
     }
 
     std::shared_ptr<const SlotMap> current_map() {
@@ -180,13 +188,24 @@ struct RedisRouter::Impl {
             want_refresh();
             return answer(done, {store_unavailable(), nullptr});
         }
+        auto [lane, stats] = lane_to(*node);
+        if (stats && attempt.redirects == 0 && !asked) done = observed(*stats, std::move(done));
         command.asking = asked.has_value();
         LaneCommand sent = command;
-        lanes_of(*node).submit(
+        lane->submit(
             std::move(sent), [this, command = std::move(command), done = std::move(done), attempt,
                               slot, node = *node](Result<ReplyHandle> reply) mutable {
                 follow(std::move(command), std::move(done), attempt, slot, node, std::move(reply));
             });
+    }
+
+    // `done`, and the command's time and failure counted for the primary it went to first.
+    static ReplyCallback observed(Metrics::RedisNode& stats, ReplyCallback done) {
+        return [&stats, started = Clock::now(), done = std::move(done)](Result<ReplyHandle> reply) {
+            stats.timings.observe(std::chrono::duration<double>(Clock::now() - started).count());
+            if (reply.error && !reply.value) stats.errors.fetch_add(1, std::memory_order_relaxed);
+            done(std::move(reply));
+        };
     }
 
     // What a reply asks: nothing more (answered), another node, or a retry.
@@ -318,17 +337,18 @@ struct RedisRouter::Impl {
         gathered->left = primaries.size();
         gathered->done = std::move(done);
         for (const ClusterNode& node : primaries)
-            lanes_of(node).submit({{"PING"}, false}, [this, gathered](Result<ReplyHandle> reply) {
-                bool last, all;
-                {
-                    std::lock_guard<std::mutex> lock(gathered->mutex);
-                    gathered->all_answered &= reply.ok();
-                    last = --gathered->left == 0;
-                    all = gathered->all_answered;
-                }
-                if (!reply.ok()) want_refresh();
-                if (last) gathered->done(all);
-            });
+            lane_to(node).first->submit({{"PING"}, false},
+                                        [this, gathered](Result<ReplyHandle> reply) {
+                                            bool last, all;
+                                            {
+                                                std::lock_guard<std::mutex> lock(gathered->mutex);
+                                                gathered->all_answered &= reply.ok();
+                                                last = --gathered->left == 0;
+                                                all = gathered->all_answered;
+                                            }
+                                            if (!reply.ok()) want_refresh();
+                                            if (last) gathered->done(all);
+                                        });
     }
 
     void stop() {
@@ -349,8 +369,8 @@ struct RedisRouter::Impl {
         std::vector<RedisLane*> cluster_lanes;
         {
             std::lock_guard<std::mutex> lock(mutex);
-            for (auto& [name, node_lanes_of] : node_lanes)
-                for (auto& lane : node_lanes_of) cluster_lanes.push_back(lane.get());
+            for (auto& [name, node] : nodes)
+                for (auto& lane : node.lanes) cluster_lanes.push_back(lane.get());
         }
         for (RedisLane* lane : cluster_lanes) lane->stop();
     }

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -35,6 +37,26 @@ class Metrics {
     // A Redis Cluster redirected an API command (redis_router.hpp).
     enum class RedisRedirect { Moved, Ask, TryAgain, ClusterDown };
     void count_redis_redirect(RedisRedirect kind);
+
+    static constexpr std::array<double, 11> kRedisBuckets = {
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25};
+    // Redis round trips, lock-free: observed on the lanes' threads. Buckets are not
+    // cumulative here (one add per answer); render sums them. The sum is in µs.
+    struct RedisTimings {
+        std::array<std::atomic<uint64_t>, kRedisBuckets.size() + 1> buckets{};
+        std::atomic<uint64_t> sum_us{0};
+        void observe(double seconds);
+        // The histogram's lines, `labels` ("" or `node="…"`) in each.
+        void render(std::ostringstream& out, const char* name, const std::string& labels) const;
+    };
+    // One primary of a Redis Cluster, by "host:port": its API commands' round trips
+    // (from the first send, through redirections, to the answer) and failures. The
+    // reference stays valid as long as the Metrics.
+    struct RedisNode {
+        RedisTimings timings;
+        std::atomic<uint64_t> errors{0};
+    };
+    RedisNode& redis_node(const std::string& node);
     // A verification sent, approved, locked or expired, by its number's ISO country
     // (bounded: about 250 values) and the channel its send asked for, so that conversion
     // by country or by channel is one division.
@@ -79,8 +101,6 @@ class Metrics {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
     static constexpr std::array<double, 11> kDeliveryBuckets = {1,  2,  3,   5,   10, 20,
                                                                 30, 60, 120, 300, 600};
-    static constexpr std::array<double, 11> kRedisBuckets = {
-        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25};
 
   private:
     struct RouteStats {
@@ -114,10 +134,8 @@ class Metrics {
     double oldest_job_age_seconds_ = 0;
     std::atomic<uint64_t> redis_errors_{0};
     std::array<std::atomic<uint64_t>, 4> redis_redirects_{};  // by RedisRedirect
-    // Lock-free: every Redis answer is observed, on the lanes' threads. Buckets are not
-    // cumulative here (one add per answer); render() sums them. The sum is in µs.
-    std::array<std::atomic<uint64_t>, kRedisBuckets.size() + 1> redis_buckets_{};
-    std::atomic<uint64_t> redis_sum_us_{0};
+    RedisTimings redis_timings_;
+    std::map<std::string, std::unique_ptr<RedisNode>> redis_nodes_;
     std::atomic<long long> open_connections_{0};
     std::atomic<uint64_t> refused_connections_{0};
 };
