@@ -22,6 +22,7 @@
 #
 # Settings (environment): BENCH_DURATION (seconds per wrk run, default 10),
 # BENCH_SENDS (sends of the memory measurement, default 100000), BENCH_PROFILE (1/0),
+# BENCH_ROUNDS (rounds of the targets' paired runs, step 4b, default 3),
 # BENCH_QUIET_WAIT and BENCH_RETRY_UNTIL (how long to wait for, and re-run after, other
 # work on the machine: below), BENCH_BUILD_DIR (default build-bench), BENCH_RESULTS
 # (default bench/results).
@@ -34,6 +35,7 @@ memory_sends=${BENCH_SENDS:-100000}
 profile=${BENCH_PROFILE:-1}
 build_dir=${BENCH_BUILD_DIR:-build-bench}
 results=${BENCH_RESULTS:-bench/results}
+rounds=${BENCH_ROUNDS:-3}
 connections=(16 64)
 server_threads=$(nproc)   # verifyd's default VERIFYD_THREADS, and the bare handler's
 wrk_threads=2
@@ -467,8 +469,8 @@ done
 # For the cluster rows of 4b: verifyd with VERIFYD_REDIS_CLUSTER, otherwise started as the
 # one above (start_verifyd: same settings, log level info), against three redis-server
 # processes on the same cores that the single Redis has. So the rows show what the
-# cluster's routing costs (the slot map, lanes per primary, the API key's counter as a
-# call of its own: one more round trip per request), not what more machines would give.
+# cluster's routing costs (the slot map, lanes per primary, the API key's requests taken
+# from its counter in batches by a call of their own), not what more machines would give.
 # Each node is scripts/redis.sh in a directory of its own under $work (cleanup stops
 # them) on a free loopback port whose cluster bus port (+10000) is free too.
 cluster_port() {
@@ -531,29 +533,33 @@ log "Redis Cluster: $(wc -l <"$work/cluster-pool.ids") pending verifications for
 # reasons of their own, and the rows above are minutes apart. The targets' ratios are
 # therefore measured once more in runs next to each other: for each connection mode,
 # bare+redis, check, check with an Idempotency-Key, send, and bare+redis again; check
-# and send are divided by the mean of the two bare+redis runs around them.
+# and send are divided by the mean of the two bare+redis runs around them. The rounds
+# (kind paired-r<N>) repeat all of it; a target's ratio is the median of its rounds'.
 # check-cluster and send-cluster (verifyd on the Redis Cluster of 4a, its Redis CPU the
 # sum over the three nodes) each run right after check and send, and are divided by them.
-for ka in 1 0; do
-    measure paired bare+redis 64 "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" bare.lua
-    measure paired check 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
-        ids="$work/pool.ids" threads="$wrk_threads"
-    redis_pids="${cluster_pids[*]}" measure paired check-cluster 64 "$ka" \
-        "$cluster_verifyd_pid" "$cluster_url" check.lua ids="$work/cluster-pool.ids" \
-        threads="$wrk_threads"
-    measure paired check-idempotent 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
-        ids="$work/pool.ids" threads="$wrk_threads" idempotency=1
-    take_numbers
-    measure paired send 64 "$ka" "$verifyd_pid" "$verifyd_url" send.lua \
-        base="$base" span="$number_span"
-    take_numbers
-    redis_pids="${cluster_pids[*]}" measure paired send-cluster 64 "$ka" \
-        "$cluster_verifyd_pid" "$cluster_url" send.lua base="$base" span="$number_span"
-    take_numbers
-    measure paired send-guard-off 64 "$ka" "$guard_off_pid" "$guard_off_url" send.lua \
-        base="$base" span="$number_span"
-    measure paired bare+redis-after 64 "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" \
-        bare.lua
+for round in $(seq "$rounds"); do
+    round_kind=paired-r$round
+    for ka in 1 0; do
+        measure "$round_kind" bare+redis 64 "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" bare.lua
+        measure "$round_kind" check 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
+            ids="$work/pool.ids" threads="$wrk_threads"
+        redis_pids="${cluster_pids[*]}" measure "$round_kind" check-cluster 64 "$ka" \
+            "$cluster_verifyd_pid" "$cluster_url" check.lua ids="$work/cluster-pool.ids" \
+            threads="$wrk_threads"
+        measure "$round_kind" check-idempotent 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
+            ids="$work/pool.ids" threads="$wrk_threads" idempotency=1
+        take_numbers
+        measure "$round_kind" send 64 "$ka" "$verifyd_pid" "$verifyd_url" send.lua \
+            base="$base" span="$number_span"
+        take_numbers
+        redis_pids="${cluster_pids[*]}" measure "$round_kind" send-cluster 64 "$ka" \
+            "$cluster_verifyd_pid" "$cluster_url" send.lua base="$base" span="$number_span"
+        take_numbers
+        measure "$round_kind" send-guard-off 64 "$ka" "$guard_off_pid" "$guard_off_url" send.lua \
+            base="$base" span="$number_span"
+        measure "$round_kind" bare+redis-after 64 "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" \
+            bare.lua
+    done
 done
 stop_process "$bare_pid"
 # The cluster is done with: its verifyd and nodes would only idle beside the later runs.
@@ -734,22 +740,32 @@ idempotency_ratio() {
     awk -v a="$(rps_of check-idempotent "$1" "$2")" -v b="$(rps_of check "$1" "$2")" \
         'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'
 }
-# The paired runs (4b): req/s of SCENARIO at 64 connections in connection mode KEEPALIVE.
-paired_rps() { awk -F'\t' -v s="$1" -v k="$2" \
-    '$1 == "paired" && $2 == s && $3 == 64 && $4 == k {print $5}' "$rows"; }
-# ratio_target SCENARIO KEEPALIVE MINIMUM LABEL BASE…: a target row, SCENARIO's req/s ÷
-# the mean of the BASE runs' req/s, all of them paired runs in one connection mode.
+# ratio_target SCENARIO KEEPALIVE MINIMUM LABEL BASE…: a target row. In each group of
+# paired runs at 64 connections in one connection mode (each round of 4b, and 4c),
+# SCENARIO's req/s ÷ the mean of the BASE runs' req/s; the median over the groups.
 ratio_target() {
-    local scenario=$1 ka=$2 min=$3 label=$4 a bases=""
+    local scenario=$1 ka=$2 min=$3 label=$4
     shift 4
-    a=$(paired_rps "$scenario" "$ka")
-    for base in "$@"; do bases="$bases $(paired_rps "$base" "$ka")"; done
-    awk -v a="$a" -v bases="$bases" -v min="$min" -v label="$label" -v ka="$ka" 'BEGIN {
-        n = split(bases, b, " "); sum = 0; for (i = 1; i <= n; i++) sum += b[i]
-        base = (n > 0 ? sum / n : 0); r = (base > 0 ? a / base : 0)
-        mode = (ka == "yes") ? "keep-alive" : "no Connection header"
-        printf "| %s, 64 connections, %s: ≥ %s | %.2f (%.0f ÷ %.0f req/s) | %s |\n",
-            label, mode, min, r, a, base, (r >= min ? "met" : "**missed**") }'
+    awk -F'\t' -v s="$scenario" -v k="$ka" -v bases=" $* " -v min="$min" -v label="$label" '
+        $1 ~ /^paired/ && $3 == 64 && $4 == k {
+            if (!($1 in seen)) { seen[$1] = 1; order[++groups] = $1 }
+            if ($2 == s) a[$1] = $5
+            if (index(bases, " " $2 " ")) { sum[$1] += $5; n[$1]++ }
+        }
+        END {
+            m = 0; shown = ""
+            for (g = 1; g <= groups; g++) {
+                kind = order[g]
+                if (!(kind in a) || n[kind] == 0) continue
+                r[++m] = a[kind] / (sum[kind] / n[kind])
+                shown = shown (m > 1 ? ", " : "") sprintf("%.2f (%.0f ÷ %.0f)", r[m], a[kind], sum[kind] / n[kind])
+            }
+            for (i = 2; i <= m; i++) for (j = i; j > 1 && r[j] < r[j-1]; j--) { t = r[j]; r[j] = r[j-1]; r[j-1] = t }
+            median = (m == 0) ? 0 : (m % 2 ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2)
+            mode = (k == "yes") ? "keep-alive" : "no Connection header"
+            what = (m > 1) ? sprintf("%.2f, the median of %s req/s", median, shown) : sprintf("%.2f: %s req/s", median, shown)
+            printf "| %s, 64 connections, %s: ≥ %s | %s | %s |\n",
+                label, mode, min, what, (median >= min ? "met" : "**missed**") }' "$rows"
 }
 ratio_lines=$(for ka in yes no; do
     ratio_target check "$ka" 0.9 "check ÷ bare+redis (Pistache + one pipelined EVALSHA)" \
@@ -768,10 +784,11 @@ ratio_lines=$(for ka in yes no; do
 done)
 # Redis CPU µs per request of a paired run (the cluster's rows: summed over its nodes).
 paired_redis_us() { awk -F'\t' -v s="$1" -v k="$2" \
-    '$1 == "paired" && $2 == s && $3 == 64 && $4 == k {print $11}' "$rows"; }
-paired_table=$(awk -F'\t' '$1 == "paired" {
-    printf "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n",
-        $2, $3, $4, $5, $6, $7, $10, $11, $12, $14 }' "$rows")
+    '$1 ~ /^paired/ && $2 == s && $3 == 64 && $4 == k {printf "%s%s", (n++ ? "/" : ""), $11}' "$rows"; }
+paired_table=$(awk -F'\t' '$1 ~ /^paired/ {
+    round = ($1 ~ /^paired-r/) ? substr($1, 9) : "-"
+    printf "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n",
+        round, $2, $3, $4, $5, $6, $7, $10, $11, $12, $14 }' "$rows")
 
 {
     echo "# verifyd benchmark results"
@@ -851,7 +868,8 @@ paired_table=$(awk -F'\t' '$1 == "paired" {
     echo "check with an Idempotency-Key, send, send to a second verifyd with"
     echo "VERIFYD_FRAUD_GUARD=off (send-guard-off) and bare+redis again, back to back, at 64"
     echo "connections, once per connection mode; check and send ÷ the mean of the two bare+redis"
-    echo "runs. The other rows are of the runs above."
+    echo "runs; all of it $rounds times (rounds), and each ratio the median of its rounds'. The"
+    echo "other rows are of the runs above."
     echo "check-cluster and send-cluster: verifyd on a Redis Cluster of 3 primaries (no replicas)"
     echo "on this same machine (step 4a; its own check pool of as many verifications), each run"
     echo "right after check and send and divided by them. The three nodes share the cores the"
@@ -865,8 +883,8 @@ paired_table=$(awk -F'\t' '$1 == "paired" {
     echo
     echo "Paired runs, in the order run:"
     echo
-    echo "| scenario | conns | keep-alive | req/s | p50 ms | p99 ms | server µs/req | Redis µs/req | client µs/req | other % |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| round | scenario | conns | keep-alive | req/s | p50 ms | p99 ms | server µs/req | Redis µs/req | client µs/req | other % |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     echo "$paired_table"
     echo
     echo "check with an Idempotency-Key of its own per request ÷ check without, req/s, same run:"
@@ -874,7 +892,8 @@ paired_table=$(awk -F'\t' '$1 == "paired" {
     echo "each such check is two script calls (the key's claim, then the check with its kept answer)."
     echo
     echo "Redis CPU µs per request on the Redis Cluster (summed over its three nodes) vs on one"
-    echo "Redis, paired runs at 64 connections, with keep-alive and without a Connection header:"
+    echo "Redis, paired runs at 64 connections (round by round), with keep-alive and without a"
+    echo "Connection header:"
     echo "check $(paired_redis_us check-cluster yes) vs $(paired_redis_us check yes) and $(paired_redis_us check-cluster no) vs $(paired_redis_us check no);"
     echo "send $(paired_redis_us send-cluster yes) vs $(paired_redis_us send yes) and $(paired_redis_us send-cluster no) vs $(paired_redis_us send no)."
     echo

@@ -5,7 +5,7 @@
 # definitions run once, when Redis loads it; then each script becomes a function:
 # lua/*.lua (API scripts, named by file) start with begin_api_call (the clock and the
 # API key's limit, lib/key_limit.lua); lua/outbox/, lua/delivery/, lua/events/ and
-# lua/idempotency/, lua/guard/, lua/client/, lua/services/ and lua/inbox/ (named
+# lua/idempotency/, lua/guard/, lua/client/, lua/services/, lua/inbox/ and lua/keys/ (named
 # <folder>_<file>) with
 # begin_call
 # (the clock).
@@ -41,6 +41,7 @@ add_functions("guard/" "guard_" "begin_call()")
 add_functions("client/" "client_" "begin_call()")
 add_functions("services/" "services_" "begin_call()")
 add_functions("inbox/" "inbox_" "begin_call()")
+add_functions("keys/" "keys_" "begin_call()")
 
 string(SHA1 digest "${library_code}${functions}")
 string(SUBSTRING "${digest}" 0 12 version)

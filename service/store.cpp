@@ -322,28 +322,47 @@ void Store::run_script(const char* script, std::vector<std::string> keys,
     });
 }
 
+void Store::count_apart(const Caller& caller, std::function<void(std::optional<ApiError>)> then) {
+    if (allowances_.take(caller.key_id)) return then(std::nullopt);
+    const auto asked_at = RequestAllowances::Clock::now();
+    run_script(
+        "keys_allowance", {request_counter_key(caller.key_id)},
+        {std::to_string(caller.requests_per_minute), std::to_string(RequestAllowances::kBatch)},
+        false,
+        [this, key_id = caller.key_id, asked_at,
+         then = std::move(then)](Result<ScriptAnswer> granted) {
+            if (!granted.ok()) return then(granted.error);
+            const redisReply* r = granted.value.answer;
+            // The minute's end counted from before Redis read its clock: no later
+            // than Redis's.
+            const auto ends = asked_at + std::chrono::milliseconds(reply_integer(r->element[3]));
+            allowances_.keep(key_id, reply_integer(r->element[1]) - 1, reply_integer(r->element[2]),
+                             ends);
+            then(std::nullopt);
+        });
+}
+
 void Store::call(const Caller& caller, const char* script, std::vector<std::string> keys,
                  const std::vector<std::string>& args, bool must_replicate,
                  Then<ScriptAnswer> then) {
-    const std::string limit = std::to_string(caller.requests_per_minute);
-    if (!endpoint_.cluster_seeds.empty() && !keys.empty()) {
-        // On a cluster the request counter's slot is its own: counted first, apart.
-        run_script("count", {request_counter_key(caller.key_id)}, {limit}, false,
-                   [this, script, keys = std::move(keys), args, must_replicate,
-                    then = std::move(then)](Result<ScriptAnswer> counted) mutable {
-                       if (!counted.ok()) return then(std::move(counted));
-                       keys.insert(keys.begin(), keys.front());
-                       std::vector<std::string> uncounted = {""};
-                       uncounted.insert(uncounted.end(), args.begin(), args.end());
-                       run_script(script, std::move(keys), uncounted, must_replicate,
-                                  std::move(then));
-                   });
+    if (!endpoint_.cluster_seeds.empty()) {
+        // The request counter's slot is its own: counted apart, then the script with an
+        // empty limit and, as KEYS[1], a key of its own slot.
+        count_apart(caller, [this, script, keys = std::move(keys), args, must_replicate,
+                             then = std::move(then)](std::optional<ApiError> refusal) mutable {
+            if (refusal) return then({std::move(refusal), {}});
+            if (keys.empty()) return then({std::nullopt, {}});
+            keys.insert(keys.begin(), keys.front());
+            std::vector<std::string> uncounted = {""};
+            uncounted.insert(uncounted.end(), args.begin(), args.end());
+            run_script(script, std::move(keys), uncounted, must_replicate, std::move(then));
+        });
         return;
     }
     keys.insert(keys.begin(), request_counter_key(caller.key_id));
     std::vector<std::string> with_limit;
     with_limit.reserve(args.size() + 1);
-    with_limit.push_back(limit);
+    with_limit.push_back(std::to_string(caller.requests_per_minute));
     with_limit.insert(with_limit.end(), args.begin(), args.end());
     run_script(script, std::move(keys), with_limit, must_replicate, std::move(then));
 }

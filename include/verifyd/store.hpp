@@ -5,7 +5,6 @@
 // Not for: validation or hashing, which the caller has done.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,6 +21,7 @@
 #include "verifyd/redis_connection.hpp"
 #include "verifyd/redis_keys.hpp"
 #include "verifyd/redis_router.hpp"
+#include "verifyd/request_allowances.hpp"
 #include "verifyd/twilio.hpp"
 #include "verifyd/verification_record.hpp"
 
@@ -225,9 +225,15 @@ class Store {
     void run_script(const char* script, std::vector<std::string> keys,
                     const std::vector<std::string>& args, bool must_replicate,
                     Then<ScriptAnswer> then);
-    // run_script with the caller's request counter as KEYS[1] and its limit as ARGV[1].
+    // run_script with the caller's request counter as KEYS[1] and its limit as ARGV[1];
+    // on a cluster, the request is counted apart first (count_apart).
     void call(const Caller& caller, const char* script, std::vector<std::string> keys,
               const std::vector<std::string>& args, bool must_replicate, Then<ScriptAnswer> then);
+    // On a cluster: the caller's request taken from this replica's allowance, or from
+    // its counter with a batch for later requests (lua/keys/allowance.lua); `then` gets
+    // the refusal (4029), or nothing when the request may go on.
+    void count_apart(const Caller& caller,
+                     std::function<void(std::optional<ApiError> refusal)> then);
     // One command per partition (made by `command` from its queues) on one lane; the
     // replies in partition order, or the first error.
     void on_every_partition(
@@ -243,6 +249,7 @@ class Store {
     std::string send_limits_arg_;
     Metrics* metrics_;
     RedisRouter router_;
+    RequestAllowances allowances_;  // on a cluster only
 };
 
 }  // namespace verifyd

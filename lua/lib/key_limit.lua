@@ -4,8 +4,8 @@
 -- ARGV[1] = that key's requests per minute, and refuses with {4029, retry_after}
 -- before doing anything else when the key is over its limit: its function starts with
 -- begin_api_call. On a Redis Cluster the counter is in a slot of its own, so the store
--- counts it first with lua/count.lua and passes an empty ARGV[1] (and as KEYS[1] a key
--- of the script's own slot): nothing is counted twice.
+-- takes the request from it apart, in batches (lua/keys/allowance.lua), and passes an
+-- empty ARGV[1] (and as KEYS[1] a key of the script's own slot): nothing is counted twice.
 
 -- A fixed window per wall-clock minute: the counter expires at the minute's end.
 local function over_key_limit(counter_key, per_minute)

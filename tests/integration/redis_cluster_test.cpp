@@ -4,7 +4,8 @@
 // are delivered exactly once, and /metrics times the commands of each primary; while
 // 2000 slots move between primaries under load, and after a primary is killed and its
 // replica takes over, nothing acknowledged is lost and nothing but success or 503 / 5000
-// with retry_after is answered; /readyz says whether every slot has a reachable primary.
+// with retry_after is answered; /readyz says whether every slot has a reachable primary;
+// a key's requests per minute hold across replicas.
 #include "support/redis_cluster.hpp"
 
 #include <catch2/catch.hpp>
@@ -126,6 +127,40 @@ TEST_CASE(
         CHECK(metric_value(metrics, "verifyd_redis_node_command_duration_seconds_count", node)
                   .value_or(0) > 0);
         CHECK(metric_value(metrics, "verifyd_redis_node_errors_total", node) == 0);
+    }
+}
+
+TEST_CASE(
+    "on a Redis Cluster a key's requests_per_minute holds across two replicas: the batches "
+    "they take of it add up to exactly the limit",
+    "[.][cluster]") {
+    RedisCluster cluster;
+    Settings settings = cluster_settings(cluster);
+    settings["VERIFYD_KEY_RPM"] = "100";
+    VerifydInstance v(settings);
+    HttpClient other(v.start_replica());
+    avoid_window_edge(60, 10);
+    for (const auto& [name, limit] : {std::pair{kTestA, 100}, std::pair{kLimited, 5}}) {
+        INFO("key " << name);
+        const std::string key = v.key(name);
+        int admitted = 0;
+        int refused_in_a_row = 0;
+        // Alternately through each replica, until both refuse with nothing left to spend.
+        for (int i = 0; i < 4 * limit && refused_in_a_row < 4; ++i) {
+            HttpResponse answer =
+                i % 2 == 0 ? v.get("/verify/vrf_unknown", key)
+                           : other.get("/verify/vrf_unknown", {{"Authorization", "Bearer " + key}});
+            if (answer.status == 429) {
+                require_error(answer, 429, 4029);
+                ++refused_in_a_row;
+            } else {
+                CHECK(answer.status == 404);
+                ++admitted;
+                refused_in_a_row = 0;
+            }
+        }
+        CHECK(admitted == limit);
+        CHECK(refused_in_a_row == 4);
     }
 }
 
