@@ -19,6 +19,7 @@
 #include "verifyd/log.hpp"
 #include "verifyd/metrics.hpp"
 #include "verifyd/redis_cluster.hpp"
+#include "verifyd/redis_slot_map.hpp"
 #include "verifyd/redis_slots.hpp"
 
 namespace verifyd {

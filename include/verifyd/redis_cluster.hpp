@@ -1,15 +1,12 @@
-// Redis Cluster routing (docs/API.md §12): which primary serves each of the 16384 hash
-// slots (SlotMap, from CLUSTER SLOTS), what a redirecting error reply says (MOVED, ASK,
-// TRYAGAIN, CLUSTERDOWN), and a blocking client for one thread that sends each command
+// A blocking Redis Cluster client for one thread (docs/API.md §12): it sends each command
 // to its slot's primary and follows the cluster as it reshards and fails over. Not for:
-// which slot a key is in (redis_slots.hpp), the API's pipelined lanes (redis_lane), or
-// the settings that turn cluster mode on (config.hpp); nothing here is thread-safe.
+// the slot map and what a redirect says (redis_slot_map.hpp), which slot a key is in
+// (redis_slots.hpp), the API's pipelined lanes (redis_router.hpp, redis_lane), or the
+// settings that turn cluster mode on (config.hpp); nothing here is thread-safe.
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,63 +14,9 @@
 #include "verifyd/config.hpp"
 #include "verifyd/errors.hpp"
 #include "verifyd/redis_connection.hpp"
-
-struct redisReply;
+#include "verifyd/redis_slot_map.hpp"
 
 namespace verifyd {
-
-struct ClusterNode {
-    std::string host;  // empty: the node that gave the address (see parse_redirect)
-    int port = 0;
-
-    // "host:port", or "[host]:port" for an IPv6 address.
-    std::string name() const;
-    bool operator==(const ClusterNode& other) const {
-        return port == other.port && host == other.host;
-    }
-    bool operator!=(const ClusterNode& other) const { return !(*this == other); }
-};
-
-// The primary of every slot, as one node told it. 16384 small indices into a table of
-// the nodes, so a copy is cheap and a lookup is two loads.
-class SlotMap {
-  public:
-    // No slot has a primary yet.
-    SlotMap();
-    // From a CLUSTER SLOTS reply: [[first, last, [host, port, id, …], replicas…], …]. A
-    // primary whose host is empty is `answering`, the node asked; one whose address the
-    // node does not know ("?") serves nothing. Nothing when the reply has another shape.
-    static std::optional<SlotMap> from_reply(const redisReply* reply,
-                                             const ClusterNode& answering = {});
-
-    std::optional<ClusterNode> primary(int slot) const;
-    // After MOVED: `slot` is now `node`'s.
-    void move(int slot, const ClusterNode& node);
-    // Every one of the 16384 slots has a primary.
-    bool complete() const;
-    // The nodes serving at least one slot, each once, in the order they were first named.
-    std::vector<ClusterNode> primaries() const;
-
-  private:
-    static constexpr uint16_t kNone = 0xffff;
-    uint16_t index_of(const ClusterNode& node);
-
-    std::vector<ClusterNode> nodes_;
-    std::vector<uint16_t> slots_;  // index into nodes_, or kNone
-};
-
-// What an error reply asks of a cluster client.
-struct Redirect {
-    enum class Kind { None, Moved, Ask, TryAgain, ClusterDown };
-    Kind kind = Kind::None;
-    int slot = -1;     // MOVED and ASK only
-    ClusterNode node;  // MOVED and ASK only; an empty host means the node that answered
-};
-
-// "MOVED 3999 127.0.0.1:6381", "ASK 3999 [::1]:6381" (also "::1:6381", "host:6381",
-// ":6381"), "TRYAGAIN …", "CLUSTERDOWN …"; anything else, or a MOVED or ASK that does not
-// parse, is None: the error is the command's own.
-Redirect parse_redirect(const std::string& error_message);
 
 // A blocking cluster client for the thread that owns it (the outbox's, the timers', the
 // events'). It learns the slot map from the first seed that answers and keeps one

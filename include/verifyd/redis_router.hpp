@@ -1,9 +1,10 @@
 // Which pipelined lane (redis_lane.hpp) an API command goes to. On one Redis (or behind
 // Sentinel) a few lanes to it, taken in turn. On a Redis Cluster (docs/API.md §12) the
-// lanes of the primary that serves the slot of the command's keys, by a slot map read
-// from the cluster (redis_cluster.hpp) and kept fresh: MOVED updates the map and sends
-// the command again to the named node, ASK sends it there once after ASKING, TRYAGAIN
-// and CLUSTERDOWN are retried within a budget and then answered 503 with retry_after.
+// lanes of the primary that serves the slot of the command's keys, by a slot map
+// (redis_slot_map.hpp) read from the cluster (redis_cluster.hpp) and kept fresh: MOVED
+// updates the map and sends the command again to the named node, ASK sends it there
+// once after ASKING, TRYAGAIN and CLUSTERDOWN are retried within a budget and then
+// answered 503 with retry_after.
 // A command whose connection failed is answered 503 (its fate is unknown; an
 // Idempotency-Key makes a retry safe) and the map is read again at once. Not for: the
 // blocking calls of the outbox, timers and events (store: ClusterClient), or what a

@@ -1,15 +1,16 @@
-// Redis Cluster routing's pure parts (redis_cluster.hpp): what a redirecting error reply
+// Redis Cluster's routing facts (redis_slot_map.hpp): what a redirecting error reply
 // says, and the slot map read from a CLUSTER SLOTS reply, built here by hiredis's own
-// reader from RESP text. The client itself is tested against scripted nodes
-// (integration/redis_cluster_redirects_test.cpp) and a real cluster
-// (integration/redis_cluster_client_test.cpp).
-#include "verifyd/redis_cluster.hpp"
+// reader from RESP text. The client that follows them (redis_cluster.hpp) is tested
+// against scripted nodes (integration/redis_cluster_redirects_test.cpp) and a real
+// cluster (integration/redis_cluster_client_test.cpp).
+#include "verifyd/redis_slot_map.hpp"
 
 #include <hiredis/hiredis.h>
 
 #include <catch2/catch.hpp>
 
 #include "support/fake_redis.hpp"
+#include "verifyd/redis_connection.hpp"
 #include "verifyd/redis_slots.hpp"
 
 using namespace verifyd;
