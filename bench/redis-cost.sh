@@ -54,13 +54,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
+free_port() { ./scripts/free-port.sh; }
 
 # --- Redis and verifyd -----------------------------------------------------------------
 # verifyd talks to Redis over TCP; this script over the unix socket, so that its own

@@ -70,14 +70,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A port nothing listens on.
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
+free_port() { ./scripts/free-port.sh; }
 wait_for() {  # wait_for SECONDS COMMAND...
     local deadline=$((SECONDS + $1)); shift
     until "$@" >/dev/null 2>&1; do

@@ -9,8 +9,6 @@
 #include <thread>
 #include <tuple>
 
-#include "support/free_port.hpp"
-
 namespace verifyd_test {
 
 namespace {
@@ -20,7 +18,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kCreateTimeout = std::chrono::seconds(60);
 constexpr auto kSettleTimeout = std::chrono::seconds(30);
 constexpr auto kPoll = std::chrono::milliseconds(100);
-constexpr int kStartAttempts = 5;
 constexpr long long kSlots = 16384;
 
 // redis-cli beside the redis-server the tests were built with.
@@ -47,10 +44,6 @@ std::vector<SlotRange> slot_ranges(const RedisValue& reply) {
     }
     std::sort(ranges.begin(), ranges.end());
     return ranges;
-}
-
-std::string tail(const std::string& text, size_t length) {
-    return text.size() <= length ? text : "…" + text.substr(text.size() - length);
 }
 
 }  // namespace
@@ -94,8 +87,7 @@ RedisCluster::~RedisCluster() {
 void RedisCluster::start_node(size_t index) {
     const std::string dir = dir_.file("node-" + std::to_string(index));
     std::filesystem::create_directories(dir);
-    for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-        const int port = free_loopback_port();
+    auto arguments = [&](int port) {
         // A node that did not start may have written its identity already.
         std::filesystem::remove(dir + "/nodes.conf");
         std::vector<std::string> args = redis_server_arguments(port, dir);
@@ -108,14 +100,11 @@ void RedisCluster::start_node(size_t index) {
             args.insert(args.end(),
                         {"--requirepass", options_.password, "--masterauth", options_.password});
         }
-        if (auto process = launch_redis_server(port, args, dir + ".log", options_.password)) {
-            nodes_.push_back(std::move(process));
-            ports_.push_back(port);
-            return;
-        }
-    }
-    throw std::runtime_error("redis-server did not start in cluster mode; its log:\n" +
-                             read_file(dir + ".log"));
+        return args;
+    };
+    auto [process, port] = start_redis_on_free_port(arguments, dir + ".log", options_.password);
+    nodes_.push_back(std::move(process));
+    ports_.push_back(port);
 }
 
 std::string RedisCluster::seeds_setting() const {
@@ -296,7 +285,7 @@ std::string RedisCluster::logs() const {
     for (size_t node = 0; node < nodes_.size(); ++node) {
         out << "--- cluster node " << node << " (port " << ports_[node]
             << (alive(node) ? "" : ", killed") << ") ---\n"
-            << tail(nodes_[node]->log(), 3000) << "\n";
+            << server_log_end(nodes_[node]->log()) << "\n";
     }
     return out.str();
 }

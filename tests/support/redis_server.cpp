@@ -159,6 +159,22 @@ std::unique_ptr<Process> launch_redis_server(int port, const std::vector<std::st
     return nullptr;
 }
 
+std::pair<std::unique_ptr<Process>, int> start_redis_on_free_port(
+    const std::function<std::vector<std::string>(int)>& arguments, const std::string& log_path,
+    const std::string& password) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const int port = free_loopback_port();
+        if (auto process = launch_redis_server(port, arguments(port), log_path, password)) {
+            return {std::move(process), port};
+        }
+    }
+    throw std::runtime_error("redis-server did not start; its log:\n" + read_file(log_path));
+}
+
+std::string server_log_end(const std::string& log, size_t length) {
+    return log.size() <= length ? log : "…" + log.substr(log.size() - length);
+}
+
 RedisServer::RedisServer() : dir_("verifyd-redis") {
     // The free port may be taken by someone else before redis binds it; try a few.
     for (int attempt = 0; attempt < 5; ++attempt) {

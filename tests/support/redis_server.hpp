@@ -7,8 +7,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/process.hpp"
@@ -52,6 +54,16 @@ std::vector<std::string> redis_server_arguments(int port, const std::string& dir
 std::unique_ptr<Process> launch_redis_server(int port, const std::vector<std::string>& args,
                                              const std::string& log_path,
                                              const std::string& password = {});
+
+// launch_redis_server on free loopback ports, with `arguments(port)`, until one starts
+// (a free port may be taken before redis-server binds it): the process and its port.
+// Throws with the log after five attempts.
+std::pair<std::unique_ptr<Process>, int> start_redis_on_free_port(
+    const std::function<std::vector<std::string>(int port)>& arguments, const std::string& log_path,
+    const std::string& password = {});
+
+// The end of a server's log for a failure message: its last `length` characters.
+std::string server_log_end(const std::string& log, size_t length = 3000);
 
 class RedisServer {
   public:

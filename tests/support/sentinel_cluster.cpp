@@ -8,8 +8,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "support/free_port.hpp"
-
 namespace verifyd_test {
 
 namespace {
@@ -19,25 +17,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kSyncTimeout = std::chrono::seconds(10);
 constexpr auto kSettleTimeout = std::chrono::seconds(20);
 constexpr auto kPoll = std::chrono::milliseconds(50);
-constexpr int kStartAttempts = 5;
-
-// Starts redis-server with `arguments(port)` on free ports until one answers PING; throws
-// with its log otherwise.
-std::pair<std::unique_ptr<Process>, int> start_redis(
-    const std::function<std::vector<std::string>(int)>& arguments, const std::string& log_path,
-    const std::string& password) {
-    for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-        const int port = free_loopback_port();
-        if (auto process = launch_redis_server(port, arguments(port), log_path, password)) {
-            return {std::move(process), port};
-        }
-    }
-    throw std::runtime_error("redis-server did not start; its log:\n" + read_file(log_path));
-}
-
-std::string tail(const std::string& text, size_t length) {
-    return text.size() <= length ? text : "…" + text.substr(text.size() - length);
-}
 
 // Polls `condition` until it holds or `timeout` passes.
 template <typename Condition>
@@ -111,7 +90,8 @@ void SentinelCluster::start_node(size_t index) {
         }
         return args;
     };
-    auto [process, port] = start_redis(arguments, dir + ".log", options_.redis_password);
+    auto [process, port] =
+        start_redis_on_free_port(arguments, dir + ".log", options_.redis_password);
     nodes_.push_back(std::move(process));
     node_ports_.push_back(port);
 }
@@ -148,7 +128,8 @@ void SentinelCluster::start_sentinel(size_t index) {
         args.insert(args.end(), common.begin(), common.end());
         return args;
     };
-    auto [process, port] = start_redis(arguments, dir + ".log", options_.sentinel_password);
+    auto [process, port] =
+        start_redis_on_free_port(arguments, dir + ".log", options_.sentinel_password);
     sentinels_.push_back(std::move(process));
     sentinel_ports_.push_back(port);
 }
@@ -319,11 +300,11 @@ std::string SentinelCluster::logs() const {
     for (size_t node = 0; node < nodes_.size(); ++node) {
         out << "--- redis node " << node << " (port " << node_ports_[node] << ", role "
             << role(node) << ") ---\n"
-            << tail(nodes_[node]->log(), 3000) << "\n";
+            << server_log_end(nodes_[node]->log()) << "\n";
     }
     for (size_t sentinel = 0; sentinel < sentinels_.size(); ++sentinel) {
         out << "--- sentinel " << sentinel << " (port " << sentinel_ports_[sentinel] << ") ---\n"
-            << tail(sentinels_[sentinel]->log(), 3000) << "\n";
+            << server_log_end(sentinels_[sentinel]->log()) << "\n";
     }
     return out.str();
 }
