@@ -44,8 +44,10 @@ void Metrics::count_delivery_failure(const std::string& provider, const std::str
     ++delivery_failures_[{provider, channel, outcome, reason.empty() ? "unknown" : reason}];
 }
 
-void Metrics::count_redis_redirect(RedisRedirect kind) {
-    redis_redirects_[static_cast<size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+void Metrics::count_redis_redirect(Redirect::Kind kind) {
+    if (kind == Redirect::Kind::None) return;
+    const size_t index = static_cast<size_t>(kind) - static_cast<size_t>(Redirect::Kind::Moved);
+    redis_redirects_[index].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Metrics::RedisTimings::observe(double seconds) {
@@ -268,15 +270,17 @@ std::string Metrics::render() const {
         << "# TYPE verifyd_redis_command_duration_seconds histogram\n";
     redis_timings_.render(out, "verifyd_redis_command_duration_seconds", "");
     if (!redis_nodes_.empty()) {
-        out << "# HELP verifyd_redis_node_command_duration_seconds On a Redis Cluster, an API "
-               "command's time from its first send to its answer, by the primary that served "
-               "its slot when it was sent.\n"
+        out << "# HELP verifyd_redis_node_command_duration_seconds On a Redis Cluster, by "
+               "primary: an API command's time from its first send to its answer (on the "
+               "primary that served its slot when it was sent), and a background thread's "
+               "command's or pipelined batch's time from its write to its last reply.\n"
             << "# TYPE verifyd_redis_node_command_duration_seconds histogram\n";
         for (const auto& [node, stats] : redis_nodes_)
             stats->timings.render(out, "verifyd_redis_node_command_duration_seconds",
                                   "node=\"" + node + "\"");
-        out << "# HELP verifyd_redis_node_errors_total On a Redis Cluster, API commands that "
-               "failed (503), by primary.\n"
+        out << "# HELP verifyd_redis_node_errors_total On a Redis Cluster, by primary: API "
+               "commands that failed (503), and the background threads' failed connections, "
+               "timeouts and error replies other than redirects.\n"
             << "# TYPE verifyd_redis_node_errors_total counter\n";
         for (const auto& [node, stats] : redis_nodes_)
             out << "verifyd_redis_node_errors_total{node=\"" << node << "\"} "
@@ -299,8 +303,9 @@ std::string Metrics::render() const {
     out << "# HELP verifyd_redis_errors_total Failed Redis calls and connection attempts.\n"
         << "# TYPE verifyd_redis_errors_total counter\n"
         << "verifyd_redis_errors_total " << redis_errors_.load(std::memory_order_relaxed) << "\n";
-    out << "# HELP verifyd_redis_redirects_total API commands a Redis Cluster sent elsewhere "
-           "(moved, ask) or asked to retry (tryagain, clusterdown).\n"
+    out << "# HELP verifyd_redis_redirects_total Commands (the API's and the background "
+           "threads') a Redis Cluster sent elsewhere (moved, ask) or asked to retry (tryagain, "
+           "clusterdown).\n"
         << "# TYPE verifyd_redis_redirects_total counter\n";
     const char* redirect_kinds[] = {"moved", "ask", "tryagain", "clusterdown"};
     for (size_t kind = 0; kind < redis_redirects_.size(); ++kind)

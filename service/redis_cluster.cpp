@@ -14,6 +14,7 @@
 
 #include "verifyd/log.hpp"
 #include "verifyd/lua_scripts.hpp"
+#include "verifyd/metrics.hpp"
 
 namespace verifyd {
 namespace {
@@ -83,6 +84,7 @@ struct ClusterClient::Impl {
     RedisEndpoint credentials;
     int timeout_ms;
     std::chrono::milliseconds budget;
+    Metrics* metrics;
     SlotMap map;
     // Every node a map named or a seed: where to ask for the next map when the
     // primaries are gone.
@@ -91,8 +93,11 @@ struct ClusterClient::Impl {
     bool refresh_due = true;
 
     Impl(const std::vector<HostPort>& seeds, const RedisEndpoint& credentials_in, int timeout,
-         std::chrono::milliseconds retry_budget)
-        : credentials(credentials_in), timeout_ms(timeout), budget(retry_budget) {
+         std::chrono::milliseconds retry_budget, Metrics* metrics_in)
+        : credentials(credentials_in),
+          timeout_ms(timeout),
+          budget(retry_budget),
+          metrics(metrics_in) {
         for (const HostPort& seed : seeds) remember(ClusterNode{seed.host, seed.port});
     }
 
@@ -225,10 +230,13 @@ struct ClusterClient::Impl {
                     std::vector<Result<ReplyHandle>>& answers, Round& round) {
         redisContext* context = connection(node);
         if (!context) {
+            record(node, std::nullopt, 1);
             for (Call& call : calls) round.again.push_back(std::move(call));
             round.pause = round.refresh = true;
             return;
         }
+        const auto written = Clock::now();
+        int failures = 0;
         for (const Call& call : calls) {
             if (call.ask) redisAppendCommand(context, "ASKING");
             CommandArgv argv(commands[call.index].second);
@@ -248,6 +256,7 @@ struct ClusterClient::Impl {
                 reply.reset(static_cast<redisReply*>(raw));
             }
             if (!read) {
+                record(node, written, failures + 1);
                 lost_connection(node, context, saved_errno, calls, i, answers, round);
                 return;
             }
@@ -260,6 +269,7 @@ struct ClusterClient::Impl {
             const auto& args = commands[call.index].second;
             Redirect redirect = parse_redirect(message);
             if (redirect.node.host.empty()) redirect.node.host = node.host;
+            if (metrics) metrics->count_redis_redirect(redirect.kind);
             switch (redirect.kind) {
                 case Redirect::Kind::Moved:
                     map.move(redirect.slot, redirect.node);
@@ -281,6 +291,7 @@ struct ClusterClient::Impl {
                     round.pause = true;
                     continue;
                 case Redirect::Kind::None:
+                    ++failures;
                     break;
             }
             if (is_function_missing(message) && !call.reloaded && args[0] == "FCALL") {
@@ -300,11 +311,23 @@ struct ClusterClient::Impl {
             answers[call.index] =
                 Result<ReplyHandle>{redis_error_reply(what, message), std::move(reply)};
         }
+        record(node, written, failures);
         if (reconnect) {
             drop(node);
         } else if (reload) {
             load_library(node, context);
         }
+    }
+
+    // A round trip to `node` that began at `written` (none: no connection), and the
+    // failures it met.
+    void record(const ClusterNode& node, std::optional<Clock::time_point> written, int failures) {
+        if (!metrics) return;
+        Metrics::RedisNode& stats = metrics->redis_node(node.name());
+        if (written)
+            stats.timings.observe(std::chrono::duration<double>(Clock::now() - *written).count());
+        if (failures > 0)
+            stats.errors.fetch_add(static_cast<uint64_t>(failures), std::memory_order_relaxed);
     }
 
     void redirected(Call call, std::vector<Result<ReplyHandle>>& answers, Round& round,
@@ -372,8 +395,9 @@ struct ClusterClient::Impl {
 };
 
 ClusterClient::ClusterClient(std::vector<HostPort> seeds, const RedisEndpoint& credentials,
-                             int timeout_ms, std::chrono::milliseconds retry_budget)
-    : impl_(std::make_unique<Impl>(seeds, credentials, timeout_ms, retry_budget)) {
+                             int timeout_ms, std::chrono::milliseconds retry_budget,
+                             Metrics* metrics)
+    : impl_(std::make_unique<Impl>(seeds, credentials, timeout_ms, retry_budget, metrics)) {
     impl_->refresh();
 }
 

@@ -124,7 +124,8 @@ struct RedisRouter::Impl {
                 lanes.push_back(std::make_unique<RedisLane>(endpoint, timeout_ms, metrics));
             return;
         }
-        client = std::make_unique<ClusterClient>(endpoint.cluster_seeds, endpoint, timeout_ms);
+        client = std::make_unique<ClusterClient>(endpoint.cluster_seeds, endpoint, timeout_ms,
+                                                 ClusterClient::kRetryBudget, metrics);
         map = std::make_shared<const SlotMap>();
         refresh();
         refresher = std::thread([this] { run_refresher(); });
@@ -220,7 +221,7 @@ struct RedisRouter::Impl {
         }
         Redirect redirect = parse_redirect(reply_string(reply.value.get()));
         if (redirect.node.host.empty()) redirect.node.host = node.host;
-        count(redirect.kind);
+        if (metrics) metrics->count_redis_redirect(redirect.kind);
         switch (redirect.kind) {
             case Redirect::Kind::None:
                 return answer(done, std::move(reply));
@@ -239,15 +240,6 @@ struct RedisRouter::Impl {
                 return retry_later(std::move(command), std::move(done), attempt,
                                    redirect.kind == Redirect::Kind::ClusterDown);
         }
-    }
-
-    void count(Redirect::Kind kind) {
-        if (!metrics || kind == Redirect::Kind::None) return;
-        using Kind = Metrics::RedisRedirect;
-        metrics->count_redis_redirect(kind == Redirect::Kind::Moved      ? Kind::Moved
-                                      : kind == Redirect::Kind::Ask      ? Kind::Ask
-                                      : kind == Redirect::Kind::TryAgain ? Kind::TryAgain
-                                                                         : Kind::ClusterDown);
     }
 
     void moved(int slot, const ClusterNode& node) {

@@ -173,8 +173,8 @@ Store::Connection& Store::connection() {
         connection.cluster.reset();
     }
     if (!endpoint_.cluster_seeds.empty() && !connection.cluster)
-        connection.cluster =
-            std::make_unique<ClusterClient>(endpoint_.cluster_seeds, endpoint_, timeout_ms_);
+        connection.cluster = std::make_unique<ClusterClient>(
+            endpoint_.cluster_seeds, endpoint_, timeout_ms_, ClusterClient::kRetryBudget, metrics_);
     return connection;
 }
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "verifyd/errors.hpp"
+#include "verifyd/redis_slot_map.hpp"
 
 namespace verifyd {
 
@@ -34,9 +35,9 @@ class Metrics {
                                 const std::string& outcome, const std::string& reason);
     // A command a Redis lane wrote was answered `seconds` later (pipelined with its batch).
     void observe_redis_command(double seconds);
-    // A Redis Cluster redirected an API command (redis_router.hpp).
-    enum class RedisRedirect { Moved, Ask, TryAgain, ClusterDown };
-    void count_redis_redirect(RedisRedirect kind);
+    // A Redis Cluster redirected a command, of the API (redis_router.hpp) or of a
+    // background thread (redis_cluster.hpp); None is not counted.
+    void count_redis_redirect(Redirect::Kind kind);
 
     static constexpr std::array<double, 11> kRedisBuckets = {
         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25};
@@ -49,9 +50,10 @@ class Metrics {
         // The histogram's lines, `labels` ("" or `node="…"`) in each.
         void render(std::ostringstream& out, const char* name, const std::string& labels) const;
     };
-    // One primary of a Redis Cluster, by "host:port": its API commands' round trips
-    // (from the first send, through redirections, to the answer) and failures. The
-    // reference stays valid as long as the Metrics.
+    // One primary of a Redis Cluster, by "host:port": the round trips and failures of
+    // the API's commands (from the first send, through redirections, to the answer) and
+    // of the background threads' (one command's or one pipelined batch's, from the write
+    // to the last reply). The reference stays valid as long as the Metrics.
     struct RedisNode {
         RedisTimings timings;
         std::atomic<uint64_t> errors{0};
@@ -133,7 +135,7 @@ class Metrics {
     long long undelivered_jobs_ = 0;
     double oldest_job_age_seconds_ = 0;
     std::atomic<uint64_t> redis_errors_{0};
-    std::array<std::atomic<uint64_t>, 4> redis_redirects_{};  // by RedisRedirect
+    std::array<std::atomic<uint64_t>, 4> redis_redirects_{};  // by Redirect::Kind, from Moved
     RedisTimings redis_timings_;
     std::map<std::string, std::unique_ptr<RedisNode>> redis_nodes_;
     std::atomic<long long> open_connections_{0};

@@ -18,6 +18,8 @@
 
 namespace verifyd {
 
+class Metrics;
+
 // A blocking cluster client for the thread that owns it (the outbox's, the timers', the
 // events'). It learns the slot map from the first seed that answers and keeps one
 // connection per primary, opened by open_redis (authenticated, with the function
@@ -32,12 +34,21 @@ namespace verifyd {
 // loads the library on that node and retries once. All within `retry_budget` of the
 // call, after which the answer is 503 with retry_after (store_unavailable). A command
 // that timed out is not sent again: Redis may have run it, and only the caller can tell.
+//
+// With metrics, each node's round trips (a command, or the batch of a pipeline sent to
+// it, from the write to the last reply) and failures (a connection not opened or lost, a
+// timeout, an error reply that is not a redirect) are counted as the router counts the
+// API's, and every redirect by its kind.
 class ClusterClient {
   public:
+    static constexpr std::chrono::milliseconds kRetryBudget{1000};
+
     // `credentials`: user and password of the data nodes (its host, port, database and
     // sentinels are not used). `timeout_ms` bounds each connect, read and write.
+    // `metrics`, when given, outlives the client.
     ClusterClient(std::vector<HostPort> seeds, const RedisEndpoint& credentials, int timeout_ms,
-                  std::chrono::milliseconds retry_budget = std::chrono::seconds(1));
+                  std::chrono::milliseconds retry_budget = kRetryBudget,
+                  Metrics* metrics = nullptr);
     ~ClusterClient();
     ClusterClient(const ClusterClient&) = delete;
     ClusterClient& operator=(const ClusterClient&) = delete;

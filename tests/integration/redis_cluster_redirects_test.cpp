@@ -1,8 +1,8 @@
 // The cluster client (redis_cluster.hpp) against scripted nodes (support/fake_redis.hpp)
 // that answer what a real cluster answers only in passing: MOVED, ASK, TRYAGAIN,
-// CLUSTERDOWN, a lost function library, a node gone, a node too slow. Here because the
-// nodes are loopback servers; the same client against a real Redis Cluster is
-// redis_cluster_client_test.cpp.
+// CLUSTERDOWN, a lost function library, a node gone, a node too slow; and what the
+// client counts in the metrics of each node. Here because the nodes are loopback
+// servers; the same client against a real Redis Cluster is redis_cluster_client_test.cpp.
 #include <hiredis/hiredis.h>
 
 #include <atomic>
@@ -11,6 +11,7 @@
 
 #include "support/fake_redis.hpp"
 #include "verifyd/lua_scripts.hpp"
+#include "verifyd/metrics.hpp"
 #include "verifyd/redis_cluster.hpp"
 #include "verifyd/redis_slots.hpp"
 
@@ -70,6 +71,10 @@ std::vector<ReceivedCommand> received(const FakeRedis& node, const std::string& 
         }
     }
     return out;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
 }
 
 const std::string kKey = "{user1}:a";
@@ -464,4 +469,41 @@ TEST_CASE("a password is sent to every node the client connects to") {
     for (const auto& auth : auths) {
         CHECK(auth.args == std::vector<std::string>{"AUTH", "verifyd", "s3cret"});
     }
+}
+
+TEST_CASE(
+    "with metrics, a command's round trip and an error reply are counted for its node, and "
+    "MOVED as a redirect") {
+    FakeRedis b([](const std::vector<std::string>& args) {
+        return is(args, "GET") ? resp::bulk("b") : "";
+    });
+    FakeRedis a(serving_every_slot(a, [&](const std::vector<std::string>& args) {
+        if (is(args, "INCR")) {
+            return resp::error("ERR value is not an integer or out of range");
+        }
+        if (is(args, "GET") && args[1] == kKey) {
+            return resp::error("MOVED " + std::to_string(kSlot) +
+                               " 127.0.0.1:" + std::to_string(b.port()));
+        }
+        return is(args, "GET") ? resp::bulk("a") : "";
+    }));
+    Metrics metrics;
+    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs, ClusterClient::kRetryBudget,
+                         &metrics);
+
+    CHECK(value_of(client.command(kSlot + 1, {"GET", "other"})) == "a");
+    CHECK_FALSE(client.command(kSlot + 1, {"INCR", "other"}).ok());
+    CHECK(value_of(client.command(kSlot, {"GET", kKey})) == "b");
+
+    const std::string text = metrics.render();
+    INFO(text);
+    const std::string on_a = "{node=\"127.0.0.1:" + std::to_string(a.port()) + "\"}";
+    const std::string on_b = "{node=\"127.0.0.1:" + std::to_string(b.port()) + "\"}";
+    // On a: the GET, the INCR and the GET it moved; on b: that GET again.
+    CHECK(has_line(text, "verifyd_redis_node_command_duration_seconds_count" + on_a + " 3"));
+    CHECK(has_line(text, "verifyd_redis_node_command_duration_seconds_count" + on_b + " 1"));
+    CHECK(has_line(text, "verifyd_redis_node_errors_total" + on_a + " 1"));
+    CHECK(has_line(text, "verifyd_redis_node_errors_total" + on_b + " 0"));
+    CHECK(has_line(text, "verifyd_redis_redirects_total{kind=\"moved\"} 1"));
+    CHECK(has_line(text, "verifyd_redis_redirects_total{kind=\"ask\"} 0"));
 }
