@@ -279,8 +279,8 @@ std::string Metrics::render() const {
             stats->timings.render(out, "verifyd_redis_node_command_duration_seconds",
                                   "node=\"" + node + "\"");
         out << "# HELP verifyd_redis_node_errors_total On a Redis Cluster, by primary: API "
-               "commands that failed (503), and the background threads' failed connections, "
-               "timeouts and error replies other than redirects.\n"
+               "commands that failed (503), and the background threads' failed connections "
+               "and timeouts (an error reply is the command's answer, not a failure).\n"
             << "# TYPE verifyd_redis_node_errors_total counter\n";
         for (const auto& [node, stats] : redis_nodes_)
             out << "verifyd_redis_node_errors_total{node=\"" << node << "\"} "

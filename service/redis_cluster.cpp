@@ -230,13 +230,12 @@ struct ClusterClient::Impl {
                     std::vector<Result<ReplyHandle>>& answers, Round& round) {
         redisContext* context = connection(node);
         if (!context) {
-            record(node, std::nullopt, 1);
+            record(node, std::nullopt, true);
             for (Call& call : calls) round.again.push_back(std::move(call));
             round.pause = round.refresh = true;
             return;
         }
         const auto written = Clock::now();
-        int failures = 0;
         for (const Call& call : calls) {
             if (call.ask) redisAppendCommand(context, "ASKING");
             CommandArgv argv(commands[call.index].second);
@@ -256,7 +255,7 @@ struct ClusterClient::Impl {
                 reply.reset(static_cast<redisReply*>(raw));
             }
             if (!read) {
-                record(node, written, failures + 1);
+                record(node, written, true);
                 lost_connection(node, context, saved_errno, calls, i, answers, round);
                 return;
             }
@@ -291,7 +290,6 @@ struct ClusterClient::Impl {
                     round.pause = true;
                     continue;
                 case Redirect::Kind::None:
-                    ++failures;
                     break;
             }
             if (is_function_missing(message) && !call.reloaded && args[0] == "FCALL") {
@@ -311,7 +309,7 @@ struct ClusterClient::Impl {
             answers[call.index] =
                 Result<ReplyHandle>{redis_error_reply(what, message), std::move(reply)};
         }
-        record(node, written, failures);
+        record(node, written, false);
         if (reconnect) {
             drop(node);
         } else if (reload) {
@@ -319,15 +317,15 @@ struct ClusterClient::Impl {
         }
     }
 
-    // A round trip to `node` that began at `written` (none: no connection), and the
-    // failures it met.
-    void record(const ClusterNode& node, std::optional<Clock::time_point> written, int failures) {
+    // A round trip to `node` that began at `written` (none: no connection), and whether
+    // it failed: no connection, or no answer. An error reply is an answer, the command's
+    // own (or a redirect, counted apart), as on the API's lanes.
+    void record(const ClusterNode& node, std::optional<Clock::time_point> written, bool failed) {
         if (!metrics) return;
         Metrics::RedisNode& stats = metrics->redis_node(node.name());
         if (written)
             stats.timings.observe(std::chrono::duration<double>(Clock::now() - *written).count());
-        if (failures > 0)
-            stats.errors.fetch_add(static_cast<uint64_t>(failures), std::memory_order_relaxed);
+        if (failed) stats.errors.fetch_add(1, std::memory_order_relaxed);
     }
 
     void redirected(Call call, std::vector<Result<ReplyHandle>>& answers, Round& round,

@@ -37,8 +37,8 @@ class Metrics;
 //
 // With metrics, each node's round trips (a command, or the batch of a pipeline sent to
 // it, from the write to the last reply) and failures (a connection not opened or lost, a
-// timeout, an error reply that is not a redirect) are counted as the router counts the
-// API's, and every redirect by its kind.
+// timeout; an error reply is an answer) are counted as the router counts the API's, and
+// every redirect by its kind.
 class ClusterClient {
   public:
     static constexpr std::chrono::milliseconds kRetryBudget{1000};
