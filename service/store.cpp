@@ -322,8 +322,8 @@ void Store::run_script(const char* script, std::vector<std::string> keys,
     });
 }
 
-void Store::count_apart(const Caller& caller, std::function<void(std::optional<ApiError>)> then) {
-    if (allowances_.take(caller.key_id)) return then(std::nullopt);
+void Store::take_allowance(const Caller& caller,
+                           std::function<void(std::optional<ApiError>)> then) {
     const auto asked_at = RequestAllowances::Clock::now();
     run_script(
         "keys_allowance", {request_counter_key(caller.key_id)},
@@ -342,29 +342,37 @@ void Store::count_apart(const Caller& caller, std::function<void(std::optional<A
         });
 }
 
+void Store::run_limited(const char* script, std::string counter_key, std::string limit,
+                        std::vector<std::string> keys, const std::vector<std::string>& args,
+                        bool must_replicate, Then<ScriptAnswer> then) {
+    if (counter_key.empty()) {
+        // Counted apart: nothing is left to run for a request that was only counted.
+        if (keys.empty()) return then({std::nullopt, {}});
+        counter_key = keys.front();
+    }
+    keys.insert(keys.begin(), std::move(counter_key));
+    std::vector<std::string> limited;
+    limited.reserve(args.size() + 1);
+    limited.push_back(std::move(limit));
+    limited.insert(limited.end(), args.begin(), args.end());
+    run_script(script, std::move(keys), limited, must_replicate, std::move(then));
+}
+
 void Store::call(const Caller& caller, const char* script, std::vector<std::string> keys,
                  const std::vector<std::string>& args, bool must_replicate,
                  Then<ScriptAnswer> then) {
-    if (!endpoint_.cluster_seeds.empty()) {
-        // The request counter's slot is its own: counted apart, then the script with an
-        // empty limit and, as KEYS[1], a key of its own slot.
-        count_apart(caller, [this, script, keys = std::move(keys), args, must_replicate,
-                             then = std::move(then)](std::optional<ApiError> refusal) mutable {
-            if (refusal) return then({std::move(refusal), {}});
-            if (keys.empty()) return then({std::nullopt, {}});
-            keys.insert(keys.begin(), keys.front());
-            std::vector<std::string> uncounted = {""};
-            uncounted.insert(uncounted.end(), args.begin(), args.end());
-            run_script(script, std::move(keys), uncounted, must_replicate, std::move(then));
-        });
-        return;
-    }
-    keys.insert(keys.begin(), request_counter_key(caller.key_id));
-    std::vector<std::string> with_limit;
-    with_limit.reserve(args.size() + 1);
-    with_limit.push_back(std::to_string(caller.requests_per_minute));
-    with_limit.insert(with_limit.end(), args.begin(), args.end());
-    run_script(script, std::move(keys), with_limit, must_replicate, std::move(then));
+    if (endpoint_.cluster_seeds.empty())
+        return run_limited(script, request_counter_key(caller.key_id),
+                           std::to_string(caller.requests_per_minute), std::move(keys), args,
+                           must_replicate, std::move(then));
+    // On a cluster the request counter's slot is its own: the request is counted apart.
+    if (allowances_.take(caller.key_id))
+        return run_limited(script, {}, {}, std::move(keys), args, must_replicate, std::move(then));
+    take_allowance(caller, [this, script, keys = std::move(keys), args, must_replicate,
+                            then = std::move(then)](std::optional<ApiError> refusal) mutable {
+        if (refusal) return then({std::move(refusal), {}});
+        run_limited(script, {}, {}, std::move(keys), args, must_replicate, std::move(then));
+    });
 }
 
 void Store::count_request(const Caller& caller, Then<bool> then) {

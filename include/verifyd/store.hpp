@@ -226,14 +226,21 @@ class Store {
                     const std::vector<std::string>& args, bool must_replicate,
                     Then<ScriptAnswer> then);
     // run_script with the caller's request counter as KEYS[1] and its limit as ARGV[1];
-    // on a cluster, the request is counted apart first (count_apart).
+    // on a cluster, where the counter's slot is its own, the request is taken from this
+    // replica's allowance first (take_allowance when none is left).
     void call(const Caller& caller, const char* script, std::vector<std::string> keys,
               const std::vector<std::string>& args, bool must_replicate, Then<ScriptAnswer> then);
-    // On a cluster: the caller's request taken from this replica's allowance, or from
-    // its counter with a batch for later requests (lua/keys/allowance.lua); `then` gets
-    // the refusal (4029), or nothing when the request may go on.
-    void count_apart(const Caller& caller,
-                     std::function<void(std::optional<ApiError> refusal)> then);
+    // run_script with KEYS[1] and ARGV[1] of lib/key_limit.lua in front: `counter_key` and
+    // `limit`, or when `counter_key` is empty (counted apart) a key of the script's own
+    // slot and an empty limit.
+    void run_limited(const char* script, std::string counter_key, std::string limit,
+                     std::vector<std::string> keys, const std::vector<std::string>& args,
+                     bool must_replicate, Then<ScriptAnswer> then);
+    // On a cluster: a batch of the caller's requests taken from its counter
+    // (lua/keys/allowance.lua), one of them for this request and the rest kept in the
+    // allowance; `then` gets the refusal (4029), or nothing when the request may go on.
+    void take_allowance(const Caller& caller,
+                        std::function<void(std::optional<ApiError> refusal)> then);
     // One command per partition (made by `command` from its queues) on one lane; the
     // replies in partition order, or the first error.
     void on_every_partition(
