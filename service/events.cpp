@@ -17,8 +17,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kBatch = 32;
-constexpr int kIdlePollMs = 100;
+constexpr int kEventsPerRead = 32;
+constexpr int kEventsIdlePollMs = 100;
 constexpr int kNotHolderPauseMs = 1000;
 
 // Long enough that a POST, bounded by its timeout, always ends within the lease it was
@@ -118,10 +118,10 @@ void EventDispatcher::run() {
 }
 
 bool EventDispatcher::post_oldest() {
-    auto events = queue_.oldest_events(kBatch);
+    auto events = queue_.oldest_events(kEventsPerRead);
     if (!events) return false;
     if (events->empty()) {
-        pause(kIdlePollMs);
+        pause(kEventsIdlePollMs);
         return true;
     }
     HttpClient http(settings_.timeout_ms);

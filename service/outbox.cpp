@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kIdlePollMs = 100;
+constexpr int kOutboxIdlePollMs = 100;
 // How often a thread moves the retries whose time has come back onto the streams: a
 // retry is this much later than its backoff at most.
 constexpr int kPromotePeriodMs = 500;
@@ -83,10 +83,10 @@ void Outbox::run(int index) {
     const int workers = std::max(1, settings_.delivery.workers);
     OutboxCursor cursor;
     cursor.next_partition = index * partition_count() / workers;
-    // The threads of a replica together look at every partition about every kIdlePollMs
+    // The threads of a replica together look at every partition about every kOutboxIdlePollMs
     // while there is nothing to do.
     const int idle_pause_ms =
-        std::max(1, kIdlePollMs * OutboxQueue::kReadWindow * workers / partition_count());
+        std::max(1, kOutboxIdlePollMs * OutboxQueue::kReadWindow * workers / partition_count());
     auto next_promotion = Clock::now();
     while (!stopping_) {
         // Every thread promotes, so that retries come due even while others are busy.

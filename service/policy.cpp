@@ -15,8 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-void refuse_unknown_fields(const json& object, const std::set<std::string>& known,
-                           const std::string& where) {
+void require_known_fields(const json& object, const std::set<std::string>& known,
+                          const std::string& where) {
     if (!object.is_object()) throw std::invalid_argument(where + " must be an object");
     for (const auto& item : object.items())
         if (!known.count(item.key()))
@@ -57,10 +57,10 @@ std::set<std::string> regions(const json& value, const std::string& where, bool 
 
 // `rules` with the fields `entry` has replaced, as a whole each (one level deep).
 DestinationRules overridden(DestinationRules rules, const json& entry, const std::string& where) {
-    refuse_unknown_fields(entry, {"countries", "prefixes", "fraud_guard"}, where);
+    require_known_fields(entry, {"countries", "prefixes", "fraud_guard"}, where);
     if (entry.contains("countries")) {
         const json& countries = entry["countries"];
-        refuse_unknown_fields(countries, {"allow", "block"}, where + ".countries");
+        require_known_fields(countries, {"allow", "block"}, where + ".countries");
         if (countries.contains("allow")) {
             bool star = false;
             rules.allowed_countries =
@@ -75,7 +75,7 @@ DestinationRules overridden(DestinationRules rules, const json& entry, const std
     }
     if (entry.contains("prefixes")) {
         const json& prefixes = entry["prefixes"];
-        refuse_unknown_fields(prefixes, {"block"}, where + ".prefixes");
+        require_known_fields(prefixes, {"block"}, where + ".prefixes");
         if (prefixes.contains("block")) {
             rules.blocked_prefixes = string_list(prefixes["block"], where + ".prefixes.block");
             for (const std::string& prefix : rules.blocked_prefixes)
@@ -154,7 +154,7 @@ std::optional<Policy::Refusal> Policy::refusal(const std::string& account, const
 Policy Policy::parse(const std::string& text, GuardMode mode) {
     const json document = json::parse(text, nullptr, false);
     if (document.is_discarded()) throw std::invalid_argument("is not valid JSON");
-    refuse_unknown_fields(document, {"default", "accounts"}, "the policy");
+    require_known_fields(document, {"default", "accounts"}, "the policy");
     Policy policy(mode);
     if (document.contains("default"))
         policy.default_ = overridden(policy.default_, document["default"], "default");

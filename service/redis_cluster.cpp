@@ -23,7 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 // A redirect that leads to another redirect this often is a cluster changing faster than
 // it can be followed: the caller hears 503 rather than the client spinning.
-constexpr int kMaxRedirects = 5;
 constexpr auto kFirstPause = std::chrono::milliseconds(10);
 constexpr auto kLongestPause = std::chrono::milliseconds(200);
 
@@ -330,7 +329,7 @@ struct ClusterClient::Impl {
 
     void redirected(Call call, std::vector<Result<ReplyHandle>>& answers, Round& round,
                     const std::string& message) {
-        if (++call.redirects > kMaxRedirects) {
+        if (++call.redirects > kMaxClusterRedirects) {
             log_event(LogLevel::Warn, "redis cluster redirected a command too often",
                       {{"error", message}});
             answers[call.index].error = store_unavailable();

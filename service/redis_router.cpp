@@ -29,7 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 // A command is sent to another node at most this often (MOVED, ASK), and retried while
 // the cluster is busy (TRYAGAIN, CLUSTERDOWN) for at most this long.
-constexpr int kMaxRedirects = 5;
 constexpr auto kRetryBudget = std::chrono::milliseconds(1000);
 constexpr auto kFirstRetryPause = std::chrono::milliseconds(20);
 constexpr auto kRefreshPeriod = std::chrono::seconds(5);
@@ -227,7 +226,7 @@ struct RedisRouter::Impl {
                 return answer(done, std::move(reply));
             case Redirect::Kind::Moved:
             case Redirect::Kind::Ask:
-                if (++attempt.redirects > kMaxRedirects) {
+                if (++attempt.redirects > kMaxClusterRedirects) {
                     want_refresh();
                     return answer(done, {store_unavailable(), nullptr});
                 }

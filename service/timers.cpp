@@ -12,7 +12,7 @@ namespace {
 // Often enough that an SMS fallback or an event is at most this late; a look at an empty
 // index costs Redis one command per partition, in one round trip.
 constexpr int kPollMs = 100;
-constexpr int kBatch = 100;
+constexpr int kTimersPerRun = 100;
 // A pause that ended is reported (and its gauge updated) at most this late.
 constexpr auto kPauseCheckPeriod = std::chrono::seconds(1);
 
@@ -54,12 +54,12 @@ void Timers::run() {
             next_pause_check = std::chrono::steady_clock::now() + kPauseCheckPeriod;
         }
         // A full batch means more may be waiting: look again at once.
-        if (run_due() < static_cast<size_t>(kBatch)) pause(kPollMs);
+        if (run_due() < static_cast<size_t>(kTimersPerRun)) pause(kPollMs);
     }
 }
 
 size_t Timers::run_due() {
-    auto jobs = queue_.due_jobs(wall_clock_ms(), kBatch);
+    auto jobs = queue_.due_jobs(wall_clock_ms(), kTimersPerRun);
     if (!jobs) return 0;
     for (const std::string& job : *jobs) {
         if (stopping_) break;
@@ -80,7 +80,7 @@ size_t Timers::run_due() {
 void Timers::resume_pauses() {
     const auto credentials = credentials_.current();
     if (!credentials->number_key) return;
-    for (const PauseEntry& entry : store_.due_pauses(wall_clock_ms(), kBatch)) {
+    for (const PauseEntry& entry : store_.due_pauses(wall_clock_ms(), kTimersPerRun)) {
         if (stopping_) break;
         if (auto ended = store_.resume(*credentials->number_key, entry))
             report_pause(*ended, entry.account, entry.sandbox, metrics_);

@@ -63,6 +63,10 @@ struct Redirect {
     ClusterNode node;  // MOVED and ASK only; an empty host means the node that answered
 };
 
+// How many MOVED or ASK one call follows before it fails: a slot map that keeps pointing
+// elsewhere is a cluster being reconfigured, which the caller's retry outlives.
+constexpr int kMaxClusterRedirects = 5;
+
 // "MOVED 3999 127.0.0.1:6381", "ASK 3999 [::1]:6381" (also "::1:6381", "host:6381",
 // ":6381"), "TRYAGAIN …", "CLUSTERDOWN …"; anything else, or a MOVED or ASK that does not
 // parse, is None: the error is the command's own.

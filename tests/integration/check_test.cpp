@@ -8,17 +8,6 @@
 using namespace verifyd_test;
 using nlohmann::json;
 
-namespace {
-
-// A code of the same length that is certainly not `code`.
-std::string wrong_code(const std::string& code) {
-    std::string wrong = code;
-    wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
-    return wrong;
-}
-
-}  // namespace
-
 TEST_CASE("the right code approves the verification, and only once") {
     VerifydInstance v;
     const std::string to = us_number(3001);

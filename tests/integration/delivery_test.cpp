@@ -30,11 +30,6 @@ std::string sent_api_key() {
     return "sent_key_" + random_hex(16);
 }
 
-// data.delivery of GET /verify/{id}.
-json delivery_of(VerifydInstance& v, const std::string& id) {
-    return require_success(v.get_verification(v.key(kLiveA), id))["delivery"];
-}
-
 // Every message id of `sends` has exactly one execution at the fake, every request for it
 // carries the same code, that code approves its verification, and (with `only_these`)
 // the fake saw no request for any other message.
@@ -79,7 +74,6 @@ std::vector<json> send_many(VerifydInstance& v, int count, int first_number) {
     }
     return sends;
 }
-
 }  // namespace
 
 TEST_CASE("a live send answers pending at once and the Sent API gets the documented request once") {
@@ -108,7 +102,7 @@ TEST_CASE("a live send answers pending at once and the Sent API gets the documen
 
     // The provider holds the request: the delivery is queued.
     require_done(fake.wait_for_held(1, seconds(5)), v, "the provider to hold 1 request");
-    json queued = delivery_of(v, id);
+    json queued = delivery_of(v, kLiveA, id);
     CHECK(queued.value("status", "") == "queued");
     CHECK(queued.value("channel", "") == "sms");
     CHECK(json_at(queued, "/fallback_reason").is_null());
@@ -340,7 +334,7 @@ TEST_CASE("an outage of three seconds delays twenty queued codes and then delive
     std::this_thread::sleep_until(outage_start + seconds(3));
     CHECK(fake.executions().empty());
     for (const auto& sent : sends) {
-        CHECK(delivery_of(v, sent["id"]).value("status", "") == "queued");
+        CHECK(delivery_of(v, kLiveA, sent["id"]).value("status", "") == "queued");
     }
     fake.set_default(Reply::ok());
 
@@ -582,7 +576,7 @@ TEST_CASE("a job superseded by a newer send to the number is dropped and the new
     require_done(fake.wait_for_executions(second["message_id"], 1, seconds(5)), v,
                  "the message to be delivered");
     CHECK(wait_for_message_status(v, v.key(kLiveA), first["message_id"], "failed") == "failed");
-    json delivery = delivery_of(v, first["id"]);
+    json delivery = delivery_of(v, kLiveA, first["id"]);
     INFO("delivery of the superseded send: " << delivery.dump());
     CHECK(delivery.value("status", "") == "failed");
     REQUIRE(json_at(delivery, "/error").is_string());

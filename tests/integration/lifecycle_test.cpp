@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "support/api_checks.hpp"
+#include "support/temp_dir.hpp"
 #include "support/verifyd_instance.hpp"
 
 using namespace verifyd_test;
@@ -76,14 +77,6 @@ std::string keys_file_without(const TestKeys& keys, const std::string& left_out,
     }
     file["keys"] = kept;
     return file.dump(2);
-}
-
-// Replaces `path` by renaming a new file over it: readers see the old or the new file,
-// never a half-written one.
-void replace_file(const std::string& path, const std::string& text) {
-    const std::string temporary = path + ".new";
-    write_file(temporary, text);
-    REQUIRE(std::rename(temporary.c_str(), path.c_str()) == 0);
 }
 
 // The lines of verifyd's log that are JSON objects at `level` whose msg contains `words`.
@@ -213,7 +206,6 @@ void require_in_flight_answered(int delay_ms) {
     CHECK(status->exited);
     CHECK(status->code == 0);
 }
-
 }  // namespace
 
 TEST_CASE(

@@ -3,7 +3,6 @@
 // re-read with the keys file, and a bad one is kept out on reload. Not for: the rules'
 // fine print (unit/policy_test.cpp) or a bad file at start-up (cli_test.cpp).
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <thread>
 
 #include "support/api_checks.hpp"
@@ -14,16 +13,6 @@ using namespace verifyd_test;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-namespace {
-
-// Replaces the file by a rename, as a mounted ConfigMap changes.
-void replace_file(const std::string& path, const std::string& text) {
-    write_file(path + ".new", text);
-    std::rename((path + ".new").c_str(), path.c_str());
-}
-
-}  // namespace
 
 TEST_CASE("a send outside the account's policy answers 4031 naming the rule and changes nothing") {
     TempDir dir;

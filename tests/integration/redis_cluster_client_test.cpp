@@ -26,13 +26,6 @@ namespace {
 
 constexpr int kTimeoutMs = 1000;
 
-std::string value_of(const Result<ReplyHandle>& result) {
-    INFO((result.error ? result.error->message : std::string()));
-    REQUIRE(result.ok());
-    REQUIRE(result.value);
-    return reply_string(result.value.get());
-}
-
 // A key per primary of the cluster, each with a hash tag of its own.
 std::vector<std::string> key_per_primary(const RedisCluster& cluster) {
     std::vector<std::string> keys;
@@ -80,8 +73,8 @@ TEST_CASE(
     for (const std::string& key : key_per_primary(cluster)) {
         INFO(key);
         const int slot = redis_slot(key);
-        CHECK(value_of(client.command(slot, {"SET", key, "v-" + key})) == "OK");
-        CHECK(value_of(client.command(slot, {"GET", key})) == "v-" + key);
+        CHECK(answered_string(client.command(slot, {"SET", key, "v-" + key})) == "OK");
+        CHECK(answered_string(client.command(slot, {"GET", key})) == "v-" + key);
         // Stored on that primary, not anywhere else.
         const size_t primary = *cluster.primary_of(slot);
         CHECK(cluster.node_command(primary, {"GET", key}).str == "v-" + key);
@@ -98,8 +91,8 @@ TEST_CASE("a replica is as good a seed as a primary: the map it gives names the 
     ClusterClient client({{"127.0.0.1", cluster.node_port(*replica)}}, RedisEndpoint{}, kTimeoutMs);
     CHECK(client.slot_map().complete());
     CHECK(client.slot_map().primary(0) == node_at(cluster, primary));
-    CHECK(value_of(client.command(redis_slot("{replica-seed}"), {"SET", "{replica-seed}", "x"})) ==
-          "OK");
+    CHECK(answered_string(client.command(redis_slot("{replica-seed}"),
+                                         {"SET", "{replica-seed}", "x"})) == "OK");
     CHECK(client.all_slots_served());
 }
 
@@ -115,7 +108,8 @@ TEST_CASE("the function library is loaded on every primary and FCALL works on ea
         const std::string parked = "pr:{" + id + "}";
         const int slot = redis_slot(mapped);
         INFO(mapped);
-        REQUIRE(value_of(client.command(slot, {"SET", mapped, "vrf_" + id + " sms"})) == "OK");
+        REQUIRE(answered_string(client.command(slot, {"SET", mapped, "vrf_" + id + " sms"})) ==
+                "OK");
         auto answer = client.command(
             slot, {"FCALL", "delivery_lookup", "2", mapped, parked, "delivered 0", "60000"});
         REQUIRE(answer.ok());
@@ -143,8 +137,8 @@ TEST_CASE(
     const int slot = redis_slot(moving);
     const size_t source = *cluster.primary_of(slot);
     const size_t target = other_primary(cluster, slot);
-    REQUIRE(value_of(client.command(slot, {"SET", moving, "before"})) == "OK");
-    REQUIRE(value_of(client.command(slot, {"SET", staying, "stays"})) == "OK");
+    REQUIRE(answered_string(client.command(slot, {"SET", moving, "before"})) == "OK");
+    REQUIRE(answered_string(client.command(slot, {"SET", staying, "stays"})) == "OK");
 
     const std::string slot_text = std::to_string(slot);
     REQUIRE(cluster
@@ -157,16 +151,16 @@ TEST_CASE(
                 .str == "OK");
 
     // A key the source lacks is the target's (ASK); one it has is still its own.
-    CHECK(value_of(client.command(slot, {"SET", created, "new"})) == "OK");
-    CHECK(value_of(client.command(slot, {"GET", moving})) == "before");
+    CHECK(answered_string(client.command(slot, {"SET", created, "new"})) == "OK");
+    CHECK(answered_string(client.command(slot, {"GET", moving})) == "before");
     CHECK(cluster.node_command(source, {"EXISTS", created}).integer == 0);
     REQUIRE(cluster
                 .node_command(
                     source, {"MIGRATE", "127.0.0.1", std::to_string(cluster.node_port(target)), "",
                              "0", "5000", "KEYS", moving})
                 .str == "OK");
-    CHECK(value_of(client.command(slot, {"GET", moving})) == "before");
-    CHECK(value_of(client.command(slot, {"GET", created})) == "new");
+    CHECK(answered_string(client.command(slot, {"GET", moving})) == "before");
+    CHECK(answered_string(client.command(slot, {"GET", created})) == "new");
     // ASK changes nothing in the map.
     CHECK(client.slot_map().primary(slot) == node_at(cluster, source));
 
@@ -193,7 +187,7 @@ TEST_CASE(
     CHECK(reply_string(both.value->element[0]) == "before");
     CHECK(reply_string(both.value->element[1]) == "stays");
     CHECK(client.slot_map().primary(slot) == node_at(cluster, target));
-    CHECK(value_of(client.command(slot, {"GET", created})) == "new");
+    CHECK(answered_string(client.command(slot, {"GET", created})) == "new");
     CHECK(client.all_slots_served());
 }
 
@@ -219,7 +213,7 @@ TEST_CASE(
         writes.push_back({redis_slot(key), {"SET", key, "v" + key}});
     }
     for (const auto& answer : client.pipeline(writes)) {
-        CHECK(value_of(answer) == "OK");
+        CHECK(answered_string(answer) == "OK");
     }
 
     REQUIRE(cluster.reshard(from, to, 300));
@@ -235,7 +229,7 @@ TEST_CASE(
     auto answers = client.pipeline(reads);
     for (size_t i = 0; i < keys.size(); ++i) {
         INFO(keys[i]);
-        CHECK(value_of(answers[i]) == "v" + keys[i]);
+        CHECK(answered_string(answers[i]) == "v" + keys[i]);
         CHECK(client.slot_map().primary(redis_slot(keys[i])) ==
               node_at(cluster, *cluster.primary_of(redis_slot(keys[i]))));
     }
@@ -253,7 +247,7 @@ TEST_CASE(
     const size_t primary = *cluster.primary_of(slot);
     auto replica = cluster.replica_of(primary);
     REQUIRE(replica);
-    REQUIRE(value_of(client.command(slot, {"SET", key, "kept"})) == "OK");
+    REQUIRE(answered_string(client.command(slot, {"SET", key, "kept"})) == "OK");
     // WAIT counts the writes of its own connection: the client's to this primary.
     REQUIRE(client.command(slot, {"WAIT", "1", "2000"}).value->integer == 1);
 
@@ -277,9 +271,10 @@ TEST_CASE(
     CHECK(client.slot_map().primary(slot) == node_at(cluster, *replica));
 
     // Writes and function calls go to the new primary too.
-    CHECK(value_of(client.command(slot, {"SET", key, "after"})) == "OK");
+    CHECK(answered_string(client.command(slot, {"SET", key, "after"})) == "OK");
     const std::string mapped = "p:{failover}";
-    CHECK(value_of(client.command(redis_slot(mapped), {"SET", mapped, "vrf_f sms"})) == "OK");
+    CHECK(answered_string(client.command(redis_slot(mapped), {"SET", mapped, "vrf_f sms"})) ==
+          "OK");
     auto call = client.command(redis_slot(mapped), {"FCALL", "delivery_lookup", "2", mapped,
                                                     "pr:{failover}", "delivered 0", "60000"});
     REQUIRE(call.ok());
@@ -296,7 +291,7 @@ TEST_CASE("the cluster client authenticates to every node of a cluster with a pa
     ClusterClient client(cluster.seeds(), credentials, kTimeoutMs);
     CHECK(client.all_slots_served());
     for (const std::string& key : key_per_primary(cluster)) {
-        CHECK(value_of(client.command(redis_slot(key), {"SET", key, "x"})) == "OK");
+        CHECK(answered_string(client.command(redis_slot(key), {"SET", key, "x"})) == "OK");
     }
 
     RedisEndpoint wrong;

@@ -12,6 +12,7 @@
 
 #include "support/api_checks.hpp"
 #include "support/fake_redis.hpp"
+#include "support/redis_server.hpp"
 #include "verifyd/lua_scripts.hpp"
 #include "verifyd/metrics.hpp"
 #include "verifyd/redis_cluster.hpp"
@@ -24,7 +25,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr int kTimeoutMs = 500;
+constexpr int kFakeNodeTimeoutMs = 500;
 
 struct Range {
     int first;
@@ -52,12 +53,6 @@ FakeRedis::Script serving_every_slot(const FakeRedis& node, FakeRedis::Script sc
     return [&node, script](const std::vector<std::string>& args) {
         return is(args, "CLUSTER") ? slots_reply({{0, 16383, node.port()}}) : script(args);
     };
-}
-
-std::string value_of(const Result<ReplyHandle>& result) {
-    REQUIRE(result.ok());
-    REQUIRE(result.value);
-    return reply_string(result.value.get());
 }
 
 double seconds_since(Clock::time_point start) {
@@ -96,11 +91,11 @@ TEST_CASE("a command goes to its slot's primary, as the first seed that answers 
         }
         return is(args, "GET") ? resp::bulk("from a") : "";
     });
-    ClusterClient client({gone.address(), a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({gone.address(), a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
 
     CHECK(client.slot_map().complete());
-    CHECK(value_of(client.command(100, {"GET", "x"})) == "from a");
-    CHECK(value_of(client.command(9000, {"GET", "y"})) == "from b");
+    CHECK(answered_string(client.command(100, {"GET", "x"})) == "from a");
+    CHECK(answered_string(client.command(9000, {"GET", "y"})) == "from b");
     CHECK(received(a, "GET").size() == 1);
     CHECK(received(b, "GET").size() == 1);
     // Each primary's connection loaded the function library as it opened.
@@ -128,19 +123,19 @@ TEST_CASE(
         }
         return is(args, "GET") ? resp::bulk("a value") : "";
     });
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
     const size_t maps_read = a.count("CLUSTER");
 
-    CHECK(value_of(client.command(kSlot, {"GET", kKey})) == "moved value");
+    CHECK(answered_string(client.command(kSlot, {"GET", kKey})) == "moved value");
     CHECK(client.slot_map().primary(kSlot) == ClusterNode{"127.0.0.1", b.port()});
     CHECK(client.slot_map().primary(kSlot + 1) == ClusterNode{"127.0.0.1", a.port()});
     CHECK(a.count("CLUSTER") == maps_read);
 
-    CHECK(value_of(client.command(kSlot + 1, {"GET", "other"})) == "a value");
+    CHECK(answered_string(client.command(kSlot + 1, {"GET", "other"})) == "a value");
     CHECK(a.count("CLUSTER") == maps_read + 1);
     CHECK(client.slot_map().primary(kSlot) == ClusterNode{"127.0.0.1", b.port()});
     // The moved key now goes straight to b.
-    CHECK(value_of(client.command(kSlot, {"GET", kKey})) == "moved value");
+    CHECK(answered_string(client.command(kSlot, {"GET", kKey})) == "moved value");
     CHECK(received(a, "GET").size() == 2);
     CHECK(received(b, "GET").size() == 2);
 }
@@ -152,8 +147,8 @@ TEST_CASE("MOVED to an empty host means another port of the node that answered")
     FakeRedis a(serving_every_slot(a, [&](const std::vector<std::string>& args) {
         return is(args, "GET") ? resp::error("MOVED 7 :" + std::to_string(b.port())) : "";
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
-    CHECK(value_of(client.command(7, {"GET", "k"})) == "here");
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
+    CHECK(answered_string(client.command(7, {"GET", "k"})) == "here");
     CHECK(client.slot_map().primary(7) == ClusterNode{"127.0.0.1", b.port()});
 }
 
@@ -168,10 +163,10 @@ TEST_CASE(
                                              " 127.0.0.1:" + std::to_string(b.port()))
                                : "";
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
     const size_t maps_read = a.count("CLUSTER");
 
-    CHECK(value_of(client.command(kSlot, {"GET", kKey})) == "importing node's value");
+    CHECK(answered_string(client.command(kSlot, {"GET", kKey})) == "importing node's value");
     CHECK(client.slot_map().primary(kSlot) == ClusterNode{"127.0.0.1", a.port()});
     std::vector<ReceivedCommand> on_b;
     for (const auto& command : b.received()) {
@@ -185,7 +180,7 @@ TEST_CASE(
     CHECK(on_b[0].connection == on_b[1].connection);
 
     // The next command for the slot asks its primary first again, and no new map is read.
-    CHECK(value_of(client.command(kSlot, {"GET", kKey})) == "importing node's value");
+    CHECK(answered_string(client.command(kSlot, {"GET", kKey})) == "importing node's value");
     CHECK(received(a, "GET").size() == 2);
     CHECK(b.count("ASKING") == 2);
     CHECK(a.count("CLUSTER") == maps_read);
@@ -199,7 +194,7 @@ TEST_CASE("TRYAGAIN is retried after a pause until the node can answer") {
         }
         return is(args, "MGET") ? resp::array({resp::bulk("1"), resp::bulk("2")}) : "";
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
     auto result = client.command(kSlot, {"MGET", "{user1}:a", "{user1}:b"});
     REQUIRE(result.ok());
     CHECK(result.value->elements == 2);
@@ -213,7 +208,7 @@ TEST_CASE(
         return is(args, "MGET") ? resp::error("TRYAGAIN Multiple keys request during rehashing")
                                 : "";
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);  // budget: 1 s
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);  // budget: 1 s
     const auto start = Clock::now();
     auto result = client.command(kSlot, {"MGET", "{user1}:a", "{user1}:b"});
     const double took = seconds_since(start);
@@ -240,7 +235,7 @@ TEST_CASE(
         }
         return std::string();
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs, milliseconds(400));
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs, milliseconds(400));
 
     const auto start = Clock::now();
     auto refused = client.command(kSlot, {"SET", kKey, "1"});
@@ -254,7 +249,7 @@ TEST_CASE(
     refusals_left = 2;
     auto accepted = client.command(kSlot, {"SET", kKey, "1"});
     CHECK(a.count("SET") >= 3);
-    CHECK(value_of(accepted) == "OK");
+    CHECK(answered_string(accepted) == "OK");
 }
 
 TEST_CASE("a function the node lost is loaded again there and the call sent once more") {
@@ -271,7 +266,7 @@ TEST_CASE("a function the node lost is loaded again there and the call sent once
         }
         return std::string();
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
 
     auto result = client.command(kSlot, {"FCALL", "read", "1", kKey});
     REQUIRE(result.ok());
@@ -291,7 +286,7 @@ TEST_CASE("a function still missing after the library was loaded again is the ca
     FakeRedis a(serving_every_slot(a, [&](const std::vector<std::string>& args) {
         return is(args, "FCALL") ? resp::error("ERR Function not found") : "";
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
     auto result = client.command(kSlot, {"FCALL", "read", "1", kKey});
     REQUIRE_FALSE(result.ok());
     CHECK(result.error->http_status == 500);
@@ -304,7 +299,7 @@ TEST_CASE("a command's own error comes back at once, with its reply") {
     FakeRedis a(serving_every_slot(a, [&](const std::vector<std::string>& args) {
         return is(args, "INCR") ? resp::error("ERR value is not an integer or out of range") : "";
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
     auto result = client.command(kSlot, {"INCR", kKey});
     REQUIRE_FALSE(result.ok());
     CHECK(result.error->http_status == 500);
@@ -326,7 +321,7 @@ TEST_CASE(
         }
         return echo("a")(args);
     });
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
     std::vector<std::pair<int, std::vector<std::string>>> commands;
     std::vector<std::string> expected;
     for (int i = 0; i < 20; ++i) {
@@ -338,7 +333,7 @@ TEST_CASE(
     auto answers = client.pipeline(commands);
     REQUIRE(answers.size() == expected.size());
     for (size_t i = 0; i < answers.size(); ++i) {
-        CHECK(value_of(answers[i]) == expected[i]);
+        CHECK(answered_string(answers[i]) == expected[i]);
     }
     for (const FakeRedis* node : {&a, &b}) {
         auto gets = received(*node, "GET");
@@ -363,16 +358,16 @@ TEST_CASE("a pipeline follows each command's redirect on its own") {
         }
         return is(args, "GET") ? resp::bulk("a:" + args[1]) : "";
     }));
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
     auto answers = client.pipeline({{1, {"GET", "stays"}},
                                     {2, {"GET", "moved"}},
                                     {3, {"GET", "asked"}},
                                     {4, {"GET", "last"}}});
     REQUIRE(answers.size() == 4);
-    CHECK(value_of(answers[0]) == "a:stays");
-    CHECK(value_of(answers[1]) == "b:moved");
-    CHECK(value_of(answers[2]) == "b:asked");
-    CHECK(value_of(answers[3]) == "a:last");
+    CHECK(answered_string(answers[0]) == "a:stays");
+    CHECK(answered_string(answers[1]) == "b:moved");
+    CHECK(answered_string(answers[2]) == "b:asked");
+    CHECK(answered_string(answers[3]) == "a:last");
     CHECK(client.slot_map().primary(2) == ClusterNode{"127.0.0.1", b.port()});
     CHECK(client.slot_map().primary(3) == ClusterNode{"127.0.0.1", a.port()});
     CHECK(b.count("ASKING") == 1);
@@ -393,14 +388,14 @@ TEST_CASE(
     FakeRedis a(script("a"));
     FakeRedis b(script("b"));
     serving = a.port();
-    ClusterClient client({a.address(), b.address()}, RedisEndpoint{}, kTimeoutMs);
-    CHECK(value_of(client.command(kSlot, {"SET", kKey, "1"})) == "OK a");
+    ClusterClient client({a.address(), b.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
+    CHECK(answered_string(client.command(kSlot, {"SET", kKey, "1"})) == "OK a");
     CHECK(client.all_slots_served());
 
     a.stop();
     serving = b.port();
     const auto start = Clock::now();
-    CHECK(value_of(client.command(kSlot, {"SET", kKey, "2"})) == "OK b");
+    CHECK(answered_string(client.command(kSlot, {"SET", kKey, "2"})) == "OK b");
     CHECK(seconds_since(start) < 0.5);
     CHECK(client.slot_map().primary(kSlot) == ClusterNode{"127.0.0.1", b.port()});
     CHECK(client.all_slots_served());
@@ -416,7 +411,7 @@ TEST_CASE("all slots are served only while the map is complete and every primary
         }
         return std::string();
     });
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs);
     CHECK_FALSE(client.all_slots_served());
     complete = true;
     CHECK(client.all_slots_served());
@@ -427,7 +422,7 @@ TEST_CASE("all slots are served only while the map is complete and every primary
 TEST_CASE("with no seed answering, a command is 503 within the budget") {
     FakeRedis gone;
     gone.stop();
-    ClusterClient client({gone.address()}, RedisEndpoint{}, kTimeoutMs, milliseconds(300));
+    ClusterClient client({gone.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs, milliseconds(300));
     CHECK_FALSE(client.all_slots_served());
     const auto start = Clock::now();
     auto result = client.command(kSlot, {"GET", kKey});
@@ -454,7 +449,7 @@ TEST_CASE("a command that timed out is not sent again: Redis may have run it") {
     a.set_script(serving_every_slot(a, [&](const std::vector<std::string>& args) {
         return is(args, "GET") ? resp::bulk("fresh") : "";
     }));
-    CHECK(value_of(client.command(kSlot, {"GET", kKey})) == "fresh");
+    CHECK(answered_string(client.command(kSlot, {"GET", kKey})) == "fresh");
 }
 
 TEST_CASE("a password is sent to every node the client connects to") {
@@ -464,8 +459,8 @@ TEST_CASE("a password is sent to every node the client connects to") {
     FakeRedis a(serving_every_slot(a, [&](const std::vector<std::string>& args) {
         return is(args, "GET") ? resp::bulk("v") : "";
     }));
-    ClusterClient client({a.address()}, credentials, kTimeoutMs);
-    CHECK(value_of(client.command(kSlot, {"GET", kKey})) == "v");
+    ClusterClient client({a.address()}, credentials, kFakeNodeTimeoutMs);
+    CHECK(answered_string(client.command(kSlot, {"GET", kKey})) == "v");
     auto auths = received(a, "AUTH");
     REQUIRE(auths.size() == 2);  // the map's connection, then the primary's
     for (const auto& auth : auths) {
@@ -490,12 +485,12 @@ TEST_CASE(
         return is(args, "GET") ? resp::bulk("a") : "";
     }));
     Metrics metrics;
-    ClusterClient client({a.address()}, RedisEndpoint{}, kTimeoutMs, ClusterClient::kRetryBudget,
-                         &metrics);
+    ClusterClient client({a.address()}, RedisEndpoint{}, kFakeNodeTimeoutMs,
+                         ClusterClient::kRetryBudget, &metrics);
 
-    CHECK(value_of(client.command(kSlot + 1, {"GET", "other"})) == "a");
+    CHECK(answered_string(client.command(kSlot + 1, {"GET", "other"})) == "a");
     CHECK_FALSE(client.command(kSlot + 1, {"INCR", "other"}).ok());
-    CHECK(value_of(client.command(kSlot, {"GET", kKey})) == "b");
+    CHECK(answered_string(client.command(kSlot, {"GET", kKey})) == "b");
     b.stop();
     CHECK_FALSE(client.command(kSlot, {"GET", kKey}).ok());
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "support/api_checks.hpp"
+#include "support/failover_traffic.hpp"
 #include "support/verifyd_instance.hpp"
 
 using namespace verifyd_test;
@@ -50,15 +51,6 @@ void require_unavailable(VerifydInstance& v, const json& sent) {
     CHECK(ready.status == 503);
     CHECK(v.get("/healthz").status == 200);
     CHECK(v.process().running());
-}
-
-// A whole verification: send, read, approve.
-void require_round_trip(VerifydInstance& v, const std::string& to) {
-    json sent = v.send_ok(v.key(kTestA), to);
-    const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
-    json data = require_success(v.check(v.key(kTestA), sent["id"], code));
-    CHECK(data.value("status", "") == "approved");
-    CHECK(data.value("id", "") == sent["id"]);
 }
 
 // How many verifyd function libraries Redis holds: verifyd_ and 12 hex digits, where

@@ -3,8 +3,6 @@
 // and replicas agree whichever of them has re-read the files.
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include "support/api_checks.hpp"
@@ -17,13 +15,6 @@ using nlohmann::json;
 using namespace std::chrono;
 
 namespace {
-
-// Replaces a file whole, as a Kubernetes Secret update does.
-void replace_file(const std::string& path, const std::string& content) {
-    const std::string staged = path + ".new";
-    std::ofstream(staged) << content << "\n";
-    REQUIRE(std::rename(staged.c_str(), path.c_str()) == 0);
-}
 
 size_t count_of(const std::string& text, const std::string& needle) {
     size_t count = 0;
@@ -63,7 +54,6 @@ struct KeyFiles {
         replace_file(current, second_key);
     }
 };
-
 }  // namespace
 
 TEST_CASE(

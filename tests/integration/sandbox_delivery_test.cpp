@@ -17,15 +17,10 @@ using std::chrono::seconds;
 
 namespace {
 
-json delivery_of(VerifydInstance& v, const json& sent) {
-    return require_success(v.get_verification(v.key(kTestA), sent["id"]))["delivery"];
-}
-
 json delivery_after(VerifydInstance& v, const json& sent, milliseconds wait) {
     std::this_thread::sleep_for(wait);
-    return delivery_of(v, sent);
+    return delivery_of(v, kTestA, sent["id"]);
 }
-
 }  // namespace
 
 TEST_CASE("a sandbox message goes queued, sent and delivered by itself within a second") {
@@ -33,7 +28,7 @@ TEST_CASE("a sandbox message goes queued, sent and delivered by itself within a 
     json sent = v.send_ok(v.key(kTestA), us_number(44001));
     const auto created = parse_rfc3339_utc(sent["created_at"]);
     // Read at once it is on its way (unless this machine took 600 ms to ask).
-    json early = delivery_of(v, sent);
+    json early = delivery_of(v, kTestA, sent["id"]);
     CHECK(is_sandbox_delivery(early.value("status", "")));
     CHECK(json_at(early, "/delivered_at").is_null() == (early.value("status", "") != "delivered"));
 

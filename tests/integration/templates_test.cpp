@@ -19,7 +19,7 @@ using std::chrono::seconds;
 
 namespace {
 
-const std::string kSecret = "whsec_templates_0123456789";
+const std::string kEventsSecret = "whsec_templates_0123456789";
 
 // The webhook event of a live send in `locale` (waits for it, bounded).
 json delivered_event(VerifydInstance& v, const FakeProvider& fake, int number,
@@ -50,7 +50,7 @@ std::string replaced(std::string text, const std::string& part, const std::strin
 
 TEST_CASE("a live send is delivered in its locale, its language's, or else English") {
     FakeProvider fake;
-    VerifydInstance v(webhook_provider(fake, kSecret));
+    VerifydInstance v(webhook_provider(fake, kEventsSecret));
     const verifyd::Templates built_in;
     struct Case {
         std::string locale;
@@ -78,7 +78,7 @@ TEST_CASE("VERIFYD_TEMPLATES_FILE overrides English and adds a regional body") {
                           {"pt-BR", "Seu código {{app_name}}: {{code}}"}}
                          .dump());
     FakeProvider fake;
-    VerifydInstance v(merged(webhook_provider(fake, kSecret),
+    VerifydInstance v(merged(webhook_provider(fake, kEventsSecret),
                              {{"VERIFYD_TEMPLATES_FILE", path}, {"VERIFYD_APP_NAME", "Acme"}}));
     const verifyd::Templates built_in;
 

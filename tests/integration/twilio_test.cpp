@@ -8,17 +8,6 @@
 using namespace verifyd_test;
 using nlohmann::json;
 
-namespace {
-
-json created_service(TwilioClient& client, const std::string& form) {
-    HttpResponse created = client.request("POST", "/v2/Services", form);
-    INFO(created.body);
-    REQUIRE(created.status == 201);
-    return created.json();
-}
-
-}  // namespace
-
 TEST_CASE("a service is created from a form and answers every documented field") {
     VerifydInstance v;
     TwilioClient client = as_account(v, kAccountA, kTestA);

@@ -4,6 +4,7 @@
 // own verifications only. The official SDK's view of the same: twilio_sdk_test.cpp.
 #include <catch2/catch.hpp>
 
+#include "support/api_checks.hpp"
 #include "support/twilio_client.hpp"
 
 using namespace verifyd_test;
@@ -14,11 +15,9 @@ namespace {
 constexpr const char* kNumber = "+14155552671";
 constexpr const char* kFormNumber = "%2B14155552671";
 
-std::string created_service(TwilioClient& client, const std::string& form) {
-    HttpResponse created = client.request("POST", "/v2/Services", form);
-    INFO(created.body);
-    REQUIRE(created.status == 201);
-    return created.json()["sid"];
+// The sid of a service created with `form`.
+std::string new_service(TwilioClient& client, const std::string& form) {
+    return created_service(client, form)["sid"];
 }
 
 std::string verifications(const std::string& service) {
@@ -57,14 +56,6 @@ json newest_message(VerifydInstance& v, const std::string& key) {
 std::string newest_code(VerifydInstance& v, const std::string& key) {
     return newest_message(v, key)["template"]["variables"]["code"];
 }
-
-// A code of the same length that is not `code`.
-std::string wrong_code(const std::string& code) {
-    std::string wrong = code;
-    wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
-    return wrong;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -72,7 +63,7 @@ TEST_CASE(
     "and is gone once approved") {
     VerifydInstance v;
     TwilioClient client = as_account(v, kAccountA, kTestA);
-    const std::string service = created_service(client, "FriendlyName=Acme%20Login&CodeLength=8");
+    const std::string service = new_service(client, "FriendlyName=Acme%20Login&CodeLength=8");
 
     const json verification = sent(client, service);
     const std::string sid = verification["sid"];
@@ -137,8 +128,8 @@ TEST_CASE(
     "another service starts another") {
     VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"}});
     TwilioClient client = as_account(v, kAccountA, kTestA);
-    const std::string service = created_service(client, "FriendlyName=Acme");
-    const std::string other = created_service(client, "FriendlyName=Other");
+    const std::string service = new_service(client, "FriendlyName=Acme");
+    const std::string other = new_service(client, "FriendlyName=Other");
 
     const json first = sent(client, service);
     const std::string first_code = newest_code(v, v.key(kTestA));
@@ -175,7 +166,7 @@ TEST_CASE(
 TEST_CASE("five wrong codes answer 200 with valid false, and the check after them is 60202") {
     VerifydInstance v;
     TwilioClient client = as_account(v, kAccountA, kTestA);
-    const std::string service = created_service(client, "FriendlyName=Acme");
+    const std::string service = new_service(client, "FriendlyName=Acme");
     sent(client, service);
     const std::string wrong = wrong_code(newest_code(v, v.key(kTestA)));
     const std::string form = std::string("To=") + kFormNumber + "&Code=" + wrong;
@@ -193,7 +184,7 @@ TEST_CASE("five wrong codes answer 200 with valid false, and the check after the
 TEST_CASE("Status=canceled ends a verification, Status=approved approves it without a code") {
     VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"}});
     TwilioClient client = as_account(v, kAccountA, kTestA);
-    const std::string service = created_service(client, "FriendlyName=Acme");
+    const std::string service = new_service(client, "FriendlyName=Acme");
 
     const std::string canceled_sid = sent(client, service)["sid"];
     const HttpResponse canceled =
@@ -226,7 +217,7 @@ TEST_CASE("Status=canceled ends a verification, Status=approved approves it with
 TEST_CASE("the number's send windows answer 60203 with Retry-After") {
     VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"}, {"VERIFYD_SEND_LIMITS", "2/600"}});
     TwilioClient client = as_account(v, kAccountA, kTestA);
-    const std::string service = created_service(client, "FriendlyName=Acme");
+    const std::string service = new_service(client, "FriendlyName=Acme");
     sent(client, service);
     sent(client, service);
     const HttpResponse refused = client.request("POST", verifications(service),
@@ -240,7 +231,7 @@ TEST_CASE(
     "60223, and nothing is sent") {
     VerifydInstance v;
     TwilioClient client = as_account(v, kAccountA, kTestA);
-    const std::string service = created_service(client, "FriendlyName=Acme");
+    const std::string service = new_service(client, "FriendlyName=Acme");
     const std::string to = std::string("To=") + kFormNumber;
     const std::vector<std::pair<std::string, std::string>> sends = {
         {"Channel=sms", "To"},
@@ -288,8 +279,8 @@ TEST_CASE(
     VerifydInstance v;
     TwilioClient client = as_account(v, kAccountA, kTestA);
     TwilioClient other_account = as_account(v, kAccountB, kTestB);
-    const std::string service = created_service(client, "FriendlyName=Acme");
-    const std::string other = created_service(client, "FriendlyName=Other");
+    const std::string service = new_service(client, "FriendlyName=Acme");
+    const std::string other = new_service(client, "FriendlyName=Other");
     const std::string sid = sent(client, service)["sid"];
     const std::string code = newest_code(v, v.key(kTestA));
 
@@ -322,7 +313,7 @@ TEST_CASE(
 TEST_CASE("a send retried with one Idempotency-Key answers the first send again and sends once") {
     VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"}});
     TwilioClient client = as_account(v, kAccountA, kTestA);
-    const std::string service = created_service(client, "FriendlyName=Acme");
+    const std::string service = new_service(client, "FriendlyName=Acme");
     const std::string form = std::string("To=") + kFormNumber + "&Channel=sms";
     const Headers key = {{"Idempotency-Key", "login-attempt-1"}};
     const HttpResponse first = client.request("POST", verifications(service), form, key);

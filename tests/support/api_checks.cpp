@@ -206,6 +206,12 @@ bool contains_key(const nlohmann::json& value, const std::string& name) {
     return false;
 }
 
+std::string wrong_code(const std::string& code) {
+    std::string wrong = code;
+    wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+    return wrong;
+}
+
 std::string us_number(int n) {
     char digits[8];
     std::snprintf(digits, sizeof digits, "%04d", ((n % 10000) + 10000) % 10000);

@@ -49,6 +49,8 @@ bool contains_key(const nlohmann::json& value, const std::string& name);
 
 // +1 415 555 nnnn: libphonenumber 8.12 takes all 10000 as valid FIXED_LINE_OR_MOBILE.
 std::string us_number(int n);
+// A code of the same length that is certainly not `code`.
+std::string wrong_code(const std::string& code);
 
 // Polls `ready` every 20 ms until it holds, at most `timeout`; whether it did.
 bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout);

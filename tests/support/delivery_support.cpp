@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/api_checks.hpp"
+
 namespace verifyd_test {
 
 Settings fast_delivery() {
@@ -87,6 +89,10 @@ std::string wait_for_message_status(VerifydInstance& v, const std::string& api_k
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+}
+
+nlohmann::json delivery_of(VerifydInstance& v, const std::string& key_name, const std::string& id) {
+    return require_success(v.get_verification(v.key(key_name), id))["delivery"];
 }
 
 }  // namespace verifyd_test

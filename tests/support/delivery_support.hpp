@@ -34,6 +34,9 @@ std::string log_tail(const std::string& log, size_t lines = 30);
 void require_done(bool done, const VerifydInstance& v, const std::string& what);
 
 // data of GET /messages/{message_id} (throws when it does not answer 200).
+// data.delivery of GET /verify/{id}, read with the key named `key_name` (test_keys.hpp).
+nlohmann::json delivery_of(VerifydInstance& v, const std::string& key_name, const std::string& id);
+
 nlohmann::json read_message(VerifydInstance& v, const std::string& api_key,
                             const std::string& message_id);
 // Polls GET /messages/{message_id} until `status`; returns the last status seen.

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "support/receipts.hpp"
+#include "support/text.hpp"
 
 namespace verifyd_test {
 
@@ -27,22 +28,6 @@ constexpr size_t kMaxBodyBytes = 1024 * 1024;
 // No hold lasts longer than this, whatever the script says, so no test can hang on one.
 constexpr auto kHoldCap = std::chrono::seconds(30);
 constexpr auto kPollSlice = std::chrono::milliseconds(20);
-
-bool iequals(const std::string& a, const std::string& b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::string trim(const std::string& s) {
-    size_t begin = s.find_first_not_of(" \t");
-    if (begin == std::string::npos) {
-        return {};
-    }
-    size_t end = s.find_last_not_of(" \t\r");
-    return s.substr(begin, end - begin + 1);
-}
 
 std::optional<std::string> find_header(const Headers& headers, const std::string& name) {
     for (const auto& [key, value] : headers) {

@@ -16,8 +16,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kCreateTimeout = std::chrono::seconds(60);
-constexpr auto kSettleTimeout = std::chrono::seconds(30);
-constexpr auto kPoll = std::chrono::milliseconds(100);
+constexpr auto kClusterSettleTimeout = std::chrono::seconds(30);
+constexpr auto kClusterPoll = std::chrono::milliseconds(100);
 constexpr long long kSlots = 16384;
 
 // redis-cli beside the redis-server the tests were built with.
@@ -73,7 +73,7 @@ RedisCluster::RedisCluster(RedisClusterOptions options)
         throw std::runtime_error("redis-cli --cluster create failed (" + created.status.describe() +
                                  "):\n" + created.output + logs());
     }
-    if (!wait_until_ok(kSettleTimeout)) {
+    if (!wait_until_ok(kClusterSettleTimeout)) {
         throw std::runtime_error("the cluster was not ok within 30 s\n" + logs());
     }
 }
@@ -276,7 +276,7 @@ bool RedisCluster::wait_until_ok(std::chrono::milliseconds timeout) const {
         if (Clock::now() >= deadline) {
             return false;
         }
-        std::this_thread::sleep_for(kPoll);
+        std::this_thread::sleep_for(kClusterPoll);
     }
 }
 

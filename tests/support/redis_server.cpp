@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <stdexcept>
 #include <thread>
@@ -13,7 +14,7 @@ namespace verifyd_test {
 
 namespace {
 
-constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr auto kRedisStartTimeout = std::chrono::seconds(10);
 
 timeval to_timeval(std::chrono::milliseconds ms) {
     timeval tv{};
@@ -139,7 +140,7 @@ std::unique_ptr<Process> launch_redis_server(int port, const std::vector<std::st
                                              const std::string& log_path,
                                              const std::string& password) {
     auto process = std::make_unique<Process>(REDIS_SERVER_BINARY, args, Environment{}, log_path);
-    const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+    const auto deadline = std::chrono::steady_clock::now() + kRedisStartTimeout;
     while (std::chrono::steady_clock::now() < deadline) {
         if (!process->running()) {
             return nullptr;
@@ -315,6 +316,13 @@ std::vector<RedisEntry> RedisServer::dump() const {
 
 std::string RedisServer::log() const {
     return read_file(dir_.file("redis.log"));
+}
+
+std::string answered_string(const verifyd::Result<verifyd::ReplyHandle>& result) {
+    INFO((result.error ? result.error->message : std::string()));
+    REQUIRE(result.ok());
+    REQUIRE(result.value);
+    return verifyd::reply_string(result.value.get());
 }
 
 }  // namespace verifyd_test

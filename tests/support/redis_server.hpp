@@ -15,6 +15,7 @@
 
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "verifyd/redis_connection.hpp"
 
 namespace verifyd_test {
 
@@ -43,6 +44,10 @@ struct RedisEntry {
 RedisValue redis_command(int port, const std::vector<std::string>& args,
                          std::chrono::milliseconds timeout = std::chrono::seconds(5),
                          const std::string& password = {});
+
+// The string that one of verifyd's own Redis clients answered (a ClusterClient's call):
+// REQUIREs an answer, not an error.
+std::string answered_string(const verifyd::Result<verifyd::ReplyHandle>& result);
 
 // The command line, after the program, of every redis-server the tests start: on `port`
 // of 127.0.0.1 only, in the foreground, without persistence, working in `dir`.

@@ -15,8 +15,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kSyncTimeout = std::chrono::seconds(10);
-constexpr auto kSettleTimeout = std::chrono::seconds(20);
-constexpr auto kPoll = std::chrono::milliseconds(50);
+constexpr auto kSentinelSettleTimeout = std::chrono::seconds(20);
+constexpr auto kSentinelPoll = std::chrono::milliseconds(50);
 
 // Polls `condition` until it holds or `timeout` passes.
 template <typename Condition>
@@ -29,7 +29,7 @@ bool poll_until(Condition condition, std::chrono::milliseconds timeout) {
         if (Clock::now() >= deadline) {
             return false;
         }
-        std::this_thread::sleep_for(kPoll);
+        std::this_thread::sleep_for(kSentinelPoll);
     }
 }
 
@@ -61,7 +61,7 @@ SentinelCluster::SentinelCluster(SentinelClusterOptions options)
     for (size_t sentinel = 0; sentinel < kSentinels; ++sentinel) {
         start_sentinel(sentinel);
     }
-    if (!wait_until_settled(0, replicas, kSettleTimeout)) {
+    if (!wait_until_settled(0, replicas, kSentinelSettleTimeout)) {
         throw std::runtime_error("the sentinels did not agree on the master within 20 s\n" +
                                  logs());
     }

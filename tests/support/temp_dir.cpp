@@ -3,30 +3,51 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
-#include <vector>
 
 namespace verifyd_test {
 
-TempDir::TempDir(const std::string& prefix) {
+namespace {
+
+std::string temporary_base() {
     const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (!mkdtemp(buffer.data())) {
+    return base && *base ? base : "/tmp";
+}
+
+}  // namespace
+
+TempDir::TempDir(const std::string& prefix) {
+    std::string pattern = temporary_base() + "/" + prefix + "-XXXXXX";
+    if (!mkdtemp(pattern.data())) {
         throw std::runtime_error("mkdtemp failed for " + pattern);
     }
-    path_ = buffer.data();
+    path_ = pattern;
 }
 
 TempDir::~TempDir() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
+}
+
+TempFile::TempFile(const std::string& content) {
+    std::string pattern = temporary_base() + "/verifyd-test-XXXXXX";
+    const int fd = mkstemp(pattern.data());
+    if (fd < 0) {
+        throw std::runtime_error("mkstemp failed for " + pattern);
+    }
+    close(fd);
+    path_ = pattern;
+    write_file(path_, content);
+}
+
+TempFile::~TempFile() {
+    std::remove(path_.c_str());
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -35,6 +56,14 @@ void write_file(const std::string& path, const std::string& text) {
     out.close();
     if (!out) {
         throw std::runtime_error("cannot write " + path);
+    }
+}
+
+void replace_file(const std::string& path, const std::string& text) {
+    const std::string staged = path + ".new";
+    write_file(staged, text);
+    if (std::rename(staged.c_str(), path.c_str()) != 0) {
+        throw std::runtime_error("cannot rename " + staged + " to " + path);
     }
 }
 

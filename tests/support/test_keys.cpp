@@ -44,6 +44,12 @@ std::string random_api_key(bool live) {
     return std::string(live ? "sk_live_" : "sk_test_") + random_from(alphanumerics, 40);
 }
 
+verifyd::HashKey hash_key_filled_with(unsigned char byte) {
+    verifyd::HashKey key{};
+    key.fill(byte);
+    return key;
+}
+
 std::string random_hex(size_t bytes) {
     return random_from("0123456789abcdef", bytes * 2);
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "verifyd/config.hpp"
+
 namespace verifyd_test {
 
 // Key names. Accounts: A holds most keys, B is "another account", C has the slow key.
@@ -35,6 +37,9 @@ std::string twilio_account_sid_of(const std::string& account);
 
 // `sk_test_` or `sk_live_` and 40 random characters of [A-Za-z0-9].
 std::string random_api_key(bool live);
+
+// A hash key (VERIFYD_HASH_KEY) whose every byte is `byte`.
+verifyd::HashKey hash_key_filled_with(unsigned char byte);
 
 // `bytes` random bytes as lowercase hex.
 std::string random_hex(size_t bytes);

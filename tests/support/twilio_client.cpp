@@ -31,6 +31,13 @@ TwilioClient as_account(VerifydInstance& v, const std::string& account, const st
     return {v, basic_auth(twilio_account_sid_of(account), v.key(key))};
 }
 
+nlohmann::json created_service(TwilioClient& client, const std::string& form) {
+    HttpResponse created = client.request("POST", "/v2/Services", form);
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    return created.json();
+}
+
 void require_twilio_error(const HttpResponse& response, int status, int code) {
     INFO(response.status << " " << response.body);
     REQUIRE(response.status == status);

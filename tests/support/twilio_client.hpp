@@ -3,6 +3,7 @@
 // error body. Not for: the official SDK's view (tests/twilio/).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "support/verifyd_instance.hpp"
@@ -23,6 +24,9 @@ struct TwilioClient {
 
 // A client of the account `account` with the key named `key` (test_keys.hpp).
 TwilioClient as_account(VerifydInstance& v, const std::string& account, const std::string& key);
+
+// POST /v2/Services with `form`, required to answer 201: the service created.
+nlohmann::json created_service(TwilioClient& client, const std::string& form);
 
 // Twilio's error body, exactly: code, message, more_info, status, and nothing that
 // Twilio's SDKs would read as another format (type, title).

@@ -14,7 +14,7 @@ namespace verifyd_test {
 
 namespace {
 
-constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr auto kVerifydStartTimeout = std::chrono::seconds(10);
 
 // Whether this JSON holds, at any depth, an object whose "message_id" is `id`.
 bool mentions_message(const nlohmann::json& value, const std::string& id) {
@@ -151,7 +151,7 @@ std::pair<std::unique_ptr<Process>, int> VerifydInstance::launch(const std::stri
         }
         process = std::make_unique<Process>(VERIFYD_BINARY, std::vector<std::string>{}, env,
                                             dir_.file(log_name));
-        const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+        const auto deadline = std::chrono::steady_clock::now() + kVerifydStartTimeout;
         while (std::chrono::steady_clock::now() < deadline && process->running()) {
             try {
                 HttpClient probe(listen_port, std::chrono::seconds(2));

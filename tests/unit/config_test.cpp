@@ -1,13 +1,9 @@
 // Covers config.hpp: load_config's defaults, parsing and ConfigErrors (§6), and its parsers.
 #include "verifyd/config.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -15,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "verifyd/crypto.hpp"
 
 using verifyd::Config;
@@ -24,6 +21,7 @@ using verifyd::HashKey;
 using verifyd::ProviderKind;
 using verifyd::RedisEndpoint;
 using verifyd::SendWindow;
+using verifyd_test::TempFile;
 
 namespace {
 
@@ -36,26 +34,6 @@ HashKey counting_key() {
     for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<unsigned char>(i);
     return key;
 }
-
-// A file under /tmp that disappears with the object.
-class TempFile {
-  public:
-    explicit TempFile(const std::string& content) {
-        char name[] = "/tmp/verifyd_config_test_XXXXXX";
-        int fd = mkstemp(name);
-        if (fd < 0) throw std::runtime_error("cannot create a temporary file");
-        close(fd);
-        path_ = name;
-        std::ofstream(path_, std::ios::binary) << content;
-    }
-    ~TempFile() { std::remove(path_.c_str()); }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 EnvLookup lookup(Env env) {
     return [env = std::move(env)](const std::string& name) -> std::optional<std::string> {
@@ -116,7 +94,6 @@ void expect_each_accepted(const TempFile& keys, const std::vector<Case>& cases) 
         CHECK(rejected_variable(with(required(keys), c.variable, c.value)).empty());
     }
 }
-
 }  // namespace
 
 TEST_CASE("with only the hash key and the keys file every setting takes its documented default") {

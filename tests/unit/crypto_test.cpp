@@ -9,18 +9,15 @@
 #include <set>
 #include <string>
 
+#include "support/test_keys.hpp"
+
 using verifyd::HashKey;
+using verifyd_test::hash_key_filled_with;
 
 namespace {
 
 // The 0.001 critical value of the chi-square distribution with 9 degrees of freedom.
 constexpr double kChiSquare9At001 = 27.88;
-
-HashKey key_of(unsigned char fill) {
-    HashKey key{};
-    key.fill(fill);
-    return key;
-}
 
 bool all_digits(const std::string& s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -111,12 +108,12 @@ TEST_CASE("two codes drawn in a row are not always equal") {
 
 TEST_CASE("a code hash is 16 bytes and depends on the key, the id and the code") {
     verifyd::init_crypto();
-    const HashKey key = key_of(0x11);
+    const HashKey key = hash_key_filled_with(0x11);
     const std::string id = "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBB";
     const std::string hash = verifyd::code_hash(key, id, "123456");
     CHECK(hash.size() == 16);
     CHECK(verifyd::code_hash(key, id, "123456") == hash);
-    CHECK(verifyd::code_hash(key_of(0x12), id, "123456") != hash);
+    CHECK(verifyd::code_hash(hash_key_filled_with(0x12), id, "123456") != hash);
     CHECK(verifyd::code_hash(key, "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBC", "123456") !=
           hash);
     CHECK(verifyd::code_hash(key, id, "123457") != hash);
@@ -126,7 +123,7 @@ TEST_CASE("a code hash is 16 bytes and depends on the key, the id and the code")
 
 TEST_CASE("a code hash is keyed BLAKE2b-128 over the purpose label, the id and the code") {
     verifyd::init_crypto();
-    const HashKey key = key_of(0x5a);
+    const HashKey key = hash_key_filled_with(0x5a);
     const std::string id = "vrf_AAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBB";
     const std::string input = std::string("verifyd code") + '\0' + id + '\0' + "042917";
     unsigned char expected[16];
@@ -139,14 +136,15 @@ TEST_CASE("a code hash is keyed BLAKE2b-128 over the purpose label, the id and t
 
 TEST_CASE("moving characters between the id and the code changes the code hash") {
     verifyd::init_crypto();
-    const HashKey key = key_of(0x5a);
+    const HashKey key = hash_key_filled_with(0x5a);
     CHECK(verifyd::code_hash(key, "vrf_ab", "123") != verifyd::code_hash(key, "vrf_ab1", "23"));
     CHECK(verifyd::code_hash(key, "vrf_ab1", "23") != verifyd::code_hash(key, "vrf_ab12", "3"));
 }
 
 TEST_CASE("a code hash is not the unkeyed hash of the code") {
     verifyd::init_crypto();
-    const std::string hash = verifyd::to_hex(verifyd::code_hash(key_of(0), "vrf_x", "123456"));
+    const std::string hash =
+        verifyd::to_hex(verifyd::code_hash(hash_key_filled_with(0), "vrf_x", "123456"));
     CHECK(hash != blake2b_256_hex("123456"));
     CHECK(hash != blake2b_256_hex("vrf_x123456"));
 }
@@ -220,20 +218,20 @@ TEST_CASE(
     "a number tag is 22 URL-safe characters, stable, and differs per account, mode, number "
     "and key") {
     verifyd::init_crypto();
-    const HashKey key = key_of(0x42);
+    const HashKey key = hash_key_filled_with(0x42);
     const std::string tag = verifyd::number_tag(key, "acct_a", false, "+14155552671");
     CHECK(tag.size() == 22);
     CHECK(url_safe(tag));
     CHECK(verifyd::number_tag(key, "acct_a", false, "+14155552671") == tag);
     CHECK(verifyd::number_tag(key, "acct_b", false, "+14155552671") != tag);
     CHECK(verifyd::number_tag(key, "acct_a", false, "+14155552672") != tag);
-    CHECK(verifyd::number_tag(key_of(0x43), "acct_a", false, "+14155552671") != tag);
+    CHECK(verifyd::number_tag(hash_key_filled_with(0x43), "acct_a", false, "+14155552671") != tag);
     CHECK(verifyd::number_tag(key, "acct_a", true, "+14155552671") != tag);
 }
 
 TEST_CASE("moving characters between the account and the number changes the number tag") {
     verifyd::init_crypto();
-    const HashKey key = key_of(0x42);
+    const HashKey key = hash_key_filled_with(0x42);
     CHECK(verifyd::number_tag(key, "acct_a", false, "+14155552671") !=
           verifyd::number_tag(key, "acct_a+", false, "14155552671"));
     CHECK(verifyd::number_tag(key, "acct_a+1", false, "4155552671") !=
@@ -242,7 +240,7 @@ TEST_CASE("moving characters between the account and the number changes the numb
 
 TEST_CASE("a number tag never shows the number") {
     verifyd::init_crypto();
-    const HashKey key = key_of(0x42);
+    const HashKey key = hash_key_filled_with(0x42);
     for (const char* number : {"+14155552671", "+447400123456", "+4915123456789"}) {
         const std::string tag = verifyd::number_tag(key, "acct_a", false, number);
         INFO(number << " -> " << tag);
@@ -284,13 +282,14 @@ TEST_CASE("the derived seal key differs from the hash key and is stable") {
 
 TEST_CASE("the number key opens only with the hash key it was sealed with") {
     verifyd::init_crypto();
-    const HashKey number_key = key_of(0x11);
-    const std::string sealed = verifyd::seal_number_key(key_of(0x22), number_key);
-    CHECK(verifyd::open_number_key(key_of(0x22), sealed) == number_key);
-    CHECK_FALSE(verifyd::open_number_key(key_of(0x23), sealed));
+    const HashKey number_key = hash_key_filled_with(0x11);
+    const std::string sealed = verifyd::seal_number_key(hash_key_filled_with(0x22), number_key);
+    CHECK(verifyd::open_number_key(hash_key_filled_with(0x22), sealed) == number_key);
+    CHECK_FALSE(verifyd::open_number_key(hash_key_filled_with(0x23), sealed));
     std::string tampered = sealed;
     tampered.back() ^= 1;
-    CHECK_FALSE(verifyd::open_number_key(key_of(0x22), tampered));
-    CHECK(verifyd::key_id(key_of(0x22)).size() == 16);
-    CHECK(verifyd::key_id(key_of(0x22)) != verifyd::key_id(key_of(0x23)));
+    CHECK_FALSE(verifyd::open_number_key(hash_key_filled_with(0x22), tampered));
+    CHECK(verifyd::key_id(hash_key_filled_with(0x22)).size() == 16);
+    CHECK(verifyd::key_id(hash_key_filled_with(0x22)) !=
+          verifyd::key_id(hash_key_filled_with(0x23)));
 }

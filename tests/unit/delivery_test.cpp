@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "support/captured_stderr.hpp"
+#include "support/text.hpp"
 #include "verifyd/crypto.hpp"
 
 using nlohmann::json;
@@ -28,14 +29,11 @@ using verifyd::DeliveryOutcome;
 using verifyd::DeliveryResult;
 using verifyd::verify_webhook_signature;
 using verifyd::webhook_signature;
+using verifyd_test::contains;
 
 namespace {
 
 const std::optional<std::string> kNoRetryAfter;
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 
 std::string sent_error(const json& code, const std::string& message) {
     return json{{"success", false}, {"error", {{"code", code}, {"message", message}}}}.dump();

@@ -4,19 +4,15 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/test_keys.hpp"
 #include "verifyd/crypto.hpp"
 
 using verifyd::ApiError;
 using verifyd::Caller;
 using verifyd::ErrorCode;
+using verifyd_test::hash_key_filled_with;
 
 namespace {
-
-verifyd::HashKey key_of(unsigned char byte) {
-    verifyd::HashKey key{};
-    key.fill(byte);
-    return key;
-}
 
 std::string fingerprint(const std::string& path, const std::string& body) {
     return verifyd::request_fingerprint_of("POST", path, {}, body);
@@ -53,7 +49,7 @@ TEST_CASE("a fingerprint ignores white space and key order but not path, query o
 
 TEST_CASE("an Idempotency-Key's name differs per account, mode, endpoint, key and number key") {
     verifyd::init_crypto();
-    const auto number_key = key_of(7);
+    const auto number_key = hash_key_filled_with(7);
     const Caller live{"acct_a", "key_1", 100, false};
     const Caller sandbox{"acct_a", "key_2", 100, true};
     const Caller other{"acct_b", "key_3", 100, false};
@@ -70,7 +66,7 @@ TEST_CASE("an Idempotency-Key's name differs per account, mode, endpoint, key an
     CHECK(name(number_key, other, "/verify/send", "k1") != base);
     CHECK(name(number_key, live, "/verify/check", "k1") != base);
     CHECK(name(number_key, live, "/verify/send", "k2") != base);
-    CHECK(name(key_of(8), live, "/verify/send", "k1") != base);
+    CHECK(name(hash_key_filled_with(8), live, "/verify/send", "k1") != base);
 }
 
 TEST_CASE("every 4xx but 4029 and 4009 is kept; no 5xx is") {

@@ -2,25 +2,24 @@
 #include "verifyd/keys.hpp"
 
 #include <sodium.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "verifyd/crypto.hpp"
 
 using nlohmann::json;
 using verifyd::AuthResult;
 using verifyd::ErrorCode;
 using verifyd::KeyRing;
+using verifyd_test::TempFile;
 
 namespace {
 
@@ -97,26 +96,6 @@ void expect_parse_error(const std::string& text) {
         CHECK(std::string(e.what()).size() > 0);
     }
 }
-
-class TempFile {
-  public:
-    explicit TempFile(const std::string& content) {
-        char name[] = "/tmp/verifyd_keys_test_XXXXXX";
-        int fd = mkstemp(name);
-        if (fd < 0) throw std::runtime_error("cannot create a temporary file");
-        close(fd);
-        path_ = name;
-        std::ofstream(path_, std::ios::binary) << content;
-    }
-    ~TempFile() { std::remove(path_.c_str()); }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
-
 }  // namespace
 
 TEST_CASE("a full keys file is read entry by entry") {

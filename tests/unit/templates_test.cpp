@@ -2,18 +2,19 @@
 // rendering. Not for: which variables a message carries (the API's tests cover that).
 #include "verifyd/templates.hpp"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+#include "support/text.hpp"
+
 using nlohmann::json;
 using verifyd::Templates;
+using verifyd_test::contains;
+using verifyd_test::TempFile;
 
 namespace {
 
@@ -22,10 +23,6 @@ const std::vector<std::string> kBuiltInLocales = {"en", "es", "fr", "de", "pt",
 
 json variables() {
     return {{"code", "004217"}, {"app_name", "Acme Login"}, {"ttl_minutes", 10}};
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
 }
 
 size_t occurrences(const std::string& text, const std::string& part) {
@@ -44,25 +41,6 @@ std::string parse_error(const std::string& text) {
     }
     return "";
 }
-
-// A file in the temporary directory, removed when the test ends.
-class TempFile {
-  public:
-    explicit TempFile(const std::string& content) {
-        char name[] = "/tmp/verifyd_templates_XXXXXX";
-        const int fd = mkstemp(name);
-        if (fd < 0) throw std::runtime_error("mkstemp failed");
-        close(fd);
-        path_ = name;
-        std::ofstream(path_, std::ios::binary) << content;
-    }
-    ~TempFile() { std::remove(path_.c_str()); }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
-
 }  // namespace
 
 TEST_CASE("every built-in locale has the code, the app name and the minutes as placeholders") {
