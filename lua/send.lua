@@ -174,7 +174,7 @@ local function run()
         redis.call('HDEL', number_key, times_field)
     end
 
-    local settings = {c = now_ms, ttl = ttl_s, g = grace_s}
+    local settings = {c = int_text(now_ms), ttl = int_text(ttl_s), g = int_text(grace_s)}
     local fields = {F.status, STATUS.pending}
     local service, twilio_sid, channel = nil, '', nil
     for i = first_field, #ARGV - 1, 2 do
@@ -217,7 +217,7 @@ local function run()
         fields[#fields + 1] = F.previous
         fields[#fields + 1] = previous
     end
-    local lifetime_ms = (ttl_s + grace_s) * 1000
+    local lifetime_ms = int_text((ttl_s + grace_s) * 1000)
     local key = number_key
     if inline then
         redis.call('HSET', number_key, F.current, suffix, unpack(fields))
@@ -227,7 +227,7 @@ local function run()
         redis.call('HSET', key, unpack(fields))
         redis.call('PEXPIRE', key, lifetime_ms)
         redis.call('HSET', number_key, F.current, suffix)
-        redis.call('PEXPIRE', number_key, longest_ms)
+        redis.call('PEXPIRE', number_key, int_text(longest_ms))
     end
 
     local job = job_ref(record_prefix, suffix)

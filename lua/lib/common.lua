@@ -12,6 +12,13 @@ local now_ms = 0
 -- (lib/events.lua): reset by begin_call, so that no call inherits another's.
 local events_stream = nil
 
+-- An integer as text. Every number that a script joins to a string or passes to
+-- redis.call is otherwise formatted as a double ("%.14g", "%.17g"), which costs Redis
+-- two to three times as much: the hot paths (send, the guard) format their integers here.
+local function int_text(n)
+    return string.format('%d', n)
+end
+
 local function begin_call()
     local clock = redis.call('TIME')
     now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)

@@ -14,7 +14,10 @@
 --               which a fine bucket rolls once all its sends have settled
 --   r           the time the target's history was last forgotten
 --   tS, tA      the sums of S and A;  tn, ta  the sums of n and a
---   F           the fine buckets there are, oldest first ("b b …", at most about 11)
+--   B           the fine buckets there are, oldest first: the first one's number, then
+--               each one's distance from the one before ("b d d …", at most about 11),
+--               so that the field stays within the 64 bytes of a value that Redis keeps
+--               in its compact encoding (whole numbers, "F", outgrew it)
 --   c           the oldest coarse bucket that may be there
 --   x           when a send last set the hash's expiry
 -- so that a send reads a few fields, not every bucket.
@@ -47,10 +50,14 @@ local function guard_begin(packed, index_key, account, mode, country)
             block_ms = v[6] * 1000}
         parsed_settings.fine_ms = math.max(1, math.floor(parsed_settings.settle_ms / 10))
         parsed_settings.coarse_ms = math.max(1000, math.floor(parsed_settings.window_ms / 40))
+        parsed_settings.keep_ms = int_text(parsed_settings.window_ms +
+            parsed_settings.settle_ms + parsed_settings.coarse_ms)
         parsed_packed = packed
     end
     guard = parsed_settings
     guard.index, guard.account, guard.mode, guard.country = index_key, account, mode, country
+    guard.bucket_number = math.floor(now_ms / guard.fine_ms)
+    guard.bucket = int_text(guard.bucket_number)
 end
 
 local function guard_target(target, key)
@@ -67,7 +74,7 @@ local function coarse_of(ms)
 end
 
 local function keep_counts(t)
-    redis.call('PEXPIRE', t.key, guard.window_ms + guard.settle_ms + guard.coarse_ms)
+    redis.call('PEXPIRE', t.key, guard.keep_ms)
 end
 
 -- Whether the expiry of `t` was last set more than a coarse bucket ago (field x, read by
@@ -82,12 +89,49 @@ local function number_of(value)
     return tonumber(value) or 0
 end
 
+-- The fine buckets of field B, oldest first.
+local function decode_buckets(text)
+    local buckets, previous = {}, 0
+    for step in string.gmatch(text or '', '%S+') do
+        previous = previous + tonumber(step)
+        buckets[#buckets + 1] = previous
+    end
+    return buckets
+end
+
+local function encode_buckets(buckets)
+    local steps, previous = {}, 0
+    for i, b in ipairs(buckets) do
+        steps[i] = int_text(b - previous)
+        previous = b
+    end
+    return table.concat(steps, ' ')
+end
+
+-- The fine buckets of B and of a field F that a release before B wrote (the two may
+-- share a Redis during a rolling update): every bucket once, oldest first.
+local function merge_buckets(buckets, whole_numbers)
+    local seen = {}
+    for _, b in ipairs(buckets) do
+        seen[b] = true
+    end
+    for b in string.gmatch(whole_numbers, '%S+') do
+        b = tonumber(b)
+        if not seen[b] then
+            seen[b] = true
+            buckets[#buckets + 1] = b
+        end
+    end
+    table.sort(buckets)
+    return buckets
+end
+
 -- Writes the running totals and bucket lists that read_counts keeps in memory.
 local function save_totals(t)
     local c = t.counts
+    t.fine_text = encode_buckets(t.fine)
     redis.call('HSET', t.key, 'tS', c.coarse_settled, 'tA', c.coarse_approved, 'tn',
-        c.fine_sent, 'ta', c.fine_approved, 'F', table.concat(t.fine, ' '),
-        'c', c.oldest_coarse or '')
+        c.fine_sent, 'ta', c.fine_approved, 'B', t.fine_text, 'c', c.oldest_coarse or '')
 end
 
 -- The counts of `t` within the window, from its running totals: a send costs a few
@@ -95,22 +139,29 @@ end
 -- roll into their coarse bucket and coarse buckets older than the window are dropped
 -- here, each once, so that the totals always cover exactly the window.
 local function read_counts(t)
-    local current = fine_of(now_ms)
-    local v = redis.call('HMGET', t.key, 'tS', 'tA', 'tn', 'ta', 'F', 'c', 'x', 'n' .. current)
+    local v = redis.call('HMGET', t.key, 'tS', 'tA', 'tn', 'ta', 'B', 'c', 'x',
+        'n' .. guard.bucket, 'F')
     local c = {coarse_settled = number_of(v[1]), coarse_approved = number_of(v[2]),
         fine_sent = number_of(v[3]), fine_approved = number_of(v[4]),
         oldest_coarse = tonumber(v[6])}
     t.counts, t.fine, t.kept_at, t.current_sent = c, {}, tonumber(v[7]), number_of(v[8])
+    t.fine_text = v[5] or ''
+    local buckets = decode_buckets(v[5])
     local changed = false
+    if v[9] then
+        buckets = merge_buckets(buckets, v[9])
+        redis.call('HDEL', t.key, 'F')
+        changed = true
+    end
     local window_start = coarse_of(now_ms - guard.window_ms)
-    for b in string.gmatch(v[5] or '', '%S+') do
-        b = tonumber(b)
-        if (b + 1) * guard.fine_ms <= now_ms - guard.settle_ms then
+    for _, bucket in ipairs(buckets) do
+        if (bucket + 1) * guard.fine_ms <= now_ms - guard.settle_ms then
+            local b = int_text(bucket)
             local fine = redis.call('HMGET', t.key, 'n' .. b, 'a' .. b)
             local sent, approved = number_of(fine[1]), number_of(fine[2])
             redis.call('HDEL', t.key, 'n' .. b, 'a' .. b)
             c.fine_sent, c.fine_approved = c.fine_sent - sent, c.fine_approved - approved
-            local coarse = coarse_of(b * guard.fine_ms)
+            local coarse = coarse_of(bucket * guard.fine_ms)
             if coarse >= window_start and sent > 0 then
                 redis.call('HINCRBY', t.key, 'S' .. coarse, sent)
                 redis.call('HINCRBY', t.key, 'A' .. coarse, approved)
@@ -120,7 +171,7 @@ local function read_counts(t)
             end
             changed = true
         else
-            t.fine[#t.fine + 1] = b
+            t.fine[#t.fine + 1] = bucket
         end
     end
     while c.oldest_coarse and c.oldest_coarse < window_start do
@@ -144,7 +195,8 @@ end
 -- The fine bucket of the oldest unsettled send of `t` (after read_counts), nil if none.
 local function oldest_pending(t)
     for _, b in ipairs(t.fine) do
-        local fine = redis.call('HMGET', t.key, 'n' .. b, 'a' .. b)
+        local name = int_text(b)
+        local fine = redis.call('HMGET', t.key, 'n' .. name, 'a' .. name)
         if number_of(fine[1]) > number_of(fine[2]) then
             return b
         end
@@ -157,21 +209,23 @@ local function forget_history(t)
     redis.call('DEL', t.key)
     redis.call('HSET', t.key, 'r', now_ms)
     t.counts = {coarse_settled = 0, coarse_approved = 0, fine_sent = 0, fine_approved = 0}
-    t.fine, t.kept_at, t.current_sent = {}, nil, 0
+    t.fine, t.fine_text, t.kept_at, t.current_sent = {}, '', nil, 0
     keep_counts(t)
 end
 
 -- A send counted for `t` now, after read_counts: one write.
 local function count_send(t)
-    local b = fine_of(now_ms)
-    local fields = {'n' .. b, t.current_sent + 1, 'tn', t.counts.fine_sent + 1}
-    if t.fine[#t.fine] ~= b then
-        t.fine[#t.fine + 1] = b
-        fields[#fields + 1], fields[#fields + 2] = 'F', table.concat(t.fine, ' ')
+    local fields = {'n' .. guard.bucket, int_text(t.current_sent + 1), 'tn',
+        int_text(t.counts.fine_sent + 1)}
+    local last, current = t.fine[#t.fine], guard.bucket_number
+    if last ~= current then
+        t.fine[#t.fine + 1] = current
+        t.fine_text = last and t.fine_text .. ' ' .. int_text(current - last) or guard.bucket
+        fields[#fields + 1], fields[#fields + 2] = 'B', t.fine_text
     end
     local expiry_due = counts_expiry_due(t)
     if expiry_due then
-        fields[#fields + 1], fields[#fields + 2] = 'x', now_ms
+        fields[#fields + 1], fields[#fields + 2] = 'x', int_text(now_ms)
     end
     redis.call('HSET', t.key, unpack(fields))
     if expiry_due then

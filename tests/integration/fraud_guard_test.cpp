@@ -451,11 +451,13 @@ TEST_CASE(
     "expire with the window") {
     VerifydInstance v(
         guard_settings({{"VERIFYD_FRAUD_WINDOW", "10"}, {"VERIFYD_FRAUD_MIN_CONVERSION", "0.1"}}));
-    // Busy: 120 sends in one prefix over several seconds, most approved.
+    // Busy: 120 sends in one prefix, most approved, four every 100 ms for over three
+    // settle times (1 s): every fine bucket (a tenth of it) has sends, so the list of
+    // them is as long as it gets.
     for (int i = 0; i < 120; ++i) {
         json sent = v.send_ok(v.key(kTestA), number_of(19, i));
         if (i % 4 != 0) approve(v, sent);
-        if (i % 30 == 29) std::this_thread::sleep_for(milliseconds(1100));
+        if (i % 4 == 3) std::this_thread::sleep_for(milliseconds(100));
     }
     long long busy_bytes = 0;
     int guard_keys = 0;
@@ -463,6 +465,8 @@ TEST_CASE(
         if (key.rfind("g:{", 0) != 0) continue;
         ++guard_keys;
         busy_bytes += v.redis().command({"MEMORY", "USAGE", key}).integer;
+        // Redis's compact encoding, which a field over 64 bytes would end for good.
+        CHECK(v.redis().command({"OBJECT", "ENCODING", key}).str == "listpack");
     }
     // The prefix's counts and the country's.
     CHECK(guard_keys == 2);
@@ -477,4 +481,42 @@ TEST_CASE(
             return true;
         },
         seconds(40)));
+}
+
+TEST_CASE(
+    "fine buckets that the release before listed as whole numbers are taken over by the next "
+    "send and settle as before") {
+    VerifydInstance v(guard_settings());
+    v.send_ok(v.key(kTestA), number_of(20, 0));
+    std::vector<std::string> counts;
+    for (const std::string& key : v.redis().keys())
+        if (key.rfind("g:{", 0) == 0 && v.redis().command({"HEXISTS", key, "tn"}).integer == 1)
+            counts.push_back(key);
+    REQUIRE(counts.size() == 2);  // the prefix's and the country's
+    // Three unsettled sends of a fine bucket (100 ms) five seconds ago, as a release
+    // before this one wrote them: the bucket in field F, the sends in its n field and
+    // in the total.
+    const RedisValue clock = v.redis().command({"TIME"});
+    const long long now_ms =
+        std::stoll(clock.elements[0].str) * 1000 + std::stoll(clock.elements[1].str) / 1000;
+    const std::string old_bucket = std::to_string((now_ms - 5000) / 100);
+    for (const std::string& key : counts) {
+        v.redis().command({"HSET", key, "F", old_bucket, "n" + old_bucket, "3"});
+        v.redis().command({"HINCRBY", key, "tn", "3"});
+    }
+
+    v.send_ok(v.key(kTestA), number_of(20, 1));
+    for (const std::string& key : counts) {
+        INFO(key);
+        CHECK(v.redis().command({"HEXISTS", key, "F"}).integer == 0);
+        CHECK(v.redis().command({"HEXISTS", key, "n" + old_bucket}).integer == 0);
+        const auto total = [&](const char* field) {
+            return std::stoll(v.redis().command({"HGET", key, field}).str);
+        };
+        // The old sends settled into a coarse bucket; this release's two are fine or
+        // settled too, on a slow machine.
+        CHECK(total("tS") >= 3);
+        CHECK(total("tS") + total("tn") == 5);
+        CHECK_FALSE(v.redis().command({"HGET", key, "B"}).str.empty());
+    }
 }
