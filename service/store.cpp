@@ -1,8 +1,7 @@
 // The store's operations: each builds its script's KEYS and ARGV, hands them to a lane
 // and reads the answer; script_error is the one translation of a script's refusal into
-// an ApiError. The outbox's blocking calls use a connection per thread that, while
-// Redis is unreachable, retries with a growing backoff and answers 503 at once in
-// between, so callers never queue behind a dead server.
+// an ApiError. The blocking calls of the background threads: store_blocking.cpp; the
+// guard's, the inbox's, the Twilio services' and the receipts' operations: store_*.cpp.
 #include "verifyd/store.hpp"
 
 #include <hiredis/hiredis.h>
@@ -74,71 +73,7 @@ void add_idempotency(const Idempotency* idempotency, const std::string& tag,
                              std::to_string(idempotency->ttl_seconds)});
 }
 
-// The KEYS and ARGV of lua/delivery/receipt.lua for a receipt about `job`.
-struct ReceiptCall {
-    std::vector<std::string> keys;
-    std::vector<std::string> args;
-};
-
-ReceiptCall receipt_call(const std::string& job, const Receipt& receipt, const char* events) {
-    const RecordRef ref = parse_job_ref(job).value_or(RecordRef{});
-    const PartitionQueues& queues = queues_of(ref.tag);
-    const std::string reason = receipt.status == "failed" && receipt.channel == "whatsapp"
-                                   ? whatsapp_refusal_of(receipt.error_code)
-                                   : std::string();
-    return {{number_key(ref.tag), record_key(ref), queues.delivery, queues.undelivered,
-             queues.delayed, queues.events},
-            {job, receipt.status, receipt.channel, receipt.error_code, reason, events}};
-}
-
-// lua/delivery/receipt.lua's reply; nothing when it is not one.
-std::optional<ReceiptOutcome> read_receipt_outcome(const redisReply* r) {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
-        r->element[0]->type != REDIS_REPLY_STRING)
-        return std::nullopt;
-    ReceiptOutcome outcome;
-    outcome.outcome = reply_string(r->element[0]);
-    if (outcome.outcome == "delivered" && r->elements > 3) {
-        outcome.latency_ms = reply_integer(r->element[1]);
-        outcome.channel = reply_string(r->element[2]);
-        outcome.country = reply_string(r->element[3]);
-    } else if (outcome.outcome == "failed" && r->elements > 2) {
-        outcome.channel = reply_string(r->element[1]);
-        outcome.country = reply_string(r->element[2]);
-    } else if (r->elements > 1) {
-        outcome.detail = reply_string(r->element[1]);
-    }
-    return outcome;
-}
-
 }  // namespace
-
-// The calling thread's blocking connection: to the one Redis, or a cluster client.
-struct Store::Connection {
-    const Store* owner = nullptr;
-    redisContext* context = nullptr;
-    Reconnector reconnector;
-    std::unique_ptr<ClusterClient> cluster;
-
-    ~Connection() { drop(); }
-
-    void drop() {
-        if (context) redisFree(context);
-        context = nullptr;
-    }
-
-    ReplyHandle command(const std::vector<std::string>& args) {
-        CommandArgv command(args);
-        return ReplyHandle(static_cast<redisReply*>(redisCommandArgv(
-            context, command.count(), command.argv.data(), command.lengths.data())));
-    }
-
-    // Connects if there is no connection and the backoff has passed.
-    bool ensure(const RedisEndpoint& endpoint, int timeout_ms) {
-        if (!context) context = reconnector.open(endpoint, timeout_ms);
-        return context != nullptr;
-    }
-};
 
 int redis_lanes_for(int http_threads) {
     return std::max(1, http_threads / 4);
@@ -162,94 +97,6 @@ Store::~Store() {
 
 void Store::stop() {
     router_.stop();
-}
-
-Store::Connection& Store::connection() {
-    thread_local Connection connection;
-    if (connection.owner != this) {
-        connection.drop();
-        connection.owner = this;
-        connection.reconnector = {};
-        connection.cluster.reset();
-    }
-    if (!endpoint_.cluster_seeds.empty() && !connection.cluster)
-        connection.cluster = std::make_unique<ClusterClient>(
-            endpoint_.cluster_seeds, endpoint_, timeout_ms_, ClusterClient::kRetryBudget, metrics_);
-    return connection;
-}
-
-Result<ReplyHandle> Store::command(const std::vector<std::string>& args) {
-    Connection& c = connection();
-    if (c.cluster) return c.cluster->command(std::max(0, command_slot(args)), args);
-    Result<ReplyHandle> result;
-    const bool script = args.size() > 1 && args[0] == "FCALL";
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        if (!c.ensure(endpoint_, timeout_ms_)) break;
-        ReplyHandle reply = c.command(args);
-        if (!reply) {
-            // A broken or timed-out connection may still deliver a stale reply: drop it.
-            c.drop();
-            break;
-        }
-        if (reply->type == REDIS_REPLY_ERROR) {
-            std::string message = reply_string(reply.get());
-            // A new connection loads the library again.
-            if (is_function_missing(message) && attempt == 0) {
-                c.drop();
-                continue;
-            }
-            if (metrics_) metrics_->count_redis_error();
-            result.error = redis_error_reply(script ? args[1] : args[0], message);
-            if (error_needs_new_connection(message)) c.drop();
-            result.value = std::move(reply);
-            return result;
-        }
-        result.value = std::move(reply);
-        return result;
-    }
-    if (metrics_) metrics_->count_redis_error();
-    result.error = store_unavailable();
-    return result;
-}
-
-std::vector<Result<ReplyHandle>> Store::commands(
-    const std::vector<std::vector<std::string>>& list) {
-    Connection& c = connection();
-    if (c.cluster) {
-        std::vector<std::pair<int, std::vector<std::string>>> routed;
-        for (const auto& args : list) routed.emplace_back(std::max(0, command_slot(args)), args);
-        return c.cluster->pipeline(routed);
-    }
-    std::vector<Result<ReplyHandle>> results(list.size());
-    size_t answered = 0;
-    if (c.ensure(endpoint_, timeout_ms_)) {
-        for (const auto& args : list) {
-            CommandArgv command(args);
-            redisAppendCommandArgv(c.context, command.count(), command.argv.data(),
-                                   command.lengths.data());
-        }
-        for (; answered < list.size(); ++answered) {
-            void* raw = nullptr;
-            if (redisGetReply(c.context, &raw) != REDIS_OK || !raw) {
-                c.drop();
-                break;
-            }
-            ReplyHandle reply(static_cast<redisReply*>(raw));
-            if (reply->type == REDIS_REPLY_ERROR) {
-                const std::string message = reply_string(reply.get());
-                const auto& args = list[answered];
-                const bool script = args.size() > 1 && args[0] == "FCALL";
-                results[answered].error = redis_error_reply(script ? args[1] : args[0], message);
-                if (metrics_) metrics_->count_redis_error();
-                // The next connection loads the library again, or finds the new master.
-                if (is_function_missing(message) || error_needs_new_connection(message)) c.drop();
-            }
-            results[answered].value = std::move(reply);
-        }
-    }
-    if (answered < list.size() && metrics_) metrics_->count_redis_error();
-    for (; answered < list.size(); ++answered) results[answered].error = store_unavailable();
-    return results;
 }
 
 void Store::on_every_partition(
@@ -281,14 +128,6 @@ void Store::on_every_partition(
                            if (!result.error) result.value = std::move(gathered->replies);
                            gathered->then(std::move(result));
                        });
-}
-
-Result<ReplyHandle> Store::fcall(const char* script, const std::vector<std::string>& keys,
-                                 const std::vector<std::string>& args) {
-    std::vector<std::string> command_args = {"FCALL", script, std::to_string(keys.size())};
-    command_args.insert(command_args.end(), keys.begin(), keys.end());
-    command_args.insert(command_args.end(), args.begin(), args.end());
-    return command(command_args);
 }
 
 void Store::run_script(const char* script, std::vector<std::string> keys,
@@ -538,50 +377,6 @@ void Store::list_messages(const Caller& caller, const std::string& tag, int limi
              }
              then(std::move(result));
          });
-}
-
-void Store::apply_receipt(const std::string& job, const Receipt& receipt,
-                          Then<ReceiptOutcome> then) {
-    ReceiptCall call = receipt_call(job, receipt, events_flag());
-    run_script("delivery_receipt", std::move(call.keys), call.args, true,
-               [then = std::move(then)](Result<ScriptAnswer> reply) {
-                   // The script answers with a word first, which run_script takes for an
-                   // error: the reply itself is read.
-                   const redisReply* r = reply.value.reply.get();
-                   Result<ReceiptOutcome> result{reply.error, {}};
-                   if (auto outcome = read_receipt_outcome(r)) {
-                       result.error.reset();
-                       result.value = *outcome;
-                   }
-                   then(std::move(result));
-               });
-}
-
-std::optional<ReceiptOutcome> Store::apply_receipt_now(const std::string& job,
-                                                       const Receipt& receipt) {
-    ReceiptCall call = receipt_call(job, receipt, events_flag());
-    auto reply = fcall("delivery_receipt", call.keys, call.args);
-    if (!reply.ok()) return std::nullopt;
-    return read_receipt_outcome(reply.value.get());
-}
-
-void Store::apply_provider_receipt(const std::string& provider_message_id, Receipt receipt,
-                                   Then<ReceiptOutcome> then) {
-    LaneCommand lookup{
-        {"FCALL", "delivery_lookup", "2", provider_message_key(provider_message_id),
-         parked_receipts_key(provider_message_id), receipt.status + " " + receipt.error_code,
-         std::to_string(kParkedReceiptMs)},
-        false};
-    router_.submit(std::move(lookup), [this, receipt = std::move(receipt),
-                                       then = std::move(then)](Result<ReplyHandle> reply) {
-        if (!reply.ok()) return then({reply.error, {}});
-        const redisReply* found = reply.value.get();
-        if (found->type != REDIS_REPLY_ARRAY || found->elements < 2)
-            return then({std::nullopt, ReceiptOutcome{"parked", "", "", "", 0}});
-        Receipt accepted = receipt;
-        accepted.channel = reply_string(found->element[1]);
-        apply_receipt(reply_string(found->element[0]), accepted, then);
-    });
 }
 
 void Store::ping(Then<bool> then) {

@@ -230,7 +230,11 @@ EnvLookup process_environment();
 // Throws ConfigError. Reads VERIFYD_HASH_KEY_FILE through the filesystem.
 Config load_config(const EnvLookup& env);
 
-// Parsers shared with tests and tools; each returns nothing and sets `problem` on error.
+// Parsers shared with tests and tools (service/config_values.cpp); each returns nothing
+// (false) and sets `problem` on error.
+// "host:port" or "[v6]:port"; a missing port is `default_port`, required when that is 0.
+bool parse_host_port(const std::string& text, int default_port, std::string& host, int& port,
+                     std::string& problem);
 std::optional<RedisEndpoint> parse_redis_url(const std::string& url, std::string& problem);
 // Windows as parse_send_limits reads them: "COUNT/SECONDS,COUNT/SECONDS".
 std::string format_send_limits(const std::vector<SendWindow>& windows);
