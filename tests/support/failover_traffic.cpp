@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/test_keys.hpp"
+
 namespace verifyd_test {
 namespace {
 
@@ -37,18 +39,27 @@ HttpResponse retrying(const std::function<HttpResponse()>& request, size_t& retr
     return response;
 }
 
-void require_round_trip(VerifydInstance& v, const std::string& to, bool after_failover) {
+void require_round_trip(VerifydInstance& v, const std::string& to, bool retry_unavailable) {
     const std::string& key = v.key(kTestA);
     size_t retries = 0;
     auto run = [&](const std::function<HttpResponse()>& request) {
-        return after_failover ? retrying(request, retries) : request();
+        return retry_unavailable ? retrying(request, retries) : request();
     };
-    json sent = require_success(run([&] { return v.send(key, {{"to", to}}); }), 201);
+    // A 503 may come after the change was made (a WAIT that fell short): each change
+    // carries an Idempotency-Key, so that its retry answers what it did.
+    const Headers send_key = {{"Idempotency-Key", "round-trip-send-" + random_hex(8)}};
+    const Headers check_key = {{"Idempotency-Key", "round-trip-check-" + random_hex(8)}};
+    json sent = require_success(run([&] {
+                                    return v.post("/verify/send", key, {{"to", to}}, send_key);
+                                }),
+                                201);
     const std::string id = sent["id"];
     json read = require_success(run([&] { return v.get_verification(key, id); }));
     const json::json_pointer code("/template_variables/code");
     REQUIRE(read.contains(code));
-    json checked = require_success(run([&] { return v.check(key, id, read[code]); }));
+    json checked = require_success(run([&] {
+        return v.post("/verify/check", key, {{"id", id}, {"code", read[code]}}, check_key);
+    }));
     CHECK(checked.value("status", "") == "approved");
 }
 

@@ -27,9 +27,11 @@ bool is_unavailable(const HttpResponse& response);
 // HTTP worker's first request may find its connection to the old master gone.
 HttpResponse retrying(const std::function<HttpResponse()>& request, size_t& retries);
 
-// A whole verification: send, read the sandbox code, approve; after a failover each step
-// is retried while it answers 503 (see retrying).
-void require_round_trip(VerifydInstance& v, const std::string& to, bool after_failover = false);
+// A whole verification: send, read the sandbox code, approve. With `retry_unavailable`
+// each step is retried while it answers 503 (see retrying), as a client told to retry
+// does: after a failover, or when a replica is slow to acknowledge a write that must
+// reach it (VERIFYD_REDIS_WAIT_REPLICAS) on a loaded machine.
+void require_round_trip(VerifydInstance& v, const std::string& to, bool retry_unavailable = false);
 
 // Sandbox sends (one number each), and reads and checks of half of them, from a thread of
 // its own, as login flows would go on during a failover. It records every acknowledged verification
