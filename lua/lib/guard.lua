@@ -11,7 +11,7 @@
 --   n<b>, a<b>  sends and approvals of fine bucket b (settle time / 10 wide), while
 --               some of its sends may be unsettled: unsettled = n - a
 --   S<B>, A<B>  settled and approved sends of coarse bucket B (window / 40 wide), into
---               which a fine bucket rolls once all its sends have settled
+--               which a fine bucket rolls once all its sends have settled; A absent for 0
 --   r           the time the target's history was last forgotten
 --   tS, tA      the sums of S and A;  tn, ta  the sums of n and a
 --   B           the fine buckets there are, oldest first: the first one's number, then
@@ -67,6 +67,11 @@ end
 
 local function fine_of(ms)
     return math.floor(ms / guard.fine_ms)
+end
+
+-- The hash field of fine bucket `bucket` for `letter` (n sends, a approvals).
+local function fine_field(letter, bucket)
+    return letter .. int_text(bucket)
 end
 
 local function coarse_of(ms)
@@ -126,12 +131,73 @@ local function merge_buckets(buckets, whole_numbers)
     return buckets
 end
 
+-- The fine buckets of `t` (after read_counts), decoded from B when first asked for: most
+-- sends neither roll a bucket nor start one, and decoding costs a send more than its counts.
+local function fine_buckets(t)
+    if not t.fine then
+        t.fine = decode_buckets(t.fine_text)
+    end
+    return t.fine
+end
+
 -- Writes the running totals and bucket lists that read_counts keeps in memory.
 local function save_totals(t)
     local c = t.counts
-    t.fine_text = encode_buckets(t.fine)
+    t.fine_text = encode_buckets(fine_buckets(t))
     redis.call('HSET', t.key, 'tS', c.coarse_settled, 'tA', c.coarse_approved, 'tn',
         c.fine_sent, 'ta', c.fine_approved, 'B', t.fine_text, 'c', c.oldest_coarse or '')
+end
+
+-- Rolls the fine buckets of `t` whose sends have all settled into their coarse buckets,
+-- taking over first the buckets of a list F (`whole_numbers`, or false) that a release
+-- before B wrote; t.fine then lists the buckets left.
+local function roll_settled(t, c, whole_numbers)
+    local buckets = decode_buckets(t.fine_text)
+    if whole_numbers then
+        buckets = merge_buckets(buckets, whole_numbers)
+        redis.call('HDEL', t.key, 'F')
+    end
+    t.fine = {}
+    local window_start = coarse_of(now_ms - guard.window_ms)
+    for _, bucket in ipairs(buckets) do
+        if (bucket + 1) * guard.fine_ms <= now_ms - guard.settle_ms then
+            local sent_field, approved_field = fine_field('n', bucket), fine_field('a', bucket)
+            local fine = redis.call('HMGET', t.key, sent_field, approved_field)
+            local sent, approved = number_of(fine[1]), number_of(fine[2])
+            redis.call('HDEL', t.key, sent_field, approved_field)
+            c.fine_sent, c.fine_approved = c.fine_sent - sent, c.fine_approved - approved
+            local coarse = coarse_of(bucket * guard.fine_ms)
+            if coarse >= window_start and sent > 0 then
+                redis.call('HINCRBY', t.key, 'S' .. coarse, sent)
+                -- An absent A is 0: a target whose sends nobody approves (the pumped
+                -- kind) keeps half the fields.
+                if approved > 0 then
+                    redis.call('HINCRBY', t.key, 'A' .. coarse, approved)
+                end
+                c.coarse_settled = c.coarse_settled + sent
+                c.coarse_approved = c.coarse_approved + approved
+                c.oldest_coarse = math.min(c.oldest_coarse or coarse, coarse)
+            end
+        else
+            t.fine[#t.fine + 1] = bucket
+        end
+    end
+end
+
+-- Drops the coarse buckets of `t` older than the window from its totals; whether any was.
+local function drop_old_coarse(t, c)
+    local window_start = coarse_of(now_ms - guard.window_ms)
+    local dropped = false
+    while c.oldest_coarse and c.oldest_coarse < window_start do
+        local b = c.oldest_coarse
+        local coarse = redis.call('HMGET', t.key, 'S' .. b, 'A' .. b)
+        redis.call('HDEL', t.key, 'S' .. b, 'A' .. b)
+        c.coarse_settled = c.coarse_settled - number_of(coarse[1])
+        c.coarse_approved = c.coarse_approved - number_of(coarse[2])
+        c.oldest_coarse = c.coarse_settled > 0 and b + 1 or nil
+        dropped = true
+    end
+    return dropped
 end
 
 -- The counts of `t` within the window, from its running totals: a send costs a few
@@ -140,47 +206,23 @@ end
 -- here, each once, so that the totals always cover exactly the window.
 local function read_counts(t)
     local v = redis.call('HMGET', t.key, 'tS', 'tA', 'tn', 'ta', 'B', 'c', 'x',
-        'n' .. guard.bucket, 'F')
+        fine_field('n', guard.bucket_number), 'F')
     local c = {coarse_settled = number_of(v[1]), coarse_approved = number_of(v[2]),
         fine_sent = number_of(v[3]), fine_approved = number_of(v[4]),
         oldest_coarse = tonumber(v[6])}
-    t.counts, t.fine, t.kept_at, t.current_sent = c, {}, tonumber(v[7]), number_of(v[8])
-    t.fine_text = v[5] or ''
-    local buckets = decode_buckets(v[5])
+    t.counts, t.fine, t.kept_at, t.current_sent = c, nil, tonumber(v[7]), number_of(v[8])
+    -- (HMGET answers false, not nil, for a field that does not exist.)
+    t.fine_text, t.current_listed = v[5] or '', v[8] ~= false
+    -- B lists a bucket exactly while its field n<b> exists (count_send writes both, rolling
+    -- removes both), oldest first: only when the oldest has settled is there one to roll,
+    -- or when a list F is left to take over.
+    local oldest = tonumber(string.match(t.fine_text, '^%d+'))
     local changed = false
-    if v[9] then
-        buckets = merge_buckets(buckets, v[9])
-        redis.call('HDEL', t.key, 'F')
+    if v[9] or oldest and (oldest + 1) * guard.fine_ms <= now_ms - guard.settle_ms then
+        roll_settled(t, c, v[9])
         changed = true
     end
-    local window_start = coarse_of(now_ms - guard.window_ms)
-    for _, bucket in ipairs(buckets) do
-        if (bucket + 1) * guard.fine_ms <= now_ms - guard.settle_ms then
-            local b = int_text(bucket)
-            local fine = redis.call('HMGET', t.key, 'n' .. b, 'a' .. b)
-            local sent, approved = number_of(fine[1]), number_of(fine[2])
-            redis.call('HDEL', t.key, 'n' .. b, 'a' .. b)
-            c.fine_sent, c.fine_approved = c.fine_sent - sent, c.fine_approved - approved
-            local coarse = coarse_of(bucket * guard.fine_ms)
-            if coarse >= window_start and sent > 0 then
-                redis.call('HINCRBY', t.key, 'S' .. coarse, sent)
-                redis.call('HINCRBY', t.key, 'A' .. coarse, approved)
-                c.coarse_settled = c.coarse_settled + sent
-                c.coarse_approved = c.coarse_approved + approved
-                c.oldest_coarse = math.min(c.oldest_coarse or coarse, coarse)
-            end
-            changed = true
-        else
-            t.fine[#t.fine + 1] = bucket
-        end
-    end
-    while c.oldest_coarse and c.oldest_coarse < window_start do
-        local b = c.oldest_coarse
-        local coarse = redis.call('HMGET', t.key, 'S' .. b, 'A' .. b)
-        redis.call('HDEL', t.key, 'S' .. b, 'A' .. b)
-        c.coarse_settled = c.coarse_settled - number_of(coarse[1])
-        c.coarse_approved = c.coarse_approved - number_of(coarse[2])
-        c.oldest_coarse = c.coarse_settled > 0 and b + 1 or nil
+    if drop_old_coarse(t, c) then
         changed = true
     end
     if changed then
@@ -194,9 +236,8 @@ end
 
 -- The fine bucket of the oldest unsettled send of `t` (after read_counts), nil if none.
 local function oldest_pending(t)
-    for _, b in ipairs(t.fine) do
-        local name = int_text(b)
-        local fine = redis.call('HMGET', t.key, 'n' .. name, 'a' .. name)
+    for _, b in ipairs(fine_buckets(t)) do
+        local fine = redis.call('HMGET', t.key, fine_field('n', b), fine_field('a', b))
         if number_of(fine[1]) > number_of(fine[2]) then
             return b
         end
@@ -209,18 +250,21 @@ local function forget_history(t)
     redis.call('DEL', t.key)
     redis.call('HSET', t.key, 'r', now_ms)
     t.counts = {coarse_settled = 0, coarse_approved = 0, fine_sent = 0, fine_approved = 0}
-    t.fine, t.fine_text, t.kept_at, t.current_sent = {}, '', nil, 0
+    t.fine, t.fine_text, t.kept_at, t.current_sent, t.current_listed = {}, '', nil, 0, false
     keep_counts(t)
 end
 
 -- A send counted for `t` now, after read_counts: one write.
 local function count_send(t)
-    local fields = {'n' .. guard.bucket, int_text(t.current_sent + 1), 'tn',
+    local current = guard.bucket_number
+    local fields = {fine_field('n', current), int_text(t.current_sent + 1), 'tn',
         int_text(t.counts.fine_sent + 1)}
-    local last, current = t.fine[#t.fine], guard.bucket_number
-    if last ~= current then
-        t.fine[#t.fine + 1] = current
+    if not t.current_listed then
+        local buckets = fine_buckets(t)
+        local last = buckets[#buckets]
+        buckets[#buckets + 1] = current
         t.fine_text = last and t.fine_text .. ' ' .. int_text(current - last) or guard.bucket
+        t.current_listed = true
         fields[#fields + 1], fields[#fields + 2] = 'B', t.fine_text
     end
     local expiry_due = counts_expiry_due(t)
@@ -236,7 +280,7 @@ end
 -- Takes back a send counted for the target whose counts are `key` at `at_ms`, if its
 -- fine bucket is still there (a bucket that settled or was forgotten keeps its count).
 local function uncount_send(key, at_ms)
-    local field = 'n' .. fine_of(at_ms)
+    local field = fine_field('n', fine_of(at_ms))
     if redis.call('HEXISTS', key, field) == 1 then
         redis.call('HINCRBY', key, field, -1)
         redis.call('HINCRBY', key, 'tn', -1)
@@ -252,8 +296,8 @@ local function count_approval(t, sent_ms)
         return
     end
     local fine, coarse = fine_of(sent_ms), coarse_of(sent_ms)
-    if redis.call('HEXISTS', t.key, 'n' .. fine) == 1 then
-        redis.call('HINCRBY', t.key, 'a' .. fine, 1)
+    if redis.call('HEXISTS', t.key, fine_field('n', fine)) == 1 then
+        redis.call('HINCRBY', t.key, fine_field('a', fine), 1)
         redis.call('HINCRBY', t.key, 'ta', 1)
     elseif redis.call('HEXISTS', t.key, 'S' .. coarse) == 1 then
         redis.call('HINCRBY', t.key, 'A' .. coarse, 1)
