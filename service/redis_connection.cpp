@@ -5,8 +5,10 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <optional>
+#include <string_view>
 
 #include "verifyd/log.hpp"
 #include "verifyd/lua_scripts.hpp"
@@ -93,6 +95,47 @@ std::string reply_string(const redisReply* reply) {
 long long reply_integer(const redisReply* reply) {
     if (reply && reply->type == REDIS_REPLY_INTEGER) return reply->integer;
     return std::atoll(reply_string(reply).c_str());
+}
+
+namespace {
+
+// "<marker><n>\r\n", RESP's header of an array or a bulk string.
+void append_header(std::string& out, char marker, size_t n) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out += marker;
+    out.append(digits, end);
+    out += "\r\n";
+}
+
+void append_bulk(std::string& out, std::string_view text) {
+    append_header(out, '$', text.size());
+    out += text;
+    out += "\r\n";
+}
+
+}  // namespace
+
+std::string encode_command(const std::vector<std::string>& args) {
+    const bool fcall = args.size() >= 2 && args[0] == "FCALL";
+    const std::string_view library = lua_library().name;
+    size_t size = 16 + (fcall ? library.size() + 1 : 0);
+    for (const auto& arg : args) size += arg.size() + 16;
+    std::string out;
+    out.reserve(size);
+    append_header(out, '*', args.size());
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (i == 1 && fcall) {
+            append_header(out, '$', library.size() + 1 + args[1].size());
+            out += library;
+            out += '_';
+            out += args[1];
+            out += "\r\n";
+        } else {
+            append_bulk(out, args[i]);
+        }
+    }
+    return out;
 }
 
 CommandArgv::CommandArgv(const std::vector<std::string>& args) {

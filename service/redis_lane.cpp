@@ -230,9 +230,8 @@ struct RedisLane::Impl {
             redisAppendCommandArgv(context, 1, argv, lengths);
             push_in_flight(std::nullopt, Own::Asking);
         }
-        CommandArgv command(pending.command.args);
-        redisAppendCommandArgv(context, command.count(), command.argv.data(),
-                               command.lengths.data());
+        const std::string wire = encode_command(pending.command.args);
+        redisAppendFormattedCommand(context, wire.data(), wire.size());
         if (pending.command.must_replicate && endpoint.wait_replicas > 0) batch_needs_wait = true;
         push_in_flight(std::move(pending), Own::None);
     }

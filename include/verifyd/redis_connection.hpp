@@ -27,6 +27,11 @@ std::string reply_string(const redisReply* reply);
 // A reply's number (integers, or strings holding one); 0 for anything else.
 long long reply_integer(const redisReply* reply);
 
+// The command `args` in Redis's wire format (RESP), FCALL's script named as CommandArgv
+// names it: what the lanes write, many commands a batch, without hiredis formatting each
+// through its own string type.
+std::string encode_command(const std::vector<std::string>& args);
+
 // A command given as strings, as hiredis takes it. FCALL's second argument names a script
 // of lua/ and is sent as that script's function in this release's library.
 struct CommandArgv {
