@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "verifyd/store.hpp"
 
@@ -36,29 +37,65 @@ std::vector<std::string> pause_args(const PauseEntry& entry, const std::string& 
             entry.country, events};
 }
 
+// One send's decision in lua/guard/admit.lua's reply: {0, verdict, target, reason,
+// counted_at, change…}; nullopt for anything else.
+std::optional<GuardVerdict> read_verdict(const redisReply* decision) {
+    if (!decision || decision->type != REDIS_REPLY_ARRAY || decision->elements < 5)
+        return std::nullopt;
+    GuardVerdict verdict;
+    verdict.verdict = reply_string(decision->element[1]);
+    verdict.target = reply_string(decision->element[2]);
+    verdict.reason = reply_string(decision->element[3]);
+    verdict.counted_at_ms = reply_integer(decision->element[4]);
+    for (size_t i = 5; i < decision->elements; ++i)
+        if (auto pause = parse_pause(reply_string(decision->element[i])))
+            verdict.changes.push_back(std::move(*pause));
+    return verdict;
+}
+
 }  // namespace
 
 void Store::admit(const GuardedSend& send, Then<GuardVerdict> then) {
-    const GuardSlot& slot = send.slot;
-    run_script("guard_admit",
-               {slot.safe, slot.pauses, slot.strikes, send.prefix_key, send.country_key,
-                queues_of(slot.tag).pauses, queues_of(slot.tag).events},
-               {send.number_tag, guard_mode_name(send.mode), send.prefix, slot.country,
-                limits_.guard_settings, slot.account, mode_letter(slot.sandbox), events_flag()},
-               false, [then = std::move(then)](Result<ScriptAnswer> reply) {
-                   Result<GuardVerdict> result{reply.error, {}};
-                   if (reply.ok()) {
-                       const redisReply* r = reply.value.answer;
-                       result.value.verdict = reply_string(r->element[1]);
-                       result.value.target = reply_string(r->element[2]);
-                       result.value.reason = reply_string(r->element[3]);
-                       result.value.counted_at_ms = reply_integer(r->element[4]);
-                       for (size_t i = 5; i < r->elements; ++i)
-                           if (auto pause = parse_pause(reply_string(r->element[i])))
-                               result.value.changes.push_back(std::move(*pause));
-                   }
-                   then(std::move(result));
-               });
+    auto batch = admit_batches_.add(send.slot.tag, {send, std::move(then)});
+    if (!batch.empty()) run_admits(std::move(batch));
+}
+
+void Store::run_admits(std::vector<PendingAdmit> batch) {
+    const GuardSlot& slot = batch.front().send.slot;
+    std::vector<std::string> keys = {slot.safe,
+                                     slot.pauses,
+                                     slot.strikes,
+                                     batch.front().send.country_key,
+                                     queues_of(slot.tag).pauses,
+                                     queues_of(slot.tag).events};
+    std::vector<std::string> args = {limits_.guard_settings, slot.account,
+                                     mode_letter(slot.sandbox), slot.country, events_flag()};
+    for (const PendingAdmit& pending : batch) {
+        keys.push_back(pending.send.prefix_key);
+        args.insert(args.end(), {pending.send.number_tag, guard_mode_name(pending.send.mode),
+                                 pending.send.prefix});
+    }
+    auto sends = std::make_shared<std::vector<PendingAdmit>>(std::move(batch));
+    run_script(
+        "guard_admit", std::move(keys), args, false, [this, sends](Result<ScriptAnswer> reply) {
+            // The slot's next call goes out before these sends go on: their own calls
+            // (the send that creates) are written after it in the same batch.
+            std::vector<PendingAdmit> next = admit_batches_.next(sends->front().send.slot.tag);
+            if (!next.empty()) run_admits(std::move(next));
+            const redisReply* r = reply.ok() ? reply.value.answer : nullptr;
+            const bool whole = r && r->elements == sends->size() + 1;
+            for (size_t i = 0; i < sends->size(); ++i) {
+                Result<GuardVerdict> result{reply.error, {}};
+                if (reply.ok()) {
+                    auto verdict = whole ? read_verdict(r->element[i + 1]) : std::nullopt;
+                    if (verdict)
+                        result.value = std::move(*verdict);
+                    else
+                        result.error = make_error(ErrorCode::InternalError);
+                }
+                answer_item((*sends)[i].then, std::move(result));
+            }
+        });
 }
 
 void Store::limit_clients(const GuardedSend& send, bool count, Then<ClientVerdict> then) {

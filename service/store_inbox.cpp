@@ -3,6 +3,7 @@
 // its number's slot (each its own slot under Redis Cluster), answered together.
 #include <hiredis/hiredis.h>
 
+#include <memory>
 #include <mutex>
 
 #include "verifyd/store.hpp"
@@ -31,11 +32,25 @@ struct InboxReads {
 
 void Store::put_inbox(const std::string& account_tag, const RecordRef& message, int64_t created_ms,
                       Then<bool> then) {
-    run_script("inbox_put", {inbox_key(account_tag)},
-               {job_ref(message), std::to_string(created_ms), std::to_string(kInboxSize),
-                std::to_string(inbox_lifetime_ms(limits_.expired_grace))},
-               true, [then = std::move(then)](Result<ScriptAnswer> reply) {
-                   then({reply.error, reply.ok()});
+    auto batch = inbox_batches_.add(account_tag,
+                                    {account_tag, job_ref(message), created_ms, std::move(then)});
+    if (!batch.empty()) run_inbox_puts(std::move(batch));
+}
+
+void Store::run_inbox_puts(std::vector<PendingInboxPut> batch) {
+    std::vector<std::string> args = {std::to_string(kInboxSize),
+                                     std::to_string(inbox_lifetime_ms(limits_.expired_grace))};
+    for (const PendingInboxPut& put : batch) {
+        args.push_back(put.ref);
+        args.push_back(std::to_string(put.created_ms));
+    }
+    auto puts = std::make_shared<std::vector<PendingInboxPut>>(std::move(batch));
+    run_script("inbox_put", {inbox_key(puts->front().account_tag)}, args, true,
+               [this, puts](Result<ScriptAnswer> reply) {
+                   auto next = inbox_batches_.next(puts->front().account_tag);
+                   if (!next.empty()) run_inbox_puts(std::move(next));
+                   for (PendingInboxPut& put : *puts)
+                       answer_item(put.then, Result<bool>{reply.error, reply.ok()});
                });
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "verifyd/call_batches.hpp"
 #include "verifyd/caller.hpp"
 #include "verifyd/config.hpp"
 #include "verifyd/delivery.hpp"
@@ -145,7 +146,9 @@ class Store {
     void apply_provider_receipt(const std::string& provider_message_id, Receipt receipt,
                                 Then<ReceiptOutcome> then);
     // The fraud guard and the client limits (fraud_guard.hpp; no limit counted). admit
-    // judges a send and counts it when admitted; limit_clients judges the send's client
+    // judges a send and counts it when admitted (the sends to one guard slot that arrive
+    // while a decision there is in flight are decided together by the next call, in
+    // their order, as lua/guard/admit.lua says); limit_clients judges the send's client
     // fields and, with `count`, counts them when under their limits; release takes a
     // send back from what counted it (the guard when `counted_at_ms` is not 0; nothing
     // is answered: a failure leaves a count that ends with its window); approve counts
@@ -250,6 +253,23 @@ class Store {
                   std::vector<std::string> keys, std::vector<std::string> args, bool must_replicate,
                   Then<Verification> then);
 
+    // A send waiting for the guard's decision, and a sandbox message for its account's
+    // inbox: each shares a call with the others of its slot (call_batches.hpp).
+    struct PendingAdmit {
+        GuardedSend send;
+        Then<GuardVerdict> then;
+    };
+    struct PendingInboxPut {
+        std::string account_tag;
+        std::string ref;
+        int64_t created_ms;
+        Then<bool> then;
+    };
+    // One call of lua/guard/admit.lua (of lua/inbox/put.lua) for `batch`, of one slot;
+    // once it answers, the slot's next batch goes, if any.
+    void run_admits(std::vector<PendingAdmit> batch);
+    void run_inbox_puts(std::vector<PendingInboxPut> batch);
+
     RedisEndpoint endpoint_;
     int timeout_ms_;
     StoreLimits limits_;
@@ -257,6 +277,9 @@ class Store {
     Metrics* metrics_;
     RedisRouter router_;
     RequestAllowances allowances_;  // on a cluster only
+    // At most 64 a call: enough to share its cost, few enough that no call holds Redis long.
+    CallBatches<PendingAdmit> admit_batches_{64};
+    CallBatches<PendingInboxPut> inbox_batches_{64};
 };
 
 }  // namespace verifyd

@@ -234,37 +234,42 @@ local function read_counts(t)
     return c
 end
 
--- The fine bucket of the oldest unsettled send of `t` (after read_counts), nil if none.
-local function oldest_pending(t)
-    for _, b in ipairs(fine_buckets(t)) do
-        local fine = redis.call('HMGET', t.key, fine_field('n', b), fine_field('a', b))
-        if number_of(fine[1]) > number_of(fine[2]) then
-            return b
-        end
-    end
-    return nil
-end
-
 -- Forgets the sends of `t`: approvals of sends from before now no longer count either.
 local function forget_history(t)
     redis.call('DEL', t.key)
     redis.call('HSET', t.key, 'r', now_ms)
-    t.counts = {coarse_settled = 0, coarse_approved = 0, fine_sent = 0, fine_approved = 0}
+    t.counts = {coarse_settled = 0, coarse_approved = 0, fine_sent = 0, fine_approved = 0,
+        settled = 0, approved = 0, pending = 0}
     t.fine, t.fine_text, t.kept_at, t.current_sent, t.current_listed = {}, '', nil, 0, false
+    t.unwritten, t.list_changed = false, false
     keep_counts(t)
 end
 
--- A send counted for `t` now, after read_counts: one write.
-local function count_send(t)
+-- A send counted for `t` now, after read_counts, in memory: its counts as read_counts
+-- would read them after the send, for the next send of the same call. write_counts
+-- writes them.
+local function add_send(t)
     local current = guard.bucket_number
-    local fields = {fine_field('n', current), int_text(t.current_sent + 1), 'tn',
-        int_text(t.counts.fine_sent + 1)}
     if not t.current_listed then
         local buckets = fine_buckets(t)
         local last = buckets[#buckets]
         buckets[#buckets + 1] = current
         t.fine_text = last and t.fine_text .. ' ' .. int_text(current - last) or guard.bucket
-        t.current_listed = true
+        t.current_listed, t.list_changed = true, true
+    end
+    t.current_sent = t.current_sent + 1
+    t.counts.fine_sent, t.counts.pending = t.counts.fine_sent + 1, t.counts.pending + 1
+    t.unwritten = true
+end
+
+-- Writes the sends add_send counted for `t`, if any: one write.
+local function write_counts(t)
+    if not t.unwritten then
+        return
+    end
+    local fields = {fine_field('n', guard.bucket_number), int_text(t.current_sent), 'tn',
+        int_text(t.counts.fine_sent)}
+    if t.list_changed then
         fields[#fields + 1], fields[#fields + 2] = 'B', t.fine_text
     end
     local expiry_due = counts_expiry_due(t)
@@ -274,7 +279,26 @@ local function count_send(t)
     redis.call('HSET', t.key, unpack(fields))
     if expiry_due then
         keep_counts(t)
+        t.kept_at = now_ms
     end
+    t.unwritten, t.list_changed = false, false
+end
+
+local function count_send(t)
+    add_send(t)
+    write_counts(t)
+end
+
+-- The fine bucket of the oldest unsettled send of `t` (after read_counts), nil if none.
+local function oldest_pending(t)
+    write_counts(t)
+    for _, b in ipairs(fine_buckets(t)) do
+        local fine = redis.call('HMGET', t.key, fine_field('n', b), fine_field('a', b))
+        if number_of(fine[1]) > number_of(fine[2]) then
+            return b
+        end
+    end
+    return nil
 end
 
 -- Takes back a send counted for the target whose counts are `key` at `at_ms`, if its

@@ -4,6 +4,7 @@
 // mode, the safe list, the administration routes and their scope, concurrency across
 // two replicas, and what Redis keeps. Not for: the destination policy (policy_test.cpp)
 // or the parsing of client fields (unit/fraud_guard_test.cpp).
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -417,6 +418,50 @@ TEST_CASE("concurrent sends to one prefix on two replicas cannot pass MAX_PENDIN
     CHECK(created == 10);
     CHECK(paused == kThreads * kEach - 10);
     CHECK(other == 0);
+}
+
+TEST_CASE(
+    "sends to one country that arrive while its guard decision is in flight are decided "
+    "together by the next call, each once") {
+    VerifydInstance v(guard_settings({{"VERIFYD_REDIS_TIMEOUT_MS", "5000"}}));
+    RedisServer& redis = v.redis();
+    redis.log_every_command();
+    // Redis holds every script for the pause: the first send's decision stays in flight
+    // while the others arrive.
+    redis.command({"CLIENT", "PAUSE", "700", "WRITE"});
+    constexpr int kSends = 12;
+    std::atomic<int> created{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kSends; ++i)
+        threads.emplace_back([&, i] {
+            // Two prefixes: a call decides sends to several prefixes of its country.
+            HttpClient client = v.client();
+            if (post_json(client, "/verify/send", v.key(kTestA), {{"to", number_of(30 + i % 2, i)}})
+                    .status == 201)
+                ++created;
+        });
+    for (auto& thread : threads) thread.join();
+    CHECK(created == kSends);
+
+    int decided = 0, calls = 0, most = 0;
+    for (const auto& args : redis.script_calls("guard_admit")) {
+        const int sends = std::stoi(args.at(2)) - 6;  // KEYS: six of the slot's, one a send
+        decided += sends;
+        most = std::max(most, sends);
+        ++calls;
+    }
+    CHECK(decided == kSends);
+    CHECK(most >= 2);
+    CHECK(calls < kSends);
+    // Each send was counted once: the country's counts hold all of them.
+    const std::string country_counts = [&] {
+        for (const std::string& key : redis.keys())
+            if (key.rfind("g:{", 0) == 0 &&
+                redis.command({"HGET", key, "tn"}).str == std::to_string(kSends))
+                return key;
+        return std::string();
+    }();
+    CHECK_FALSE(country_counts.empty());
 }
 
 TEST_CASE("a pause that starts and ends is posted as fraud.paused and fraud.resumed") {

@@ -2,8 +2,10 @@
 // sandbox messages across numbers, newest first, with their states as they move; and
 // GET /sandbox serves the page that shows them, locked down. The page in a real
 // browser: sandbox_browser_test.cpp.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <regex>
+#include <thread>
 
 #include "support/api_checks.hpp"
 #include "support/twilio_client.hpp"
@@ -49,6 +51,40 @@ TEST_CASE(
     require_error(
         v.get("/messages?to=" + us_number(5101).replace(0, 1, "%2B") + "&since=" + sent[0], key),
         400, 4000);
+}
+
+TEST_CASE(
+    "sandbox messages that arrive while their account's inbox put is in flight are put "
+    "together by the next call, each listed once") {
+    VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "5000"}});
+    const std::string key = v.key(kTestA);
+    RedisServer& redis = v.redis();
+    redis.log_every_command();
+    // Redis holds every script for the pause: the first message's put stays in flight
+    // while the others' sends arrive.
+    redis.command({"CLIENT", "PAUSE", "700", "WRITE"});
+    constexpr int kSends = 10;
+    std::vector<std::string> sent(kSends);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kSends; ++i)
+        threads.emplace_back([&, i] {
+            HttpClient client = v.client();
+            HttpResponse r = post_json(client, "/verify/send", key, {{"to", us_number(5301 + i)}});
+            if (r.status == 201) sent[i] = r.json()["data"]["message_id"];
+        });
+    for (auto& thread : threads) thread.join();
+    const auto calls = redis.script_calls("inbox_put");
+
+    std::vector<std::string> listed = ids_of(inbox(v, key));
+    std::sort(listed.begin(), listed.end());
+    std::sort(sent.begin(), sent.end());
+    CHECK(listed == sent);
+    int put = 0;
+    // FCALL, its name, 1, the inbox, its size and lifetime, then a ref and a time per
+    // message (ten of them stay within the 32 arguments the log keeps).
+    for (const auto& args : calls) put += (static_cast<int>(args.size()) - 6) / 2;
+    CHECK(put == kSends);
+    CHECK(calls.size() < static_cast<size_t>(kSends));
 }
 
 TEST_CASE(

@@ -261,6 +261,30 @@ RedisValue RedisServer::command(const std::vector<std::string>& args) const {
     return redis_command(port_, args);
 }
 
+void RedisServer::log_every_command() const {
+    command({"CONFIG", "SET", "slowlog-max-len", "100000"});
+    command({"CONFIG", "SET", "slowlog-log-slower-than", "0"});
+    command({"SLOWLOG", "RESET"});
+}
+
+std::vector<std::vector<std::string>> RedisServer::script_calls(const std::string& script) const {
+    command({"CONFIG", "SET", "slowlog-log-slower-than", "10000"});
+    const std::string suffix = "_" + script;
+    std::vector<std::vector<std::string>> calls;
+    for (const RedisValue& entry : command({"SLOWLOG", "GET", "100000"}).elements) {
+        const auto& logged = entry.elements.at(3).elements;
+        if (logged.size() < 2 || logged[0].str != "FCALL") continue;
+        const std::string& name = logged[1].str;
+        if (name.size() < suffix.size() ||
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            continue;
+        std::vector<std::string> args;
+        for (const RedisValue& arg : logged) args.push_back(arg.str);
+        calls.push_back(std::move(args));
+    }
+    return calls;
+}
+
 std::vector<std::string> RedisServer::keys() const {
     Connection connection(port_, std::chrono::seconds(5));
     std::vector<std::string> keys;

@@ -99,6 +99,13 @@ class RedisServer {
     // XRANGE by TYPE).
     std::vector<RedisEntry> dump() const;
     std::string log() const;
+    // Redis logs every command it runs from now on (its SLOWLOG, with a threshold of 0),
+    // until script_calls reads them.
+    void log_every_command() const;
+    // The calls of a script of lua/ ("guard_admit") that Redis logged since
+    // log_every_command, newest first, each its FCALL's arguments (the first 32), and the
+    // logging stopped.
+    std::vector<std::vector<std::string>> script_calls(const std::string& script) const;
 
   private:
     bool launch();  // launch_redis_server on port_; false when it did not start
