@@ -99,6 +99,12 @@ long long reply_integer(const redisReply* reply) {
 
 namespace {
 
+// FCALL's second argument names a script of lua/: the function it is sent as.
+std::optional<std::string> function_of(const std::vector<std::string>& args) {
+    if (args.size() < 2 || args[0] != "FCALL") return std::nullopt;
+    return lua_function(args[1]);
+}
+
 // "<marker><n>\r\n", RESP's header of an array or a bulk string.
 void append_header(std::string& out, char marker, size_t n) {
     char digits[24];
@@ -117,24 +123,14 @@ void append_bulk(std::string& out, std::string_view text) {
 }  // namespace
 
 std::string encode_command(const std::vector<std::string>& args) {
-    const bool fcall = args.size() >= 2 && args[0] == "FCALL";
-    const std::string_view library = lua_library().name;
-    size_t size = 16 + (fcall ? library.size() + 1 : 0);
+    const std::optional<std::string> function = function_of(args);
+    size_t size = 16 + (function ? function->size() : 0);
     for (const auto& arg : args) size += arg.size() + 16;
     std::string out;
     out.reserve(size);
     append_header(out, '*', args.size());
-    for (size_t i = 0; i < args.size(); ++i) {
-        if (i == 1 && fcall) {
-            append_header(out, '$', library.size() + 1 + args[1].size());
-            out += library;
-            out += '_';
-            out += args[1];
-            out += "\r\n";
-        } else {
-            append_bulk(out, args[i]);
-        }
-    }
+    for (size_t i = 0; i < args.size(); ++i)
+        append_bulk(out, i == 1 && function ? *function : args[i]);
     return out;
 }
 
@@ -143,8 +139,9 @@ CommandArgv::CommandArgv(const std::vector<std::string>& args) {
         argv.push_back(arg.data());
         lengths.push_back(arg.size());
     }
-    if (args.size() < 2 || args[0] != "FCALL") return;
-    function = lua_function(args[1]);
+    auto named = function_of(args);
+    if (!named) return;
+    function = std::move(*named);
     argv[1] = function.data();
     lengths[1] = function.size();
 }
