@@ -1,10 +1,11 @@
-// The pipelined Redis connection of redis_lane.hpp. The lane's thread owns the hiredis
-// context and everything in flight; other threads only append to `handed_over` and wake
-// it. Replies come back in the order commands were written, so the commands in flight
-// are a queue. With VERIFYD_REDIS_WAIT_REPLICAS one WAIT follows the changes written
-// since the last one, and only once that last one has answered (a group commit: while a
-// WAIT blocks the connection, every change that arrives meanwhile shares the next); the
-// changes' replies are held until their WAIT answers.
+// The pipelined Redis connections of redis_lane.hpp and the thread that serves them. The
+// thread owns each lane's hiredis context and everything in flight; other threads only
+// append to a lane's `handed_over` and wake the thread, which polls all its lanes'
+// connections at once. Replies come back in the order commands were written, so the commands in
+// flight are a queue. With VERIFYD_REDIS_WAIT_REPLICAS one WAIT follows the changes written since
+// the last one, and only once that last one has answered (a group commit: while a WAIT blocks the
+// connection, every change that arrives meanwhile shares the next); the changes' replies are held
+// until their WAIT answers.
 //
 // Why not hiredis's async API (redisAsyncContext), which also pipelines: its callbacks
 // are answered one reply at a time with no say over what goes out between them, and the
@@ -18,10 +19,13 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -45,6 +49,61 @@ ApiError not_replicated() {
 
 }  // namespace
 
+struct RedisLaneThread::Impl {
+    int wake = -1;
+
+    std::mutex mutex;
+    std::condition_variable lane_stopped;
+    std::vector<RedisLane::Impl*> lanes;  // the lanes it serves, in the order they came
+    bool woken = false;  // a wake-up is pending: commands or a stop were handed over
+    bool stopping = false;
+
+    // The thread whose loop this is, if any: a callback that calls Redis again (a send's
+    // guard decision, then the send) hands its command over without a lock or a wake-up.
+    static thread_local Impl* current;
+
+    // The thread's alone.
+    std::vector<RedisLane::Impl*> serving;         // `lanes` as of the last look
+    std::vector<RedisLane::Impl*> with_callbacks;  // lanes whose from_callbacks is not empty
+    std::vector<pollfd> polled;
+    std::thread thread;
+
+    Impl() {
+        wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        thread = std::thread([this] { serve(); });
+    }
+
+    ~Impl() {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            stopping = true;
+            wake_up();
+        }
+        thread.join();
+        if (wake >= 0) close(wake);
+    }
+
+    // With the mutex held. One wake-up covers everything handed over until the thread looks.
+    void wake_up() {
+        if (woken) return;
+        woken = true;
+        const uint64_t one = 1;
+        if (write(wake, &one, sizeof one) < 0 && errno != EAGAIN)
+            log_event(LogLevel::Error, "redis lane cannot be woken", {{"errno", errno}});
+    }
+
+    void serve();
+    bool take_handed_over();
+    void poll_lanes();
+    void write_from_callbacks();
+};
+
+thread_local RedisLaneThread::Impl* RedisLaneThread::Impl::current = nullptr;
+
+RedisLaneThread::RedisLaneThread() : impl_(std::make_unique<Impl>()) {}
+
+RedisLaneThread::~RedisLaneThread() = default;
+
 struct RedisLane::Impl {
     struct Pending {
         LaneCommand command;
@@ -63,18 +122,17 @@ struct RedisLane::Impl {
     RedisEndpoint endpoint;
     int timeout_ms;
     Metrics* metrics;
-    int wake = -1;
+    std::shared_ptr<RedisLaneThread> owner;
+    RedisLaneThread::Impl* loop;
 
-    std::mutex mutex;
+    // Under loop->mutex.
     std::vector<Pending> handed_over;
-    bool stopping = false;
+    bool stop_requested = false;
+    bool stopped = false;  // the thread has answered everything and forgotten the lane
 
-    // The lane whose thread this is, if any: a callback that calls Redis again (a send's
-    // guard decision, then the send) hands its command over without a lock or a wake-up.
-    static thread_local Impl* current;
+    // The thread's alone.
     std::vector<Pending> from_callbacks;
-
-    // The lane thread's alone.
+    bool retired = false;  // stopped, as the thread knows it
     redisContext* context = nullptr;
     Reconnector reconnector;
     bool output_pending = false;
@@ -84,30 +142,32 @@ struct RedisLane::Impl {
     std::deque<InFlight> in_flight;
     Clock::time_point front_since{};
     std::vector<std::pair<Pending, ReplyHandle>> awaiting_replicas;
-    std::thread thread;
 
-    Impl(const RedisEndpoint& endpoint_in, int timeout, Metrics* metrics_in)
-        : endpoint(endpoint_in), timeout_ms(timeout), metrics(metrics_in) {
-        wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        thread = std::thread([this] { serve(); });
+    Impl(const RedisEndpoint& endpoint_in, int timeout, Metrics* metrics_in,
+         std::shared_ptr<RedisLaneThread> thread)
+        : endpoint(endpoint_in),
+          timeout_ms(timeout),
+          metrics(metrics_in),
+          owner(thread ? std::move(thread) : std::make_shared<RedisLaneThread>()),
+          loop(owner->impl_.get()) {
+        std::lock_guard<std::mutex> lock(loop->mutex);
+        loop->lanes.push_back(this);
     }
 
-    ~Impl() {
-        stop();
-        if (wake >= 0) close(wake);
-    }
+    ~Impl() { stop(); }
 
     void submit(LaneCommand command, ReplyCallback done) {
-        if (current == this) {
+        if (RedisLaneThread::Impl::current == loop) {
+            if (retired) return answer(done, Result<ReplyHandle>{store_unavailable(), nullptr});
+            if (from_callbacks.empty()) loop->with_callbacks.push_back(this);
             from_callbacks.push_back({std::move(command), std::move(done)});
             return;
         }
         {
-            std::lock_guard<std::mutex> lock(mutex);
-            if (!stopping) {
-                // A non-empty queue has woken the lane already, and it takes all at once.
-                if (handed_over.empty()) notify();
+            std::lock_guard<std::mutex> lock(loop->mutex);
+            if (!stop_requested) {
                 handed_over.push_back({std::move(command), std::move(done)});
+                loop->wake_up();
                 return;
             }
         }
@@ -115,19 +175,27 @@ struct RedisLane::Impl {
     }
 
     void stop() {
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            if (stopping) return;
-            stopping = true;
-            notify();
+        std::unique_lock<std::mutex> lock(loop->mutex);
+        if (!stop_requested) {
+            stop_requested = true;
+            loop->wake_up();
         }
-        if (thread.joinable()) thread.join();
+        loop->lane_stopped.wait(lock, [this] { return stopped; });
     }
 
-    void notify() {
-        const uint64_t one = 1;
-        if (write(wake, &one, sizeof one) < 0 && errno != EAGAIN)
-            log_event(LogLevel::Error, "redis lane cannot be woken", {{"errno", errno}});
+    // On the thread, once the lane is out of its list: everything still to answer is
+    // answered 503, and so is every command a callback hands over from now on.
+    void retire(std::vector<Pending> taken) {
+        retired = true;
+        for (Pending& pending : taken) fail(pending, store_unavailable());
+        drop_connection();
+        while (!from_callbacks.empty()) {
+            auto left = std::move(from_callbacks);
+            from_callbacks.clear();
+            for (Pending& pending : left) fail(pending, store_unavailable());
+        }
+        auto& waiting = loop->with_callbacks;
+        waiting.erase(std::remove(waiting.begin(), waiting.end(), this), waiting.end());
     }
 
     // A callback that throws must not take the lane down with it.
@@ -144,45 +212,12 @@ struct RedisLane::Impl {
         answer(pending.done, Result<ReplyHandle>{std::move(error), nullptr});
     }
 
-    void serve() {
-        current = this;
-        for (;;) {
-            pollfd fds[2] = {{wake, POLLIN, 0}, {-1, 0, 0}};
-            if (context) {
-                fds[1].fd = context->fd;
-                fds[1].events = static_cast<short>(POLLIN | (output_pending ? POLLOUT : 0));
-            }
-            poll(fds, 2, poll_timeout_ms());
-            if (fds[0].revents & POLLIN) {
-                uint64_t count;
-                if (read(wake, &count, sizeof count) < 0 && errno != EAGAIN)
-                    log_event(LogLevel::Error, "redis lane wake-up lost", {{"errno", errno}});
-                if (!take_handed_over()) break;
-            }
-            if (context && output_pending) flush();
-            if (context && (fds[1].revents & (POLLIN | POLLERR | POLLHUP))) receive();
-            expire();
-            write_from_callbacks();
-        }
-        // From here on a callback's command is answered at once (submit while stopping).
-        current = nullptr;
-        drop_connection();
-        while (!from_callbacks.empty()) {
-            auto left = std::move(from_callbacks);
-            from_callbacks.clear();
-            for (Pending& pending : left) fail(pending, store_unavailable());
-        }
-    }
-
-    // The commands the callbacks just answered handed over, written at once; failing
-    // one may hand over more.
+    // The commands the callbacks handed over, written at once.
     void write_from_callbacks() {
-        while (!from_callbacks.empty()) {
-            auto taken = std::move(from_callbacks);
-            from_callbacks.clear();
-            write_batch(taken);
-            if (context && output_pending) flush();
-        }
+        auto taken = std::move(from_callbacks);
+        from_callbacks.clear();
+        write_batch(taken);
+        if (context && output_pending) flush();
     }
 
     // Writes `taken`, connecting first if need be, and the batch's WAIT if it needs one.
@@ -195,23 +230,6 @@ struct RedisLane::Impl {
             write_command(std::move(pending));
         }
         end_batch();
-    }
-
-    // Writes the commands handed over; false once the lane is stopping.
-    bool take_handed_over() {
-        std::vector<Pending> taken;
-        bool stop_now;
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            taken.swap(handed_over);
-            stop_now = stopping;
-        }
-        if (stop_now) {
-            for (Pending& pending : taken) fail(pending, store_unavailable());
-            return false;
-        }
-        write_batch(taken);
-        return true;
     }
 
     bool connect() {
@@ -407,10 +425,93 @@ struct RedisLane::Impl {
     }
 };
 
-thread_local RedisLane::Impl* RedisLane::Impl::current = nullptr;
+void RedisLaneThread::Impl::serve() {
+    // Named for `top -H` and the tests: how many there are is VERIFYD_THREADS / 4, however
+    // many primaries a cluster has.
+    pthread_setname_np(pthread_self(), "redis-lanes");
+    current = this;
+    while (take_handed_over()) poll_lanes();
+    current = nullptr;
+}
 
-RedisLane::RedisLane(const RedisEndpoint& endpoint, int timeout_ms, Metrics* metrics)
-    : impl_(std::make_unique<Impl>(endpoint, timeout_ms, metrics)) {}
+// Writes what other threads handed over and retires the lanes asked to stop; false once
+// the thread is to end (its last lane is gone).
+bool RedisLaneThread::Impl::take_handed_over() {
+    std::vector<std::pair<RedisLane::Impl*, std::vector<RedisLane::Impl::Pending>>> taken;
+    std::vector<std::pair<RedisLane::Impl*, std::vector<RedisLane::Impl::Pending>>> retiring;
+    bool end;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        woken = false;
+        end = stopping;
+        for (auto lane = lanes.begin(); lane != lanes.end();) {
+            auto& into = (*lane)->stop_requested ? retiring : taken;
+            if ((*lane)->stop_requested || !(*lane)->handed_over.empty())
+                into.emplace_back(*lane, std::move((*lane)->handed_over));
+            (*lane)->handed_over.clear();
+            lane = (*lane)->stop_requested ? lanes.erase(lane) : lane + 1;
+        }
+        serving = lanes;
+    }
+    for (auto& [lane, commands] : retiring) {
+        lane->retire(std::move(commands));
+        std::lock_guard<std::mutex> lock(mutex);
+        lane->stopped = true;
+    }
+    if (!retiring.empty()) lane_stopped.notify_all();
+    for (auto& [lane, commands] : taken) {
+        lane->write_batch(commands);
+        if (lane->context && lane->output_pending) lane->flush();
+    }
+    write_from_callbacks();
+    return !end;
+}
+
+// Waits until a lane's connection has something to read or can take what is left to
+// write, a command's time runs out, or another thread hands something over.
+void RedisLaneThread::Impl::poll_lanes() {
+    polled.assign(1, pollfd{wake, POLLIN, 0});
+    int timeout_ms = -1;
+    for (RedisLane::Impl* lane : serving) {
+        pollfd entry{-1, 0, 0};
+        if (lane->context) {
+            entry.fd = lane->context->fd;
+            entry.events = static_cast<short>(POLLIN | (lane->output_pending ? POLLOUT : 0));
+        }
+        polled.push_back(entry);
+        const int lane_timeout = lane->poll_timeout_ms();
+        if (lane_timeout >= 0 && (timeout_ms < 0 || lane_timeout < timeout_ms))
+            timeout_ms = lane_timeout;
+    }
+    poll(polled.data(), polled.size(), timeout_ms);
+    if (polled[0].revents & POLLIN) {
+        uint64_t count;
+        if (read(wake, &count, sizeof count) < 0 && errno != EAGAIN)
+            log_event(LogLevel::Error, "redis lane wake-up lost", {{"errno", errno}});
+    }
+    for (size_t i = 0; i < serving.size(); ++i) {
+        RedisLane::Impl* lane = serving[i];
+        if (lane->context && lane->output_pending) lane->flush();
+        if (lane->context && (polled[i + 1].revents & (POLLIN | POLLERR | POLLHUP)))
+            lane->receive();
+        lane->expire();
+    }
+    write_from_callbacks();
+}
+
+// The commands the callbacks just answered handed over, to any lane of the thread;
+// writing them may answer more callbacks (a lane that cannot connect), which hand over more.
+void RedisLaneThread::Impl::write_from_callbacks() {
+    while (!with_callbacks.empty()) {
+        auto lanes_now = std::move(with_callbacks);
+        with_callbacks.clear();
+        for (RedisLane::Impl* lane : lanes_now) lane->write_from_callbacks();
+    }
+}
+
+RedisLane::RedisLane(const RedisEndpoint& endpoint, int timeout_ms, Metrics* metrics,
+                     std::shared_ptr<RedisLaneThread> thread)
+    : impl_(std::make_unique<Impl>(endpoint, timeout_ms, metrics, std::move(thread))) {}
 
 RedisLane::~RedisLane() = default;
 
@@ -423,7 +524,7 @@ void RedisLane::stop() {
 }
 
 bool RedisLane::is_current_thread() const {
-    return Impl::current == impl_.get();
+    return RedisLaneThread::Impl::current == impl_->loop;
 }
 
 }  // namespace verifyd

@@ -98,6 +98,10 @@ struct RedisRouter::Impl {
     bool cluster = false;
     std::mutex mutex;
     std::shared_ptr<const SlotMap> map;
+    // The threads of the primaries' lanes: lane i of every primary is served by thread i,
+    // so that a primary more adds no thread, and a call a callback makes to another
+    // primary goes out without a wake-up.
+    std::vector<std::shared_ptr<RedisLaneThread>> lane_threads;
     // A primary's lanes, and its metrics (null without metrics).
     struct Node {
         std::vector<std::unique_ptr<RedisLane>> lanes;
@@ -123,6 +127,8 @@ struct RedisRouter::Impl {
                 lanes.push_back(std::make_unique<RedisLane>(endpoint, timeout_ms, metrics));
             return;
         }
+        for (int i = 0; i < lanes_per_node; ++i)
+            lane_threads.push_back(std::make_shared<RedisLaneThread>());
         client = std::make_unique<ClusterClient>(endpoint.cluster_seeds, endpoint, timeout_ms,
                                                  ClusterClient::kRetryBudget, metrics);
         map = std::make_shared<const SlotMap>();
@@ -146,8 +152,8 @@ struct RedisRouter::Impl {
         Node& entry = nodes[node.name()];
         if (entry.lanes.empty()) {
             for (int i = 0; i < lanes_per_node; ++i)
-                entry.lanes.push_back(std::make_unique<RedisLane>(node_endpoint(endpoint, node),
-                                                                  timeout_ms, metrics));
+                entry.lanes.push_back(std::make_unique<RedisLane>(
+                    node_endpoint(endpoint, node), timeout_ms, metrics, lane_threads[i]));
             if (metrics) entry.stats = &metrics->redis_node(node.name());
         }
         return {&pick(entry.lanes), entry.stats};

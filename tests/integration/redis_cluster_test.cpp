@@ -9,6 +9,8 @@
 #include "support/redis_cluster.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -71,6 +73,19 @@ void require_delivered_once(VerifydInstance& v, const std::vector<std::string>& 
     }
 }
 
+// How many threads of process `pid` are named `name`.
+int threads_named(pid_t pid, const std::string& name) {
+    int count = 0;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string thread_name;
+        std::getline(comm, thread_name);
+        count += thread_name == name;
+    }
+    return count;
+}
+
 void require_cluster(bool done, const std::string& what, const RedisCluster& cluster) {
     if (!done) FAIL(what << " in time\n" << cluster.logs());
 }
@@ -128,6 +143,27 @@ TEST_CASE(
                   .value_or(0) > 0);
         CHECK(metric_value(metrics, "verifyd_redis_node_errors_total", node) == 0);
     }
+}
+
+TEST_CASE(
+    "on a Redis Cluster the calls to every primary go out from VERIFYD_THREADS / 4 lane "
+    "threads, not from threads of each primary's own",
+    "[.][cluster]") {
+    RedisCluster cluster;
+    Settings settings = cluster_settings(cluster);
+    settings["VERIFYD_THREADS"] = "8";
+    VerifydInstance v(settings);
+    const std::string key = v.key(kTestA);
+    for (int i = 0; i < 12; ++i) {
+        json sent = v.send_ok(key, us_number(8400 + i));
+        CHECK(require_success(v.check(key, sent["id"], "0000000")).value("status", "") ==
+              "pending");
+    }
+    for (int port : cluster.primary_ports()) {
+        INFO("primary " << port);
+        CHECK(cluster.node_command(cluster.node_of_port(port), {"DBSIZE"}).integer > 0);
+    }
+    CHECK(threads_named(v.process().pid(), "redis-lanes") == 2);
 }
 
 TEST_CASE(
