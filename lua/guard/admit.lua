@@ -29,20 +29,41 @@
 guard_begin(ARGV[1], KEYS[5], ARGV[2], ARGV[3], ARGV[4])
 record_events(KEYS[6], ARGV[5])
 local pauses_key, strikes_key = KEYS[2], KEYS[3]
--- The country's counts, read for the first send judged, counted in memory by each and
--- written once, at the end.
+local sends = #KEYS - 6
+-- The country's counts and each prefix's, read for the first send to them, counted in
+-- memory by each and written once, at the end (sends to one prefix come in bursts, SMS
+-- pumping's above all).
 local country = nil
+local prefixes, prefixes_in_order = {}, {}
+-- Asked once for all the sends: which are on the safe list, and whether the slot has a
+-- pause at all (until a send starts one, no send needs to look up its targets').
+local tags = {}
+for i = 1, sends do
+    tags[i] = ARGV[3 + 3 * i]
+end
+local on_safe_list = redis.call('SMISMEMBER', KEYS[1], unpack(tags))
+local pauses_exist = redis.call('EXISTS', pauses_key) == 1
 
-local function decide(number_tag, mode, prefix_target, prefix_key)
-    if redis.call('SISMEMBER', KEYS[1], number_tag) == 1 then
+local function prefix_of(prefix_target, prefix_key)
+    local prefix = prefixes[prefix_key]
+    if not prefix then
+        prefix = guard_target(prefix_target, prefix_key)
+        read_counts(prefix)
+        prefixes[prefix_key] = prefix
+        prefixes_in_order[#prefixes_in_order + 1] = prefix
+    end
+    return prefix
+end
+
+local function decide(safe, mode, prefix_target, prefix_key)
+    if safe then
         return {0, 'safe', '', '', 0}
     end
     if mode == 'off' then
         return {0, 'off', '', '', 0}
     end
     local enforced = mode == 'on'
-    local prefix = guard_target(prefix_target, prefix_key)
-    read_counts(prefix)
+    local prefix = prefix_of(prefix_target, prefix_key)
     if not country then
         country = guard_target(ARGV[4], KEYS[4])
         read_counts(country)
@@ -50,7 +71,10 @@ local function decide(number_tag, mode, prefix_target, prefix_key)
     local targets = {country, prefix}
     local changes, refusal = {}, nil
 
-    local paused = redis.call('HMGET', pauses_key, country.target, prefix.target)
+    local paused = {false, false}
+    if pauses_exist then
+        paused = redis.call('HMGET', pauses_key, country.target, prefix.target)
+    end
     for i, t in ipairs(targets) do
         local pause = paused[i] and cjson.decode(paused[i])
         if pause and pause_over(pauses_key, t, pause, t.counts) then
@@ -67,6 +91,7 @@ local function decide(number_tag, mode, prefix_target, prefix_key)
             if settled >= least and approved / settled < guard.min_conversion then
                 refusal = start_pause(pauses_key, strikes_key, t, t.counts, 'low_conversion',
                     enforced)
+                pauses_exist = true
                 changes[#changes + 1] = pause_change('started', refusal)
                 break
             end
@@ -76,6 +101,7 @@ local function decide(number_tag, mode, prefix_target, prefix_key)
     if not refusal and prefix.counts.pending >= guard.max_pending then
         refusal = start_pause(pauses_key, strikes_key, prefix, prefix.counts,
             'too_many_pending', enforced)
+        pauses_exist = true
         changes[#changes + 1] = pause_change('started', refusal)
     end
 
@@ -86,7 +112,7 @@ local function decide(number_tag, mode, prefix_target, prefix_key)
         if refusal then
             verdict = 'monitored'
         end
-        count_send(prefix)
+        add_send(prefix)
         add_send(country)
     end
     local decision = {0, verdict, refusal and refusal.target or '',
@@ -98,8 +124,12 @@ local function decide(number_tag, mode, prefix_target, prefix_key)
 end
 
 local reply = {0}
-for i = 1, #KEYS - 6 do
-    reply[#reply + 1] = decide(ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i], KEYS[6 + i])
+for i = 1, sends do
+    reply[#reply + 1] = decide(on_safe_list[i] == 1, ARGV[4 + 3 * i], ARGV[5 + 3 * i],
+        KEYS[6 + i])
+end
+for _, prefix in ipairs(prefixes_in_order) do
+    write_counts(prefix)
 end
 if country then
     write_counts(country)

@@ -213,7 +213,7 @@ local function read_counts(t)
     t.counts, t.fine, t.kept_at, t.current_sent = c, nil, tonumber(v[7]), number_of(v[8])
     -- (HMGET answers false, not nil, for a field that does not exist.)
     t.fine_text, t.current_listed = v[5] or '', v[8] ~= false
-    -- B lists a bucket exactly while its field n<b> exists (count_send writes both, rolling
+    -- B lists a bucket exactly while its field n<b> exists (write_counts writes both, rolling
     -- removes both), oldest first: only when the oldest has settled is there one to roll,
     -- or when a list F is left to take over.
     local oldest = tonumber(string.match(t.fine_text, '^%d+'))
@@ -282,11 +282,6 @@ local function write_counts(t)
         t.kept_at = now_ms
     end
     t.unwritten, t.list_changed = false, false
-end
-
-local function count_send(t)
-    add_send(t)
-    write_counts(t)
 end
 
 -- The fine bucket of the oldest unsettled send of `t` (after read_counts), nil if none.
