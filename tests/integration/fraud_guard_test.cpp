@@ -462,6 +462,43 @@ TEST_CASE(
         return std::string();
     }();
     CHECK_FALSE(country_counts.empty());
+    // And each prefix's counts hold its own sends, read and written once per call.
+    int prefixes_holding_half = 0;
+    for (const std::string& key : redis.keys())
+        if (key.rfind("g:{", 0) == 0 && key != country_counts &&
+            redis.command({"HGET", key, "tn"}).str == std::to_string(kSends / 2))
+            ++prefixes_holding_half;
+    CHECK(prefixes_holding_half == 2);
+}
+
+TEST_CASE(
+    "sends to one prefix decided by one call stop at VERIFYD_FRAUD_MAX_PENDING, as if each "
+    "were decided alone") {
+    VerifydInstance v(
+        guard_settings({{"VERIFYD_FRAUD_MAX_PENDING", "5"}, {"VERIFYD_REDIS_TIMEOUT_MS", "5000"}}));
+    RedisServer& redis = v.redis();
+    redis.log_every_command();
+    redis.command({"CLIENT", "PAUSE", "700", "WRITE"});
+    constexpr int kSends = 9;
+    std::atomic<int> created{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kSends; ++i)
+        threads.emplace_back([&, i] {
+            HttpClient client = v.client();
+            HttpResponse answer =
+                post_json(client, "/verify/send", v.key(kTestA), {{"to", number_of(40, i)}});
+            if (answer.status == 201) ++created;
+            if (answer.status == 403 &&
+                answer.json().value("error", json::object()).value("code", 0) == 4032)
+                ++refused;
+        });
+    for (auto& thread : threads) thread.join();
+    CHECK(created == 5);
+    CHECK(refused == kSends - 5);
+    int most = 0;
+    for (const auto& args : redis.script_calls("guard_admit"))
+        most = std::max(most, std::stoi(args.at(2)) - 6);
+    CHECK(most >= 2);
 }
 
 TEST_CASE("a pause that starts and ends is posted as fraud.paused and fraud.resumed") {
