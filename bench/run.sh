@@ -22,7 +22,7 @@
 #
 # Settings (environment): BENCH_DURATION (seconds per wrk run, default 10),
 # BENCH_SENDS (sends of the memory measurement, default 100000), BENCH_PROFILE (1/0),
-# BENCH_ROUNDS (rounds of the targets' paired runs, step 4b, default 3),
+# BENCH_ROUNDS (rounds of the targets' paired runs, steps 4b and 4c, default 3),
 # BENCH_QUIET_WAIT and BENCH_RETRY_UNTIL (how long to wait for, and re-run after, other
 # work on the machine: below), BENCH_BUILD_DIR (default build-bench), BENCH_RESULTS
 # (default bench/results).
@@ -563,23 +563,26 @@ for node in 1 2 3; do ./scripts/redis.sh stop "$work/cluster-node-$node"; done
 # A VerificationCheck by To through /v2 (form, HTTP Basic, Twilio's resource) against the
 # native check by number (JSON, the envelope): the same two store calls (the number's
 # current verification, then the check) on the same pool of verifications sent through
-# /v2, paired as in 4b. The account SID is §11's: "AC" and the first 32 hex digits of
-# the unkeyed BLAKE2b-256 of the account's name.
+# /v2, paired as in 4b and as many rounds (kind paired-v2-r<N>; the pool is large enough
+# that no verification reaches VERIFYD_MAX_ATTEMPTS over all of them). The account SID is
+# §11's: "AC" and the first 32 hex digits of the unkeyed BLAKE2b-256 of the account's name.
 account_sid=AC$(printf %s acct_bench | b2sum -l 256 | cut -c1-32)
 twilio_auth=$(printf '%s:%s' "$account_sid" "$api_key" | base64 -w0)
 twilio_service=$(curl -sf -u "$account_sid:$api_key" "$verifyd_url/v2/Services" \
     -d FriendlyName=Bench | sed -n 's/.*"sid":"\(VA[0-9a-f]*\)".*/\1/p')
 [ -n "$twilio_service" ] || { log "could not create a /v2 service"; exit 1; }
 take_numbers
-send_pool "$work/twilio" 5000 service="$twilio_service" auth="$twilio_auth"
+send_pool "$work/twilio" $((5000 * rounds)) service="$twilio_service" auth="$twilio_auth"
 cat "$work"/twilio.* >"$work/twilio.numbers"
 [ -s "$work/twilio.numbers" ] || { log "no /v2 verifications for the pool"; exit 1; }
-for ka in 1 0; do
-    measure paired check-by-number 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
-        ids="$work/twilio.numbers" threads="$wrk_threads" to=1
-    measure paired twilio-check 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
-        ids="$work/twilio.numbers" threads="$wrk_threads" to=1 service="$twilio_service" \
-        auth="$twilio_auth"
+for round in $(seq "$rounds"); do
+    for ka in 1 0; do
+        measure "paired-v2-r$round" check-by-number 64 "$ka" "$verifyd_pid" "$verifyd_url" \
+            check.lua ids="$work/twilio.numbers" threads="$wrk_threads" to=1
+        measure "paired-v2-r$round" twilio-check 64 "$ka" "$verifyd_pid" "$verifyd_url" \
+            check.lua ids="$work/twilio.numbers" threads="$wrk_threads" to=1 \
+            service="$twilio_service" auth="$twilio_auth"
+    done
 done
 
 # --- 5. p99 at half the peak rate ----------------------------------------------------------
@@ -737,7 +740,7 @@ idempotency_ratio() {
         'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'
 }
 # ratio_target SCENARIO KEEPALIVE MINIMUM LABEL BASE…: a target row. In each group of
-# paired runs at 64 connections in one connection mode (each round of 4b, and 4c),
+# paired runs at 64 connections in one connection mode (each round of 4b and of 4c),
 # SCENARIO's req/s ÷ the mean of the BASE runs' req/s; the median over the groups.
 ratio_target() {
     local scenario=$1 ka=$2 min=$3 label=$4
@@ -782,7 +785,8 @@ done)
 paired_redis_us() { awk -F'\t' -v s="$1" -v k="$2" \
     '$1 ~ /^paired/ && $2 == s && $3 == 64 && $4 == k {printf "%s%s", (n++ ? "/" : ""), $11}' "$rows"; }
 paired_table=$(awk -F'\t' '$1 ~ /^paired/ {
-    round = ($1 ~ /^paired-r/) ? substr($1, 9) : "-"
+    round = match($1, /-r[0-9]+$/) ? substr($1, RSTART + 2) : "-"
+    if ($1 ~ /^paired-v2-/) round = "v2-" round
     printf "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n",
         round, $2, $3, $4, $5, $6, $7, $10, $11, $12, $14 }' "$rows")
 
@@ -870,6 +874,8 @@ paired_table=$(awk -F'\t' '$1 ~ /^paired/ {
     echo "on this same machine (step 4a; its own check pool of as many verifications), each run"
     echo "right after check and send and divided by them. The three nodes share the cores the"
     echo "single Redis has, so the ratio is the cost of the cluster's routing, not its scale."
+    echo "twilio-check and check-by-number (step 4c, rounds v2-1 to v2-$rounds): a /v2"
+    echo "VerificationCheck by To and the native check by number, back to back on one pool."
     echo
     echo "| target | measured | verdict |"
     echo "|---|---|---|"
