@@ -1,11 +1,11 @@
 // The pipelined Redis connections of redis_lane.hpp and the thread that serves them. The
 // thread owns each lane's hiredis context and everything in flight; other threads only
 // append to a lane's `handed_over` and wake the thread, which polls all its lanes'
-// connections at once. Replies come back in the order commands were written, so the commands in
-// flight are a queue. With VERIFYD_REDIS_WAIT_REPLICAS one WAIT follows the changes written since
-// the last one, and only once that last one has answered (a group commit: while a WAIT blocks the
-// connection, every change that arrives meanwhile shares the next); the changes' replies are held
-// until their WAIT answers.
+// connections at once. Replies come back in the order commands were written, so the
+// commands in flight are a queue. With VERIFYD_REDIS_WAIT_REPLICAS one WAIT follows the
+// changes written since the last one, and only once that last one has answered (a group
+// commit: while a WAIT blocks the connection, every change that arrives meanwhile shares
+// the next); the changes' replies are held until their WAIT answers.
 //
 // Why not hiredis's async API (redisAsyncContext), which also pipelines: its callbacks
 // are answered one reply at a time with no say over what goes out between them, and the
@@ -123,9 +123,8 @@ struct RedisLane::Impl {
     int timeout_ms;
     Metrics* metrics;
     std::shared_ptr<RedisLaneThread> owner;
-    RedisLaneThread::Impl* loop;
 
-    // Under loop->mutex.
+    // Under loop()->mutex.
     std::vector<Pending> handed_over;
     bool stop_requested = false;
     bool stopped = false;  // the thread has answered everything and forgotten the lane
@@ -148,26 +147,27 @@ struct RedisLane::Impl {
         : endpoint(endpoint_in),
           timeout_ms(timeout),
           metrics(metrics_in),
-          owner(thread ? std::move(thread) : std::make_shared<RedisLaneThread>()),
-          loop(owner->impl_.get()) {
-        std::lock_guard<std::mutex> lock(loop->mutex);
-        loop->lanes.push_back(this);
+          owner(thread ? std::move(thread) : std::make_shared<RedisLaneThread>()) {
+        std::lock_guard<std::mutex> lock(loop()->mutex);
+        loop()->lanes.push_back(this);
     }
+
+    RedisLaneThread::Impl* loop() const { return owner->impl_.get(); }
 
     ~Impl() { stop(); }
 
     void submit(LaneCommand command, ReplyCallback done) {
-        if (RedisLaneThread::Impl::current == loop) {
+        if (RedisLaneThread::Impl::current == loop()) {
             if (retired) return answer(done, Result<ReplyHandle>{store_unavailable(), nullptr});
-            if (from_callbacks.empty()) loop->with_callbacks.push_back(this);
+            if (from_callbacks.empty()) loop()->with_callbacks.push_back(this);
             from_callbacks.push_back({std::move(command), std::move(done)});
             return;
         }
         {
-            std::lock_guard<std::mutex> lock(loop->mutex);
+            std::lock_guard<std::mutex> lock(loop()->mutex);
             if (!stop_requested) {
                 handed_over.push_back({std::move(command), std::move(done)});
-                loop->wake_up();
+                loop()->wake_up();
                 return;
             }
         }
@@ -175,12 +175,12 @@ struct RedisLane::Impl {
     }
 
     void stop() {
-        std::unique_lock<std::mutex> lock(loop->mutex);
+        std::unique_lock<std::mutex> lock(loop()->mutex);
         if (!stop_requested) {
             stop_requested = true;
-            loop->wake_up();
+            loop()->wake_up();
         }
-        loop->lane_stopped.wait(lock, [this] { return stopped; });
+        loop()->lane_stopped.wait(lock, [this] { return stopped; });
     }
 
     // On the thread, once the lane is out of its list: everything still to answer is
@@ -194,7 +194,7 @@ struct RedisLane::Impl {
             from_callbacks.clear();
             for (Pending& pending : left) fail(pending, store_unavailable());
         }
-        auto& waiting = loop->with_callbacks;
+        auto& waiting = loop()->with_callbacks;
         waiting.erase(std::remove(waiting.begin(), waiting.end(), this), waiting.end());
     }
 
@@ -524,7 +524,7 @@ void RedisLane::stop() {
 }
 
 bool RedisLane::is_current_thread() const {
-    return RedisLaneThread::Impl::current == impl_->loop;
+    return RedisLaneThread::Impl::current == impl_->loop();
 }
 
 }  // namespace verifyd
