@@ -10,15 +10,31 @@
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local next_number
-local request_headers
+-- Every request is the same but for its number, and every number has the same length:
+-- the request is formatted once in init around the first number, and each request is
+-- its head, its number and its tail. A wrk.format() per request cost the load generator,
+-- on the cores it shares with verifyd, 20.4 µs of CPU a send against 18.8 this way.
+local request_head, request_tail
 local quota, ids_file
 created = 0
 counters = {"created"}
 
 function init(args)
     parse_options(args)
-    request_headers = headers()
     next_number = thread_numbers()
+    local first = next_number()
+    next_number = thread_numbers()
+    local request
+    if options.service then
+        first = first:sub(2)
+        request = wrk.format("POST", "/v2/Services/" .. options.service .. "/Verifications",
+            headers(), "To=%2B" .. first .. "&Channel=sms")
+    else
+        request = wrk.format("POST", "/verify/send", headers(), '{"to": "' .. first .. '"}')
+    end
+    local body_at = request:find("\r\n\r\n", 1, true)
+    local at = request:find(first, body_at, true)
+    request_head, request_tail = request:sub(1, at - 1), request:sub(at + #first)
     quota = tonumber(options.count or "")
     if options.ids then ids_file = assert(io.open(options.ids .. "." .. thread_id, "w")) end
     if not quota and not ids_file then
@@ -28,12 +44,9 @@ function init(args)
 end
 
 function request()
-    if options.service then
-        return wrk.format("POST", "/v2/Services/" .. options.service .. "/Verifications",
-            request_headers, "To=%2B" .. next_number():sub(2) .. "&Channel=sms")
-    end
-    return wrk.format("POST", "/verify/send", request_headers,
-        '{"to": "' .. next_number() .. '"}')
+    local number = next_number()
+    if options.service then number = number:sub(2) end
+    return request_head .. number .. request_tail
 end
 
 function response(status, response_headers, body)

@@ -124,6 +124,78 @@ TEST_CASE("16 concurrent sends with one Idempotency-Key make one verification") 
     CHECK(messages["messages"].size() == 1);
 }
 
+TEST_CASE("concurrent requests with many Idempotency-Keys each get their own key's answer") {
+    VerifydInstance v;
+    // Keys with a history: eight sends created, eight refusals kept.
+    std::vector<std::string> created_ids;
+    for (int i = 0; i < 8; ++i) {
+        const std::string key = "made-" + std::to_string(i);
+        created_ids.push_back(require_success(
+            v.post("/verify/send", v.key(kTestA), {{"to", us_number(32100 + i)}}, with_key(key)),
+            201)["id"]);
+        require_error(v.post("/verify/send", v.key(kTestA), {{"to", "+442071838750"}},
+                             with_key("refused-" + std::to_string(i))),
+                      400, 4001);
+    }
+    // Then, from 48 clients at once, each key again as first sent (replayed), each with
+    // another body (4009, no retry_after), and new keys (created).
+    constexpr int kClients = 48;
+    std::vector<std::future<std::vector<std::string>>> clients;
+    for (int c = 0; c < kClients; ++c) {
+        clients.push_back(std::async(std::launch::async, [&v, &created_ids, c] {
+            HttpClient client = v.client();
+            std::vector<std::string> problems;
+            for (int round = 0; round < 6; ++round) {
+                const int i = (c + round) % 8;
+                const int kind = (c + round) % 4;
+                std::string key = "made-" + std::to_string(i);
+                json body = {{"to", us_number(32100 + i)}};
+                if (kind == 1) body = {{"to", us_number(32200 + i)}};
+                if (kind == 2) key = "new-" + std::to_string(c) + "-" + std::to_string(round);
+                if (kind == 2) body = {{"to", us_number(33000 + c * 10 + round)}};
+                if (kind == 3) key = "refused-" + std::to_string(i);
+                if (kind == 3) body = {{"to", "+442071838750"}};
+                HttpResponse answer = client.request("POST", "/verify/send",
+                                                     {{"Authorization", "Bearer " + v.key(kTestA)},
+                                                      {"Content-Type", "application/json"},
+                                                      {"Idempotency-Key", key}},
+                                                     body.dump());
+                const json parsed = json::parse(answer.body, nullptr, false);
+                const bool again = replayed(answer);
+                bool right = false;
+                if (kind == 0)
+                    right = answer.status == 201 && again &&
+                            parsed["data"]["id"] == created_ids[static_cast<size_t>(i)];
+                if (kind == 1)
+                    right = answer.status == 409 && parsed["error"]["code"] == 4009 &&
+                            !parsed["error"].contains("retry_after");
+                if (kind == 2) right = answer.status == 201 && !again;
+                if (kind == 3)
+                    right = answer.status == 400 && again && parsed["error"]["code"] == 4001;
+                if (!right)
+                    problems.push_back("kind " + std::to_string(kind) + " key " + key + ": " +
+                                       std::to_string(answer.status) + " " + answer.body);
+            }
+            return problems;
+        }));
+    }
+    for (auto& client : clients)
+        for (const std::string& problem : client.get()) FAIL_CHECK(problem);
+    // The new keys each made one verification, the others none.
+    for (int c = 0; c < kClients; ++c)
+        for (int round = 0; round < 6; ++round) {
+            if ((c + round) % 4 != 2) continue;
+            json listed = require_success(v.get(
+                "/messages?to=%2B" + us_number(33000 + c * 10 + round).substr(1), v.key(kTestA)));
+            CHECK(listed["messages"].size() == 1);
+        }
+    for (int i = 0; i < 8; ++i) {
+        json listed = require_success(
+            v.get("/messages?to=%2B" + us_number(32200 + i).substr(1), v.key(kTestA)));
+        CHECK(listed["messages"].empty());
+    }
+}
+
 TEST_CASE("an Idempotency-Key used with another request answers 4009 and changes nothing") {
     VerifydInstance v;
     require_success(
