@@ -144,9 +144,6 @@ Result<std::string> Exchange::tag_of_number(const std::string& to) const {
     return {std::nullopt, number_tag(*number_key, caller.account, caller.sandbox, to)};
 }
 
-// Long enough for a request to go from its claim to its state change (each Redis call
-// bounded by the timeout, a WAIT by its own), short enough that a retry after a crash
-// runs soon.
 // The access log's line, built by hand: it is written for every request.
 void Exchange::log_request(int status, double seconds) const {
     std::string fields = "\"request_id\":";
@@ -170,6 +167,9 @@ void Exchange::log_request(int status, double seconds) const {
     log_fields(LogLevel::Info, "request", fields);
 }
 
+// Long enough for a request to go from its claim to its state change (each Redis call
+// bounded by the timeout, a WAIT by its own), short enough that a retry after a crash
+// runs soon.
 int Exchange::claim_lease_ms() const {
     const ApiSettings& settings = services.settings;
     return 3 * settings.redis_timeout_ms + settings.redis_wait_timeout_ms + 1000;
