@@ -5,6 +5,7 @@
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[3]  the verification's own record o:{p}<tag><suffix>, used once superseded
+--          or when not inline
 -- KEYS[4]  the events stream (lib/events.lua)
 -- KEYS[5]  with an Idempotency-Key: its record r:{p}<tag><name> (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)

@@ -3,11 +3,11 @@
 -- counter.
 --
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
--- KEYS[2]  the number's hash n:{tag} (lib/record.lua)
+-- KEYS[2]  the number's hash n:{p}<tag> (lib/record.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  the most messages to return
--- ARGV[4]  the record key prefix o:{tag}
+-- ARGV[4]  the record key prefix o:{p}<tag>
 -- ARGV[5]  the caller's mode, "s" or "l"
 --
 -- Replies: {0, now_ms, suffix, fields, suffix, fields, …}  one pair per message

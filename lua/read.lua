@@ -4,6 +4,7 @@
 -- KEYS[1]  the API key's request counter (lib/key_limit.lua)
 -- KEYS[2]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[3]  the verification's own record o:{p}<tag><suffix>, used once superseded
+--          or when not inline
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  the verification's suffix

@@ -269,8 +269,6 @@ void load_fraud_settings(const Reader& reader, FraudSettings& fraud) {
     fraud.client_id_limits = read_windows(reader, "VERIFYD_CLIENT_ID_LIMIT", {{10, 3600}});
 }
 
-}  // namespace
-
 void load_listener_settings(const Reader& reader, Config& config) {
     if (auto listen = reader.raw("VERIFYD_LISTEN")) {
         std::string problem;
@@ -295,6 +293,8 @@ void load_listener_settings(const Reader& reader, Config& config) {
     limits.max_connections =
         static_cast<int>(reader.integer("VERIFYD_MAX_CONNECTIONS", 10000, 1, 1000000));
 }
+
+}  // namespace
 
 Config load_config(const EnvLookup& env) {
     Reader reader(env);

@@ -1,7 +1,8 @@
 // The parsers of single setting values, which read no environment: an address, a Redis
 // URL, a hash key and the files that hold one, send windows. config.cpp reads the
-// environment with them; the CLI and the tests use them too. Not for: defaults, ranges,
-// or which variable a value comes from (config.cpp).
+// environment with them; the credentials, the store and the fraud guard, and the tests
+// use them too. Not for: defaults, ranges, or which variable a value comes from
+// (config.cpp).
 #include <algorithm>
 #include <fstream>
 #include <sstream>

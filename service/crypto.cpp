@@ -55,15 +55,6 @@ std::optional<std::string> decode_base64(std::string_view text) {
     return out;
 }
 
-std::string encode_base64(std::string_view bytes) {
-    const int variant = sodium_base64_VARIANT_ORIGINAL;
-    std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
-    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                      bytes.size(), variant);
-    out.resize(out.size() - 1);
-    return out;
-}
-
 void init_crypto() {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }

@@ -17,7 +17,6 @@
 namespace verifyd {
 namespace {
 
-using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kOutboxIdlePollMs = 100;

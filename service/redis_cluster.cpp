@@ -21,8 +21,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A redirect that leads to another redirect this often is a cluster changing faster than
-// it can be followed: the caller hears 503 rather than the client spinning.
+// The pause before a round that must wait (TRYAGAIN, CLUSTERDOWN, a slot with no node):
+// from kFirstPause, doubling up to kLongestPause, within the call's retry budget.
 constexpr auto kFirstPause = std::chrono::milliseconds(10);
 constexpr auto kLongestPause = std::chrono::milliseconds(200);
 

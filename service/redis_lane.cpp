@@ -111,7 +111,7 @@ struct RedisLane::Impl {
         bool resent = false;  // once, after the library was found missing and loaded again
     };
     // A command written and not yet answered: a caller's, or one of the lane's own (the
-    // WAIT of a batch, or a FUNCTION LOAD).
+    // WAIT of a batch, a FUNCTION LOAD, or the ASKING before a redirected command).
     enum class Own { None, Wait, LoadLibrary, Asking };
     struct InFlight {
         std::optional<Pending> pending;

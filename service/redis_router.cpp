@@ -27,8 +27,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A command is sent to another node at most this often (MOVED, ASK), and retried while
-// the cluster is busy (TRYAGAIN, CLUSTERDOWN) for at most this long.
+// A command is retried while the cluster is busy (TRYAGAIN, CLUSTERDOWN) for at most
+// kRetryBudget, after pauses from kFirstRetryPause, doubling; MOVED and ASK are followed
+// at most kMaxClusterRedirects times (redis_slot_map.hpp). The map is read again every
+// kRefreshPeriod.
 constexpr auto kRetryBudget = std::chrono::milliseconds(1000);
 constexpr auto kFirstRetryPause = std::chrono::milliseconds(20);
 constexpr auto kRefreshPeriod = std::chrono::seconds(5);

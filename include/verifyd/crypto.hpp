@@ -48,8 +48,6 @@ std::string random_token(size_t bytes);
 
 // Standard base64 (with or without padding) decoded; nothing when it is not base64.
 std::optional<std::string> decode_base64(std::string_view text);
-// Standard base64 with padding.
-std::string encode_base64(std::string_view bytes);
 
 // `length` random characters of [A-Za-z0-9].
 std::string random_alphanumeric(size_t length);

@@ -19,7 +19,7 @@ namespace verifyd {
 // A state change made at most once per Idempotency-Key (lua/lib/idempotency.lua).
 struct Idempotency {
     std::string name;         // keyed hash of account, mode, endpoint and key
-    std::string fingerprint;  // of the request: path and body as parsed
+    std::string fingerprint;  // of the request: method, path, query and body as parsed
     bool follow = false;      // another request holds the key's claim: only replay
     int ttl_seconds = 0;
 };

@@ -23,8 +23,8 @@ class Metrics {
     void count_error(ErrorCode code);
     void count_redis_error();
     void count_send(bool sandbox, const std::string& channel);
-    // outcome: sent, failed, fallback (WhatsApp gave way to SMS) or dropped (not sent
-    // because the verification ended first).
+    // outcome: sent, delivered (a receipt said so), failed, fallback (WhatsApp gave way to
+    // SMS) or dropped (not sent because the verification ended first).
     void count_delivery(const std::string& provider, const std::string& channel,
                         const std::string& outcome);
     void count_delivery_retry(const std::string& provider, const std::string& channel);

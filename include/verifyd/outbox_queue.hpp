@@ -1,8 +1,10 @@
 // The outbox's Redis work, as named operations like the API's (store.hpp): read the next
 // jobs of a consumer (its own left from before a restart, then new ones, then those a
 // silent consumer held too long), begin a job, finish it, promote the retries whose time
-// has come, and count what is waiting. Every state change is a script of lua/outbox/;
-// this module alone sends the stream commands and reads their replies. Calls block on
+// has come, remember a provider's message id and apply its early receipts, and count what
+// is waiting. Every state change is a script of lua/outbox/ or lua/delivery/ (map.lua,
+// and receipt.lua through the store); this module alone sends the stream commands and
+// reads their replies. Calls block on
 // the calling thread's own connection (delivery threads wait for providers anyway).
 // Not for: delivering (outbox.hpp) or creating jobs (the send script does, with its
 // verification).

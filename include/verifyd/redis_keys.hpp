@@ -64,12 +64,13 @@ struct RecordRef {
 std::optional<RecordRef> parse_record_id(const std::string& id, const char* prefix);
 std::string make_record_id(const char* prefix, const RecordRef& ref);
 
-// The hash of a number (of one account and mode) with its current verification, and the
-// hash a verification moves to once superseded: n:{partition}<tag>, o:{partition}<tag><suffix>.
+// The hash of a number (of one account and mode) with its current verification while
+// inline, and a verification's own hash (once superseded, or from the start when its ttl
+// + grace does not cover the send windows): n:{partition}<tag>, o:{partition}<tag><suffix>.
 std::string number_key(const std::string& tag);
 std::string record_key(const RecordRef& ref);
-// What a superseded record's key starts with: a send passes it, and the script appends
-// the suffix of the verification it supersedes.
+// What a verification's own record key starts with: send.lua and list.lua take it and
+// append a suffix (the new, the superseded or a listed verification's).
 std::string record_key_prefix(const std::string& tag);
 // An API key's request counter for the current minute.
 std::string request_counter_key(const std::string& key_id);
@@ -93,11 +94,11 @@ std::string parked_receipts_key(const std::string& provider_message_id);
 // The lease of the one replica that posts the events.
 constexpr const char* kEventsLease = "q:events:lease";
 
-// The fraud guard (fraud_guard.hpp, lua/lib/guard.lua): one slot g:{tag} per account,
-// mode and country, whose keys are g:{tag}:<name> (name: safe, pauses, strikes, or t: and
-// a target's tag), in the partition of that tag (whose PartitionQueues::pauses index
-// them); and the client limits' slot c:{tag} per account and mode, whose keys are
-// c:{tag}:<field>:<client's tag>.
+// The fraud guard (fraud_guard.hpp, lua/lib/guard.lua): one slot g:{partition}<tag> per
+// account, mode and country, whose keys are g:{partition}<tag>:<name> (name: safe,
+// pauses, strikes, or t: and a target's tag), in the partition of that tag (whose
+// PartitionQueues::pauses index them); and the client limits' slot c:{tag} per account
+// and mode, whose keys are c:{tag}:<field>:<client's tag>.
 std::string guard_key(const std::string& slot_tag, const std::string& name);
 std::string client_key(const std::string& slot_tag, const std::string& field,
                        const std::string& client_tag);

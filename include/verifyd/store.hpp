@@ -75,10 +75,10 @@ struct PauseEntry {
     std::string country, target;
 };
 
-// What a receipt did (lua/delivery/receipt.lua).
 // How long a receipt for a provider id not known yet is kept for its message.
 constexpr int kParkedReceiptMs = 10 * 60 * 1000;
 
+// What a receipt did (lua/delivery/receipt.lua).
 struct ReceiptOutcome {
     std::string outcome;  // delivered, failed, fallback, ignored, unknown or parked
     std::string detail;   // ignored: why; fallback: the reason
@@ -105,8 +105,8 @@ int redis_lanes_for(int http_threads);
 
 class Store {
   public:
-    // `lanes`: pipelined connections for the API's calls (per primary on a cluster), each
-    // with a thread of its own.
+    // `lanes`: pipelined connections for the API's calls, each with a thread of its own; on
+    // a cluster, lanes per primary, lane i of every primary sharing one thread.
     Store(RedisEndpoint endpoint, int timeout_ms, StoreLimits limits, int lanes, Metrics* metrics);
     ~Store();
 

@@ -43,7 +43,7 @@ struct Verification {
     int64_t delivered_at_ms = 0;  // 0 = not delivered
     // The Twilio face's (§11), empty for a native send: the service it was sent in and
     // its VE sid, each without its two letters, and the VE sid's send attempts as
-    // lib/record.lua's F.send_attempts spells them (twilio.hpp reads them).
+    // lib/record.lua's F.send_attempts spells them (twilio_verifications.cpp reads them).
     std::string service_sid;
     std::string twilio_sid;
     std::string send_attempts;
@@ -58,9 +58,9 @@ struct NewVerification {
     std::string sealed_code;  // live sends only: the code sealed for the outbox
     // When the fraud guard counted the send (its approval counts too); 0 = it did not.
     int64_t guarded_at_ms = 0;
-    // A refusal decided before the send (the fraud guard's or a client limit's, as
-    // {code, retry_after, detail}): the send creates nothing and only records it under
-    // its Idempotency-Key, unless an answer is recorded there already.
+    // A refusal decided before the send (the fraud guard's or a client limit's), as
+    // "code retry_after detail" (send.lua's ARGV[13]): the send creates nothing and only
+    // records it under its Idempotency-Key, unless an answer is recorded there already.
     std::string refusal;
 };
 

@@ -7,6 +7,7 @@
 --
 -- KEYS[1]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
+--          or when not inline
 -- KEYS[3]  the due index
 -- KEYS[4]  the delivery stream
 -- KEYS[5]  the undelivered index

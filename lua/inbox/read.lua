@@ -3,6 +3,7 @@
 --
 -- KEYS[1]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[2]  the verification's own record o:{p}<tag><suffix>, used once superseded
+--          or when not inline
 -- ARGV[1]  the caller's account   ARGV[2]  the suffix   ARGV[3]  the caller's mode, s or l
 --
 -- Replies: {0, now_ms, fields}  fields: field/value pairs (lib/record.lua readable_fields)

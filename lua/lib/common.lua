@@ -3,8 +3,9 @@
 -- Redis loads the library; each function starts with begin_call.
 --
 -- Time is Redis's own clock, so every replica of verifyd agrees on it. Replies of
--- every script that can refuse: {0, ...} on success, or {error_code, retry_after}
--- where error_code is one of the API's codes (4029, 4040, 4041, 4042, 4043, 4044).
+-- every script that can refuse: {0, ...} on success, or {error_code, ...} where
+-- error_code is one of the API's codes (4000, 4009, 4029, 4032, 4040–4045), with
+-- retry_after second when it has one.
 
 -- The time of the call being run: set by begin_call, read by every function of the library.
 local now_ms = 0

@@ -1,6 +1,6 @@
 -- delivery: the moves of a live message's delivery that several scripts make (the
 -- outbox's finish, a provider's receipt, the fallback timer): closing it, and taking a
--- WhatsApp message to SMS. Part of the function library, after lib/events.lua. Every
+-- WhatsApp message to SMS. Part of the function library, after lib/guard.lua. Every
 -- move records its message.status event.
 --
 -- A message's delivery status (F.delivery) only moves forward: queued → sent →

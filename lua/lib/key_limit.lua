@@ -1,4 +1,4 @@
--- key_limit: part of the function library (cmake/embed_lua.cmake), after record.
+-- key_limit: part of the function library (cmake/embed_lua.cmake), after lib/delivery.lua.
 --
 -- Every API script (lua/*.lua) takes KEYS[1] = the calling API key's request counter and
 -- ARGV[1] = that key's requests per minute, and refuses with {4029, retry_after}

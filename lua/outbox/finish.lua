@@ -4,6 +4,7 @@
 --
 -- KEYS[1]  the number's hash n:{p}<tag> (lib/record.lua)
 -- KEYS[2]  the verification's own record o:<job>, used once superseded
+--          or when not inline
 -- KEYS[3]  the delivery stream
 -- KEYS[4]  the undelivered index
 -- KEYS[5]  the delayed jobs, a sorted set of jobs by the time they are due

@@ -1,5 +1,5 @@
 -- services verification: the index from a VE sid of the Twilio face to the tag of its
--- number, whose hash n:{tag} holds the verification (lib/record.lua). The sid keeps its
+-- number, whose hash n:{p}<tag> holds the verification (lib/record.lua). The sid keeps its
 -- number across resends in its service, so the entry does too; each send puts it again
 -- for the new code's lifetime.
 --

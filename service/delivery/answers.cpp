@@ -18,8 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-// Codes live at most an hour, so a longer wait is as good as a day; the cap also keeps
-// the outbox's millisecond arithmetic far from overflow.
+// Codes live at most a day (VERIFYD_CODE_TTL ≤ 86400), so a longer wait is never useful;
+// the cap also keeps the outbox's millisecond arithmetic far from overflow.
 constexpr int kMaxRetryAfterSeconds = 86400;
 constexpr size_t kMaxErrorTextBytes = 300;
 

@@ -74,8 +74,8 @@ HttpAnswer HttpClient::post(const std::string& url, const std::vector<std::strin
                             const std::string& body) {
     HttpAnswer answer;
     curl_slist* list = nullptr;
-    // "Expect:" off: waiting for 100 Continue would only add a round trip.
     for (const std::string& header : headers) list = curl_slist_append(list, header.c_str());
+    // "Expect:" off: waiting for 100 Continue would only add a round trip.
     list = curl_slist_append(list, "Expect:");
     curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, list);

@@ -1,6 +1,7 @@
 // GET /sandbox and its files (§13): the sandbox inbox page, built into the binary, sent
 // with a Content-Security-Policy that allows nothing but its own script, style and
 // requests to this origin, and never inside a frame. 404 when VERIFYD_SANDBOX_UI=off.
+// Also inbox_slot, the tag of an account's inbox, which send.cpp and messages.cpp share.
 #include "service/http/handlers.hpp"
 #include "verifyd/crypto.hpp"
 #include "verifyd/sandbox_page.hpp"
