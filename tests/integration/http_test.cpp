@@ -92,7 +92,7 @@ TEST_CASE("a body over 1 MiB is refused with 413 and the service goes on") {
     require_refused_by_http_layer(v, v.post_raw("/verify/send", v.key(kTestA), body), 413);
 }
 
-TEST_CASE("a body under 16 KiB is accepted whatever its size") {
+TEST_CASE("a body of up to 16 KiB, the limit itself included, is accepted") {
     VerifydInstance v;
     std::string body = "{\"to\": \"" + us_number(10001) + "\"" + std::string(12 * 1024, ' ') + "}";
     require_success(v.post_raw("/verify/send", v.key(kTestA), body), 201);

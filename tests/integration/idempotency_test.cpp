@@ -1,6 +1,6 @@
 // Idempotency-Key on send, check and cancel (§9): a retry gets the first answer and runs
-// nothing again; a reused key, or one still in flight, answers 4009; 5xx and 4029 are
-// never kept; an answer lost to a WAIT that fell short is the retry's answer.
+// nothing again; a reused key, or one still in flight, answers 4009; a 503 is never kept:
+// an answer lost to a WAIT that fell short is the retry's answer (4029: the unit tests).
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -28,7 +28,7 @@ bool replayed(const HttpResponse& response) {
     return response.header("Idempotent-Replayed").value_or("") == "true";
 }
 
-// Keys that the log provider delivered: one line per delivered message.
+// How many of the log provider's delivery lines (those with "variables") name `message_id`.
 size_t deliveries_logged(const VerifydInstance& v, const std::string& message_id) {
     const std::string log = v.log();
     size_t count = 0;

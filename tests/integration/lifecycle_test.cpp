@@ -94,10 +94,11 @@ size_t count_lines(const std::string& log, const std::string& level, const std::
     return count;
 }
 
-// Polls verifyd's log until it has at least `count` error lines saying "not reloaded".
-bool wait_for_refusals(VerifydInstance& v, size_t count, milliseconds timeout) {
+// Polls verifyd's log until it has at least `count` lines at `level` saying `words`.
+bool wait_for_lines(VerifydInstance& v, const std::string& level, const std::string& words,
+                    size_t count, milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
-    while (count_lines(v.log(), "error", "not reloaded") < count) {
+    while (count_lines(v.log(), level, words) < count) {
         if (Clock::now() >= deadline) {
             return false;
         }
@@ -346,7 +347,7 @@ TEST_CASE(
     SECTION("not JSON, noticed on disk") {
         replace_file(path, "{\"keys\": [ this is not JSON");
         INFO(v.log());
-        CHECK(wait_for_refusals(v, 1, kReloadTimeout));
+        CHECK(wait_for_lines(v, "error", "not reloaded", 1, kReloadTimeout));
         require_success(list_messages(v, keys.key(kTestA)));
     }
     SECTION("an entry without hash, announced by SIGHUP") {
@@ -357,7 +358,7 @@ TEST_CASE(
                      keys_file_without(keys, kTestA, {key_entry("key_added", added), hashless}));
         v.process().send_signal(SIGHUP);
         INFO(v.log());
-        CHECK(wait_for_refusals(v, 1, kReloadTimeout));
+        CHECK(wait_for_lines(v, "error", "not reloaded", 1, kReloadTimeout));
         require_success(list_messages(v, keys.key(kTestA)));
         require_error(list_messages(v, added), 401, 4011);
     }
@@ -393,8 +394,8 @@ TEST_CASE(
     const std::string pending_code = v.sandbox_code(key, pending["id"]);
 
     replace_file(path, random_hex(32) + "\n");
-    // No answer tells when the new key is in force; the reload is due within this bound.
-    std::this_thread::sleep_for(kReloadTimeout);
+    // The reload's log line is written once the new key is in force.
+    REQUIRE(wait_for_lines(v, "info", "credentials reloaded", 1, seconds(10)));
 
     json fresh = v.send_ok(key, us_number(8202));
     const std::string code = v.sandbox_code(key, fresh["id"]);

@@ -324,7 +324,7 @@ TEST_CASE("the webhook provider's receipts, signed like verifyd's webhook, move 
     json delivery = delivery_of(v, kLiveA, sent["id"]);
     CHECK(delivery.value("status", "") == "delivered");
     CHECK(json_at(delivery, "/delivered_at").is_string());
-    // Another account's or an unknown message id changes nothing and answers 200.
+    // An unknown message id changes nothing and answers 200.
     json unknown = body;
     unknown["message_id"] = "msg_unknown";
     CHECK(require_success(post_delivery_receipt(v.port(), secret, unknown)).value("outcome", "") ==

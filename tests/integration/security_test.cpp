@@ -1,6 +1,6 @@
-// Codes at rest and in logs (§5.4, §8): a live code exists only as a keyed hash in Redis,
-// appears in no log line but the log provider's delivery, and no phone number appears in
-// a Redis key name.
+// Codes at rest and in logs (§5.4, §8): a live code is never in Redis in plaintext (a keyed
+// hash, and sealed until delivered), appears in no log line but the log provider's delivery, and no
+// phone number appears in a Redis key name.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>

@@ -33,10 +33,10 @@ std::string log_tail(const std::string& log, size_t lines = 30);
 // awaited and the end of verifyd's log. Only inside a running test case.
 void require_done(bool done, const VerifydInstance& v, const std::string& what);
 
-// data of GET /messages/{message_id} (throws when it does not answer 200).
 // data.delivery of GET /verify/{id}, read with the key named `key_name` (test_keys.hpp).
 nlohmann::json delivery_of(VerifydInstance& v, const std::string& key_name, const std::string& id);
 
+// data of GET /messages/{message_id} (throws when it does not answer 200).
 nlohmann::json read_message(VerifydInstance& v, const std::string& api_key,
                             const std::string& message_id);
 // Polls GET /messages/{message_id} until `status`; returns the last status seen.

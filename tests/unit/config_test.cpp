@@ -181,7 +181,9 @@ TEST_CASE("the previous hash key file may be absent or empty, but not malformed"
           "VERIFYD_HASH_KEY_PREVIOUS_FILE");
 }
 
-TEST_CASE("every setting is read from its variable when set") {
+TEST_CASE(
+    "the core settings (listen, threads, Redis, codes, limits, countries, app name, provider) are "
+    "read from their variables") {
     TempFile keys("{\"keys\": []}");
     Env env = required(keys);
     env["VERIFYD_LISTEN"] = "127.0.0.1:9000";

@@ -1,5 +1,7 @@
 // Covers delivery.hpp without a network: classify_answer (a provider's HTTP answer to a
-// result), the webhook signature and its check, and make_provider with the log provider.
+// result), the webhook signature and its check, Sent's receipt signature, the WhatsApp
+// reasons of providers' error codes, and make_provider for each kind (the log provider's
+// lines too).
 // Not for: the sent and webhook providers on the wire (the integration tests' fake provider).
 #include "verifyd/delivery.hpp"
 

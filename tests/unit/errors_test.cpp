@@ -86,7 +86,7 @@ TEST_CASE("every catalog code is found by its integer, and no other integer is")
     }
 }
 
-TEST_CASE("types are distinct") {
+TEST_CASE("no two error codes share a type") {
     std::set<std::string> types;
     for (const auto& info : verifyd::error_catalog()) types.insert(info.type);
     CHECK(types.size() == verifyd::error_catalog().size());

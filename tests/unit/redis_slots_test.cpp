@@ -17,7 +17,9 @@ TEST_CASE("a key's slot is CLUSTER KEYSLOT's") {
     CHECK(redis_slot("123456789") == 12739);
 }
 
-TEST_CASE("a hash tag decides the slot: the first {…} that is not empty") {
+TEST_CASE(
+    "a hash tag decides the slot: what lies between the first { and the next }, unless that is "
+    "empty") {
     CHECK(redis_slot("{user1000}.following") == redis_slot("{user1000}.followers"));
     CHECK(redis_slot("{user1000}.following") == redis_slot("user1000"));
     CHECK(redis_slot("foo{bar}{zap}") == redis_slot("bar"));

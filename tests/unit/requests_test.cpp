@@ -1,4 +1,5 @@
-// Request parsing (requests.hpp): the receipts' bodies and the send's fallback timer.
+// Request parsing (requests.hpp): the receipts' bodies, the send's fallback timer and the
+// GET /messages query.
 #include "verifyd/requests.hpp"
 
 #include <catch2/catch.hpp>
