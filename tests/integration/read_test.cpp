@@ -242,7 +242,9 @@ TEST_CASE("GET /messages takes a limit from 1 to 100 only") {
     }
 }
 
-TEST_CASE("GET /messages without a valid to is refused (a live key's; sandbox lists the inbox)") {
+TEST_CASE(
+    "GET /messages without a valid to is refused for a live key, and lists the inbox for a "
+    "sandbox key") {
     VerifydInstance v;
     require_error(v.get("/messages", v.key(kLiveA)), 400, 4000);
     require_error(v.get("/messages?limit=5", v.key(kLiveA)), 400, 4000);

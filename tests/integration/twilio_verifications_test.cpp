@@ -124,8 +124,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a resend in the same service keeps the sid and adds an attempt with a new code; a send in "
-    "another service starts another") {
+    "a resend in the same service keeps the sid and adds an attempt with a new code, and a "
+    "send in another service starts another") {
     VerifydInstance v(Settings{{"VERIFYD_RESEND_COOLDOWN", "0"}});
     TwilioClient client = as_account(v, kAccountA, kTestA);
     const std::string service = new_service(client, "FriendlyName=Acme");

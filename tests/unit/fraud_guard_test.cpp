@@ -49,7 +49,7 @@ TEST_CASE("a client_id is 1 to 128 characters of letters, digits and . _ : @ -")
 }
 
 TEST_CASE(
-    "a paused send answers 4032 naming its target without retry_after; a client over "
+    "a paused send answers 4032 naming its target without retry_after, and a client over "
     "its limit 4045 naming the field with it") {
     auto paused = verifyd::paused_refusal("+23480312");
     CHECK(paused.code == verifyd::ErrorCode::DestinationPaused);

@@ -69,7 +69,7 @@ TEST_CASE("an Idempotency-Key's name differs per account, mode, endpoint, key an
     CHECK(name(hash_key_filled_with(8), live, "/verify/send", "k1") != base);
 }
 
-TEST_CASE("every 4xx but 4029 and 4009 is kept; no 5xx is") {
+TEST_CASE("every 4xx but 4029 and 4009 is kept, and no 5xx is") {
     CHECK(verifyd::is_recorded_refusal(verifyd::make_error(ErrorCode::InvalidPhone)));
     CHECK(verifyd::is_recorded_refusal(verifyd::make_error(ErrorCode::VerificationNotFound)));
     CHECK(verifyd::is_recorded_refusal(verifyd::make_error(ErrorCode::OtpRateLimit)));

@@ -142,7 +142,7 @@ TEST_CASE("a slot map with a slot nobody serves is incomplete, and that slot has
 }
 
 TEST_CASE(
-    "an empty host in CLUSTER SLOTS is the node that answered; an unknown one ('?') "
+    "an empty host in CLUSTER SLOTS is the node that answered, and an unknown one ('?') "
     "serves nothing") {
     auto map = map_of({range(0, 8191, "", 7001), range(8192, 16383, "?", 7002)},
                       ClusterNode{"10.0.0.5", 9999});

@@ -57,7 +57,7 @@ TEST_CASE("the account SID is AC and the first 32 hex digits of the account's BL
     CHECK(twilio_account_sid("acct_a") != twilio_account_sid("acct_b"));
 }
 
-TEST_CASE("a sid is its prefix and 32 hex digits; new ones are random") {
+TEST_CASE("a sid is its prefix and 32 hex digits, and new ones are random") {
     const std::string sid = new_twilio_sid("VA");
     CHECK(is_twilio_sid(sid, "VA"));
     CHECK(sid != new_twilio_sid("VA"));
