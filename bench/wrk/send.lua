@@ -21,8 +21,7 @@ counters = {"created"}
 
 function init(args)
     parse_options(args)
-    next_number = thread_numbers()
-    local first = next_number()
+    local first = thread_numbers()()
     next_number = thread_numbers()
     local request
     if options.service then

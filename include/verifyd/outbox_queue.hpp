@@ -4,8 +4,8 @@
 // has come, remember a provider's message id and apply its early receipts, and count what
 // is waiting. Every state change is a script of lua/outbox/ or lua/delivery/ (map.lua,
 // and receipt.lua through the store); this module alone sends the stream commands and
-// reads their replies. Calls block on
-// the calling thread's own connection (delivery threads wait for providers anyway).
+// reads their replies. Calls block on the calling thread's own connection (delivery
+// threads wait for providers anyway).
 // Not for: delivering (outbox.hpp) or creating jobs (the send script does, with its
 // verification).
 #pragma once
