@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "support/api_checks.hpp"
@@ -77,34 +76,6 @@ std::string keys_file_without(const TestKeys& keys, const std::string& left_out,
     }
     file["keys"] = kept;
     return file.dump(2);
-}
-
-// The lines of verifyd's log that are JSON objects at `level` whose msg contains `words`.
-size_t count_lines(const std::string& log, const std::string& level, const std::string& words) {
-    size_t count = 0;
-    std::istringstream lines(log);
-    std::string line;
-    while (std::getline(lines, line)) {
-        json parsed = json::parse(line, nullptr, false);
-        if (parsed.is_object() && parsed.value("level", "") == level &&
-            parsed.value("msg", "").find(words) != std::string::npos) {
-            ++count;
-        }
-    }
-    return count;
-}
-
-// Polls verifyd's log until it has at least `count` lines at `level` saying `words`.
-bool wait_for_lines(VerifydInstance& v, const std::string& level, const std::string& words,
-                    size_t count, milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (count_lines(v.log(), level, words) < count) {
-        if (Clock::now() >= deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(milliseconds(50));
-    }
-    return true;
 }
 
 // A Kubernetes Secret volume as the kubelet writes it: each version of the files in a
@@ -342,12 +313,12 @@ TEST_CASE(
     write_file(path, keys.keys_file());
     VerifydInstance v(Settings{{"VERIFYD_API_KEYS_FILE", path}});
     const std::string added = random_api_key(false);
-    REQUIRE(count_lines(v.log(), "error", "not reloaded") == 0);
+    REQUIRE(count_log_lines(v.log(), "error", "not reloaded") == 0);
 
     SECTION("not JSON, noticed on disk") {
         replace_file(path, "{\"keys\": [ this is not JSON");
         INFO(v.log());
-        CHECK(wait_for_lines(v, "error", "not reloaded", 1, kReloadTimeout));
+        CHECK(wait_for_log_lines(v.process(), "error", "not reloaded", 1, kReloadTimeout));
         require_success(list_messages(v, keys.key(kTestA)));
     }
     SECTION("an entry without hash, announced by SIGHUP") {
@@ -358,7 +329,7 @@ TEST_CASE(
                      keys_file_without(keys, kTestA, {key_entry("key_added", added), hashless}));
         v.process().send_signal(SIGHUP);
         INFO(v.log());
-        CHECK(wait_for_lines(v, "error", "not reloaded", 1, kReloadTimeout));
+        CHECK(wait_for_log_lines(v.process(), "error", "not reloaded", 1, kReloadTimeout));
         require_success(list_messages(v, keys.key(kTestA)));
         require_error(list_messages(v, added), 401, 4011);
     }
@@ -395,7 +366,7 @@ TEST_CASE(
 
     replace_file(path, random_hex(32) + "\n");
     // The reload's log line is written once the new key is in force.
-    REQUIRE(wait_for_lines(v, "info", "credentials reloaded", 1, seconds(10)));
+    REQUIRE(wait_for_log_lines(v.process(), "info", "credentials reloaded", 1, seconds(10)));
 
     json fresh = v.send_ok(key, us_number(8202));
     const std::string code = v.sandbox_code(key, fresh["id"]);
@@ -405,5 +376,5 @@ TEST_CASE(
     CHECK(old.value("verified", true) == false);
     CHECK(old.value("status", "") != "approved");
     INFO(v.log());
-    CHECK(count_lines(v.log(), "error", "not reloaded") == 0);
+    CHECK(count_log_lines(v.log(), "error", "not reloaded") == 0);
 }

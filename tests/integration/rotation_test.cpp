@@ -3,7 +3,6 @@
 // and replicas agree whichever of them has re-read the files.
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <thread>
 
 #include "support/api_checks.hpp"
 #include "support/temp_dir.hpp"
@@ -16,20 +15,9 @@ using namespace std::chrono;
 
 namespace {
 
-size_t count_of(const std::string& text, const std::string& needle) {
-    size_t count = 0;
-    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-        ++count;
-    return count;
-}
-
 // Waits until a process's log says "credentials reloaded" `count` times.
-void wait_for_reloads(Process& process, size_t count) {
-    const auto give_up = steady_clock::now() + seconds(5);
-    while (count_of(process.log(), "credentials reloaded") < count) {
-        REQUIRE(steady_clock::now() < give_up);
-        std::this_thread::sleep_for(milliseconds(50));
-    }
+void wait_for_reloads(const Process& process, size_t count) {
+    REQUIRE(wait_for_log_lines(process, "info", "credentials reloaded", count, seconds(10)));
 }
 
 struct KeyFiles {

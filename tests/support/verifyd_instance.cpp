@@ -335,6 +335,29 @@ nlohmann::json VerifydInstance::wait_for_delivery(const std::string& api_key, co
     }
 }
 
+size_t count_log_lines(const std::string& log, const std::string& level, const std::string& words) {
+    size_t count = 0;
+    std::istringstream lines(log);
+    std::string line;
+    while (std::getline(lines, line)) {
+        const nlohmann::json parsed = nlohmann::json::parse(line, nullptr, false);
+        if (parsed.is_object() && parsed.value("level", "") == level &&
+            parsed.value("msg", "").find(words) != std::string::npos)
+            ++count;
+    }
+    return count;
+}
+
+bool wait_for_log_lines(const Process& process, const std::string& level, const std::string& words,
+                        size_t count, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (count_log_lines(process.log(), level, words) < count) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return true;
+}
+
 ExitStatus VerifydInstance::stop() {
     client_.close();
     return process_->stop(std::chrono::seconds(5));

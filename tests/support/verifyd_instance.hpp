@@ -39,6 +39,13 @@ Environment apply_settings(Environment base, const Settings& overrides);
 // "LeakSanitizer", "runtime error:") and what follows it; nothing when there is none.
 std::optional<std::string> sanitizer_report(const std::string& log);
 
+// The lines of a verifyd log that are JSON objects at `level` whose msg contains `words`.
+size_t count_log_lines(const std::string& log, const std::string& level, const std::string& words);
+// Polls a verifyd's log every 50 ms until it has `count` such lines; false once `timeout`
+// has passed.
+bool wait_for_log_lines(const Process& process, const std::string& level, const std::string& words,
+                        size_t count, std::chrono::milliseconds timeout);
+
 // `Authorization: Bearer <key>`.
 Headers bearer(const std::string& api_key);
 // A JSON POST on any client (one per thread in concurrency tests).
