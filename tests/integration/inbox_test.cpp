@@ -4,6 +4,7 @@
 // browser: sandbox_browser_test.cpp.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <regex>
 #include <thread>
 
@@ -85,6 +86,31 @@ TEST_CASE(
     for (const auto& args : calls) put += (static_cast<int>(args.size()) - 6) / 2;
     CHECK(put == kSends);
     CHECK(calls.size() < static_cast<size_t>(kSends));
+}
+
+TEST_CASE(
+    "a sandbox send whose inbox put fails answers as created, stays listed by its number, "
+    "and the log names the message") {
+    VerifydInstance v;
+    const std::string key = v.key(kTestA);
+    v.send_ok(key, us_number(5501));
+    std::string inbox_key;
+    for (const std::string& name : v.redis().keys())
+        if (name.rfind("m:{", 0) == 0) inbox_key = name;
+    REQUIRE_FALSE(inbox_key.empty());
+    // A string where the inbox's sorted set belongs: the next put's ZADD fails (WRONGTYPE).
+    REQUIRE(v.redis().command({"SET", inbox_key, "not a sorted set"}).str == "OK");
+
+    const json sent = v.send_ok(key, us_number(5502));
+    const json listed =
+        require_success(v.get("/messages?to=%2B" + us_number(5502).substr(1), key))["messages"];
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0]["id"] == sent["message_id"]);
+    REQUIRE(wait_for_log_lines(v.process(), "warn", "not put in its account's inbox", 1,
+                               std::chrono::seconds(10)));
+    const std::string log = v.log();
+    CHECK(log.find(sent["message_id"].get<std::string>()) != std::string::npos);
+    CHECK(log.find("WRONGTYPE") != std::string::npos);
 }
 
 TEST_CASE(

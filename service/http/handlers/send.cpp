@@ -8,6 +8,7 @@
 #include "service/http/views.hpp"
 #include "verifyd/crypto.hpp"
 #include "verifyd/fraud_guard.hpp"
+#include "verifyd/log.hpp"
 #include "verifyd/requests.hpp"
 
 namespace verifyd {
@@ -58,7 +59,8 @@ using GuardStatePtr = std::shared_ptr<GuardState>;
 
 // `answer` once the send's metrics are counted and a sandbox message is in its account's
 // inbox (a replayed send was counted and put there before). The inbox is another slot,
-// hence another call; a message it misses is still in its number's listing.
+// hence another call. A put that fails still answers the send as created, since it was:
+// the message stays in its number's listing, and the log says which one the inbox misses.
 Then<Verification> count_created(const ExchangePtr& exchange, Then<Verification> answer) {
     return [exchange, answer = std::move(answer)](Result<Verification> result) {
         if (!result.ok() || result.replayed) return answer(std::move(result));
@@ -68,8 +70,13 @@ Then<Verification> count_created(const ExchangePtr& exchange, Then<Verification>
         auto inbox = inbox_slot(*exchange);
         if (!v.sandbox || !inbox.ok()) return answer(std::move(result));
         exchange->services.store.put_inbox(
-            inbox.value, v.ref, v.created_ms,
-            [answer, result](Result<bool>) mutable { answer(std::move(result)); });
+            inbox.value, v.ref, v.created_ms, [answer, result](Result<bool> put) mutable {
+                if (put.error)
+                    log_event(LogLevel::Warn, "sandbox message not put in its account's inbox",
+                              {{"message_id", make_record_id(kMessagePrefix, result.value.ref)},
+                               {"error", put.error->message}});
+                answer(std::move(result));
+            });
     };
 }
 
