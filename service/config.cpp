@@ -358,8 +358,8 @@ Config load_config(const EnvLookup& env) {
         config.sandbox_ui = *ui == "on";
     }
     if (auto app_name = reader.raw("VERIFYD_APP_NAME")) {
-        if (trim(*app_name).empty() || app_name->size() > 64)
-            throw ConfigError("VERIFYD_APP_NAME", "must be 1 to 64 characters");
+        if (trim(*app_name).empty() || !is_utf8(*app_name) || utf8_length(*app_name) > 64)
+            throw ConfigError("VERIFYD_APP_NAME", "must be 1 to 64 characters of UTF-8 text");
         config.app_name = *app_name;
     }
     load_provider_settings(reader, config);

@@ -13,6 +13,12 @@
 // never go through the fd number after the fact: once the client closes, Pistache closes
 // that fd and the kernel hands the number to the next accepted connection. A connection
 // that will be ended holds a descriptor of its own for its socket (ConnectionEnd).
+// Pistache 0.0.5 answers a request it cannot parse and then reads on, so the rest of an
+// oversized body, or of a request framed one way by a proxy and another by Pistache, would
+// be read as requests: the Handler looks at the bytes itself first (http_framing.hpp) and
+// ends the connection after any such refusal. Requests are not pipelined (Pistache reads
+// one per read, and answers go out as each is done): bytes that come with a request beyond
+// it, or before its answer, are not read, and the answer closes the connection.
 #include "verifyd/http_server.hpp"
 
 #include <fcntl.h>
@@ -23,18 +29,25 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <sstream>
+
+#include "verifyd/http_framing.hpp"
+#include "verifyd/text.hpp"
 
 namespace verifyd {
 namespace {
 
 using namespace Pistache;
 
+// Pistache keeps the spaces and tabs around a raw header's value, which are not part of
+// it (RFC 9110 §5.5).
 std::optional<std::string> request_header(const Http::Request& request, const std::string& name) {
     const auto& headers = request.headers();
-    if (auto raw = headers.tryGetRaw(name)) return raw->value();
+    if (auto raw = headers.tryGetRaw(name)) return trim(raw->value());
     if (auto typed = headers.tryGet(name)) {
         // One stream per thread: constructing one per header costs more than the header.
         thread_local std::ostringstream value;
@@ -129,25 +142,48 @@ class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
 // has done with its own descriptor meanwhile. shutdown() acts on the socket; Pistache
 // still closes its descriptor when it sees the end of the stream, and the socket is
 // released when both are closed.
+// A connection whose client may still be sending when it ends (a refused request, a
+// pipelined one) ends lingering (RFC 9112 §9.6): only the sending side is shut, and what
+// still comes is read and dropped until the client closes, because a socket closed with
+// unread bytes answers with a reset that can reach the client before the answer does.
 class ConnectionEnd {
   public:
+    enum class Mode { Close, Linger };
     // Null when the descriptor cannot be duplicated (out of descriptors): the response
     // still says "Connection: close", and the client ends the connection.
-    static std::shared_ptr<ConnectionEnd> of(const Tcp::Peer& peer) {
+    static std::shared_ptr<ConnectionEnd> of(const Tcp::Peer& peer, Mode mode = Mode::Close) {
         const int own = ::fcntl(peer.fd(), F_DUPFD_CLOEXEC, 0);
         if (own < 0) return nullptr;
-        return std::shared_ptr<ConnectionEnd>(new ConnectionEnd(own));
+        return std::shared_ptr<ConnectionEnd>(new ConnectionEnd(own, mode));
     }
     ~ConnectionEnd() { ::close(fd_); }
     ConnectionEnd(const ConnectionEnd&) = delete;
     ConnectionEnd& operator=(const ConnectionEnd&) = delete;
 
-    void end() const { ::shutdown(fd_, SHUT_RDWR); }
+    void end() const { ::shutdown(fd_, mode_ == Mode::Linger ? SHUT_WR : SHUT_RDWR); }
 
   private:
-    explicit ConnectionEnd(int fd) : fd_(fd) {}
+    ConnectionEnd(int fd, Mode mode) : fd_(fd), mode_(mode) {}
     const int fd_;
+    const Mode mode_;
 };
+
+// Where one connection is in reading its current request, beside Pistache's parser. The
+// I/O thread alone reads and writes all but the last three, which the thread that
+// answers shares under the mutex.
+struct Framing {
+    std::string head;        // the request's first bytes, until its header block is complete
+    size_t head_length = 0;  // the header block's length once checked; 0 before
+    size_t fed = 0;          // the request's bytes given to the parser so far
+    bool refused = false;    // nothing more is read: a request was refused, or came too early
+    std::mutex mutex;
+    bool answering = false;  // a request was read and its answer is not yet written
+    // Bytes came while answering (a pipelined request): the answer closes the connection,
+    // through this end when a descriptor for it could be had.
+    bool end_after_answer = false;
+    std::shared_ptr<ConnectionEnd> end;
+};
+constexpr const char* kFramingData = "verifyd.framing";
 
 class Handler : public Http::Handler {
   public:
@@ -160,6 +196,7 @@ class Handler : public Http::Handler {
     // public name; this one does that too, then counts the connection.
     void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
         peer->putData(ParserData, std::make_shared<Http::RequestParser>(getMaxRequestSize()));
+        peer->putData(kFramingData, std::make_shared<Framing>());
         if (!gate_) return;
         auto ticket = gate_->admit();
         peer->putData("verifyd.connection", ticket);
@@ -169,7 +206,74 @@ class Handler : public Http::Handler {
         if (ticket->refused) ::shutdown(peer->fd(), SHUT_RDWR);
     }
 
+    // Http::Handler's onInput, with the header block checked before the parser reads it
+    // and a connection ended after a request that could not be read.
+    void onInput(const char* buffer, size_t length,
+                 const std::shared_ptr<Tcp::Peer>& peer) override {
+        auto framing = std::static_pointer_cast<Framing>(peer->getData(kFramingData));
+        if (framing->refused) return;
+        {
+            // A request written before the answer to the one before it is not read: answers
+            // would have to keep the requests' order, and this server answers as each is
+            // done. The client learns so from the answer's Connection: close.
+            std::lock_guard<std::mutex> lock(framing->mutex);
+            if (framing->answering) {
+                framing->refused = true;
+                framing->end_after_answer = true;
+                framing->end = ConnectionEnd::of(*peer, ConnectionEnd::Mode::Linger);
+                return;
+            }
+        }
+        if (framing->head_length == 0) {
+            framing->head.append(buffer,
+                                 std::min(length, getMaxRequestSize() - framing->head.size()));
+            const size_t block = header_block_length(framing->head);
+            if (block != std::string_view::npos) {
+                const std::string_view head(framing->head.data(), block);
+                if (auto problem = check_header_block(head, getMaxRequestSize()))
+                    return refuse(peer, *problem);
+                framing->head_length = block;
+                framing->head.clear();
+            }
+        }
+        framing->fed += length;
+        auto parser = getParser(peer);
+        auto state = Http::Private::State::Again;
+        try {
+            if (!parser->feed(buffer, length))
+                return refuse(peer, {413, "The request is larger than verifyd reads."});
+            state = parser->parse();
+        } catch (const std::exception&) {
+            // Pistache's reasons name its own internals ("stoull"), not the request.
+            return refuse(peer, {400, "The request is not HTTP/1.1 that verifyd can read."});
+        }
+        if (state != Http::Private::State::Done) return;
+        // Pistache took a header block that does not end in CRLF CRLF.
+        if (framing->head_length == 0)
+            return refuse(peer, {400, "The header block must end with an empty line (CRLF)."});
+        auto& request = parser->request;
+        // A chunked body's length on the wire is not its decoded length: not counted.
+        const bool chunked = request.headers().tryGet<Http::Header::TransferEncoding>() != nullptr;
+        const bool more = !chunked && framing->fed > framing->head_length + request.body().size();
+        framing->head_length = 0;
+        framing->fed = 0;
+        request.copyAddress(peer->address());
+        peer->setIdle(false);
+        serve(request, Http::ResponseWriter(request.version(), transport(), this, peer), more,
+              framing);
+        parser->reset();
+    }
+
+    // Only Http::Handler's own onInput calls this, and onInput above replaces it.
     void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
+        serve(request, std::move(writer), false, std::make_shared<Framing>());
+    }
+
+  private:
+    // `more`: bytes came after the request, which this server does not read (pipelining,
+    // or a body longer than its Content-Length): its answer ends the connection.
+    void serve(const Http::Request& request, Http::ResponseWriter writer, bool more,
+               const std::shared_ptr<Framing>& framing) {
         HttpRequest in;
         in.listener = role_;
         in.method = Http::methodString(request.method());
@@ -185,16 +289,41 @@ class Handler : public Http::Handler {
         // draining begins has no ConnectionEnd: its response says close, and the client,
         // as HTTP/1.1 requires, does not send another on that connection.
         std::shared_ptr<ConnectionEnd> ending;
-        if (wants_close(request) || api_->draining()) {
-            if (auto peer = writer.peer()) ending = ConnectionEnd::of(*peer);
+        if (more || wants_close(request) || api_->draining()) {
+            if (auto peer = writer.peer())
+                ending = ConnectionEnd::of(
+                    *peer, more ? ConnectionEnd::Mode::Linger : ConnectionEnd::Mode::Close);
         }
         auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
-        api_->handle(in, [api = api_, shared_writer, ending](HttpResponse out) {
-            write_response(*shared_writer, out, ending, ending || api->draining());
+        {
+            std::lock_guard<std::mutex> lock(framing->mutex);
+            framing->answering = true;
+        }
+        api_->handle(in, [api = api_, shared_writer, ending, framing](HttpResponse out) {
+            std::shared_ptr<ConnectionEnd> end = ending;
+            bool close = ending || api->draining();
+            {
+                std::lock_guard<std::mutex> lock(framing->mutex);
+                framing->answering = false;
+                if (framing->end_after_answer) {
+                    close = true;
+                    if (!end) end = framing->end;
+                }
+            }
+            write_response(*shared_writer, out, end, close);
         });
     }
 
-  private:
+    // Answers a request whose bytes could not be read as one request, and reads nothing
+    // more from its connection, which ends once the answer is written.
+    void refuse(const std::shared_ptr<Tcp::Peer>& peer, const FramingProblem& problem) {
+        std::static_pointer_cast<Framing>(peer->getData(kFramingData))->refused = true;
+        getParser(peer)->reset();
+        Http::ResponseWriter writer(Http::Version::Http11, transport(), this, peer);
+        write_response(writer, api_->refuse_unreadable(problem.status, problem.problem),
+                       ConnectionEnd::of(*peer, ConnectionEnd::Mode::Linger), true);
+    }
+
     static void write_response(Http::ResponseWriter& writer, const HttpResponse& out,
                                const std::shared_ptr<ConnectionEnd>& ending, bool close) {
         auto& headers = writer.headers();

@@ -114,7 +114,7 @@ void read_template(const json& body, SendRequest& request, Problems& problems) {
             problems.add("template." + item.key(), "is not a known field");
     if (!tmpl.contains("name") || !tmpl["name"].is_string() ||
         tmpl["name"].get<std::string>().empty() ||
-        tmpl["name"].get<std::string>().size() > kMaxNameLength) {
+        utf8_length(tmpl["name"].get<std::string>()) > kMaxNameLength) {
         problems.add("template.name", "must be a string of 1 to 64 characters");
     } else {
         request.template_name = tmpl["name"].get<std::string>();
@@ -229,6 +229,7 @@ Parsed<CheckRequest> parse_check_request(const json& body) {
     bool has_id = read_string(body, "id", request.id, problems);
     bool has_to = read_string(body, "to", request.to, problems);
     if (has_id && has_to) problems.add("id", "give either id or to, not both");
+    if (has_id && request.id.empty()) problems.add("id", "must be a verification id");
     if (!body.contains("id") && !body.contains("to")) problems.add("id", "id or to is required");
     static const std::regex code_pattern("^[0-9]{4,10}$");
     if (!body.contains("code"))

@@ -96,6 +96,10 @@ Result<TwilioForm> parse_twilio_form(const std::string& body) {
             result.error = twilio_parameter_error(60200, *name, "has a malformed %-escape");
             return result;
         }
+        if (!is_utf8(*name) || !is_utf8(*value)) {
+            result.error = twilio_parameter_error(60200, *name, "is not UTF-8 text");
+            return result;
+        }
         if (!result.value.emplace(*name, *value).second) {
             result.error = twilio_parameter_error(60200, *name, "is given more than once");
             return result;

@@ -56,8 +56,8 @@ std::string problem_with(const ServiceParameter& parameter, const std::string& v
         std::to_string(parameter.least) + " to " + std::to_string(parameter.most);
     switch (parameter.kind) {
         case Kind::Text:
-            if (static_cast<int>(value.size()) < parameter.least ||
-                static_cast<int>(value.size()) > parameter.most)
+            if (static_cast<int>(utf8_length(value)) < parameter.least ||
+                static_cast<int>(utf8_length(value)) > parameter.most)
                 return "must be " + range + " characters";
             return "";
         case Kind::Integer: {

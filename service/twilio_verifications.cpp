@@ -99,7 +99,7 @@ Result<SendRequest> verification_send(const TwilioForm& form, const TwilioServic
     const std::string app_name = form.count("CustomFriendlyName")
                                      ? form_value(form, "CustomFriendlyName")
                                      : form_value(service.parameters, "FriendlyName");
-    if (trim(app_name).empty() || app_name.size() > 32)
+    if (trim(app_name).empty() || utf8_length(app_name) > 32)
         return {twilio_parameter_error(60200, "CustomFriendlyName", "must be 1 to 32 characters")};
 
     json body = {{"to", form_value(form, "To")},

@@ -35,6 +35,9 @@ class Api {
     int in_flight() const;
 
     void handle(const HttpRequest& request, Respond respond);
+    // The answer to bytes that cannot be read as one request (http_framing.hpp): the error
+    // envelope with `status` (400 or 413) and `problem`, counted and logged as a refusal.
+    HttpResponse refuse_unreadable(int status, const std::string& problem);
 
   private:
     std::unique_ptr<ApiServices> services_;

@@ -15,9 +15,19 @@ std::optional<long long> parse_whole_number(const std::string& text);
 // %XX escapes decoded; '+' stays '+' (a phone number's, not a form's space).
 std::optional<std::string> percent_decode(const std::string& text);
 
+// Without the spaces, tabs, CRs and LFs around it.
 std::string trim(const std::string& text);
+std::string_view trim_view(std::string_view text);
 
 bool starts_with(std::string_view text, std::string_view prefix);
+
+// Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates, nothing past
+// U+10FFFF): what JSON can carry, so that a decoded form or query value is refused at the
+// door instead of failing when it is written into an answer.
+bool is_utf8(std::string_view text);
+// The characters (code points) of well-formed UTF-8 text: the unit of the API's length
+// limits, which count characters, not bytes.
+size_t utf8_length(std::string_view text);
 
 // ASCII letters folded to lower case; other bytes as they are.
 std::string lowercase(std::string text);

@@ -43,7 +43,13 @@ Exchange::Exchange(ApiServices& services, const HttpRequest& request, Respond re
 
 HttpResponse Exchange::fail(ApiError error) {
     error_ = error;
-    return twilio_face ? twilio_error_response(error) : error_response(request_id, error);
+    HttpResponse response =
+        twilio_face ? twilio_error_response(error) : error_response(request_id, error);
+    // A 401 names the scheme that authenticates (RFC 9110 §11.6.1).
+    if (response.status == 401)
+        response.headers.emplace_back("WWW-Authenticate", twilio_face ? "Basic realm=\"verifyd\""
+                                                                      : "Bearer realm=\"verifyd\"");
+    return response;
 }
 
 HttpResponse Exchange::resource(int status, const nlohmann::json& body) {

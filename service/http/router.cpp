@@ -217,4 +217,15 @@ void Api::handle(const HttpRequest& request, Respond respond) {
     exchange->guarded([&] { route(request, exchange); });
 }
 
+HttpResponse Api::refuse_unreadable(int status, const std::string& problem) {
+    HttpRequest unread;
+    unread.header = [](const std::string&) { return std::optional<std::string>(); };
+    HttpResponse answer;
+    auto exchange = std::make_shared<Exchange>(
+        *services_, unread, [&answer](HttpResponse response) { answer = std::move(response); });
+    exchange->route = "unreadable";
+    exchange->refuse(with_status(make_error(ErrorCode::InvalidRequest, problem), status));
+    return answer;
+}
+
 }  // namespace verifyd

@@ -52,10 +52,13 @@ void require_all_refused(VerifydInstance& v, const json& sent, const Headers& he
 
 }  // namespace
 
-TEST_CASE("a request without credentials answers 401 with 4010") {
+TEST_CASE("a request without credentials answers 401 with 4010 and names the Bearer scheme") {
     VerifydInstance v;
     json sent = v.send_ok(v.key(kTestA), us_number(5001));
     require_all_refused(v, sent, {}, 401, 4010);
+    const HttpResponse refused = v.get("/verify/" + sent["id"].get<std::string>());
+    CHECK(refused.header("WWW-Authenticate") ==
+          std::optional<std::string>("Bearer realm=\"verifyd\""));
 }
 
 TEST_CASE("a malformed key answers 401 with 4011") {
@@ -133,6 +136,11 @@ TEST_CASE("a key is accepted as Authorization Bearer and as x-api-key") {
     require_success(client.get("/verify/" + sent["id"].get<std::string>(),
                                {{"authorization", "Bearer " + key}}));
     require_success(client.get("/verify/" + sent["id"].get<std::string>(), bearer(key)));
+    // The spaces and tabs around a field value are not part of it (RFC 9110 §5.5).
+    require_success(client.get("/verify/" + sent["id"].get<std::string>(),
+                               {{"Authorization", "\tBearer " + key + " \t"}}));
+    require_success(
+        client.get("/verify/" + sent["id"].get<std::string>(), {{"x-api-key", key + "  "}}));
 }
 
 TEST_CASE("health, readiness and metrics need no key") {

@@ -133,7 +133,7 @@ TEST_CASE(
     CHECK(data["verified"] == true);
 }
 
-TEST_CASE("a check with both id and to, or with neither, is refused with 4000") {
+TEST_CASE("a check with both id and to, with neither, or with an empty id is refused with 4000") {
     VerifydInstance v;
     const std::string to = us_number(3401);
     json sent = v.send_ok(v.key(kTestA), to);
@@ -142,6 +142,9 @@ TEST_CASE("a check with both id and to, or with neither, is refused with 4000") 
                   4000);
     require_error(v.check(v.key(kTestA), {{"code", code}}), 400, 4000);
     require_error(v.check(v.key(kTestA), {{"id", 5}, {"code", code}}), 400, 4000);
+    const json empty =
+        require_error(v.check(v.key(kTestA), {{"id", ""}, {"code", code}}), 400, 4000);
+    CHECK_FALSE(require_detail(empty, "id").empty());
     // None of the refused checks spent or counted anything.
     json data = require_success(v.check(v.key(kTestA), sent["id"], code));
     CHECK(data.value("status", "") == "approved");

@@ -3,10 +3,6 @@
 // time while everyone else is answered at once, connections beyond the cap are closed
 // at accept and counted, and the operations listener serves health and metrics without
 // waiting for Redis.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +15,7 @@
 
 #include "support/api_checks.hpp"
 #include "support/free_port.hpp"
+#include "support/raw_connection.hpp"
 #include "support/verifyd_instance.hpp"
 
 using namespace verifyd_test;
@@ -26,47 +23,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
-
-// A raw loopback connection that writes what it is told, when it is told: the client
-// that HttpClient, which always finishes its requests, cannot be.
-class RawConnection {
-  public:
-    explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-        REQUIRE(fd_ >= 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(static_cast<uint16_t>(port));
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    }
-    ~RawConnection() { ::close(fd_); }
-    RawConnection(const RawConnection&) = delete;
-    RawConnection& operator=(const RawConnection&) = delete;
-
-    // False once the server has closed the connection.
-    bool write(const std::string& bytes) {
-        return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT) ==
-               static_cast<ssize_t>(bytes.size());
-    }
-    // Reads what has arrived, without waiting; true once the server has closed (or reset)
-    // the connection.
-    bool closed_by_server() {
-        char buffer[4096];
-        while (true) {
-            ssize_t got = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
-            if (got > 0) {
-                received_.append(buffer, static_cast<size_t>(got));
-                continue;
-            }
-            return got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-        }
-    }
-    const std::string& received() const { return received_; }
-
-  private:
-    int fd_;
-    std::string received_;
-};
 
 // Requests on a connection of their own, every 20 ms for `how_long`: the latencies of
 // their answers (a failed request counts as the client's whole timeout).

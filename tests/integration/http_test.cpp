@@ -1,10 +1,14 @@
 // HTTP behaviour (§1): malformed and oversized bodies, unknown routes and wrong methods
-// with the error envelope, X-Request-Id rules, and persistent connections.
+// with the error envelope, X-Request-Id rules, persistent connections, and requests whose
+// framing is refused (http_framing.hpp) or that come before their turn (pipelining).
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "support/api_checks.hpp"
+#include "support/raw_connection.hpp"
 #include "support/verifyd_instance.hpp"
 
 using namespace verifyd_test;
@@ -84,6 +88,117 @@ static void require_refused_by_http_layer(VerifydInstance& v, const HttpResponse
     CHECK(response.status == status);
     CHECK(v.process().running());
     require_success(v.client().get("/healthz"), 200);
+}
+
+// A request refused for its framing: the envelope's 4000 with `status`, the connection
+// ended by verifyd, and the service going on.
+static void require_unreadable(VerifydInstance& v, HttpClient& client, const std::string& bytes,
+                               int status) {
+    INFO(bytes.substr(0, 200));
+    const HttpResponse response = client.send_raw(bytes);
+    require_error(response, status, 4000);
+    CHECK(says_close(response));
+    CHECK(client.closed_by_server());
+    require_refused_by_http_layer(v, response, status);
+}
+
+constexpr const char* kSmuggled =
+    "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: smuggled\r\n\r\n";
+
+TEST_CASE("bytes after a request refused for its size are never read as requests") {
+    VerifydInstance v;
+    HttpClient client = v.client();
+    // Declared over 1 MiB: refused before its body is read, and nothing after it is read.
+    const std::string requests = repeat(kSmuggled, 2000);
+    require_unreadable(v, client,
+                       "POST /verify/send HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
+                           std::to_string(2 * 1024 * 1024) + "\r\n\r\n" + requests,
+                       413);
+    CHECK(v.log().find("smuggled") == std::string::npos);
+}
+
+TEST_CASE(
+    "a Content-Length that is not a number of bytes is refused with 400, the connection ended") {
+    VerifydInstance v;
+    for (const char* length : {"abc", "-1", "0x10", "1e3", "18446744073709551616", "5, 6"}) {
+        HttpClient client = v.client();
+        require_unreadable(v, client,
+                           std::string("POST /verify/check HTTP/1.1\r\nHost: 127.0.0.1\r\n") +
+                               "Content-Length: " + length + "\r\n\r\n{}" + kSmuggled,
+                           400);
+    }
+    CHECK(v.log().find("smuggled") == std::string::npos);
+}
+
+TEST_CASE(
+    "folded, nameless and doubled framing headers are refused with 400, the connection ended") {
+    VerifydInstance v;
+    for (const char* lines : {"X-Long: one\r\n two\r\n", "NoColon\r\n", "Content-Length : 2\r\n",
+                              "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+                              "Transfer-Encoding: gzip\r\n", "Host: second\r\n"}) {
+        HttpClient client = v.client();
+        require_unreadable(
+            v, client, std::string("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n") + lines + "\r\n",
+            400);
+    }
+    HttpClient client = v.client();
+    require_unreadable(v, client, "GET /healthz HTTP/1.1\r\nHost: a\"><b>\r\n\r\n", 400);
+}
+
+std::string send_request_bytes(VerifydInstance& v, const std::string& to) {
+    const std::string body = json{{"to", to}}.dump();
+    return "POST /verify/send HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+           v.key(kTestA) +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+}
+
+size_t messages_to(VerifydInstance& v, const std::string& to) {
+    return require_success(v.get("/messages?to=%2B" + to.substr(1), v.key(kTestA)), 200)["messages"]
+        .size();
+}
+
+TEST_CASE(
+    "a request written while the one before it is being answered is not read: the first answer "
+    "closes the connection") {
+    VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "5000"}});
+    // Redis holds the first send's calls, so that the second request comes while it is
+    // being answered.
+    v.redis().command({"CLIENT", "PAUSE", "600", "WRITE"});
+    RawConnection connection(v.port());
+    REQUIRE(connection.write(send_request_bytes(v, us_number(10401))));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    connection.write(send_request_bytes(v, us_number(10402)));
+    CHECK(connection.read_until_closed(std::chrono::seconds(5)));
+    const std::string& received = connection.received();
+    INFO(received.substr(0, 600));
+    CHECK(received.rfind("HTTP/1.1 201", 0) == 0);
+    CHECK(received.find("HTTP/1.1", 1) == std::string::npos);
+    std::string lowered = received;
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(), ::tolower);
+    CHECK(lowered.find("connection: close") != std::string::npos);
+    CHECK(messages_to(v, us_number(10401)) == 1);
+    CHECK(messages_to(v, us_number(10402)) == 0);
+}
+
+TEST_CASE(
+    "a request written before the answer to the one before it is not read: the first is "
+    "answered and the connection ends") {
+    VerifydInstance v;
+    HttpClient client = v.client();
+    const std::string body = json{{"to", us_number(10301)}}.dump();
+    const HttpResponse first = client.send_raw(
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        "POST /verify/send HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+        v.key(kTestA) + "\r\nContent-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
+    require_success(first, 200);
+    CHECK(says_close(first));
+    CHECK(client.closed_by_server());
+    // The second request, never answered, did nothing.
+    const json listed =
+        require_success(v.get("/messages?to=%2B" + us_number(10301).substr(1), v.key(kTestA)), 200);
+    CHECK(listed["messages"].empty());
 }
 
 TEST_CASE("a body over 1 MiB is refused with 413 and the service goes on") {

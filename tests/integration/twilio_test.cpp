@@ -8,6 +8,16 @@
 using namespace verifyd_test;
 using nlohmann::json;
 
+namespace {
+
+std::string repeat_text(const std::string& part, int times) {
+    std::string out;
+    for (int i = 0; i < times; ++i) out += part;
+    return out;
+}
+
+}  // namespace
+
 TEST_CASE("a service is created from a form and answers every documented field") {
     VerifydInstance v;
     TwilioClient client = as_account(v, kAccountA, kTestA);
@@ -136,6 +146,8 @@ TEST_CASE("any credential problem under /v2 is 401 with 20003 and says nothing m
         const HttpResponse response = v.client().request("GET", "/v2/Services", headers);
         require_twilio_error(response, 401, 20003);
         CHECK(response.json()["message"] == "Authenticate");
+        CHECK(response.header("WWW-Authenticate") ==
+              std::optional<std::string>("Basic realm=\"verifyd\""));
     }
     // A key without the route's scope is 403, still 20003.
     TwilioClient read_only = as_account(v, kAccountA, kReadOnly);
@@ -159,6 +171,10 @@ TEST_CASE(
         {"FriendlyName=a&Totp.Skew=3", "Totp.Skew"},
         {"FriendlyName=a&Push.ApnCredentialSid=CR12", "Push.ApnCredentialSid"},
         {"FriendlyName=%zz", "FriendlyName"},
+        {"FriendlyName=%FF", "FriendlyName"},
+        {"FriendlyName=a%C3", "FriendlyName"},
+        {"FriendlyName=a&TtsName=%ED%A0%80", "TtsName"},
+        {"FriendlyName=" + repeat_text("%C3%A9", 33), "FriendlyName"},
         {"FriendlyName", "FriendlyName"},
     };
     for (const auto& [form, parameter] : forms) {
@@ -177,6 +193,17 @@ TEST_CASE(
     const HttpResponse listed = client.request("GET", "/v2/Services");
     REQUIRE(listed.status == 200);
     CHECK(listed.json()["services"].empty());
+}
+
+TEST_CASE("a FriendlyName's 32 characters are counted as characters, not bytes") {
+    VerifydInstance v;
+    TwilioClient client = as_account(v, kAccountA, kTestA);
+    const HttpResponse created =
+        client.request("POST", "/v2/Services", "FriendlyName=" + repeat_text("%C3%A9", 32));
+    REQUIRE(created.status == 201);
+    std::string name;
+    for (int i = 0; i < 32; ++i) name += "\xc3\xa9";
+    CHECK(created.json()["friendly_name"] == name);
 }
 
 TEST_CASE("an unknown /v2 route or method answers Twilio's body, not the native envelope") {

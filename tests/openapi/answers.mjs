@@ -7,7 +7,8 @@
 // document describes two kinds of answers that no operation owns, and only they are
 // looked up elsewhere: a path no route takes, a method its path does not take, and a 404
 // "No route" from a listener that does not serve the path (x-verifyd-unrouted); and the
-// HTTP layer's own plain-text refusals, the only answers without a Content-Type
+// refusals of requests whose bytes are not one request verifyd can read, in the error
+// envelope, or Pistache's own plain-text 408, the only answer without a Content-Type
 // (x-verifyd-http-layer). Requests that ended without an answer (the connection closed
 // first) were never recorded: there is nothing to describe. The requests verifyd made to
 // the tests' stand-ins are held against the document's webhooks.
@@ -84,13 +85,23 @@ function notServed(exchange, found) {
     return { what: found.what, response: document['x-verifyd-unrouted'][faceOf(exchange.path)]['404'] };
 }
 
-// An answer without a Content-Type is the HTTP layer's own, for a request verifyd never saw.
+// A refusal of bytes verifyd could not read as a request, on whatever path they named:
+// the envelope, or without a Content-Type Pistache's own text.
 function httpLayerProblem(exchange) {
     const response = document['x-verifyd-http-layer'].responses[String(exchange.status)];
-    if (exchange.content_type !== '' || !response) return 'not an answer of the HTTP layer';
-    const where = ['x-verifyd-http-layer', 'responses', String(exchange.status), 'content', 'text/plain', 'schema'];
+    const mediaType = exchange.content_type === '' ? 'text/plain' : exchange.content_type.split(';')[0];
+    if (!response || !response.content[mediaType]) return 'not an answer of the HTTP layer';
+    const where = ['x-verifyd-http-layer', 'responses', String(exchange.status), 'content', mediaType, 'schema'];
     const validate = validatorFor(pointer(where));
-    return validate(exchange.body) ? null : `the HTTP layer's ${exchange.status} ${ajv.errorsText(validate.errors)}`;
+    let body = exchange.body;
+    if (mediaType === 'application/json') {
+        try {
+            body = JSON.parse(exchange.body);
+        } catch {
+            return 'the HTTP layer\'s answer is not JSON';
+        }
+    }
+    return validate(body) ? null : `the HTTP layer's ${exchange.status} ${ajv.errorsText(validate.errors)}`;
 }
 
 // A request verifyd made (an event, the webhook provider's message) against the

@@ -1,0 +1,33 @@
+// What verifyd requires of a request's header block before Pistache's parser reads it
+// (RFC 9112 message framing). Pistache 0.0.5 reads a Content-Length of "abc" as 0 and one
+// of "-1" as 2^64 - 1, and takes folded lines and lines without a colon, so that where one
+// request ends would be a matter of interpretation: a proxy in front and verifyd could
+// disagree, and bytes of a body be read as a request of their own. A request refused
+// here is answered with its status and the connection ends. Not for: parsing (Pistache
+// does it), or the API's own limits on what it reads (http.hpp, requests.hpp).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace verifyd {
+
+struct FramingProblem {
+    int status = 400;
+    std::string problem;
+};
+
+// The length of the header block at the start of `bytes` (the request line, the header
+// lines and the empty line after them), or std::string_view::npos while incomplete.
+size_t header_block_length(std::string_view bytes);
+
+// Checks a complete header block: every header line is a name of token characters, a
+// colon and a value (no folded lines); Content-Length is digits only, given once, and at
+// most `max_body` (413 past it); Transfer-Encoding is "chunked" only and never beside a
+// Content-Length; Host is given at most once and is a host and port. Nothing when it
+// may be parsed.
+std::optional<FramingProblem> check_header_block(std::string_view block, size_t max_body);
+
+}  // namespace verifyd

@@ -1,0 +1,96 @@
+// The header block's framing rules (verifyd/http_framing.hpp): what is read as one request
+// and what is refused before Pistache's parser sees it.
+#include "verifyd/http_framing.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using namespace verifyd;
+
+namespace {
+
+constexpr size_t kMaxBody = 1024 * 1024;
+
+std::string block(const std::string& header_lines) {
+    return "POST /verify/send HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n" + header_lines + "\r\n";
+}
+
+std::optional<FramingProblem> check(const std::string& header_lines) {
+    return check_header_block(block(header_lines), kMaxBody);
+}
+
+}  // namespace
+
+TEST_CASE("the header block ends after its first empty line, and is incomplete before it") {
+    CHECK(header_block_length("GET / HTTP/1.1\r\nHost: a\r\n\r\nbody") == 27);
+    CHECK(header_block_length("GET / HTTP/1.1\r\nHost: a\r\n") == std::string_view::npos);
+    CHECK(header_block_length("GET / HTTP/1.1\nHost: a\n\n") == std::string_view::npos);
+}
+
+TEST_CASE("well-formed header blocks are read, whatever their case and spacing") {
+    CHECK_FALSE(check(""));
+    CHECK_FALSE(check("Content-Length: 42\r\nContent-Type: application/json\r\n"));
+    CHECK_FALSE(check("content-length:42\r\n"));
+    CHECK_FALSE(check("Content-Length: \t42 \r\n"));
+    CHECK_FALSE(check("Content-Length: 7\r\nContent-Length: 7\r\n"));
+    CHECK_FALSE(check("Transfer-Encoding: Chunked\r\n"));
+    CHECK_FALSE(check("X-Note: caf\xc3\xa9 \t ok\r\n"));
+    CHECK_FALSE(check_header_block("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", kMaxBody));
+    CHECK_FALSE(check_header_block("GET / HTTP/1.1\r\nHost: \r\n\r\n", kMaxBody));
+}
+
+TEST_CASE("a Content-Length that is not digits only, or given twice differently, is a 400") {
+    for (const char* value :
+         {"abc", "-1", "+5", "0x10", "1e3", "4 2", "", "18446744073709551615"}) {
+        INFO(value);
+        auto problem = check(std::string("Content-Length: ") + value + "\r\n");
+        REQUIRE(problem);
+        CHECK(problem->status == 400);
+        CHECK(problem->problem.find("Content-Length") != std::string::npos);
+    }
+    auto twice = check("Content-Length: 7\r\nContent-Length: 8\r\n");
+    REQUIRE(twice);
+    CHECK(twice->status == 400);
+}
+
+TEST_CASE("a Content-Length beyond what verifyd reads is a 413 before the body is read") {
+    CHECK_FALSE(check("Content-Length: " + std::to_string(kMaxBody) + "\r\n"));
+    auto problem = check("Content-Length: " + std::to_string(kMaxBody + 1) + "\r\n");
+    REQUIRE(problem);
+    CHECK(problem->status == 413);
+}
+
+TEST_CASE("Transfer-Encoding other than chunked, or beside a Content-Length, is a 400") {
+    for (const char* lines : {"Transfer-Encoding: gzip\r\n", "Transfer-Encoding: gzip, chunked\r\n",
+                              "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                              "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"}) {
+        INFO(lines);
+        auto problem = check(lines);
+        REQUIRE(problem);
+        CHECK(problem->status == 400);
+    }
+}
+
+TEST_CASE("folded lines, lines without a colon and names that are not tokens are a 400") {
+    for (const char* lines :
+         {"X-Long: one\r\n two\r\n", "X-Long: one\r\n\ttwo\r\n", "NoColonHere\r\n", ": empty\r\n",
+          "Content-Length : 5\r\n", "Bad Name: x\r\n", "X-Nul: a\x01z\r\n"}) {
+        INFO(lines);
+        auto problem = check(lines);
+        REQUIRE(problem);
+        CHECK(problem->status == 400);
+    }
+}
+
+TEST_CASE("a second Host, or a Host that is not a host and port, is a 400") {
+    auto twice = check("Host: other\r\n");
+    REQUIRE(twice);
+    CHECK(twice->status == 400);
+    for (const char* host : {"evil.example\"><script>", "a b", "a/b", "a@b"}) {
+        INFO(host);
+        auto problem = check_header_block(
+            std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n", kMaxBody);
+        REQUIRE(problem);
+        CHECK(problem->status == 400);
+    }
+}
