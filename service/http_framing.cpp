@@ -34,8 +34,8 @@ bool same_name(std::string_view a, const char* b) {
     return true;
 }
 
-FramingProblem bad(std::string problem) {
-    return {400, std::move(problem)};
+FramingVerdict bad(std::string problem) {
+    return {FramingProblem{400, std::move(problem)}, {}};
 }
 
 }  // namespace
@@ -45,9 +45,10 @@ size_t header_block_length(std::string_view bytes) {
     return end == std::string_view::npos ? end : end + 4;
 }
 
-std::optional<FramingProblem> check_header_block(std::string_view block, size_t max_body) {
+FramingVerdict check_header_block(std::string_view block, size_t max_body) {
     std::optional<std::string_view> content_length;
     bool chunked = false;
+    bool expects_continue = false;
     int hosts = 0;
     size_t at = block.find("\r\n");  // the request line is Pistache's to read
     while (at != std::string_view::npos && at + 2 < block.size()) {
@@ -81,6 +82,8 @@ std::optional<FramingProblem> check_header_block(std::string_view block, size_t 
         } else if (same_name(name, "transfer-encoding")) {
             if (!same_name(value, "chunked")) return bad("Transfer-Encoding may only be chunked.");
             chunked = true;
+        } else if (same_name(name, "expect")) {
+            expects_continue = same_name(value, "100-continue");
         } else if (same_name(name, "host")) {
             if (++hosts > 1) return bad("Host is given more than once.");
             if (!std::all_of(value.begin(), value.end(),
@@ -90,9 +93,12 @@ std::optional<FramingProblem> check_header_block(std::string_view block, size_t 
     }
     if (content_length && chunked)
         return bad("A request may not have both Content-Length and Transfer-Encoding.");
-    if (content_length && std::stoull(std::string(*content_length)) > max_body)
-        return FramingProblem{413, "The request is larger than verifyd reads."};
-    return std::nullopt;
+    FramingVerdict verdict;
+    verdict.framing.expects_continue = expects_continue;
+    if (content_length) verdict.framing.content_length = std::stoull(std::string(*content_length));
+    if (verdict.framing.content_length > max_body)
+        verdict.problem = FramingProblem{413, "The request is larger than verifyd reads."};
+    return verdict;
 }
 
 }  // namespace verifyd

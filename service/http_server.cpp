@@ -184,6 +184,7 @@ struct Framing {
     std::shared_ptr<ConnectionEnd> end;
 };
 constexpr const char* kFramingData = "verifyd.framing";
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class Handler : public Http::Handler {
   public:
@@ -230,8 +231,13 @@ class Handler : public Http::Handler {
             const size_t block = header_block_length(framing->head);
             if (block != std::string_view::npos) {
                 const std::string_view head(framing->head.data(), block);
-                if (auto problem = check_header_block(head, getMaxRequestSize()))
-                    return refuse(peer, *problem);
+                const FramingVerdict verdict = check_header_block(head, getMaxRequestSize());
+                if (verdict.problem) return refuse(peer, *verdict.problem);
+                // A client that waits for leave to send its body gets it (RFC 9110 §10.1.1);
+                // one whose body came along already needs none.
+                if (verdict.framing.expects_continue &&
+                    framing->head.size() - block < verdict.framing.content_length)
+                    peer->send(RawBuffer(std::string(kContinue), kContinue.size()));
                 framing->head_length = block;
                 framing->head.clear();
             }

@@ -3,6 +3,7 @@
 #include "verifyd/twilio.hpp"
 
 #include <cctype>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "verifyd/crypto.hpp"
@@ -154,14 +155,38 @@ TwilioErrorCode twilio_error_code(const ApiError& error) {
     return {500, 20500};
 }
 
+std::string twilio_parameter_name(const std::string& field) {
+    static const std::map<std::string, std::string> parameters = {
+        {"to", "To"},          {"channel", "Channel"},    {"locale", "Locale"},
+        {"code", "Code"},      {"id", "VerificationSid"}, {"client_ip", "DeviceIp"},
+        {"sandbox", "Sandbox"}};
+    if (auto found = parameters.find(field); found != parameters.end()) return found->second;
+    if (starts_with(field, "template")) return "TemplateCustomSubstitutions";
+    return field;
+}
+
 HttpResponse twilio_error_response(const ApiError& error) {
     const TwilioErrorCode twilio = twilio_error_code(error);
-    // A key problem says nothing more (§11); the face's own errors say it all.
-    std::string message = error.twilio_code != 0 ? error.message : twilio_message(twilio.code);
-    if (twilio.code != 20003 && error.twilio_code == 0 && !error.message.empty())
-        message += ": " + error.message;
-    for (const auto& [field, problems] : error.details)
-        for (const std::string& problem : problems) message += " (" + field + " " + problem + ")";
+    std::string message;
+    if (twilio.code == 60200 && !error.details.empty()) {
+        // Each parameter at fault, by the form's name (§11).
+        message = "Invalid parameter";
+        const char* separator = " ";
+        for (const auto& [field, problems] : error.details) {
+            message += separator + ("`" + twilio_parameter_name(field) + "`:");
+            for (size_t i = 0; i < problems.size(); ++i)
+                message += (i == 0 ? " " : ", ") + problems[i];
+            separator = "; ";
+        }
+    } else {
+        // A key problem says nothing more (§11); the face's own errors say it all.
+        message = error.twilio_code != 0 ? error.message : twilio_message(twilio.code);
+        if (twilio.code != 20003 && error.twilio_code == 0 && !error.message.empty())
+            message += ": " + error.message;
+        for (const auto& [field, problems] : error.details)
+            for (const std::string& problem : problems)
+                message += " (" + twilio_parameter_name(field) + " " + problem + ")";
+    }
     nlohmann::json body = {
         {"code", twilio.code},
         {"message", message},

@@ -21,25 +21,10 @@ bool is_other_twilio_channel(const std::string& channel) {
            channel == "rcs";
 }
 
-// The native send's field names as the form's parameters.
-std::string twilio_parameter(const std::string& field) {
-    if (field == "to") return "To";
-    if (field == "channel") return "Channel";
-    if (field == "locale") return "Locale";
-    if (field == "client_ip") return "DeviceIp";
-    if (starts_with(field, "template")) return "TemplateCustomSubstitutions";
-    return field;
-}
-
+// A native send's refusal of the fields the form gave, as the form's 60200 (its message
+// names the parameters: twilio_error_response).
 ApiError as_twilio_problems(ApiError error) {
-    FieldProblems renamed;
-    for (auto& [field, problems] : error.details) {
-        auto& named = renamed[twilio_parameter(field)];
-        named.insert(named.end(), problems.begin(), problems.end());
-    }
-    error.details = std::move(renamed);
     error.twilio_code = 60200;
-    error.message = "Invalid parameter";
     return error;
 }
 

@@ -23,11 +23,20 @@ struct FramingProblem {
 // lines and the empty line after them), or std::string_view::npos while incomplete.
 size_t header_block_length(std::string_view bytes);
 
+// What the framing of a header block that may be parsed says of the body after it.
+struct HeaderFraming {
+    size_t content_length = 0;      // 0 also when there is none, or the body is chunked
+    bool expects_continue = false;  // Expect: 100-continue (RFC 9110 §10.1.1)
+};
+
 // Checks a complete header block: every header line is a name of token characters, a
 // colon and a value (no folded lines); Content-Length is digits only, given once, and at
 // most `max_body` (413 past it); Transfer-Encoding is "chunked" only and never beside a
-// Content-Length; Host is given at most once and is a host and port. Nothing when it
-// may be parsed.
-std::optional<FramingProblem> check_header_block(std::string_view block, size_t max_body);
+// Content-Length; Host is given at most once and is a host and port.
+struct FramingVerdict {
+    std::optional<FramingProblem> problem;  // nothing: the block may be parsed
+    HeaderFraming framing;
+};
+FramingVerdict check_header_block(std::string_view block, size_t max_body);
 
 }  // namespace verifyd

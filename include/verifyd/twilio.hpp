@@ -45,7 +45,11 @@ struct TwilioErrorCode {
 TwilioErrorCode twilio_error_code(const ApiError& error);
 
 // {"code", "message", "more_info", "status"}, with Retry-After for a 429 or 503.
+// An error as Twilio's body; a refusal that names fields names them as the forms'
+// parameters: "Invalid parameter `To`: …" (§11).
 HttpResponse twilio_error_response(const ApiError& error);
+// The native requests' field names as the /v2 forms' parameters ("to" is To).
+std::string twilio_parameter_name(const std::string& field);
 
 // An error of the /v2 face that verifyd's catalog has no code for: 400 with Twilio's
 // `twilio_code` (60200 invalid parameter, 60223 channel not available, …).

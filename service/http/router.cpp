@@ -151,6 +151,11 @@ std::optional<ApiError> take_idempotency_key(const HttpRequest& request, Exchang
     return std::nullopt;
 }
 
+// HEAD is answered as GET would be, without the body (RFC 9110 §9.3.2; Exchange::finish).
+bool takes(const Route& route, const std::string& method) {
+    return method == route.method || (method == "HEAD" && std::string(route.method) == "GET");
+}
+
 void route(const HttpRequest& request, const ExchangePtr& exchange) {
     const std::vector<std::string> parts = split_path(request.path);
     const std::string& method = request.method;
@@ -166,9 +171,10 @@ void route(const HttpRequest& request, const ExchangePtr& exchange) {
         auto id = route.match(parts);
         if (!id) continue;
         exchange->route = route.label;
-        if (method != route.method) {
+        if (!takes(route, method)) {
             if (!allowed.empty()) allowed += ", ";
             allowed += route.method;
+            if (std::string(route.method) == "GET") allowed += ", HEAD";
             continue;
         }
         if (route.scope != 0) {

@@ -158,6 +158,22 @@ size_t messages_to(VerifydInstance& v, const std::string& to) {
         .size();
 }
 
+TEST_CASE("a client that asks to be told to send its body is told 100 Continue first") {
+    VerifydInstance v;
+    const std::string body = json{{"to", us_number(10501)}}.dump();
+    RawConnection connection(v.port());
+    REQUIRE(connection.write(
+        "POST /verify/send HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + v.key(kTestA) +
+        "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n"));
+    REQUIRE(
+        connection.read_until_received("HTTP/1.1 100 Continue\r\n\r\n", std::chrono::seconds(5)));
+    REQUIRE(connection.write(body));
+    REQUIRE(connection.read_until_received("\"success\":true}", std::chrono::seconds(5)));
+    CHECK(connection.received().find("HTTP/1.1 201 Created") != std::string::npos);
+    CHECK(messages_to(v, us_number(10501)) == 1);
+}
+
 TEST_CASE(
     "a request written while the one before it is being answered is not read: the first answer "
     "closes the connection") {
@@ -248,6 +264,28 @@ TEST_CASE("a wrong method answers 405 with 4000 and an Allow header") {
         REQUIRE(allow.has_value());
         CHECK(allow->find(c.allowed) != std::string::npos);
     }
+}
+
+TEST_CASE("HEAD is answered as GET would be, without the body") {
+    VerifydInstance v;
+    const json sent = v.send_ok(v.key(kTestA), us_number(10601));
+    HttpClient client = v.client();
+    const HttpResponse health = client.request("HEAD", "/healthz");
+    CHECK(health.status == 200);
+    CHECK(health.body.empty());
+    const std::string path = "/verify/" + sent["id"].get<std::string>();
+    const HttpResponse read = client.request("HEAD", path, bearer(v.key(kTestA)));
+    CHECK(read.status == 200);
+    CHECK(read.body.empty());
+    CHECK(client.request("HEAD", path).status == 401);
+    CHECK(client.request("HEAD", "/nope").status == 404);
+    // The connection goes on: no body was left to be read as the next answer.
+    require_success(client.get(path, bearer(v.key(kTestA))), 200);
+    const HttpResponse refused = client.request("HEAD", "/verify/send");
+    CHECK(refused.status == 405);
+    CHECK(refused.header("Allow") == std::optional<std::string>("POST"));
+    CHECK(client.request("DELETE", "/healthz").header("Allow") ==
+          std::optional<std::string>("GET, HEAD"));
 }
 
 TEST_CASE("a method HTTP does not know is refused with 400 and the service goes on") {

@@ -246,7 +246,7 @@ TEST_CASE(
     const std::string to = std::string("To=") + kFormNumber;
     const std::vector<std::pair<std::string, std::string>> sends = {
         {"Channel=sms", "To"},
-        {"To=4155552671&Channel=sms", "to"},
+        {"To=4155552671&Channel=sms", "To"},
         {to, "Channel"},
         {to + "&Channel=pigeon", "Channel"},
         {to + "&Channel=sms&Locale=!!", "Locale"},
@@ -263,7 +263,8 @@ TEST_CASE(
         INFO(form);
         const HttpResponse response = client.request("POST", verifications(service), form);
         require_twilio_error(response, 400, 60200);
-        CHECK(response.json()["message"].get<std::string>().find(parameter) != std::string::npos);
+        CHECK(response.json()["message"].get<std::string>().rfind(
+                  "Invalid parameter `" + parameter + "`: ", 0) == 0);
     }
     for (const char* channel : {"call", "email", "sna", "auto"})
         require_twilio_error(

@@ -62,8 +62,9 @@ function validatorFor(where) {
 const faceOf = (path) => (path === '/v2' || path.startsWith('/v2/') ? '/v2' : 'native');
 
 // The response object and the JSON pointer of it, or why there is none.
+// HEAD is answered as GET (the document lists GET), without the body.
 function responseFor(exchange) {
-    const method = exchange.method.toLowerCase();
+    const method = exchange.method === 'HEAD' ? 'get' : exchange.method.toLowerCase();
     const found = matchPath(exchange.path);
     const status = String(exchange.status);
     if (!found || !document.paths[found.template][method]) {
@@ -137,7 +138,7 @@ function problemWithRoute(exchange) {
         where = response.$ref.slice(2).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
         response = resolve(response);
     }
-    if (!response.content) {
+    if (!response.content || exchange.method === 'HEAD') {
         return [found.what, exchange.body === '' ? null : `status ${exchange.status} has no body in the document, the answer has ${exchange.body.length} bytes`];
     }
     const mediaType = exchange.content_type.split(';')[0].trim().toLowerCase();

@@ -51,4 +51,15 @@ bool RawConnection::read_until_closed(std::chrono::milliseconds timeout) {
     return true;
 }
 
+bool RawConnection::read_until_received(const std::string& text,
+                                        std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        const bool closed = closed_by_server();
+        if (received_.find(text) != std::string::npos) return true;
+        if (closed || std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
 }  // namespace verifyd_test

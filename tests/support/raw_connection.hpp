@@ -22,6 +22,8 @@ class RawConnection {
     bool closed_by_server();
     // Reads until the server closes the connection or `timeout` passes; whether it closed.
     bool read_until_closed(std::chrono::milliseconds timeout);
+    // Reads until what was received holds `text`, or `timeout` passes; whether it does.
+    bool read_until_received(const std::string& text, std::chrono::milliseconds timeout);
     const std::string& received() const { return received_; }
 
   private:

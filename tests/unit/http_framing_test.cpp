@@ -16,7 +16,7 @@ std::string block(const std::string& header_lines) {
 }
 
 std::optional<FramingProblem> check(const std::string& header_lines) {
-    return check_header_block(block(header_lines), kMaxBody);
+    return check_header_block(block(header_lines), kMaxBody).problem;
 }
 
 }  // namespace
@@ -35,8 +35,8 @@ TEST_CASE("well-formed header blocks are read, whatever their case and spacing")
     CHECK_FALSE(check("Content-Length: 7\r\nContent-Length: 7\r\n"));
     CHECK_FALSE(check("Transfer-Encoding: Chunked\r\n"));
     CHECK_FALSE(check("X-Note: caf\xc3\xa9 \t ok\r\n"));
-    CHECK_FALSE(check_header_block("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", kMaxBody));
-    CHECK_FALSE(check_header_block("GET / HTTP/1.1\r\nHost: \r\n\r\n", kMaxBody));
+    CHECK_FALSE(check_header_block("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", kMaxBody).problem);
+    CHECK_FALSE(check_header_block("GET / HTTP/1.1\r\nHost: \r\n\r\n", kMaxBody).problem);
 }
 
 TEST_CASE("a Content-Length that is not digits only, or given twice differently, is a 400") {
@@ -89,8 +89,20 @@ TEST_CASE("a second Host, or a Host that is not a host and port, is a 400") {
     for (const char* host : {"evil.example\"><script>", "a b", "a/b", "a@b"}) {
         INFO(host);
         auto problem = check_header_block(
-            std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n", kMaxBody);
+                           std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n", kMaxBody)
+                           .problem;
         REQUIRE(problem);
         CHECK(problem->status == 400);
     }
+}
+
+TEST_CASE("the framing says the body's length and whether the client waits for 100 Continue") {
+    auto verdict =
+        check_header_block(block("Content-Length: 42\r\nExpect: 100-Continue\r\n"), kMaxBody);
+    REQUIRE_FALSE(verdict.problem);
+    CHECK(verdict.framing.content_length == 42);
+    CHECK(verdict.framing.expects_continue);
+    verdict = check_header_block(block("Transfer-Encoding: chunked\r\n"), kMaxBody);
+    CHECK(verdict.framing.content_length == 0);
+    CHECK_FALSE(verdict.framing.expects_continue);
 }
