@@ -226,17 +226,27 @@ class Handler : public Http::Handler {
             }
         }
         if (framing->head_length == 0) {
-            framing->head.append(buffer,
-                                 std::min(length, getMaxRequestSize() - framing->head.size()));
-            const size_t block = header_block_length(framing->head);
+            // Most requests come whole in one read: their header block is read where it is.
+            // Otherwise only what came since the last read is searched, so that a client
+            // that sends a byte at a time costs each byte once.
+            std::string_view bytes(buffer, length);
+            size_t block = framing->head.empty() ? header_block_length(bytes) : std::string::npos;
+            if (block == std::string_view::npos) {
+                const size_t from = framing->head.size() < 3 ? 0 : framing->head.size() - 3;
+                framing->head.append(buffer,
+                                     std::min(length, getMaxRequestSize() - framing->head.size()));
+                bytes = framing->head;
+                block = header_block_length(bytes.substr(from));
+                if (block != std::string_view::npos) block += from;
+            }
             if (block != std::string_view::npos) {
-                const std::string_view head(framing->head.data(), block);
-                const FramingVerdict verdict = check_header_block(head, getMaxRequestSize());
+                const FramingVerdict verdict =
+                    check_header_block(bytes.substr(0, block), getMaxRequestSize());
                 if (verdict.problem) return refuse(peer, *verdict.problem);
                 // A client that waits for leave to send its body gets it (RFC 9110 §10.1.1);
                 // one whose body came along already needs none.
                 if (verdict.framing.expects_continue &&
-                    framing->head.size() - block < verdict.framing.content_length)
+                    bytes.size() - block < verdict.framing.content_length)
                     peer->send(RawBuffer(std::string(kContinue), kContinue.size()));
                 framing->head_length = block;
                 framing->head.clear();

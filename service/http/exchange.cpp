@@ -142,9 +142,9 @@ void Exchange::idempotently(std::function<void(const Idempotency*)> step) {
         });
 }
 
-Result<std::string> Exchange::tag_of_number(const std::string& to) const {
+Result<std::string> Exchange::tag_of_number(const std::string& to, const char* field) const {
     PhoneCheck phone = services.phones.check(to);
-    if (!phone.ok) return {make_field_error(ErrorCode::InvalidPhone, "to", phone.problem)};
+    if (!phone.ok) return {make_field_error(ErrorCode::InvalidPhone, field, phone.problem)};
     const auto& number_key = credentials->number_key;
     if (!number_key) return {number_key_missing()};
     return {std::nullopt, number_tag(*number_key, caller.account, caller.sandbox, to)};

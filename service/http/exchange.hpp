@@ -99,8 +99,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // The store, for a call whose script counts the request against the key's limit.
     Store& counting();
     // The tag of a number in the caller's account and mode, or why there is none: the
-    // number is refused (4001), or the number key is not known yet (503).
-    Result<std::string> tag_of_number(const std::string& to) const;
+    // number is refused (4001, naming `field`, the request's name for it), or the number
+    // key is not known yet (503).
+    Result<std::string> tag_of_number(const std::string& to, const char* field = "to") const;
 
   private:
     void replay_refusal(const std::string& recorded);

@@ -158,6 +158,22 @@ size_t messages_to(VerifydInstance& v, const std::string& to) {
         .size();
 }
 
+TEST_CASE("a request that arrives a few bytes at a time is read as one, and the next after it") {
+    VerifydInstance v;
+    const std::string request = send_request_bytes(v, us_number(10701));
+    RawConnection connection(v.port());
+    // Pieces that cut the header block's end, a header line and the body.
+    for (size_t at = 0; at < request.size(); at += 7) {
+        REQUIRE(connection.write(request.substr(at, 7)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    REQUIRE(connection.read_until_received("\"success\":true}", std::chrono::seconds(5)));
+    CHECK(connection.received().rfind("HTTP/1.1 201 Created", 0) == 0);
+    REQUIRE(connection.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    REQUIRE(connection.read_until_received("HTTP/1.1 200 OK", std::chrono::seconds(5)));
+    CHECK(messages_to(v, us_number(10701)) == 1);
+}
+
 TEST_CASE("a client that asks to be told to send its body is told 100 Continue first") {
     VerifydInstance v;
     const std::string body = json{{"to", us_number(10501)}}.dump();

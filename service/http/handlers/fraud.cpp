@@ -50,7 +50,7 @@ void change_safe_list(const HttpRequest& request, const std::string& id,
                       const ExchangePtr& exchange, const char* operation) {
     if (!ready(request, exchange)) return;
     const std::string number = percent_decode(id).value_or("");
-    auto tag = exchange->tag_of_number(number);
+    auto tag = exchange->tag_of_number(number, "number");
     if (tag.error) return exchange->refuse(*tag.error);
     const GuardSlot slot =
         guard_slot(*exchange->credentials->number_key, exchange->caller.account,
