@@ -10,8 +10,9 @@
 namespace verifyd {
 namespace {
 
+// strchr finds a string's terminating NUL too: a NUL is never one of these characters.
 bool is_token_char(unsigned char c) {
-    return std::isalnum(c) != 0 || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+    return c != 0 && (std::isalnum(c) != 0 || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
 }
 
 // A field value may hold visible characters, spaces and tabs, and obs-text (bytes of 0x80
@@ -23,7 +24,29 @@ bool is_value_char(unsigned char c) {
 // Host is uri-host [":" port]: a registered name (unreserved, sub-delims, percent
 // escapes), an IPv4 address, or an IP literal in brackets.
 bool is_host_char(unsigned char c) {
-    return std::isalnum(c) != 0 || std::strchr("-._~!$&'()*+,;=%:[]", c) != nullptr;
+    return c != 0 && (std::isalnum(c) != 0 || std::strchr("-._~!$&'()*+,;=%:[]", c) != nullptr);
+}
+
+template <typename Predicate>
+bool all_chars(std::string_view text, Predicate holds) {
+    return std::all_of(text.begin(), text.end(),
+                       [&](char c) { return holds(static_cast<unsigned char>(c)); });
+}
+
+// method SP request-target SP HTTP-version (RFC 9112 §3), the target visible ASCII:
+// Pistache reads a target up to a space or '?' across line ends, so a line that is not
+// this would let it read header lines that were not checked here.
+bool is_request_line(std::string_view line, bool& http10) {
+    const size_t first = line.find(' ');
+    const size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+    if (second == std::string_view::npos || first == 0) return false;
+    const std::string_view method = line.substr(0, first);
+    const std::string_view target = line.substr(first + 1, second - first - 1);
+    const std::string_view version = line.substr(second + 1);
+    http10 = version == "HTTP/1.0";
+    return all_chars(method, is_token_char) && !target.empty() &&
+           all_chars(target, [](unsigned char c) { return c > 0x20 && c < 0x7f; }) &&
+           (http10 || version == "HTTP/1.1");
 }
 
 bool same_name(std::string_view a, const char* b) {
@@ -47,10 +70,12 @@ size_t header_block_length(std::string_view bytes) {
 
 FramingVerdict check_header_block(std::string_view block, size_t max_body) {
     std::optional<std::string_view> content_length;
-    bool chunked = false;
     bool expects_continue = false;
+    bool http10 = false;
     int hosts = 0;
-    size_t at = block.find("\r\n");  // the request line is Pistache's to read
+    size_t at = block.find("\r\n");
+    if (at == std::string_view::npos || !is_request_line(block.substr(0, at), http10))
+        return bad("The request line must be a method, a target and HTTP/1.1 or HTTP/1.0.");
     while (at != std::string_view::npos && at + 2 < block.size()) {
         const size_t start = at + 2;
         const size_t end = block.find("\r\n", start);
@@ -63,12 +88,10 @@ FramingVerdict check_header_block(std::string_view block, size_t max_body) {
         if (colon == std::string_view::npos || colon == 0)
             return bad("A header line has no field name and colon.");
         const std::string_view name = line.substr(0, colon);
-        if (!std::all_of(name.begin(), name.end(),
-                         [](char c) { return is_token_char(static_cast<unsigned char>(c)); }))
+        if (!all_chars(name, is_token_char))
             return bad("A header field name holds a character a name may not have.");
         const std::string_view value = trim_view(line.substr(colon + 1));
-        if (!std::all_of(value.begin(), value.end(),
-                         [](char c) { return is_value_char(static_cast<unsigned char>(c)); }))
+        if (!all_chars(value, is_value_char))
             return bad("A header field value holds a control character.");
         if (same_name(name, "content-length")) {
             const bool digits = !value.empty() && value.size() <= 18 &&
@@ -80,21 +103,23 @@ FramingVerdict check_header_block(std::string_view block, size_t max_body) {
                 return bad("Content-Length is given twice with different values.");
             content_length = value;
         } else if (same_name(name, "transfer-encoding")) {
-            if (!same_name(value, "chunked")) return bad("Transfer-Encoding may only be chunked.");
-            chunked = true;
+            // Chunk sizes are read leniently by Pistache (strtol), and a chunked body's end
+            // is not where its bytes end: only Content-Length frames a body here.
+            return {FramingProblem{411,
+                                   "A body must come with Content-Length, not "
+                                   "Transfer-Encoding."},
+                    {}};
         } else if (same_name(name, "expect")) {
             expects_continue = same_name(value, "100-continue");
         } else if (same_name(name, "host")) {
             if (++hosts > 1) return bad("Host is given more than once.");
-            if (!std::all_of(value.begin(), value.end(),
-                             [](char c) { return is_host_char(static_cast<unsigned char>(c)); }))
+            if (!all_chars(value, is_host_char))
                 return bad("Host must be a host name or address and a port.");
         }
     }
-    if (content_length && chunked)
-        return bad("A request may not have both Content-Length and Transfer-Encoding.");
     FramingVerdict verdict;
-    verdict.framing.expects_continue = expects_continue;
+    // An HTTP/1.0 client does not wait for 100 Continue (RFC 9110 §10.1.1).
+    verdict.framing.expects_continue = expects_continue && !http10;
     if (content_length) verdict.framing.content_length = std::stoull(std::string(*content_length));
     if (verdict.framing.content_length > max_body)
         verdict.problem = FramingProblem{413, "The request is larger than verifyd reads."};

@@ -268,9 +268,9 @@ class Handler : public Http::Handler {
         if (framing->head_length == 0)
             return refuse(peer, {400, "The header block must end with an empty line (CRLF)."});
         auto& request = parser->request;
-        // A chunked body's length on the wire is not its decoded length: not counted.
-        const bool chunked = request.headers().tryGet<Http::Header::TransferEncoding>() != nullptr;
-        const bool more = !chunked && framing->fed > framing->head_length + request.body().size();
+        // Bytes beyond the request (pipelining) are not read, nor any that come after them.
+        const bool more = framing->fed > framing->head_length + request.body().size();
+        framing->refused = more;
         framing->head_length = 0;
         framing->fed = 0;
         request.copyAddress(peer->address());
@@ -315,18 +315,22 @@ class Handler : public Http::Handler {
             std::lock_guard<std::mutex> lock(framing->mutex);
             framing->answering = true;
         }
-        api_->handle(in, [api = api_, shared_writer, ending, framing](HttpResponse out) {
+        const bool head = request.method() == Http::Method::Head;
+        api_->handle(in, [api = api_, shared_writer, ending, framing, head](HttpResponse out) {
             std::shared_ptr<ConnectionEnd> end = ending;
             bool close = ending || api->draining();
-            {
-                std::lock_guard<std::mutex> lock(framing->mutex);
-                framing->answering = false;
-                if (framing->end_after_answer) {
-                    close = true;
-                    if (!end) end = framing->end;
-                }
+            // Held until the answer is queued, so that a request read meanwhile is answered
+            // after it, and one that came before it closes the connection.
+            std::lock_guard<std::mutex> lock(framing->mutex);
+            framing->answering = false;
+            if (framing->end_after_answer) {
+                close = true;
+                if (!end) end = framing->end;
             }
-            write_response(*shared_writer, out, end, close);
+            if (head)
+                write_head_response(*shared_writer, out, end, close);
+            else
+                write_response(*shared_writer, out, end, close);
         });
     }
 
@@ -338,6 +342,30 @@ class Handler : public Http::Handler {
         Http::ResponseWriter writer(Http::Version::Http11, transport(), this, peer);
         write_response(writer, api_->refuse_unreadable(problem.status, problem.problem),
                        ConnectionEnd::of(*peer, ConnectionEnd::Mode::Linger), true);
+    }
+
+    // The answer to a HEAD: the GET's status and header fields, its Content-Length the
+    // length of the body it leaves out (RFC 9110 §8.6, §9.3.2). Pistache writes the length
+    // of what it sends, which would be 0, so the head is written here.
+    static void write_head_response(Http::ResponseWriter& writer, const HttpResponse& out,
+                                    const std::shared_ptr<ConnectionEnd>& ending, bool close) {
+        auto peer = writer.peer();
+        if (!peer) return;
+        std::string head = "HTTP/1.1 " + std::to_string(out.status) + " " +
+                           Http::codeString(static_cast<Http::Code>(out.status)) + "\r\n";
+        head += "Content-Type: " + out.content_type + "\r\n";
+        for (const auto& [name, value] : out.headers) head += name + ": " + value + "\r\n";
+        head += close ? "Connection: Close\r\n" : "Connection: Keep-Alive\r\n";
+        head += "Content-Length: " + std::to_string(out.body.size()) + "\r\n\r\n";
+        // As ResponseWriter::send does: the connection waits for its next request.
+        peer->setIdle(true);
+        try {
+            auto sent = peer->send(RawBuffer(head, head.size()));
+            if (ending)
+                sent.then([ending](ssize_t) { ending->end(); },
+                          [ending](std::exception_ptr) { ending->end(); });
+        } catch (const std::exception&) {
+        }
     }
 
     static void write_response(Http::ResponseWriter& writer, const HttpResponse& out,

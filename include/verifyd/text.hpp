@@ -22,8 +22,8 @@ std::string_view trim_view(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);
 
 // Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates, nothing past
-// U+10FFFF): what JSON can carry, so that a decoded form or query value is refused at the
-// door instead of failing when it is written into an answer.
+// U+10FFFF): what JSON can carry, so that a decoded /v2 form value is refused at the door
+// instead of failing when it is written into a record or an answer.
 bool is_utf8(std::string_view text);
 // The characters (code points) of well-formed UTF-8 text: the unit of the API's length
 // limits, which count characters, not bytes.

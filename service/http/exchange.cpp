@@ -183,7 +183,6 @@ int Exchange::claim_lease_ms() const {
 
 void Exchange::finish(HttpResponse response) {
     answered_ = true;
-    if (method == "HEAD") response.body.clear();
     response.headers.emplace_back("X-Request-Id", request_id);
     if (replayed) response.headers.emplace_back(kReplayedHeader, "true");
     if (error_) services.metrics.count_error(error_->code);

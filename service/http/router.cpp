@@ -151,7 +151,7 @@ std::optional<ApiError> take_idempotency_key(const HttpRequest& request, Exchang
     return std::nullopt;
 }
 
-// HEAD is answered as GET would be, without the body (RFC 9110 §9.3.2; Exchange::finish).
+// HEAD is answered as GET would be; the HTTP server leaves the body out (RFC 9110 §9.3.2).
 bool takes(const Route& route, const std::string& method) {
     return method == route.method || (method == "HEAD" && std::string(route.method) == "GET");
 }

@@ -33,7 +33,6 @@ TEST_CASE("well-formed header blocks are read, whatever their case and spacing")
     CHECK_FALSE(check("content-length:42\r\n"));
     CHECK_FALSE(check("Content-Length: \t42 \r\n"));
     CHECK_FALSE(check("Content-Length: 7\r\nContent-Length: 7\r\n"));
-    CHECK_FALSE(check("Transfer-Encoding: Chunked\r\n"));
     CHECK_FALSE(check("X-Note: caf\xc3\xa9 \t ok\r\n"));
     CHECK_FALSE(check_header_block("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", kMaxBody).problem);
     CHECK_FALSE(check_header_block("GET / HTTP/1.1\r\nHost: \r\n\r\n", kMaxBody).problem);
@@ -60,15 +59,32 @@ TEST_CASE("a Content-Length beyond what verifyd reads is a 413 before the body i
     CHECK(problem->status == 413);
 }
 
-TEST_CASE("Transfer-Encoding other than chunked, or beside a Content-Length, is a 400") {
-    for (const char* lines : {"Transfer-Encoding: gzip\r\n", "Transfer-Encoding: gzip, chunked\r\n",
-                              "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
-                              "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"}) {
+TEST_CASE("any Transfer-Encoding is a 411: a body comes with its Content-Length") {
+    for (const char* lines :
+         {"Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip, chunked\r\n",
+          "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+          "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"}) {
         INFO(lines);
         auto problem = check(lines);
         REQUIRE(problem);
+        CHECK(problem->status == 411);
+    }
+}
+
+TEST_CASE("a request line that is not a method, a visible target and HTTP/1.1 or 1.0 is a 400") {
+    CHECK_FALSE(check_header_block("GET /a?b=c HTTP/1.0\r\n\r\n", kMaxBody).problem);
+    for (const char* line : {"GET /x", "GET /x HTTP/2.0", "GET  /x HTTP/1.1", "GET /x  HTTP/1.1",
+                             "G(T /x HTTP/1.1", " GET /x HTTP/1.1", "GET /\x7f HTTP/1.1",
+                             "GET /x HTTP/1.1 ", "", "GET /\xc3\xa9 HTTP/1.1"}) {
+        INFO(line);
+        auto problem =
+            check_header_block(std::string(line) + "\r\nHost: a\r\n\r\n", kMaxBody).problem;
+        REQUIRE(problem);
         CHECK(problem->status == 400);
     }
+    // Pistache would read this target across the line end, into lines not checked here.
+    CHECK(check_header_block("GET /x\r\n\r\n HTTP/1.1\r\nContent-Length: abc\r\n\r\n", kMaxBody)
+              .problem);
 }
 
 TEST_CASE("folded lines, lines without a colon and names that are not tokens are a 400") {
@@ -80,6 +96,15 @@ TEST_CASE("folded lines, lines without a colon and names that are not tokens are
         REQUIRE(problem);
         CHECK(problem->status == 400);
     }
+}
+
+TEST_CASE("a NUL is no character of a header name or a Host") {
+    const std::string name("Foo\0Bar: x\r\n", 12);
+    auto problem = check(name);
+    REQUIRE(problem);
+    CHECK(problem->status == 400);
+    const std::string host("GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", 29);
+    CHECK(check_header_block(host, kMaxBody).problem);
 }
 
 TEST_CASE("a second Host, or a Host that is not a host and port, is a 400") {
@@ -102,7 +127,12 @@ TEST_CASE("the framing says the body's length and whether the client waits for 1
     REQUIRE_FALSE(verdict.problem);
     CHECK(verdict.framing.content_length == 42);
     CHECK(verdict.framing.expects_continue);
-    verdict = check_header_block(block("Transfer-Encoding: chunked\r\n"), kMaxBody);
+    verdict = check_header_block(block(""), kMaxBody);
     CHECK(verdict.framing.content_length == 0);
+    CHECK_FALSE(verdict.framing.expects_continue);
+    // An HTTP/1.0 client does not wait for it.
+    verdict = check_header_block(
+        "POST / HTTP/1.0\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n", kMaxBody);
+    REQUIRE_FALSE(verdict.problem);
     CHECK_FALSE(verdict.framing.expects_continue);
 }
