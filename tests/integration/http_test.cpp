@@ -79,10 +79,10 @@ TEST_CASE("a body over 16 KiB answers 413 with 4000") {
     CHECK(v.get("/healthz").status == 200);
 }
 
-// Requests that are not parseable HTTP within 1 MiB never reach verifyd's handler:
-// Pistache 0.0.5 answers them itself in plain text and leaves the connection in an
-// undefined state (README, "Limits"). What verifyd can and does promise for them is a
-// 4xx, never a 5xx, and that it goes on serving new connections.
+// Requests whose bytes are not one request verifyd can read never reach the API's
+// routes: they get a 4xx, never a 5xx, and verifyd goes on serving new connections
+// (README, "Limits"); require_unreadable below holds the rest (the envelope, the
+// connection ended).
 static void require_refused_by_http_layer(VerifydInstance& v, const HttpResponse& response,
                                           int status) {
     CHECK(response.status == status);
