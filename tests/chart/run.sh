@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Runs the chart tests (cases.mjs) against helm/verifyd without helm: builds render.go
 # with Debian's Go libraries (scripts/install-deps.sh installs them) and installs the
-# npm validators from package-lock.json into tests/chart/node_modules (skipped when they
-# are already there, so a machine without the registry can run them again).
+# npm validators from package-lock.json into tests/chart/node_modules (tests/npm-setup.sh).
 # Usage: run.sh [setup|variants|refusals|properties] [WORK_DIR]   (no group: all of them)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,11 +16,7 @@ setup() {
     done
     GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE="$work/gocache" \
         go build -o "$work/render" "$here/render.go"
-    if [ "$here/node_modules/.package-lock.json" -nt "$here/package-lock.json" ]; then
-        echo "run.sh: node_modules is up to date, npm ci skipped"
-    else
-        (cd "$here" && npm ci --no-audit --no-fund --prefer-offline)
-    fi
+    "$here/../npm-setup.sh" "$here"
 }
 
 case "$group" in
