@@ -280,9 +280,13 @@ class Handler : public Http::Handler {
         parser->reset();
     }
 
-    // Only Http::Handler's own onInput calls this, and onInput above replaces it.
+    // Only Http::Handler's own onInput calls this, and onInput above replaces it; were it
+    // called, the request would be served as onInput serves one.
     void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
-        serve(request, std::move(writer), false, std::make_shared<Framing>());
+        auto peer = writer.peer();
+        if (!peer) return;
+        serve(request, std::move(writer), false,
+              std::static_pointer_cast<Framing>(peer->getData(kFramingData)));
     }
 
   private:
@@ -360,10 +364,7 @@ class Handler : public Http::Handler {
         // As ResponseWriter::send does: the connection waits for its next request.
         peer->setIdle(true);
         try {
-            auto sent = peer->send(RawBuffer(head, head.size()));
-            if (ending)
-                sent.then([ending](ssize_t) { ending->end(); },
-                          [ending](std::exception_ptr) { ending->end(); });
+            end_when_sent(peer->send(RawBuffer(head, head.size())), ending);
         } catch (const std::exception&) {
         }
     }
@@ -378,14 +379,20 @@ class Handler : public Http::Handler {
             headers.add(std::make_shared<NamedHeader>(name, value));
         // A client that left before its answer makes Pistache throw: nobody is left to tell.
         try {
-            auto sent = writer.send(static_cast<Http::Code>(out.status), out.body,
-                                    media_type(out.content_type));
-            // Once the response is written (or cannot be), on whichever thread that is.
-            if (ending)
-                sent.then([ending](ssize_t) { ending->end(); },
-                          [ending](std::exception_ptr) { ending->end(); });
+            end_when_sent(writer.send(static_cast<Http::Code>(out.status), out.body,
+                                      media_type(out.content_type)),
+                          ending);
         } catch (const std::exception&) {
         }
+    }
+
+    // Ends the connection once the answer is written, or cannot be, on whichever thread
+    // that is. Without an end the connection stays.
+    static void end_when_sent(Async::Promise<ssize_t> sent,
+                              const std::shared_ptr<ConnectionEnd>& ending) {
+        if (!ending) return;
+        sent.then([ending](ssize_t) { ending->end(); },
+                  [ending](std::exception_ptr) { ending->end(); });
     }
 
     Api* api_;

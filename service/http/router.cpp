@@ -3,6 +3,7 @@
 // format). To add a route: a handler in handlers/ declared in handlers.hpp, and a row
 // here.
 #include <algorithm>
+#include <string_view>
 
 #include "service/http/authentication.hpp"
 #include "service/http/exchange.hpp"
@@ -152,8 +153,12 @@ std::optional<ApiError> take_idempotency_key(const HttpRequest& request, Exchang
 }
 
 // HEAD is answered as GET would be; the HTTP server leaves the body out (RFC 9110 §9.3.2).
+bool answers_head(const Route& route) {
+    return std::string_view(route.method) == "GET";
+}
+
 bool takes(const Route& route, const std::string& method) {
-    return method == route.method || (method == "HEAD" && std::string(route.method) == "GET");
+    return method == route.method || (method == "HEAD" && answers_head(route));
 }
 
 void route(const HttpRequest& request, const ExchangePtr& exchange) {
@@ -174,7 +179,7 @@ void route(const HttpRequest& request, const ExchangePtr& exchange) {
         if (!takes(route, method)) {
             if (!allowed.empty()) allowed += ", ";
             allowed += route.method;
-            if (std::string(route.method) == "GET") allowed += ", HEAD";
+            if (answers_head(route)) allowed += ", HEAD";
             continue;
         }
         if (route.scope != 0) {
