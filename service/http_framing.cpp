@@ -63,6 +63,11 @@ FramingVerdict bad(std::string problem) {
 
 }  // namespace
 
+size_t empty_lines_length(std::string_view bytes) {
+    const size_t end = bytes.find_first_not_of("\r\n");
+    return end == std::string_view::npos ? bytes.size() : end;
+}
+
 size_t header_block_length(std::string_view bytes) {
     const size_t end = bytes.find("\r\n\r\n");
     return end == std::string_view::npos ? end : end + 4;

@@ -213,6 +213,13 @@ class Handler : public Http::Handler {
                  const std::shared_ptr<Tcp::Peer>& peer) override {
         auto framing = std::static_pointer_cast<Framing>(peer->getData(kFramingData));
         if (framing->refused) return;
+        // Empty lines before a request are no part of it (RFC 9112 §2.2).
+        if (framing->fed == 0 && framing->head.empty()) {
+            const size_t empty_lines = empty_lines_length(std::string_view(buffer, length));
+            buffer += empty_lines;
+            length -= empty_lines;
+            if (length == 0) return;
+        }
         {
             // A request written before the answer to the one before it is not read: answers
             // would have to keep the requests' order, and this server answers as each is
@@ -268,8 +275,12 @@ class Handler : public Http::Handler {
         if (framing->head_length == 0)
             return refuse(peer, {400, "The header block must end with an empty line (CRLF)."});
         auto& request = parser->request;
-        // Bytes beyond the request (pipelining) are not read, nor any that come after them.
-        const bool more = framing->fed > framing->head_length + request.body().size();
+        // Bytes beyond the request (pipelining) are not read, nor any that come after them;
+        // empty lines after a body are dropped.
+        const size_t request_length = framing->head_length + request.body().size();
+        const size_t beyond = framing->fed > request_length ? framing->fed - request_length : 0;
+        const bool more = beyond > length || empty_lines_length(std::string_view(
+                                                 buffer + length - beyond, beyond)) < beyond;
         framing->refused = more;
         framing->head_length = 0;
         framing->fed = 0;

@@ -20,6 +20,10 @@ struct FramingProblem {
     std::string problem;
 };
 
+// The number of CR and LF bytes `bytes` starts with: the empty lines a client may send
+// before a request line, or after a body, which a server SHOULD ignore (RFC 9112 §2.2).
+size_t empty_lines_length(std::string_view bytes);
+
 // The length of the header block at the start of `bytes` (the request line, the header
 // lines and the empty line after them), or std::string_view::npos while incomplete.
 size_t header_block_length(std::string_view bytes);

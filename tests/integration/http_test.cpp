@@ -191,6 +191,23 @@ TEST_CASE("a request that arrives a few bytes at a time is read as one, and the 
     CHECK(messages_to(v, us_number(10701)) == 1);
 }
 
+TEST_CASE("empty lines before a request and after a body are ignored, and the connection goes on") {
+    VerifydInstance v;
+    RawConnection connection(v.port());
+    // As some clients send them (RFC 9112 §2.2): before a request line, after a body in
+    // the same write, and after a body in a write of their own.
+    REQUIRE(connection.write("\r\n\r\n" + send_request_bytes(v, us_number(10901)) + "\r\n"));
+    REQUIRE(connection.read_until_received("\"success\":true}", std::chrono::seconds(5)));
+    CHECK(connection.received().rfind("HTTP/1.1 201 Created", 0) == 0);
+    REQUIRE(connection.write("\r\n"));
+    REQUIRE(connection.write("\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    REQUIRE(connection.read_until_received("HTTP/1.1 200 OK", std::chrono::seconds(5)));
+    std::string lowered = connection.received();
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(), ::tolower);
+    CHECK(lowered.find("connection: close") == std::string::npos);
+    CHECK(messages_to(v, us_number(10901)) == 1);
+}
+
 TEST_CASE("a client that asks to be told to send its body is told 100 Continue first") {
     VerifydInstance v;
     const std::string body = json{{"to", us_number(10501)}}.dump();

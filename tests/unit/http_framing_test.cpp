@@ -27,6 +27,15 @@ TEST_CASE("the header block ends after its first empty line, and is incomplete b
     CHECK(header_block_length("GET / HTTP/1.1\nHost: a\n\n") == std::string_view::npos);
 }
 
+TEST_CASE("the empty lines before a request line are counted to be skipped, and nothing else") {
+    CHECK(empty_lines_length("\r\n\r\nGET / HTTP/1.1\r\n") == 4);
+    CHECK(empty_lines_length("\nGET / HTTP/1.1\r\n") == 1);
+    CHECK(empty_lines_length("\r\n") == 2);
+    CHECK(empty_lines_length("") == 0);
+    CHECK(empty_lines_length("GET / HTTP/1.1\r\n\r\n") == 0);
+    CHECK(empty_lines_length(" \r\nGET") == 0);
+}
+
 TEST_CASE("well-formed header blocks are read, whatever their case and spacing") {
     CHECK_FALSE(check(""));
     CHECK_FALSE(check("Content-Length: 42\r\nContent-Type: application/json\r\n"));
