@@ -33,8 +33,8 @@ bool holds_any_number(const RedisEntry& entry, const std::vector<std::string>& n
 
 TEST_CASE("a check after the TTL answers 410 with 4041, and 4040 once the grace has passed") {
     VerifydInstance v(short_lived());
-    const auto sent_at = std::chrono::steady_clock::now();
     json sent = v.send_ok(v.key(kTestA), us_number(7001));
+    const auto sent_by = std::chrono::steady_clock::now();
     auto created = parse_rfc3339_utc(sent["created_at"]);
     auto expires = parse_rfc3339_utc(sent["expires_at"]);
     REQUIRE(created);
@@ -42,13 +42,13 @@ TEST_CASE("a check after the TTL answers 410 with 4041, and 4040 once the grace 
     CHECK(*expires - *created == 1);
     const std::string code = v.sandbox_code(v.key(kTestA), sent["id"]);
 
-    sleep_until(sent_at + std::chrono::milliseconds(1500));
+    sleep_until(sent_by + std::chrono::milliseconds(1500));
     require_error(v.check(v.key(kTestA), sent["id"], code), 410, 4041);
     json read = require_success(v.get_verification(v.key(kTestA), sent["id"]));
     CHECK(read.value("status", "") == "expired");
     require_error(v.check(v.key(kTestA), {{"to", us_number(7001)}, {"code", code}}), 410, 4041);
 
-    sleep_until(sent_at + std::chrono::milliseconds(7000));
+    sleep_until(sent_by + std::chrono::milliseconds(7000));
     require_error(v.check(v.key(kTestA), sent["id"], code), 404, 4040);
     require_error(v.get_verification(v.key(kTestA), sent["id"]), 404, 4040);
 }
@@ -69,8 +69,8 @@ TEST_CASE("Redis TTLs remove an expired verification's keys") {
     settings["VERIFYD_SEND_LIMITS"] = "5/3";
     settings["VERIFYD_RESEND_COOLDOWN"] = "1";
     VerifydInstance v(settings);
-    const auto sent_at = std::chrono::steady_clock::now();
     json sent = v.send_ok(v.key(kTestA), us_number(7201));
+    const auto sent_by = std::chrono::steady_clock::now();
 
     // The verification's keys live ttl + grace = 6 s; nothing verifyd wrote lives forever
     // (a delivery stream, which sandbox sends do not use, and the deployment's number key
@@ -87,7 +87,7 @@ TEST_CASE("Redis TTLs remove an expired verification's keys") {
     }
     CHECK_FALSE(short_lived_keys.empty());
 
-    sleep_until(sent_at + std::chrono::milliseconds(7000));
+    sleep_until(sent_by + std::chrono::milliseconds(7000));
     for (const auto& key : short_lived_keys) {
         INFO("key " << key);
         CHECK(v.redis().command({"EXISTS", key}).integer == 0);
@@ -106,10 +106,10 @@ TEST_CASE(
                                {"VERIFYD_RESEND_COOLDOWN", "0"}});
     const std::string sandbox_to = us_number(7301);
     const std::string live_to = us_number(7302);
-    const auto sent_at = std::chrono::steady_clock::now();
     v.send_ok(v.key(kTestA), sandbox_to);
     v.send_ok(v.key(kTestA), sandbox_to);  // supersedes the first
     json live = v.send_ok(v.key(kLiveA), live_to);
+    const auto sent_by = std::chrono::steady_clock::now();
     v.wait_for_delivery(v.key(kLiveA), live["id"], "sent");
 
     // Whatever holds a number lives at most ttl + grace = 3 s.
@@ -126,7 +126,7 @@ TEST_CASE(
     }
     CHECK(holders == 3);
 
-    sleep_until(sent_at + std::chrono::milliseconds(4500));
+    sleep_until(sent_by + std::chrono::milliseconds(4500));
     int numbers = 0;
     for (const auto& entry : v.redis().dump()) {
         INFO("key " << entry.key << " (" << entry.values.size() / 2 << " fields)");
@@ -152,9 +152,9 @@ TEST_CASE(
                                {"VERIFYD_RESEND_COOLDOWN", "0"}});
     const std::string checked_to = us_number(7311);
     const std::string canceled_to = us_number(7312);
-    const auto sent_at = std::chrono::steady_clock::now();
     const json checked = v.send_ok(v.key(kTestA), checked_to);
     const json canceled = v.send_ok(v.key(kTestA), canceled_to);
+    const auto sent_by = std::chrono::steady_clock::now();
     const std::string code = v.sandbox_code(v.key(kTestA), checked["id"]);
     const json check_body = {{"id", checked["id"]},
                              {"code", code == "000000" ? "111111" : "000000"}};
@@ -185,7 +185,7 @@ TEST_CASE(
         if (entry.key.rfind("r:", 0) == 0) ++kept_answers;
     }
     CHECK(kept_answers == 2);
-    sleep_until(sent_at + std::chrono::milliseconds(4500));
+    sleep_until(sent_by + std::chrono::milliseconds(4500));
     for (const auto& entry : v.redis().dump()) {
         INFO("key " << entry.key);
         CHECK_FALSE(holds_a_number(entry));

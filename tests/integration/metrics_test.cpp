@@ -150,11 +150,11 @@ TEST_CASE("delivery metrics count sent, failed and dropped deliveries and retrie
         },
         std::chrono::seconds(5)));
     require_success(v.cancel(v.key(kLiveA), canceled["id"]));
-    // A call that passed its check just before the cancel still meets a failing provider.
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    fake.set_default(Reply::ok());
+    // The provider fails until the job is dropped, so that a call that passed its check
+    // just before the cancel cannot deliver it.
     CHECK(v.wait_for_delivery(v.key(kLiveA), canceled["id"], "failed").value("status", "") ==
           "failed");
+    fake.set_default(Reply::ok());
 
     const std::string text = metrics_when(v, [&](const std::string& t) {
         return metric_value(t, "verifyd_deliveries_total", {{"outcome", "dropped"}}) >= 1;

@@ -659,12 +659,14 @@ void FakeProvider::serve(int fd) {
                     break;
                 }
             }
-            --held_;
             answer = reply.answer_after_hold && !client_left && !stopping_.load();
         }
 
         {
+            // The hold ends with the key's turn, so that a retry seen once the hold is over
+            // finds the key free.
             std::lock_guard<std::mutex> lock(mutex_);
+            if (reply.hold) --held_;
             RecordedRequest& recorded = requests_[index];
             if (answer) {
                 if (reply.status >= 200 && reply.status < 300 && reply.body.empty()) {
