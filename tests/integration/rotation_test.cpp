@@ -143,5 +143,8 @@ TEST_CASE("a hash key that opens no number key in Redis keeps verifyd unready an
     HttpResponse ready = v.get("/readyz");
     CHECK(ready.status == 503);
     require_error(v.send(v.key(kTestA), {{"to", us_number(33301)}}), 503, 5000);
-    CHECK(v.log().find("VERIFYD_HASH_KEY_PREVIOUS_FILE") != std::string::npos);
+    // Log lines reach the log from a writer thread a moment after they are made.
+    CHECK(wait_until(
+        [&] { return v.log().find("VERIFYD_HASH_KEY_PREVIOUS_FILE") != std::string::npos; },
+        std::chrono::seconds(2)));
 }
