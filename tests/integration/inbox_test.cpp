@@ -89,6 +89,32 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "sandbox messages created within one millisecond are listed in the order they reached the "
+    "inbox, and since any of them lists exactly those after it") {
+    VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "5000"}});
+    const std::string key = v.key(kTestA);
+    // Redis holds the sends for the pause and then runs them back to back: several are
+    // created in the same millisecond.
+    v.redis().command({"CLIENT", "PAUSE", "500", "WRITE"});
+    constexpr int kSends = 10;  // a listing's default limit
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kSends; ++i)
+        threads.emplace_back([&, i] {
+            HttpClient client = v.client();
+            post_json(client, "/verify/send", key, {{"to", us_number(5601 + i)}});
+        });
+    for (auto& thread : threads) thread.join();
+
+    const std::vector<std::string> listed = ids_of(inbox(v, key));
+    REQUIRE(listed.size() == kSends);
+    for (size_t i = 0; i < listed.size(); ++i) {
+        INFO("since the message listed at " << i);
+        CHECK(ids_of(inbox(v, key, "?since=" + listed[i])) ==
+              std::vector<std::string>(listed.begin(), listed.begin() + i));
+    }
+}
+
+TEST_CASE(
     "a sandbox send whose inbox put fails answers as created, stays listed by its number, "
     "and the log names the message") {
     VerifydInstance v;
