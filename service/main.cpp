@@ -103,7 +103,7 @@ int serve() {
     verifyd::EventDispatcher events(config.events, store, templates, config.app_name, metrics);
     verifyd::Listeners listeners(api, config, metrics);
     // Before listening, so that a Redis that is up serves from the first request.
-    const bool number_key_known = verifyd::refresh_number_key(store, credentials);
+    const bool number_key_known = verifyd::read_number_key_at_start(store, credentials);
     verifyd::refresh_outbox_gauges(store, metrics);
     if (!listeners.start()) return 1;
     outbox.start();

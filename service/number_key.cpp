@@ -4,6 +4,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <chrono>
+#include <thread>
+
 #include "verifyd/crypto.hpp"
 #include "verifyd/log.hpp"
 #include "verifyd/store.hpp"
@@ -63,9 +66,12 @@ Result<HashKey> load_number_key(Store& store, const Credentials& credentials) {
     return {unreadable("could not be created"), {}};
 }
 
-bool refresh_number_key(Store& store, CredentialStore& credentials) {
+namespace {
+
+// Installs the number key `loaded` from Redis in the credentials in use, unless they have
+// one already. Whether a number key is in use.
+bool install_number_key(const Result<HashKey>& loaded, CredentialStore& credentials) {
     auto current = credentials.current();
-    auto loaded = load_number_key(store, *current);
     if (loaded.error) {
         // Redis being away is reported by every request; a key that does not open is not.
         if (loaded.error->http_status != 503 || !current->number_key)
@@ -85,6 +91,23 @@ bool refresh_number_key(Store& store, CredentialStore& credentials) {
     credentials.replace(std::move(next));
     log_event(LogLevel::Info, "number key ready");
     return true;
+}
+
+}  // namespace
+
+bool refresh_number_key(Store& store, CredentialStore& credentials) {
+    return install_number_key(load_number_key(store, *credentials.current()), credentials);
+}
+
+bool read_number_key_at_start(Store& store, CredentialStore& credentials) {
+    auto loaded = load_number_key(store, *credentials.current());
+    // Each wait is past the blocking connection's reconnect backoff (redis_connection.hpp).
+    for (const int wait_ms : {100, 200, 400, 800}) {
+        if (!loaded.error || loaded.error->http_status != 503) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+        loaded = load_number_key(store, *credentials.current());
+    }
+    return install_number_key(loaded, credentials);
 }
 
 }  // namespace verifyd

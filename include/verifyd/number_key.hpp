@@ -31,4 +31,9 @@ Result<HashKey> load_number_key(Store& store, const Credentials& credentials);
 // a different one read later is logged and ignored. Whether a number key is in use.
 bool refresh_number_key(Store& store, CredentialStore& credentials);
 
+// refresh_number_key before verifyd listens, its read tried again for about a second and
+// a half while Redis does not answer: a Redis that is up but slow to (loading, a busy
+// machine) then serves from the first request. Whether a number key is in use.
+bool read_number_key_at_start(Store& store, CredentialStore& credentials);
+
 }  // namespace verifyd

@@ -111,6 +111,21 @@ TEST_CASE("while Redis does not answer requests answer 503 within a second") {
     }
 }
 
+TEST_CASE("a verifyd started while Redis is slow to answer serves from its first request") {
+    VerifydInstance v;
+    v.stop();
+    // Silent for longer than VERIFYD_REDIS_TIMEOUT_MS, then answering again.
+    v.redis().pause();
+    std::thread resume([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(600));
+        v.redis().resume();
+    });
+    v.restart();
+    resume.join();
+    v.send_ok(v.key(kTestA), us_number(9201));
+    CHECK(v.get("/readyz").status == 200);
+}
+
 TEST_CASE("after Redis forgets verifyd's functions, requests still work and load them again") {
     VerifydInstance v;
     v.send_ok(v.key(kTestA), us_number(9401));

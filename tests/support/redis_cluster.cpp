@@ -9,6 +9,8 @@
 #include <thread>
 #include <tuple>
 
+#include "support/free_port.hpp"
+
 namespace verifyd_test {
 
 namespace {
@@ -91,11 +93,14 @@ void RedisCluster::start_node(size_t index) {
         // A node that did not start may have written its identity already.
         std::filesystem::remove(dir + "/nodes.conf");
         std::vector<std::string> args = redis_server_arguments(port, dir);
-        args.insert(args.end(),
-                    {"--cluster-enabled", "yes", "--cluster-config-file", dir + "/nodes.conf",
-                     "--cluster-node-timeout", "2000",
-                     // A replica takes over however long its link was down.
-                     "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0"});
+        // The bus port's own: Redis's default, the port + 10000, is past 65535 for a port
+        // over 55535, which the kernel hands out as free too.
+        args.insert(
+            args.end(),
+            {"--cluster-enabled", "yes", "--cluster-port", std::to_string(free_loopback_port()),
+             "--cluster-config-file", dir + "/nodes.conf", "--cluster-node-timeout", "2000",
+             // A replica takes over however long its link was down.
+             "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0"});
         if (!options_.password.empty()) {
             args.insert(args.end(),
                         {"--requirepass", options_.password, "--masterauth", options_.password});
