@@ -139,8 +139,8 @@ TEST_CASE("of 20 simultaneous checks with a wrong code exactly five are counted"
 }
 
 TEST_CASE("of 20 simultaneous sends to one number within a 3/600 limit exactly three succeed") {
-    avoid_window_edge(600);
     VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "3/600"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    avoid_window_edge(600);
     const std::string to = us_number(8201);
     auto outcomes = post_simultaneously(v, "/verify/send", v.key(kTestA), {{"to", to}});
     INFO(summary(outcomes));

@@ -249,12 +249,12 @@ TEST_CASE(
     VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "5000"}});
     // Redis holds the first send's calls, so that the second request comes while it is
     // being answered.
-    v.redis().command({"CLIENT", "PAUSE", "600", "WRITE"});
+    v.redis().command({"CLIENT", "PAUSE", "2000", "WRITE"});
     RawConnection connection(v.port());
     REQUIRE(connection.write(send_request_bytes(v, us_number(10401))));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     connection.write(send_request_bytes(v, us_number(10402)));
-    CHECK(connection.read_until_closed(std::chrono::seconds(5)));
+    CHECK(connection.read_until_closed(std::chrono::seconds(8)));
     const std::string& received = connection.received();
     INFO(received.substr(0, 600));
     CHECK(received.rfind("HTTP/1.1 201", 0) == 0);

@@ -264,7 +264,8 @@ TEST_CASE(
     VerifydInstance v(Settings{
         {"VERIFYD_REDIS_URL", "redis://127.0.0.1:" + std::to_string(cluster.node_port(0)) + "/0"},
         {"VERIFYD_REDIS_WAIT_REPLICAS", "1"},
-        {"VERIFYD_REDIS_WAIT_TIMEOUT_MS", "300"}});
+        // Long enough for a replica on a loaded machine: only the stopped one falls short.
+        {"VERIFYD_REDIS_WAIT_TIMEOUT_MS", "1000"}});
     json sent = v.send_ok(v.key(kTestA), us_number(32008));
     const std::string id = sent["id"];
     const std::string code = v.sandbox_code(v.key(kTestA), id);

@@ -1,6 +1,7 @@
 // Rate limits (§5.2): per-number send windows and the resend cooldown (4043), what a
 // refused send does not consume, sandbox and live counted apart, the per-key request
-// limit (4029), and limits shared by replicas.
+// limit (4029), and limits shared by replicas. Each test steps past a window's edge once
+// verifyd has started, whose time a loaded machine may stretch.
 #include <catch2/catch.hpp>
 #include <sstream>
 #include <thread>
@@ -12,8 +13,8 @@ using namespace verifyd_test;
 using nlohmann::json;
 
 TEST_CASE("the fourth send in a 3/60 window answers 429 with 4043 and Retry-After") {
-    avoid_window_edge(60);
     VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "3/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    avoid_window_edge(60);
     const std::string to = us_number(6001);
     for (int i = 0; i < 3; ++i) {
         v.send_ok(v.key(kTestA), to);
@@ -41,8 +42,8 @@ TEST_CASE("the resend cooldown refuses a second send with the seconds left") {
 }
 
 TEST_CASE("a refused send consumes neither the cooldown nor the window") {
-    avoid_window_edge(60, 10);
     VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "2/60"}, {"VERIFYD_RESEND_COOLDOWN", "2"}});
+    avoid_window_edge(60, 10);
     const std::string to = us_number(6201);
     v.send_ok(v.key(kTestA), to);
     for (int i = 0; i < 3; ++i) {
@@ -62,8 +63,8 @@ TEST_CASE("a refused send consumes neither the cooldown nor the window") {
 }
 
 TEST_CASE("sandbox and live sends to one number are counted apart") {
-    avoid_window_edge(60);
     VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "2/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    avoid_window_edge(60);
     const std::string to = us_number(6301);
     v.send_ok(v.key(kTestA), to);
     v.send_ok(v.key(kTestA), to);
@@ -94,8 +95,8 @@ TEST_CASE("sandbox and live sends to one number are counted apart") {
 }
 
 TEST_CASE("a key over its requests_per_minute answers 429 with 4029 and Retry-After") {
-    avoid_window_edge(60, 10);
     VerifydInstance v;
+    avoid_window_edge(60, 10);
     const std::string& limited = v.key(kLimited);
     json sent = v.send_ok(limited, us_number(6401));
     const std::string id = sent["id"];
@@ -113,8 +114,8 @@ TEST_CASE("a key over its requests_per_minute answers 429 with 4029 and Retry-Af
 }
 
 TEST_CASE("VERIFYD_KEY_RPM limits keys that have no requests_per_minute of their own") {
-    avoid_window_edge(60, 10);
     VerifydInstance v(Settings{{"VERIFYD_KEY_RPM", "3"}});
+    avoid_window_edge(60, 10);
     for (int i = 0; i < 3; ++i) {
         v.send_ok(v.key(kTestA), us_number(6421 + i));
     }
@@ -127,8 +128,8 @@ TEST_CASE("VERIFYD_KEY_RPM limits keys that have no requests_per_minute of their
 }
 
 TEST_CASE("the per-key limit counts requests that are refused as invalid") {
-    avoid_window_edge(60, 10);
     VerifydInstance v;
+    avoid_window_edge(60, 10);
     const std::string& limited = v.key(kLimited);
     // Five authenticated requests that each fail validation, in five different ways.
     require_error(v.send(limited, {{"to", us_number(6451)}, {"channel", "SMS"}}), 400, 4000);
@@ -141,8 +142,8 @@ TEST_CASE("the per-key limit counts requests that are refused as invalid") {
 }
 
 TEST_CASE("per-number limits hold across two replicas sharing one Redis") {
-    avoid_window_edge(60);
     VerifydInstance v(Settings{{"VERIFYD_SEND_LIMITS", "3/60"}, {"VERIFYD_RESEND_COOLDOWN", "0"}});
+    avoid_window_edge(60);
     HttpClient replica(v.start_replica());
     const std::string to = us_number(6501);
     const std::string& key = v.key(kTestA);
