@@ -208,7 +208,7 @@ TEST_CASE("a missing or malformed delivery setting stops start-up with exit stat
     {
         Process valid(VERIFYD_BINARY, {}, sent, dir.file("valid.log"));
         int status = 0;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (status != 200 && valid.running() && std::chrono::steady_clock::now() < deadline) {
             try {
                 status = HttpClient(port, std::chrono::seconds(1)).get("/healthz").status;

@@ -99,7 +99,7 @@ TEST_CASE("while Redis is down requests answer 503 with 5000 fast and health sta
 }
 
 TEST_CASE("while Redis does not answer requests answer 503 within a second") {
-    VerifydInstance v;
+    VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "250"}});
     json sent = v.send_ok(v.key(kTestA), us_number(9201));
     v.redis().pause();
     require_unavailable(v, sent);
@@ -112,7 +112,7 @@ TEST_CASE("while Redis does not answer requests answer 503 within a second") {
 }
 
 TEST_CASE("a verifyd started while Redis is slow to answer serves from its first request") {
-    VerifydInstance v;
+    VerifydInstance v(Settings{{"VERIFYD_REDIS_TIMEOUT_MS", "250"}});
     v.stop();
     // Silent for longer than VERIFYD_REDIS_TIMEOUT_MS, then answering again.
     v.redis().pause();

@@ -71,6 +71,10 @@ Environment base_environment(int listen_port, const std::string& redis_url,
         {"VERIFYD_API_KEYS_FILE", keys_file_path},
         {"VERIFYD_PROVIDER", "log"},
         {"VERIFYD_THREADS", "2"},
+        // Redis on a test machine running several tests at once may take longer than the
+        // default 250 ms to answer now and then; the tests of what a silent Redis does
+        // set the timeout they mean.
+        {"VERIFYD_REDIS_TIMEOUT_MS", "1000"},
         // The fraud guard judges every send, as it does by default, but its thresholds
         // are out of reach of tests that send many codes to one prefix and check none;
         // the guard's own tests set theirs.
