@@ -892,7 +892,8 @@ paired_table=$(awk -F'\t' '$1 ~ /^paired/ {
     echo
     echo "check with an Idempotency-Key of its own per request ÷ check without, req/s, same run:"
     echo "$(idempotency_ratio 64 yes) at 64 connections with keep-alive, $(idempotency_ratio 16 yes) at 16;"
-    echo "each such check is two script calls (the key's claim, then the check with its kept answer)."
+    echo "on one Redis each such check is one script call, which takes the key's claim, checks and"
+    echo "keeps its answer (on a Redis Cluster the claim is a call of its own, in the key's slot)."
     echo
     echo "Redis CPU µs per request on the Redis Cluster (summed over its three nodes) vs on one"
     echo "Redis, paired runs at 64 connections (round by round), with keep-alive and without a"

@@ -8,6 +8,8 @@
 --          or when not inline
 -- KEYS[4]  the events stream (lib/events.lua)
 -- KEYS[5]  with an Idempotency-Key: its record r:{p}<tag><name> (lib/idempotency.lua)
+-- KEYS[6]  on one Redis, with an Idempotency-Key: its claim i:{name}, taken in this
+--          call (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  the caller's account
 -- ARGV[3]  keyed hashes of the presented code, 16 raw bytes each: one per hash key in
@@ -93,4 +95,4 @@ local function run()
     return answer('pending', remaining)
 end
 
-return idempotent(KEYS[5], ARGV[7], ARGV[8], ARGV[9], run)
+return idempotent(KEYS[5], ARGV[7], ARGV[8], ARGV[9], run, KEYS[6])

@@ -10,6 +10,8 @@
 -- KEYS[6]  the due index, a sorted set of {p}<tag><suffix> by the time delivery/due.lua must
 --          look at them (a fallback timer, an expiry to report, a sandbox step's event)
 -- KEYS[7]  with an Idempotency-Key: its record r:{p}<tag><name> (lib/idempotency.lua)
+-- KEYS[8]  on one Redis, with an Idempotency-Key: its claim i:{name}, taken in this
+--          call (lib/idempotency.lua)
 -- ARGV[1]  requests per minute of the API key (lib/key_limit.lua)
 -- ARGV[2]  mode: "s" sandbox or "l" live (each mode has numbers of its own: n:{p}<tag>
 --          differs; a hash written before that may hold the other mode's verification)
@@ -260,4 +262,4 @@ local function refuse()
     return {tonumber(code), tonumber(retry_after), detail}
 end
 
-return idempotent(KEYS[7], ARGV[9], ARGV[10], ARGV[11], ARGV[13] == '' and run or refuse)
+return idempotent(KEYS[7], ARGV[9], ARGV[10], ARGV[11], ARGV[13] == '' and run or refuse, KEYS[8])

@@ -60,8 +60,9 @@ ApiError script_error(const redisReply* reply) {
     }
 }
 
-// The record key (appended to `keys`) and the ARGV of lib/idempotency.lua; without a key
-// the script gets no record key and placeholders.
+// The record key and, when the change's call takes the claim, the claim key (appended
+// to `keys`), and the ARGV of lib/idempotency.lua; without a key the script gets no
+// record key and placeholders.
 void add_idempotency(const Idempotency* idempotency, const std::string& tag,
                      std::vector<std::string>& keys, std::vector<std::string>& args) {
     if (!idempotency) {
@@ -69,6 +70,7 @@ void add_idempotency(const Idempotency* idempotency, const std::string& tag,
         return;
     }
     keys.push_back(idempotency_record_key(tag, idempotency->name));
+    if (idempotency->claim_with_change) keys.push_back(claim_key(idempotency->name));
     args.insert(args.end(), {idempotency->fingerprint, idempotency->follow ? "1" : "0",
                              std::to_string(idempotency->ttl_seconds)});
 }
@@ -143,15 +145,21 @@ void Store::run_script(const char* script, std::vector<std::string> keys,
         Result<ScriptAnswer> result{reply.error, {}};
         if (reply.ok()) {
             const redisReply* answer = reply.value.get();
-            // {'replayed', reply}: lua/lib/idempotency.lua
-            if (answer->type == REDIS_REPLY_ARRAY && answer->elements == 2 &&
-                answer->element[0]->type == REDIS_REPLY_STRING &&
-                reply_string(answer->element[0]) == "replayed") {
+            // {'replayed', reply} and {'refused', json}: lua/lib/idempotency.lua
+            const std::string replayed = answer->type == REDIS_REPLY_ARRAY &&
+                                                 answer->elements == 2 &&
+                                                 answer->element[0]->type == REDIS_REPLY_STRING
+                                             ? reply_string(answer->element[0])
+                                             : std::string();
+            if (replayed == "replayed" || replayed == "refused") {
                 result.replayed = true;
                 answer = answer->element[1];
             }
-            if (answer->type != REDIS_REPLY_ARRAY || answer->elements == 0 ||
-                answer->element[0]->type != REDIS_REPLY_INTEGER)
+            if (replayed == "refused") {
+                auto refusal = decode_refusal(reply_string(answer));
+                result.error = refusal ? *refusal : make_error(ErrorCode::InternalError);
+            } else if (answer->type != REDIS_REPLY_ARRAY || answer->elements == 0 ||
+                       answer->element[0]->type != REDIS_REPLY_INTEGER)
                 result.error = make_error(ErrorCode::InternalError);
             else if (reply_integer(answer->element[0]) != 0)
                 result.error = script_error(answer);
@@ -222,6 +230,9 @@ void Store::count_request(const Caller& caller, Then<bool> then) {
 
 void Store::claim(const Idempotency& key, int lease_ms, const std::string& answer,
                   Then<IdempotencyClaim> then) {
+    // On one Redis the claim's slot and the change's are on one server: one call does both.
+    if (answer.empty() && endpoint_.cluster_seeds.empty())
+        return then({std::nullopt, {IdempotencyClaim::Next::WithChange, {}}});
     run_script("idempotency_claim", {claim_key(key.name)},
                {key.fingerprint, std::to_string(lease_ms), std::to_string(key.ttl_seconds), answer},
                false, [then = std::move(then)](Result<ScriptAnswer> reply) {

@@ -113,7 +113,8 @@ class Store {
     // Counts a request that no other call counted (one refused as invalid).
     void count_request(const Caller& caller, Then<bool> then);
     // Claims an Idempotency-Key, or (with `answer`, JSON) records the answer of a
-    // request refused before any state change. No limit counted.
+    // request refused before any state change. No limit counted. On one Redis a claim
+    // without `answer` answers WithChange at once: the state change's call takes it.
     void claim(const Idempotency& key, int lease_ms, const std::string& answer,
                Then<IdempotencyClaim> then);
     // The state changes; `idempotency` is null without an Idempotency-Key. A replayed

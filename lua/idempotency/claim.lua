@@ -1,7 +1,9 @@
--- claim: the first step of a request with an Idempotency-Key. The key's claim lives in
--- a hash slot of its own (the key is the account's, whatever number or verification the
--- request names), so it can tell a reused key from a retry; the answer itself is kept
--- with the state change it belongs to (lib/idempotency.lua).
+-- claim: on a Redis Cluster, the first step of a request with an Idempotency-Key. The
+-- key's claim lives in a hash slot of its own (the key is the account's, whatever number
+-- or verification the request names), so it can tell a reused key from a retry; the
+-- answer itself is kept with the state change it belongs to (lib/idempotency.lua). On one
+-- Redis the change's own call takes the claim, and this script only records an answer
+-- that verifyd reached without Redis (ARGV[4]).
 --
 -- KEYS[1]  the claim i:{name} (name: keyed hash of account, mode, endpoint and key)
 -- ARGV[1]  the request's fingerprint

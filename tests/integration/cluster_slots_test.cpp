@@ -64,10 +64,11 @@ std::string upper(std::string text) {
 
 // The keys that are not in their call's slot when verifyd runs on one Redis: the API
 // key's request counter k:<key id>, which every API script counts beside the keys of its
-// own slot there (on a cluster it is a call of its own, §12), and the events lease, a
+// own slot there, and an Idempotency-Key's claim i:{name}, which the state change's call
+// takes there (on a cluster each is a call of its own, §12), and the events lease, a
 // call of its own. Any other key out of its call's slot is a mistake.
 bool is_known_exception(const std::string& key) {
-    return key.rfind("k:", 0) == 0 || key == "q:events:lease";
+    return key.rfind("k:", 0) == 0 || key.rfind("i:{", 0) == 0 || key == "q:events:lease";
 }
 
 // The commands scripts send whose first argument is no key.

@@ -3,6 +3,7 @@
 // an answer lost to a WAIT that fell short is the retry's answer (4029: the unit tests).
 #include <signal.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
@@ -12,6 +13,7 @@
 #include "support/api_checks.hpp"
 #include "support/redis_server.hpp"
 #include "support/sentinel_cluster.hpp"
+#include "support/temp_dir.hpp"
 #include "support/verifyd_instance.hpp"
 
 using namespace verifyd_test;
@@ -228,6 +230,50 @@ TEST_CASE("a refused request's answer is kept for its key") {
     require_error(
         v.post("/verify/send", v.key(kTestA), {{"to", "+447911123456"}}, with_key("bad-1")), 409,
         4009);
+}
+
+TEST_CASE("a refusal kept for a key stays its answer after the rule that refused is lifted") {
+    TempDir dir;
+    const std::string policy = dir.path() + "/policy.json";
+    replace_file(policy, R"({"default": {"countries": {"allow": ["US"]}}})");
+    VerifydInstance v(Settings{{"VERIFYD_POLICY_FILE", policy}});
+    require_error(v.post("/verify/send", v.key(kTestA), {{"to", "+33612345678"}}, with_key("fr-1")),
+                  403, 4031);
+
+    replace_file(policy, R"({"default": {"countries": {"allow": ["US", "FR"]}}})");
+    REQUIRE(wait_until(
+        [&] {
+            return v.send(v.key(kTestA), {{"to", "+33612345679"}}).status == 201;
+        },
+        seconds(5)));
+    // The retry now passes every rule, reaches the send's script and gets the kept refusal.
+    HttpResponse again =
+        v.post("/verify/send", v.key(kTestA), {{"to", "+33612345678"}}, with_key("fr-1"));
+    require_error(again, 403, 4031);
+    CHECK(replayed(again));
+    CHECK(require_success(v.get("/messages?to=%2B33612345678", v.key(kTestA)))["messages"].empty());
+}
+
+TEST_CASE("on one Redis a check with an Idempotency-Key is one script call, its claim included") {
+    VerifydInstance v;
+    json sent = v.send_ok(v.key(kTestA), us_number(32009));
+    v.redis().log_every_command();
+    HttpResponse first = v.post("/verify/check", v.key(kTestA),
+                                {{"id", sent["id"]}, {"code", "0000000"}}, with_key("one-call"));
+    require_success(first);
+    CHECK(v.redis().script_calls("idempotency_claim").empty());
+    const auto checks = v.redis().script_calls("check");
+    REQUIRE(checks.size() == 1);
+    // FCALL, the function, the number of keys, then the keys: the claim i:{…} among them.
+    const auto& call = checks.front();
+    const size_t key_count = std::stoul(call.at(2));
+    const auto claim = std::find_if(call.begin() + 3, call.begin() + 3 + key_count,
+                                    [](const std::string& k) { return k.rfind("i:{", 0) == 0; });
+    CHECK(claim != call.begin() + 3 + key_count);
+    // And it keeps the key as the claim call does: another body with it is a conflict.
+    require_error(v.post("/verify/check", v.key(kTestA), {{"id", sent["id"]}, {"code", "1111111"}},
+                         with_key("one-call")),
+                  409, 4009);
 }
 
 TEST_CASE("a malformed Idempotency-Key answers 4000 naming the header") {

@@ -129,6 +129,25 @@ TEST_CASE(
     HttpResponse first = v.post_raw("/verify/send", key, body, {{"Idempotency-Key", "cluster-1"}});
     HttpResponse again = other.post("/verify/send", retry, body);
     CHECK(require_success(first, 201)["id"] == require_success(again, 201)["id"]);
+    // The key's claim is in a slot of its own there: a key reused for another number, or
+    // a check's key reused for another verification, is told from a retry.
+    require_error(other.post("/verify/send", retry, json{{"to", us_number(8152)}}.dump()), 409,
+                  4009);
+    const Headers check_retry = {{"Authorization", "Bearer " + key},
+                                 {"Content-Type", "application/json"},
+                                 {"Idempotency-Key", "cluster-check-1"}};
+    json pending = v.send_ok(key, us_number(8153));
+    const std::string wrong_check = json{{"id", pending["id"]}, {"code", "0000000"}}.dump();
+    HttpResponse checked =
+        v.post_raw("/verify/check", key, wrong_check, {{"Idempotency-Key", "cluster-check-1"}});
+    HttpResponse rechecked = other.post("/verify/check", check_retry, wrong_check);
+    CHECK(require_success(checked)["attempts_remaining"] ==
+          require_success(rechecked)["attempts_remaining"]);
+    CHECK(rechecked.header("Idempotent-Replayed").value_or("") == "true");
+    json another = v.send_ok(key, us_number(8154));
+    require_error(other.post("/verify/check", check_retry,
+                             json{{"id", another["id"]}, {"code", "0000000"}}.dump()),
+                  409, 4009);
 
     require_delivered_once(v, send_live(v, 8160, 6));
     CHECK(v.get("/readyz").status == 200);
