@@ -172,7 +172,7 @@ local function run()
     end
     if #times > 0 then
         redis.call('HSET', number_key, times_field, table.concat(times, ' '))
-    else
+    elseif stored_times then
         redis.call('HDEL', number_key, times_field)
     end
 

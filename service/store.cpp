@@ -267,7 +267,10 @@ void Store::send(const Caller& caller, const NewVerification& created,
     add_idempotency(idempotency, v.ref.tag, keys, args);
     args.emplace_back(events_flag());
     args.push_back(created.refusal);
+    // An empty value is a field the record leaves out: not sent, since each argument
+    // costs the script a string of its own.
     for (const auto& [name, value] : encode_new_verification(created, caller.account)) {
+        if (value.empty()) continue;
         args.emplace_back(name);
         args.push_back(value);
     }
