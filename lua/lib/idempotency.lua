@@ -15,15 +15,15 @@
 --                                    {4009, 0}  the key was used for another request
 --                                    {4009, 1}  its first request is still running
 
--- The claim taken in the change's own call: nil to run on (with `follow` '1' while
--- another request holds the claim), or the reply that ends the call. Taken and changed
--- at once, the claim has no lease to wait on: its l is now.
+-- The claim taken in the change's own call: nil to run on, with `follow` ('1' while
+-- another request holds the claim) and whether the claim is new, or the reply that ends
+-- the call. Taken and changed at once, the claim has no lease to wait on: its l is now.
 local function claim_in_call(claim_key, fingerprint, ttl_s)
     local claimed, lease_end, answer = unpack(redis.call('HMGET', claim_key, 'f', 'l', 'a'))
     if not claimed then
         redis.call('HSET', claim_key, 'f', fingerprint, 'l', int_text(now_ms))
         redis.call('EXPIRE', claim_key, ttl_s)
-        return nil, '0'
+        return nil, '0', true
     end
     if claimed ~= fingerprint then
         return {4009, 0}
@@ -31,7 +31,7 @@ local function claim_in_call(claim_key, fingerprint, ttl_s)
     if answer then
         return {'refused', answer}
     end
-    return nil, tonumber(lease_end) > now_ms and '1' or '0'
+    return nil, tonumber(lease_end) > now_ms and '1' or '0', false
 end
 
 -- `record_key` nil: no Idempotency-Key. `follow` '1': another request holds the key's
@@ -45,14 +45,22 @@ local function idempotent(record_key, fingerprint, follow, ttl_s, run, claim_key
     if not record_key then
         return (run())
     end
+    local new_claim = false
     if claim_key then
         local ended
-        ended, follow = claim_in_call(claim_key, fingerprint, ttl_s)
+        ended, follow, new_claim = claim_in_call(claim_key, fingerprint, ttl_s)
         if ended then
             return ended
         end
     end
-    local stored_fingerprint, stored_reply = unpack(redis.call('HMGET', record_key, 'f', 'r'))
+    -- A key claimed just now has no record to replay: a record is written with or after
+    -- its key's claim and kept no longer than the claim's time to live, so one that
+    -- outlives its claim (by the moments between a claim call and its change) belongs to
+    -- a key that has expired.
+    local stored_fingerprint, stored_reply
+    if not new_claim then
+        stored_fingerprint, stored_reply = unpack(redis.call('HMGET', record_key, 'f', 'r'))
+    end
     if stored_fingerprint then
         if stored_fingerprint ~= fingerprint then
             return {4009, 0}
