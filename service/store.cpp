@@ -146,16 +146,16 @@ void Store::run_script(const char* script, std::vector<std::string> keys,
         if (reply.ok()) {
             const redisReply* answer = reply.value.get();
             // {'replayed', reply} and {'refused', json}: lua/lib/idempotency.lua
-            const std::string replayed = answer->type == REDIS_REPLY_ARRAY &&
-                                                 answer->elements == 2 &&
-                                                 answer->element[0]->type == REDIS_REPLY_STRING
-                                             ? reply_string(answer->element[0])
-                                             : std::string();
-            if (replayed == "replayed" || replayed == "refused") {
+            const std::string wrapper = answer->type == REDIS_REPLY_ARRAY &&
+                                                answer->elements == 2 &&
+                                                answer->element[0]->type == REDIS_REPLY_STRING
+                                            ? reply_string(answer->element[0])
+                                            : std::string();
+            if (wrapper == "replayed" || wrapper == "refused") {
                 result.replayed = true;
                 answer = answer->element[1];
             }
-            if (replayed == "refused") {
+            if (wrapper == "refused") {
                 auto refusal = decode_refusal(reply_string(answer));
                 result.error = refusal ? *refusal : make_error(ErrorCode::InternalError);
             } else if (answer->type != REDIS_REPLY_ARRAY || answer->elements == 0 ||
