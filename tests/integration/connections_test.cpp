@@ -10,7 +10,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/api_checks.hpp"
@@ -23,6 +26,23 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
+
+// A verifyd whose operations listener (VERIFYD_METRICS_LISTEN) is on a port of its own,
+// and that port. The port is chosen before verifyd binds it, and another process may take
+// it in between: a start that fails on it is tried again on another.
+std::pair<std::unique_ptr<VerifydInstance>, int> with_operations_listener(Settings settings) {
+    for (int attempt = 1;; ++attempt) {
+        const int port = free_loopback_port();
+        settings["VERIFYD_METRICS_LISTEN"] = "127.0.0.1:" + std::to_string(port);
+        try {
+            return {std::make_unique<VerifydInstance>(settings), port};
+        } catch (const std::runtime_error& failed) {
+            if (attempt == 3 ||
+                std::string(failed.what()).find("already in use") == std::string::npos)
+                throw;
+        }
+    }
+}
 
 // Requests on a connection of their own, every 20 ms for `how_long`: the latencies of
 // their answers (a failed request counts as the client's whole timeout).
@@ -256,9 +276,8 @@ TEST_CASE(
 TEST_CASE(
     "with VERIFYD_METRICS_LISTEN, /metrics is served there only, health on both "
     "listeners, and the API on the API port only") {
-    const int operations_port = free_loopback_port();
-    VerifydInstance v(
-        Settings{{"VERIFYD_METRICS_LISTEN", "127.0.0.1:" + std::to_string(operations_port)}});
+    auto [instance, operations_port] = with_operations_listener({});
+    VerifydInstance& v = *instance;
     HttpClient operations(operations_port);
 
     HttpResponse metrics = operations.get("/metrics");
@@ -277,11 +296,10 @@ TEST_CASE(
 }
 
 TEST_CASE("/metrics answers at once while Redis does not answer") {
-    const int operations_port = free_loopback_port();
     // A scrape that waited for Redis would wait this long.
-    VerifydInstance v(
-        Settings{{"VERIFYD_METRICS_LISTEN", "127.0.0.1:" + std::to_string(operations_port)},
-                 {"VERIFYD_REDIS_TIMEOUT_MS", "3000"}});
+    auto [instance, operations_port] =
+        with_operations_listener({{"VERIFYD_REDIS_TIMEOUT_MS", "3000"}});
+    VerifydInstance& v = *instance;
     HttpClient operations(operations_port, std::chrono::seconds(10));
     REQUIRE(operations.get("/metrics").status == 200);
     v.redis().pause();
