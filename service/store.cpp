@@ -60,17 +60,17 @@ ApiError script_error(const redisReply* reply) {
     }
 }
 
-// The record key and, when the change's call takes the claim, the claim key (appended
-// to `keys`), and the ARGV of lib/idempotency.lua; without a key the script gets no
-// record key and placeholders.
-void add_idempotency(const Idempotency* idempotency, const std::string& tag,
+// The record key and, when the change's call takes the claim (`claim_in_call`: on one
+// Redis), the claim key (appended to `keys`), and the ARGV of lib/idempotency.lua;
+// without a key the script gets no record key and placeholders.
+void add_idempotency(const Idempotency* idempotency, const std::string& tag, bool claim_in_call,
                      std::vector<std::string>& keys, std::vector<std::string>& args) {
     if (!idempotency) {
         args.insert(args.end(), {"", "0", "0"});
         return;
     }
     keys.push_back(idempotency_record_key(tag, idempotency->name));
-    if (idempotency->claim_with_change) keys.push_back(claim_key(idempotency->name));
+    if (claim_in_call) keys.push_back(claim_key(idempotency->name));
     args.insert(args.end(), {idempotency->fingerprint, idempotency->follow ? "1" : "0",
                              std::to_string(idempotency->ttl_seconds)});
 }
@@ -205,10 +205,14 @@ void Store::run_limited(const char* script, std::string counter_key, std::string
     run_script(script, std::move(keys), limited, must_replicate, std::move(then));
 }
 
+bool Store::on_one_server() const {
+    return endpoint_.cluster_seeds.empty();
+}
+
 void Store::call(const Caller& caller, const char* script, std::vector<std::string> keys,
                  const std::vector<std::string>& args, bool must_replicate,
                  Then<ScriptAnswer> then) {
-    if (endpoint_.cluster_seeds.empty())
+    if (on_one_server())
         return run_limited(script, request_counter_key(caller.key_id),
                            std::to_string(caller.requests_per_minute), std::move(keys), args,
                            must_replicate, std::move(then));
@@ -231,8 +235,7 @@ void Store::count_request(const Caller& caller, Then<bool> then) {
 void Store::claim(const Idempotency& key, int lease_ms, const std::string& answer,
                   Then<IdempotencyClaim> then) {
     // On one Redis the claim's slot and the change's are on one server: one call does both.
-    if (answer.empty() && endpoint_.cluster_seeds.empty())
-        return then({std::nullopt, {IdempotencyClaim::Next::WithChange, {}}});
+    if (answer.empty() && on_one_server()) return then({std::nullopt, {}});
     run_script("idempotency_claim", {claim_key(key.name)},
                {key.fingerprint, std::to_string(lease_ms), std::to_string(key.ttl_seconds), answer},
                false, [then = std::move(then)](Result<ScriptAnswer> reply) {
@@ -264,7 +267,7 @@ void Store::send(const Caller& caller, const NewVerification& created,
                                      std::to_string(limits_.expired_grace),
                                      record_key_prefix(v.ref.tag),
                                      v.ref.suffix};
-    add_idempotency(idempotency, v.ref.tag, keys, args);
+    add_idempotency(idempotency, v.ref.tag, on_one_server(), keys, args);
     args.emplace_back(events_flag());
     args.push_back(created.refusal);
     // An empty value is a field the record leaves out: not sent, since each argument
@@ -316,7 +319,7 @@ void Store::check(const Caller& caller, const RecordRef& ref, const std::string&
                                      queues_of(ref.tag).events};
     std::vector<std::string> args = {caller.account, code_hashes, ref.suffix,
                                      mode_letter(caller.sandbox), events_flag()};
-    add_idempotency(idempotency, ref.tag, keys, args);
+    add_idempotency(idempotency, ref.tag, on_one_server(), keys, args);
     args.insert(args.end(), {scope.service_sid, scope.approve ? "1" : "0", scope.twilio_sid});
     call(caller, "check", std::move(keys), args, true,
          [ref, then = std::move(then)](Result<ScriptAnswer> reply) {
@@ -362,7 +365,7 @@ void Store::cancel(const Caller& caller, const RecordRef& ref, const Idempotency
                    const TwilioScope& scope, Then<Verification> then) {
     std::vector<std::string> keys = {queues_of(ref.tag).events},
                              args = {mode_letter(caller.sandbox), events_flag()};
-    add_idempotency(idempotency, ref.tag, keys, args);
+    add_idempotency(idempotency, ref.tag, on_one_server(), keys, args);
     args.insert(args.end(), {scope.service_sid, scope.twilio_sid});
     read_one(caller, "cancel", ref, std::move(keys), std::move(args), true, std::move(then));
 }

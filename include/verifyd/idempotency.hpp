@@ -18,17 +18,15 @@ namespace verifyd {
 
 // A state change made at most once per Idempotency-Key (lua/lib/idempotency.lua).
 struct Idempotency {
-    std::string name;                // keyed hash of account, mode, endpoint and key
-    std::string fingerprint;         // of the request: method, path, query and body as parsed
-    bool follow = false;             // another request holds the key's claim: only replay
-    bool claim_with_change = false;  // the state change's own call takes the claim
+    std::string name;         // keyed hash of account, mode, endpoint and key
+    std::string fingerprint;  // of the request: method, path, query and body as parsed
+    bool follow = false;      // another request holds the key's claim: only replay
     int ttl_seconds = 0;
 };
 
-// What the claim of an Idempotency-Key says to do (lua/idempotency/claim.lua). On one
-// Redis the state change's own call takes the claim (WithChange: nothing was asked yet).
+// What the claim of an Idempotency-Key says to do (lua/idempotency/claim.lua).
 struct IdempotencyClaim {
-    enum class Next { Run, Follow, Replay, WithChange } next = Next::Run;
+    enum class Next { Run, Follow, Replay } next = Next::Run;
     std::string answer;  // Replay: the JSON answer recorded without a state change
 };
 

@@ -114,7 +114,7 @@ class Store {
     void count_request(const Caller& caller, Then<bool> then);
     // Claims an Idempotency-Key, or (with `answer`, JSON) records the answer of a
     // request refused before any state change. No limit counted. On one Redis a claim
-    // without `answer` answers WithChange at once: the state change's call takes it.
+    // without `answer` answers Run at once: the state change's own call takes the claim.
     void claim(const Idempotency& key, int lease_ms, const std::string& answer,
                Then<IdempotencyClaim> then);
     // The state changes; `idempotency` is null without an Idempotency-Key. A replayed
@@ -218,6 +218,8 @@ class Store {
     std::vector<Result<ReplyHandle>> commands(const std::vector<std::vector<std::string>>& list);
 
   private:
+    // One Redis (or a Sentinel's primary) rather than a cluster: every key on one server.
+    bool on_one_server() const;
     struct Connection;
     Connection& connection();
     // A script's reply, and within it the answer (the recorded one when replayed).

@@ -137,7 +137,6 @@ void Exchange::idempotently(std::function<void(const Idempotency*)> step) {
                 if (claim.value.next == IdempotencyClaim::Next::Replay)
                     return self->replay_refusal(claim.value.answer);
                 key->follow = claim.value.next == IdempotencyClaim::Next::Follow;
-                key->claim_with_change = claim.value.next == IdempotencyClaim::Next::WithChange;
                 step(key.get());
             });
         });
