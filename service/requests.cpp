@@ -145,21 +145,51 @@ void read_template(const json& body, SendRequest& request, Problems& problems) {
 
 }  // namespace
 
+namespace {
+
+// application/json or a structured syntax of it (application/problem+json), whatever its
+// parameters (charset=utf-8).
+bool is_json_media_type(const std::string& content_type) {
+    std::string type = lowercase(trim(content_type.substr(0, content_type.find(';'))));
+    const std::string suffix = "+json";
+    return type == "application/json" ||
+           (type.size() > suffix.size() &&
+            type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0);
+}
+
+// A header's value as an answer may quote it: printable ASCII, at most 100 characters.
+std::string quoted_header(const std::string& value) {
+    std::string shown;
+    for (char c : value.substr(0, 100)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return shown;
+}
+
+ApiError not_json(const HttpRequest& request) {
+    auto content_type = request.header ? request.header("Content-Type") : std::nullopt;
+    if (!content_type || content_type->empty() || is_json_media_type(*content_type))
+        return make_error(ErrorCode::InvalidRequest, "The body is not valid JSON.");
+    return make_field_error(ErrorCode::InvalidRequest, "Content-Type",
+                            "must be application/json: the body is not JSON and was sent as " +
+                                quoted_header(*content_type));
+}
+
+}  // namespace
+
 bool is_language_tag(const std::string& tag) {
     static const std::regex pattern("^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$");
     return tag.size() <= 35 && std::regex_match(tag, pattern);
 }
 
-Parsed<json> parse_json_body(const std::string& body) {
+Parsed<json> parse_json_body(const HttpRequest& request) {
     Parsed<json> parsed;
-    if (body.size() > kMaxBodyBytes) {
+    if (request.body.size() > kMaxBodyBytes) {
         parsed.error = with_status(
             make_error(ErrorCode::InvalidRequest, "The request body is larger than 16 KiB."), 413);
         return parsed;
     }
-    parsed.value = json::parse(body, nullptr, false);
+    parsed.value = json::parse(request.body, nullptr, false);
     if (parsed.value.is_discarded()) {
-        parsed.error = make_error(ErrorCode::InvalidRequest, "The body is not valid JSON.");
+        parsed.error = not_json(request);
     } else if (!parsed.value.is_object()) {
         parsed.error = make_error(ErrorCode::InvalidRequest, "The body must be a JSON object.");
     }

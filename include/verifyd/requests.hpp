@@ -11,6 +11,7 @@
 #include "verifyd/config.hpp"
 #include "verifyd/delivery.hpp"
 #include "verifyd/errors.hpp"
+#include "verifyd/http.hpp"
 #include "verifyd/templates.hpp"
 
 namespace verifyd {
@@ -56,8 +57,11 @@ struct Parsed {
     std::optional<ApiError> error;
 };
 
-// The body as a JSON object, or 4000 (413 when larger than 16 KiB).
-Parsed<nlohmann::json> parse_json_body(const std::string& body);
+// The request's body as a JSON object, or 4000 (413 when larger than 16 KiB). A body
+// that is not JSON and came with a Content-Type other than JSON is refused naming that
+// header, since the client most likely sent a form or text by mistake; a JSON body is
+// read whatever its Content-Type says.
+Parsed<nlohmann::json> parse_json_body(const HttpRequest& request);
 
 Parsed<SendRequest> parse_send_request(const nlohmann::json& body, const ApiSettings& settings);
 Parsed<CheckRequest> parse_check_request(const nlohmann::json& body);

@@ -13,7 +13,9 @@ using verifyd_fuzz::require;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const std::regex code_pattern("[0-9]{4,10}");
 
-    const auto body = verifyd::parse_json_body(verifyd_fuzz::text_of(data, size));
+    verifyd::HttpRequest request;
+    request.body = verifyd_fuzz::text_of(data, size);
+    const auto body = verifyd::parse_json_body(request);
     if (body.error) {
         require(body.error->code == verifyd::ErrorCode::InvalidRequest, "a refused body is 4000");
         return 0;

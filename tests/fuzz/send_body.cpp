@@ -18,7 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const verifyd::PhoneValidator phones;
     static const verifyd::Templates templates;
 
-    const auto body = verifyd::parse_json_body(verifyd_fuzz::text_of(data, size));
+    verifyd::HttpRequest request;
+    request.body = verifyd_fuzz::text_of(data, size);
+    const auto body = verifyd::parse_json_body(request);
     if (body.error) {
         require(body.error->code == verifyd::ErrorCode::InvalidRequest, "a refused body is 4000");
         return 0;

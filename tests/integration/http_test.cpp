@@ -65,6 +65,34 @@ TEST_CASE("a body that is not a JSON object answers 400 with 4000") {
     CHECK(v.get("/healthz").status == 200);
 }
 
+TEST_CASE(
+    "a body that is not JSON and was sent as a form or text answers 4000 naming its "
+    "Content-Type, and a JSON body is read whatever its Content-Type says") {
+    VerifydInstance v;
+    HttpClient client = v.client();
+    auto post_as = [&](const std::string& content_type, const std::string& body) {
+        Headers headers = bearer(v.key(kTestA));
+        headers.emplace_back("Content-Type", content_type);
+        return client.post("/verify/send", headers, body);
+    };
+    for (const std::string content_type :
+         {"application/x-www-form-urlencoded", "text/plain; charset=utf-8",
+          "multipart/form-data; boundary=x"}) {
+        INFO("Content-Type: " << content_type);
+        const json error = require_error(post_as(content_type, "to=%2B14155552671"), 400, 4000);
+        CHECK(require_detail(error, "Content-Type").find("application/json") != std::string::npos);
+    }
+    const std::vector<std::pair<std::string, std::string>> json_sends = {
+        {"application/json; charset=utf-8", "+14155552671"}, {"text/plain", "+14155552672"}};
+    for (const auto& [content_type, to] : json_sends) {
+        INFO("Content-Type: " << content_type);
+        require_success(post_as(content_type, json{{"to", to}}.dump()), 201);
+    }
+    const json labelled_json =
+        require_error(post_as("application/json", "to=%2B14155552671"), 400, 4000);
+    CHECK_FALSE(labelled_json.contains("details"));
+}
+
 TEST_CASE("a body over 16 KiB answers 413 with 4000") {
     VerifydInstance v;
     for (size_t size : {16 * 1024 + 1, 17 * 1024, 64 * 1024}) {

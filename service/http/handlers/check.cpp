@@ -87,7 +87,7 @@ void check_current(const ExchangePtr& exchange, const std::string& tag, const st
 
 void check_verification(const HttpRequest& request, const std::string&,
                         const ExchangePtr& exchange) {
-    auto body = parse_json_body(request.body);
+    auto body = parse_json_body(request);
     if (body.error) return exchange->refuse_final(*body.error);
     auto parsed = parse_check_request(body.value);
     if (parsed.error) return exchange->refuse_final(*parsed.error);

@@ -73,7 +73,7 @@ void sent_receipt(const HttpRequest& request, const std::string&, const Exchange
                                kSignatureToleranceSeconds))
         return exchange->refuse(signature_refused());
 
-    auto body = parse_json_body(request.body);
+    auto body = parse_json_body(request);
     if (body.error) return exchange->refuse(*body.error);
     const SentReceipt said = read_sent_receipt(body.value);
     if (said.move == SentReceipt::Move::Unknown)
@@ -104,7 +104,7 @@ void delivery_receipt(const HttpRequest& request, const std::string&, const Exch
                                   kSignatureToleranceSeconds))
         return exchange->refuse(signature_refused());
 
-    auto body = parse_json_body(request.body);
+    auto body = parse_json_body(request);
     if (body.error) return exchange->refuse(*body.error);
     auto receipt = parse_delivery_receipt(body.value);
     if (receipt.error) return exchange->refuse(*receipt.error);

@@ -195,7 +195,7 @@ void guard_and_create(const ExchangePtr& exchange, const SendRequest& send,
 
 void send_verification(const HttpRequest& request, const std::string&,
                        const ExchangePtr& exchange) {
-    auto body = parse_json_body(request.body);
+    auto body = parse_json_body(request);
     if (body.error) return exchange->refuse_final(*body.error);
     auto parsed = parse_send_request(body.value, exchange->services.settings);
     if (parsed.error) return exchange->refuse_final(*parsed.error);
