@@ -21,20 +21,18 @@
 // it, or before its answer, are not read, and the answer closes the connection.
 #include "verifyd/http_server.hpp"
 
-#include <fcntl.h>
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/http_headers.h>
 #include <pistache/peer.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 #include <mutex>
 #include <sstream>
 
+#include "service/connections.hpp"
 #include "verifyd/http_framing.hpp"
 #include "verifyd/text.hpp"
 
@@ -97,76 +95,6 @@ const Http::Mime::MediaType& media_type(const std::string& content_type) {
         found = parsed.emplace(content_type, Http::Mime::MediaType::fromString(content_type)).first;
     return found->second;
 }
-
-// A listener's open connections, across its I/O threads. Each connection holds a
-// ticket for as long as Pistache keeps its peer, however the connection ends (by the
-// client, by a timeout, at shutdown): the ticket's end gives its place back.
-class ConnectionGate : public std::enable_shared_from_this<ConnectionGate> {
-  public:
-    ConnectionGate(int max_connections, Metrics& metrics)
-        : max_connections_(max_connections), metrics_(metrics) {}
-
-    class Ticket {
-      public:
-        explicit Ticket(std::shared_ptr<ConnectionGate> gate) : gate(std::move(gate)) {}
-        Ticket(const Ticket&) = delete;
-        Ticket& operator=(const Ticket&) = delete;
-        ~Ticket() {
-            gate->open_.fetch_sub(1, std::memory_order_relaxed);
-            gate->metrics_.connection_closed();
-        }
-        const std::shared_ptr<ConnectionGate> gate;
-        bool refused = false;
-    };
-
-    std::shared_ptr<Ticket> admit() {
-        const int open = open_.fetch_add(1, std::memory_order_relaxed) + 1;
-        metrics_.connection_opened();
-        auto ticket = std::make_shared<Ticket>(shared_from_this());
-        if (open > max_connections_) {
-            ticket->refused = true;
-            metrics_.count_connection_refused();
-        }
-        return ticket;
-    }
-
-  private:
-    const int max_connections_;
-    Metrics& metrics_;
-    std::atomic<int> open_{0};
-};
-
-// The means to end one connection once its last response is written: a duplicate of the
-// peer's descriptor, taken on the peer's I/O thread while the request is being served,
-// so that it names this connection's socket for as long as it lives, whatever Pistache
-// has done with its own descriptor meanwhile. shutdown() acts on the socket; Pistache
-// still closes its descriptor when it sees the end of the stream, and the socket is
-// released when both are closed.
-// A connection whose client may still be sending when it ends (a refused request, a
-// pipelined one) ends lingering (RFC 9112 §9.6): only the sending side is shut, and what
-// still comes is read and dropped until the client closes, because a socket closed with
-// unread bytes answers with a reset that can reach the client before the answer does.
-class ConnectionEnd {
-  public:
-    enum class Mode { Close, Linger };
-    // Null when the descriptor cannot be duplicated (out of descriptors): the response
-    // still says "Connection: close", and the client ends the connection.
-    static std::shared_ptr<ConnectionEnd> of(const Tcp::Peer& peer, Mode mode = Mode::Close) {
-        const int own = ::fcntl(peer.fd(), F_DUPFD_CLOEXEC, 0);
-        if (own < 0) return nullptr;
-        return std::shared_ptr<ConnectionEnd>(new ConnectionEnd(own, mode));
-    }
-    ~ConnectionEnd() { ::close(fd_); }
-    ConnectionEnd(const ConnectionEnd&) = delete;
-    ConnectionEnd& operator=(const ConnectionEnd&) = delete;
-
-    void end() const { ::shutdown(fd_, mode_ == Mode::Linger ? SHUT_WR : SHUT_RDWR); }
-
-  private:
-    ConnectionEnd(int fd, Mode mode) : fd_(fd), mode_(mode) {}
-    const int fd_;
-    const Mode mode_;
-};
 
 // Where one connection is in reading its current request, beside Pistache's parser. The
 // I/O thread alone reads and writes all but the last three, which the thread that
