@@ -143,10 +143,6 @@ void read_template(const json& body, SendRequest& request, Problems& problems) {
     if (!problems.any()) request.template_variables = variables;
 }
 
-}  // namespace
-
-namespace {
-
 // application/json or a structured syntax of it (application/problem+json), whatever its
 // parameters (charset=utf-8).
 bool is_json_media_type(const std::string& content_type) {
