@@ -146,7 +146,7 @@ void read_template(const json& body, SendRequest& request, Problems& problems) {
 // application/json or a structured syntax of it (application/problem+json), whatever its
 // parameters (charset=utf-8).
 bool is_json_media_type(const std::string& content_type) {
-    std::string type = lowercase(trim(content_type.substr(0, content_type.find(';'))));
+    const std::string type = media_type(content_type);
     const std::string suffix = "+json";
     return type == "application/json" ||
            (type.size() > suffix.size() &&
@@ -161,7 +161,7 @@ std::string quoted_header(const std::string& value) {
 }
 
 ApiError not_json(const HttpRequest& request) {
-    auto content_type = request.header ? request.header("Content-Type") : std::nullopt;
+    auto content_type = request.header("Content-Type");
     if (!content_type || content_type->empty() || is_json_media_type(*content_type))
         return make_error(ErrorCode::InvalidRequest, "The body is not valid JSON.");
     return make_field_error(ErrorCode::InvalidRequest, "Content-Type",

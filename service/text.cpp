@@ -99,4 +99,8 @@ std::string lowercase(std::string text) {
     return text;
 }
 
+std::string media_type(const std::string& content_type) {
+    return lowercase(trim(content_type.substr(0, content_type.find(';'))));
+}
+
 }  // namespace verifyd

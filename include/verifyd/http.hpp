@@ -22,7 +22,9 @@ struct HttpRequest {
     std::string method;
     std::string path;  // without the query
     std::vector<std::pair<std::string, std::string>> query;
-    std::function<std::optional<std::string>(const std::string& name)> header;
+    // A header's value by name; a request made without its headers has none.
+    std::function<std::optional<std::string>(const std::string& name)> header =
+        [](const std::string&) { return std::optional<std::string>(); };
     std::string body;
 };
 

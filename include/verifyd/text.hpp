@@ -32,6 +32,10 @@ size_t utf8_length(std::string_view text);
 // ASCII letters folded to lower case; other bytes as they are.
 std::string lowercase(std::string text);
 
+// A Content-Type's media type, lower case, without its parameters and the spaces
+// around it: "Application/JSON; charset=utf-8" → "application/json".
+std::string media_type(const std::string& content_type);
+
 // "a,b," → {"a", "b", ""}: an empty last part is kept so that callers can refuse it.
 std::vector<std::string> split(const std::string& text, char separator);
 

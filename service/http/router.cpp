@@ -230,7 +230,6 @@ void Api::handle(const HttpRequest& request, Respond respond) {
 
 HttpResponse Api::refuse_unreadable(int status, const std::string& problem) {
     HttpRequest unread;
-    unread.header = [](const std::string&) { return std::optional<std::string>(); };
     HttpResponse answer;
     auto exchange = std::make_shared<Exchange>(
         *services_, unread, [&answer](HttpResponse response) { answer = std::move(response); });

@@ -29,3 +29,11 @@ TEST_CASE("trimming drops spaces, tabs, CRs and LFs at both ends only") {
     CHECK(trim_view("\t\t") == "");
     CHECK(trim_view("x") == "x");
 }
+
+TEST_CASE("a Content-Type's media type is lower case, without parameters or spaces") {
+    CHECK(media_type("application/json") == "application/json");
+    CHECK(media_type("Application/JSON; charset=utf-8") == "application/json");
+    CHECK(media_type(" text/plain ;charset=x") == "text/plain");
+    CHECK(media_type("application/x-www-form-urlencodedX") == "application/x-www-form-urlencodedx");
+    CHECK(media_type("").empty());
+}

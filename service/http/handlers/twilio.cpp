@@ -12,8 +12,7 @@ Result<TwilioForm> read_twilio_form(const HttpRequest& request) {
         return {with_status(
             make_error(ErrorCode::InvalidRequest, "The request body is larger than 16 KiB."), 413)};
     auto type = request.header("Content-Type");
-    if (type && !request.body.empty() &&
-        !starts_with(lowercase(*type), "application/x-www-form-urlencoded"))
+    if (type && !request.body.empty() && media_type(*type) != "application/x-www-form-urlencoded")
         return {twilio_parameter_error(60200, "Content-Type",
                                        "must be application/x-www-form-urlencoded")};
     return parse_twilio_form(request.body);
