@@ -22,7 +22,7 @@
 #
 # Settings (environment): BENCH_DURATION (seconds per wrk run, default 10),
 # BENCH_SENDS (sends of the memory measurement, default 100000), BENCH_PROFILE (1/0),
-# BENCH_ROUNDS (rounds of the targets' paired runs, steps 4b and 4c, default 3),
+# BENCH_ROUNDS (rounds of the targets' paired runs, steps 4b and 4c, default 5),
 # BENCH_QUIET_WAIT and BENCH_RETRY_UNTIL (how long to wait for, and re-run after, other
 # work on the machine: below), BENCH_BUILD_DIR (default build-bench), BENCH_RESULTS
 # (default bench/results).
@@ -35,7 +35,7 @@ memory_sends=${BENCH_SENDS:-100000}
 profile=${BENCH_PROFILE:-1}
 build_dir=${BENCH_BUILD_DIR:-build-bench}
 results=${BENCH_RESULTS:-bench/results}
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 connections=(16 64)
 server_threads=$(nproc)   # verifyd's default VERIFYD_THREADS, and the bare handler's
 wrk_threads=2
@@ -474,44 +474,63 @@ cluster_port() {
         (exec 3<>"/dev/tcp/127.0.0.1/$((port + 10000))") 2>/dev/null || { echo "$port"; return; }
     done
 }
-cluster_ports=()
-cluster_pids=()
-for node in 1 2 3; do
-    node_dir=$work/cluster-node-$node
+# start_cluster_node DIR: a node in DIR; sets node_port. A port free to connect to may
+# still be some connection's own end (wrk's, say), which redis-server cannot listen on:
+# then another port, up to five times.
+start_cluster_node() {
+    local node_dir=$1 attempt
     mkdir -p "$node_dir"
-    # A port free to connect to may still be some connection's own end (wrk's, say), which
-    # redis-server cannot listen on: then another port, up to five times.
     for attempt in 1 2 3 4 5; do
         node_port=$(cluster_port)
         rm -f "$node_dir/nodes.conf" "$node_dir/redis.pid"
         ./scripts/redis.sh start "$node_dir" "$node_port" --cluster-enabled yes \
-            --cluster-config-file "$node_dir/nodes.conf" 2>"$node_dir/start.err" && break
+            --cluster-config-file "$node_dir/nodes.conf" 2>"$node_dir/start.err" && return
         rm -f "$node_dir/redis.pid"
         [ "$attempt" -lt 5 ] || { cat "$node_dir/start.err" >&2; exit 1; }
         log "a cluster node could not listen on :$node_port or its bus port; another port"
     done
+}
+cluster_ports=()
+cluster_pids=()
+for node in 1 2 3; do
+    start_cluster_node "$work/cluster-node-$node"
     cluster_ports+=("$node_port")
-    cluster_pids+=("$(cat "$node_dir/redis.pid")")
+    cluster_pids+=("$(cat "$work/cluster-node-$node/redis.pid")")
 done
 cluster_seeds=$(printf '127.0.0.1:%s,' "${cluster_ports[@]}")
 cluster_seeds=${cluster_seeds%,}
 timeout 60 redis-cli --cluster create ${cluster_seeds//,/ } --cluster-yes \
     >"$raw/cluster-create.txt" 2>&1 ||
     { log "redis-cli --cluster create failed:"; cat "$raw/cluster-create.txt" >&2; exit 1; }
-cluster_ok() {  # every node says cluster_state:ok
+cluster_ok() {  # cluster_ok PORT…: every node says cluster_state:ok
     local port
-    for port in "${cluster_ports[@]}"; do
+    for port in "$@"; do
         [[ $(redis-cli -h 127.0.0.1 -p "$port" CLUSTER INFO) == *cluster_state:ok* ]] || return 1
     done
 }
-wait_for 30 cluster_ok
+wait_for 30 cluster_ok "${cluster_ports[@]}"
 cluster_verifyd_port=$(free_port)
 cluster_url=http://127.0.0.1:$cluster_verifyd_port
 main_verifyd_pid=$verifyd_pid
 VERIFYD_REDIS_CLUSTER=$cluster_seeds start_verifyd "$server_threads" info "$cluster_verifyd_port"
 cluster_verifyd_pid=$verifyd_pid
-verifyd_pid=$main_verifyd_pid
 log "Redis Cluster on :${cluster_ports[*]}, verifyd on it on :$cluster_verifyd_port"
+# A cluster of one node that serves every slot, and a verifyd on it: the same routing as
+# on the three (slot map, lanes per primary, the API key's requests taken in batches by a
+# call of their own), with one redis-server as on the single Redis. Its send beside the
+# single Redis's is the routing's cost alone; beside the three's, what three processes
+# sharing the cores add.
+start_cluster_node "$work/cluster-node-solo"
+solo_port=$node_port
+solo_pid=$(cat "$work/cluster-node-solo/redis.pid")
+redis-cli -h 127.0.0.1 -p "$solo_port" CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null
+wait_for 30 cluster_ok "$solo_port"
+solo_verifyd_port=$(free_port)
+solo_url=http://127.0.0.1:$solo_verifyd_port
+VERIFYD_REDIS_CLUSTER=127.0.0.1:$solo_port start_verifyd "$server_threads" info "$solo_verifyd_port"
+solo_verifyd_pid=$verifyd_pid
+verifyd_pid=$main_verifyd_pid
+log "Redis Cluster of one node on :$solo_port, verifyd on it on :$solo_verifyd_port"
 # Its check pool: as many pending verifications as the single Redis's pool (step 1), made
 # the same way (send_pool, here through the cluster's verifyd).
 take_numbers
@@ -529,7 +548,8 @@ log "Redis Cluster: $(wc -l <"$work/cluster-pool.ids") pending verifications for
 # and send are divided by the mean of the two bare+redis runs around them. The rounds
 # (kind paired-r<N>) repeat all of it; a target's ratio is the median of its rounds'.
 # check-cluster and send-cluster (verifyd on the Redis Cluster of 4a, its Redis CPU the
-# sum over the three nodes) each run right after check and send, and are divided by them.
+# sum over the three nodes) each run right after check and send, and are divided by them;
+# send-cluster-solo (the cluster of one node) right after send-cluster.
 for round in $(seq "$rounds"); do
     round_kind=paired-r$round
     for ka in 1 0; do
@@ -548,6 +568,9 @@ for round in $(seq "$rounds"); do
         redis_pids="${cluster_pids[*]}" measure "$round_kind" send-cluster 64 "$ka" \
             "$cluster_verifyd_pid" "$cluster_url" send.lua base="$base" span="$number_span"
         take_numbers
+        redis_pids=$solo_pid measure "$round_kind" send-cluster-solo 64 "$ka" \
+            "$solo_verifyd_pid" "$solo_url" send.lua base="$base" span="$number_span"
+        take_numbers
         measure "$round_kind" send-guard-off 64 "$ka" "$guard_off_pid" "$guard_off_url" send.lua \
             base="$base" span="$number_span"
         measure "$round_kind" bare+redis-after 64 "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" \
@@ -557,7 +580,8 @@ done
 stop_process "$bare_pid"
 # The cluster is done with: its verifyd and nodes would only idle beside the later runs.
 stop_process "$cluster_verifyd_pid"
-for node in 1 2 3; do ./scripts/redis.sh stop "$work/cluster-node-$node"; done
+stop_process "$solo_verifyd_pid"
+for node in 1 2 3 solo; do ./scripts/redis.sh stop "$work/cluster-node-$node"; done
 
 # --- 4c. the Twilio face's cost ----------------------------------------------------------
 # A VerificationCheck by To through /v2 (form, HTTP Basic, Twilio's resource) against the
@@ -780,6 +804,8 @@ ratio_lines=$(for ka in yes no; do
         "check on a Redis Cluster of 3 ÷ check on one Redis (the cluster's routing cost)" check
     ratio_target send-cluster "$ka" 0.9 \
         "send on a Redis Cluster of 3 ÷ send on one Redis (the cluster's routing cost)" send
+    ratio_target send-cluster-solo "$ka" 0.9 \
+        "send on a Redis Cluster of one node ÷ send on one Redis (the routing alone)" send
 done)
 # Redis CPU µs per request of a paired run (the cluster's rows: summed over its nodes).
 paired_redis_us() { awk -F'\t' -v s="$1" -v k="$2" \
@@ -873,7 +899,10 @@ paired_table=$(awk -F'\t' '$1 ~ /^paired/ {
     echo "check-cluster and send-cluster: verifyd on a Redis Cluster of 3 primaries (no replicas)"
     echo "on this same machine (step 4a; its own check pool of as many verifications), each run"
     echo "right after check and send and divided by them. The three nodes share the cores the"
-    echo "single Redis has, so the ratio is the cost of the cluster's routing, not its scale."
+    echo "single Redis has, so the ratio is the cost of the cluster's routing and of three"
+    echo "redis-servers taking turns on them, not the cluster's scale. send-cluster-solo: a"
+    echo "third verifyd on a Redis Cluster of one node that serves every slot (the same routing,"
+    echo "one redis-server), run right after send-cluster and divided by send: the routing alone."
     echo "twilio-check and check-by-number (step 4c, rounds v2-1 to v2-$rounds): a /v2"
     echo "VerificationCheck by To and the native check by number, back to back on one pool."
     echo
@@ -899,7 +928,8 @@ paired_table=$(awk -F'\t' '$1 ~ /^paired/ {
     echo "Redis, paired runs at 64 connections (round by round), with keep-alive and without a"
     echo "Connection header:"
     echo "check $(paired_redis_us check-cluster yes) vs $(paired_redis_us check yes) and $(paired_redis_us check-cluster no) vs $(paired_redis_us check no);"
-    echo "send $(paired_redis_us send-cluster yes) vs $(paired_redis_us send yes) and $(paired_redis_us send-cluster no) vs $(paired_redis_us send no)."
+    echo "send $(paired_redis_us send-cluster yes) vs $(paired_redis_us send yes) and $(paired_redis_us send-cluster no) vs $(paired_redis_us send no);"
+    echo "send on the cluster of one node $(paired_redis_us send-cluster-solo yes) and $(paired_redis_us send-cluster-solo no)."
     echo
     echo "The access log's cost: req/s at the default log level \`info\` (a line per request) ÷"
     echo "req/s at \`warn\` (rows *check-warn*, *send-warn*), 64 connections, same run: check"
