@@ -17,8 +17,8 @@
 #     and verifyd's peak RSS;
 #   - optionally (BENCH_PROFILE=1, the default) a perf profile of check and send.
 # Writes bench/results/: results.md, results.csv, results.png, raw/ (wrk output, profiles).
-# Every run is bounded; all traffic goes to 127.0.0.1. Takes about 25 minutes on a 2-core
-# machine (23 for 80d2f2c's run, with its profiles and three rounds of paired runs).
+# Every run is bounded; all traffic goes to 127.0.0.1. Takes about 35 minutes on a 2-core
+# machine (32 for 8ed66e1's run, with its profiles and five rounds of paired runs).
 #
 # Settings (environment): BENCH_DURATION (seconds per wrk run, default 10),
 # BENCH_SENDS (sends of the memory measurement, default 100000), BENCH_PROFILE (1/0),
