@@ -801,9 +801,9 @@ ratio_lines=$(for ka in yes no; do
         "/v2 VerificationCheck by To ÷ native check by number (the Twilio face's cost)" \
         check-by-number
     ratio_target check-cluster "$ka" 0.9 \
-        "check on a Redis Cluster of 3 ÷ check on one Redis (the cluster's routing cost)" check
+        "check on a Redis Cluster of 3 ÷ check on one Redis (routing, and three nodes sharing the cores)" check
     ratio_target send-cluster "$ka" 0.9 \
-        "send on a Redis Cluster of 3 ÷ send on one Redis (the cluster's routing cost)" send
+        "send on a Redis Cluster of 3 ÷ send on one Redis (routing, and three nodes sharing the cores)" send
     ratio_target send-cluster-solo "$ka" 0.9 \
         "send on a Redis Cluster of one node ÷ send on one Redis (the routing alone)" send
 done)
