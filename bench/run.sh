@@ -542,10 +542,12 @@ log "Redis Cluster: $(wc -l <"$work/cluster-pool.ids") pending verifications for
 
 # --- 4b. the targets' ratios, measured back to back -----------------------------------
 # The host under this machine is shared: runs minutes apart differ by up to 20% for
-# reasons of their own, and the rows above are minutes apart. The targets' ratios are
-# therefore measured once more in runs next to each other: for each connection mode,
-# bare+redis, check, check with an Idempotency-Key, send, and bare+redis again; check
-# and send are divided by the mean of the two bare+redis runs around them. The rounds
+# reasons of their own (neighbouring runs by up to 40% at times), and the rows above are
+# minutes apart. The targets' ratios are therefore measured once more in runs next to
+# each other: for each connection mode, bare+redis, check, check with an Idempotency-Key,
+# bare+redis again (-mid), send, and bare+redis a third time (-after); check is divided
+# by the mean of the two bare+redis runs around its group, send by that of the two
+# around its own, so that each ceiling is measured a run or two away. The rounds
 # (kind paired-r<N>) repeat all of it; a target's ratio is the median of its rounds'.
 # check-cluster and send-cluster (verifyd on the Redis Cluster of 4a, its Redis CPU the
 # sum over the three nodes) each run right after check and send, and are divided by them;
@@ -561,6 +563,8 @@ for round in $(seq "$rounds"); do
             threads="$wrk_threads"
         measure "$round_kind" check-idempotent 64 "$ka" "$verifyd_pid" "$verifyd_url" check.lua \
             ids="$work/pool.ids" threads="$wrk_threads" idempotency=1
+        measure "$round_kind" bare+redis-mid 64 "$ka" "$bare_pid" "http://127.0.0.1:$bare_port" \
+            bare.lua
         take_numbers
         measure "$round_kind" send 64 "$ka" "$verifyd_pid" "$verifyd_url" send.lua \
             base="$base" span="$number_span"
@@ -792,8 +796,8 @@ ratio_target() {
 }
 ratio_lines=$(for ka in yes no; do
     ratio_target check "$ka" 0.9 "check ÷ bare+redis (Pistache + one pipelined EVALSHA)" \
-        bare+redis bare+redis-after
-    ratio_target send "$ka" 0.6 "send ÷ bare+redis" bare+redis bare+redis-after
+        bare+redis bare+redis-mid
+    ratio_target send "$ka" 0.6 "send ÷ bare+redis" bare+redis-mid bare+redis-after
     ratio_target check-idempotent "$ka" 0.8 "check with an Idempotency-Key each ÷ check" check
     ratio_target send "$ka" 0.9 "send ÷ send with VERIFYD_FRAUD_GUARD=off (the guard's cost)" \
         send-guard-off
@@ -891,11 +895,12 @@ paired_table=$(awk -F'\t' '$1 ~ /^paired/ {
     echo "## Targets"
     echo
     echo "The ratios come from the paired runs below (bench/run.sh, step 4b): bare+redis, check,"
-    echo "check with an Idempotency-Key, send, send to a second verifyd with"
-    echo "VERIFYD_FRAUD_GUARD=off (send-guard-off) and bare+redis again, back to back, at 64"
-    echo "connections, once per connection mode; check and send ÷ the mean of the two bare+redis"
-    echo "runs; all of it $rounds times (rounds), and each ratio the median of its rounds'. The"
-    echo "other rows are of the runs above."
+    echo "check with an Idempotency-Key, bare+redis again (-mid), send, send to a second verifyd"
+    echo "with VERIFYD_FRAUD_GUARD=off (send-guard-off) and bare+redis a third time (-after), back"
+    echo "to back, at 64 connections, once per connection mode; check ÷ the mean of bare+redis"
+    echo "and bare+redis-mid, send ÷ the mean of bare+redis-mid and bare+redis-after; all of it"
+    echo "$rounds times (rounds), and each ratio the median of its rounds'. The other rows are of"
+    echo "the runs above."
     echo "check-cluster and send-cluster: verifyd on a Redis Cluster of 3 primaries (no replicas)"
     echo "on this same machine (step 4a; its own check pool of as many verifications), each run"
     echo "right after check and send and divided by them. The three nodes share the cores the"
