@@ -56,14 +56,17 @@ int housekeep_until_stopped(const Config& config, CredentialStore& credentials, 
         refresh_outbox_gauges(store, metrics);
         const int received = sigtimedwait(&signals, nullptr, &poll_interval);
         if (received == SIGINT || received == SIGTERM) return received;
+        // Taken before the reload reads the files: a file replaced while it reads them
+        // differs from this and is read again at the next look, not missed.
+        const std::string now = credential_files_fingerprint(config);
         const char* why = nullptr;
         if (received == SIGHUP)
             why = "SIGHUP";
-        else if (credential_files_fingerprint(config) != fingerprint)
+        else if (now != fingerprint)
             why = "file changed";
         if (why) {
+            fingerprint = now;
             reload(config, credentials, why);
-            fingerprint = credential_files_fingerprint(config);
             seconds_to_number_key = 0;
         }
     }
