@@ -13,6 +13,8 @@
 // never go through the fd number after the fact: once the client closes, Pistache closes
 // that fd and the kernel hands the number to the next accepted connection. A connection
 // that will be ended holds a descriptor of its own for its socket (ConnectionEnd).
+// Answers are written as bytes through the peer, not through Pistache's ResponseWriter,
+// so that the end follows every written answer (write_answer).
 // Pistache 0.0.5 answers a request it cannot parse and then reads on, so the rest of an
 // oversized body, or of a request framed one way by a proxy and another by Pistache, would
 // be read as requests: the Handler looks at the bytes itself first (http_framing.hpp) and
@@ -28,7 +30,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -66,34 +67,6 @@ bool wants_close(const Http::Request& request) {
     if (request.version() == Http::Version::Http10)
         return control != Http::ConnectionControl::KeepAlive;
     return control == Http::ConnectionControl::Close;
-}
-
-// A response header with a name chosen at run time: Pistache writes only typed
-// headers, never the raw ones of a response.
-class NamedHeader : public Http::Header::Header {
-  public:
-    NamedHeader(std::string name, std::string value)
-        : name_(std::move(name)), value_(std::move(value)) {}
-    const char* name() const override { return name_.c_str(); }
-    void write(std::ostream& stream) const override { stream << value_; }
-#ifdef SAFE_HEADER_CAST
-    uint64_t hash() const override {
-        return 0;
-    }
-#endif
-
-  private:
-    std::string name_;
-    std::string value_;
-};
-
-// Pistache parses a media type from its text on every response; there are two.
-const Http::Mime::MediaType& media_type(const std::string& content_type) {
-    thread_local std::map<std::string, Http::Mime::MediaType> parsed;
-    auto found = parsed.find(content_type);
-    if (found == parsed.end())
-        found = parsed.emplace(content_type, Http::Mime::MediaType::fromString(content_type)).first;
-    return found->second;
 }
 
 // Where one connection is in reading its current request, beside Pistache's parser. The
@@ -214,8 +187,7 @@ class Handler : public Http::Handler {
         framing->fed = 0;
         request.copyAddress(peer->address());
         peer->setIdle(false);
-        serve(request, Http::ResponseWriter(request.version(), transport(), this, peer), more,
-              framing);
+        serve(request, peer, more, framing);
         parser->reset();
     }
 
@@ -224,14 +196,13 @@ class Handler : public Http::Handler {
     void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
         auto peer = writer.peer();
         if (!peer) return;
-        serve(request, std::move(writer), false,
-              std::static_pointer_cast<Framing>(peer->getData(kFramingData)));
+        serve(request, peer, false, std::static_pointer_cast<Framing>(peer->getData(kFramingData)));
     }
 
   private:
     // `more`: bytes came after the request, which this server does not read (pipelining,
     // or a body longer than its Content-Length): its answer ends the connection.
-    void serve(const Http::Request& request, Http::ResponseWriter writer, bool more,
+    void serve(const Http::Request& request, const std::shared_ptr<Tcp::Peer>& peer, bool more,
                const std::shared_ptr<Framing>& framing) {
         HttpRequest in;
         in.listener = role_;
@@ -248,18 +219,16 @@ class Handler : public Http::Handler {
         // draining begins has no ConnectionEnd: its response says close, and the client,
         // as HTTP/1.1 requires, does not send another on that connection.
         std::shared_ptr<ConnectionEnd> ending;
-        if (more || wants_close(request) || api_->draining()) {
-            if (auto peer = writer.peer())
-                ending = ConnectionEnd::of(
-                    *peer, more ? ConnectionEnd::Mode::Linger : ConnectionEnd::Mode::Close);
-        }
-        auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
+        if (more || wants_close(request) || api_->draining())
+            ending = ConnectionEnd::of(
+                *peer, more ? ConnectionEnd::Mode::Linger : ConnectionEnd::Mode::Close);
         {
             std::lock_guard<std::mutex> lock(framing->mutex);
             framing->answering = true;
         }
-        const bool head = request.method() == Http::Method::Head;
-        api_->handle(in, [api = api_, shared_writer, ending, framing, head](HttpResponse out) {
+        Answering answering{request.version(), request.method() == Http::Method::Head};
+        std::weak_ptr<Tcp::Peer> answered = peer;
+        api_->handle(in, [api = api_, answered, ending, framing, answering](HttpResponse out) {
             std::shared_ptr<ConnectionEnd> end = ending;
             bool close = ending || api->draining();
             // Held until the answer is queued, so that a request read meanwhile is answered
@@ -270,10 +239,8 @@ class Handler : public Http::Handler {
                 close = true;
                 if (!end) end = framing->end;
             }
-            if (head)
-                write_head_response(*shared_writer, out, end, close);
-            else
-                write_response(*shared_writer, out, end, close);
+            // A client that left before its answer has nobody left to tell.
+            if (auto peer = answered.lock()) write_answer(*peer, answering, out, end, close);
         });
     }
 
@@ -282,56 +249,45 @@ class Handler : public Http::Handler {
     void refuse(const std::shared_ptr<Tcp::Peer>& peer, const FramingProblem& problem) {
         std::static_pointer_cast<Framing>(peer->getData(kFramingData))->refused = true;
         getParser(peer)->reset();
-        Http::ResponseWriter writer(Http::Version::Http11, transport(), this, peer);
-        write_response(writer, api_->refuse_unreadable(problem.status, problem.problem),
-                       ConnectionEnd::of(*peer, ConnectionEnd::Mode::Linger), true);
+        write_answer(*peer, Answering{Http::Version::Http11, false},
+                     api_->refuse_unreadable(problem.status, problem.problem),
+                     ConnectionEnd::of(*peer, ConnectionEnd::Mode::Linger), true);
     }
 
-    // The answer to a HEAD: the GET's status and header fields, its Content-Length the
-    // length of the body it leaves out (RFC 9110 §8.6, §9.3.2). Pistache writes the length
-    // of what it sends, which would be 0, so the head is written here.
-    static void write_head_response(Http::ResponseWriter& writer, const HttpResponse& out,
-                                    const std::shared_ptr<ConnectionEnd>& ending, bool close) {
-        auto peer = writer.peer();
-        if (!peer) return;
-        std::string head = "HTTP/1.1 " + std::to_string(out.status) + " " +
-                           Http::codeString(static_cast<Http::Code>(out.status)) + "\r\n";
-        head += "Content-Type: " + out.content_type + "\r\n";
-        for (const auto& [name, value] : out.headers) head += name + ": " + value + "\r\n";
-        head += close ? "Connection: Close\r\n" : "Connection: Keep-Alive\r\n";
-        head += "Content-Length: " + std::to_string(out.body.size()) + "\r\n\r\n";
-        // As ResponseWriter::send does: the connection waits for its next request.
-        peer->setIdle(true);
+    // What of the request its answer is written for.
+    struct Answering {
+        Http::Version version;
+        bool head;  // the GET's status and header fields, without its body (RFC 9110 §9.3.2)
+    };
+
+    // Writes the answer's bytes through the peer, and ends the connection once they are
+    // written (or cannot be) when there is an end. Not through Pistache's ResponseWriter:
+    // Pistache 0.0.5 settles the promise its send returns without that promise's lock,
+    // so a continuation attached from the answering thread while the I/O thread settles
+    // it can be lost, and the connection would never end. The promise of a raw send is
+    // settled under its lock. An answer to a HEAD keeps the Content-Length of the body it
+    // leaves out (RFC 9110 §8.6).
+    static void write_answer(Tcp::Peer& peer, const Answering& answering, const HttpResponse& out,
+                             const std::shared_ptr<ConnectionEnd>& ending, bool close) {
+        std::string bytes = answering.version == Http::Version::Http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+        bytes += std::to_string(out.status);
+        bytes += ' ';
+        bytes += Http::codeString(static_cast<Http::Code>(out.status));
+        bytes += "\r\nContent-Type: " + out.content_type + "\r\n";
+        for (const auto& [name, value] : out.headers) bytes += name + ": " + value + "\r\n";
+        bytes += close ? "Connection: Close\r\n" : "Connection: Keep-Alive\r\n";
+        bytes += "Content-Length: " + std::to_string(out.body.size()) + "\r\n\r\n";
+        if (!answering.head) bytes += out.body;
+        // As Pistache's ResponseWriter does: the connection waits for its next request.
+        peer.setIdle(true);
         try {
-            end_when_sent(peer->send(RawBuffer(head, head.size())), ending);
+            const size_t length = bytes.size();
+            auto sent = peer.send(RawBuffer(std::move(bytes), length));
+            if (ending)
+                sent.then([ending](ssize_t) { ending->end(); },
+                          [ending](std::exception_ptr) { ending->end(); });
         } catch (const std::exception&) {
         }
-    }
-
-    static void write_response(Http::ResponseWriter& writer, const HttpResponse& out,
-                               const std::shared_ptr<ConnectionEnd>& ending, bool close) {
-        auto& headers = writer.headers();
-        headers.remove<Http::Header::Connection>();
-        headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
-                                                    : Http::ConnectionControl::KeepAlive);
-        for (const auto& [name, value] : out.headers)
-            headers.add(std::make_shared<NamedHeader>(name, value));
-        // A client that left before its answer makes Pistache throw: nobody is left to tell.
-        try {
-            end_when_sent(writer.send(static_cast<Http::Code>(out.status), out.body,
-                                      media_type(out.content_type)),
-                          ending);
-        } catch (const std::exception&) {
-        }
-    }
-
-    // Ends the connection once the answer is written, or cannot be, on whichever thread
-    // that is. Without an end the connection stays.
-    static void end_when_sent(Async::Promise<ssize_t> sent,
-                              const std::shared_ptr<ConnectionEnd>& ending) {
-        if (!ending) return;
-        sent.then([ending](ssize_t) { ending->end(); },
-                  [ending](std::exception_ptr) { ending->end(); });
     }
 
     Api* api_;

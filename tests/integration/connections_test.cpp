@@ -212,6 +212,62 @@ TEST_CASE(
     for (int opened : kept_alive_connections) CHECK(opened == 1);
 }
 
+TEST_CASE(
+    "every answer that says Connection: close is followed by the end of its connection, also "
+    "when the answer is written from another thread") {
+    // The answers come from Redis, written from the thread that read Redis's reply while
+    // the connection's own thread writes them: the end must follow each written answer
+    // whichever thread finishes first.
+    VerifydInstance v(Settings{{"VERIFYD_KEY_RPM", "100000000"}});
+    const std::string key = v.key(kTestA);
+    const std::string path = "/verify/" + v.send_ok(key, "+14155552671")["id"].get<std::string>();
+    Headers closing = bearer(key);
+    closing.emplace_back("Connection", "close");
+
+    constexpr int kThreads = 3;
+    constexpr int kRequestsEach = 5000;
+    constexpr int kFewestRequests = 3000;
+    const auto give_up = Clock::now() + std::chrono::seconds(60);
+    std::atomic<int> made{0};
+    std::atomic<int> ended{0};
+    std::mutex failures_lock;
+    std::vector<std::string> failures;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < kRequestsEach && Clock::now() < give_up; ++i) {
+                HttpClient once = v.client(std::chrono::seconds(10));
+                ++made;
+                std::string failure;
+                try {
+                    const int status = once.get(path, closing).status;
+                    if (status != 200)
+                        failure = "status " + std::to_string(status);
+                    else if (once.closed_by_server(std::chrono::seconds(5)))
+                        ++ended;
+                    else
+                        failure = "answered, and the connection still open 5 s later";
+                } catch (const HttpError& e) {
+                    failure = e.what();
+                }
+                if (!failure.empty()) {
+                    std::lock_guard<std::mutex> guard(failures_lock);
+                    if (failures.size() < 10) failures.push_back(failure);
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+
+    std::string first_failures;
+    for (const auto& failure : failures) first_failures += failure + "\n";
+    INFO(ended.load() << " of " << made.load() << " connections ended; first failures:\n"
+                      << first_failures);
+    CHECK(failures.empty());
+    CHECK(ended.load() == made.load());
+    CHECK(made.load() >= kFewestRequests);
+}
+
 TEST_CASE("a kept-alive connection idle for the idle timeout is closed, and one in use is not") {
     VerifydInstance v(Settings{{"VERIFYD_IDLE_TIMEOUT_MS", "2000"}});
     HttpClient idle = v.client();
