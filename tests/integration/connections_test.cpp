@@ -69,6 +69,46 @@ milliseconds percentile(std::vector<milliseconds> values, double fraction) {
     return values.at(static_cast<size_t>(fraction * static_cast<double>(values.size() - 1)));
 }
 
+// The first few failures that a test's threads meet, for its report.
+class Failures {
+  public:
+    void add(const std::string& what) {
+        std::lock_guard<std::mutex> guard(lock_);
+        if (first_.size() < 10) first_.push_back(what);
+    }
+    bool empty() const {
+        std::lock_guard<std::mutex> guard(lock_);
+        return first_.empty();
+    }
+    std::string text() const {
+        std::lock_guard<std::mutex> guard(lock_);
+        std::string text;
+        for (const auto& failure : first_) text += failure + "\n";
+        return text;
+    }
+
+  private:
+    mutable std::mutex lock_;
+    std::vector<std::string> first_;
+};
+
+// A request that Redis answers (GET /verify/{id}), so that its answer is written from
+// another thread than the connection's own; with the headers of a client that keeps its
+// connection, and of one that asks that the connection close after the answer.
+struct ClosingRequest {
+    std::string path;
+    Headers kept_alive;
+    Headers closing;
+};
+
+ClosingRequest closing_request(VerifydInstance& v) {
+    const std::string key = v.key(kTestA);
+    ClosingRequest request{"/verify/" + v.send_ok(key, "+14155552671")["id"].get<std::string>(),
+                           bearer(key), bearer(key)};
+    request.closing.emplace_back("Connection", "close");
+    return request;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -135,13 +175,10 @@ TEST_CASE(
 TEST_CASE(
     "clients that close as soon as they have read their answer lose no answer, and no "
     "other client's connection is ended early") {
-    // The answers come from Redis, so they are written from another thread than the
-    // connection's own: the path where a late close could meet a reused descriptor.
+    // The answers are written from another thread than the connection's own: the path
+    // where a late close could meet a reused descriptor.
     VerifydInstance v(Settings{{"VERIFYD_KEY_RPM", "100000000"}});
-    const std::string key = v.key(kTestA);
-    const std::string path = "/verify/" + v.send_ok(key, "+14155552671")["id"].get<std::string>();
-    Headers closing = bearer(key);
-    closing.emplace_back("Connection", "close");
+    const ClosingRequest closing = closing_request(v);
 
     constexpr int kClosingThreads = 3;
     constexpr int kRequestsEach = 8000;
@@ -152,12 +189,7 @@ TEST_CASE(
     std::atomic<int> made{0};
     std::atomic<int> answered{0};
     std::atomic<bool> closers_done{false};
-    std::mutex failures_lock;
-    std::vector<std::string> failures;
-    auto fail = [&](const std::string& what) {
-        std::lock_guard<std::mutex> guard(failures_lock);
-        if (failures.size() < 10) failures.push_back(what);
-    };
+    Failures failures;
 
     std::vector<std::thread> closers;
     for (int t = 0; t < kClosingThreads; ++t) {
@@ -166,13 +198,13 @@ TEST_CASE(
                 HttpClient once = v.client(std::chrono::seconds(10));
                 ++made;
                 try {
-                    const int status = once.get(path, closing).status;
+                    const int status = once.get(closing.path, closing.closing).status;
                     if (status == 200)
                         ++answered;
                     else
-                        fail("closing client: status " + std::to_string(status));
+                        failures.add("closing client: status " + std::to_string(status));
                 } catch (const HttpError& e) {
-                    fail(std::string("closing client: ") + e.what());
+                    failures.add(std::string("closing client: ") + e.what());
                 }
                 once.close();
             }
@@ -187,10 +219,11 @@ TEST_CASE(
         while (!closers_done.load()) {
             for (auto& client : clients) {
                 try {
-                    const int status = client.get(path, bearer(key)).status;
-                    if (status != 200) fail("kept-alive client: status " + std::to_string(status));
+                    const int status = client.get(closing.path, closing.kept_alive).status;
+                    if (status != 200)
+                        failures.add("kept-alive client: status " + std::to_string(status));
                 } catch (const HttpError& e) {
-                    fail(std::string("kept-alive client: ") + e.what());
+                    failures.add(std::string("kept-alive client: ") + e.what());
                 }
                 ++kept_alive_requests;
             }
@@ -203,9 +236,7 @@ TEST_CASE(
 
     INFO("answered " << answered.load() << " of " << made.load() << " closing requests, "
                      << kept_alive_requests << " kept-alive ones");
-    std::string first_failures;
-    for (const auto& failure : failures) first_failures += failure + "\n";
-    INFO("first failures:\n" << first_failures);
+    INFO("first failures:\n" << failures.text());
     CHECK(failures.empty());
     CHECK(answered.load() == made.load());
     CHECK(made.load() >= kFewestRequests);
@@ -215,14 +246,11 @@ TEST_CASE(
 TEST_CASE(
     "every answer that says Connection: close is followed by the end of its connection, also "
     "when the answer is written from another thread") {
-    // The answers come from Redis, written from the thread that read Redis's reply while
-    // the connection's own thread writes them: the end must follow each written answer
+    // The answers are written from the thread that read Redis's reply while the
+    // connection's own thread writes them: the end must follow each written answer
     // whichever thread finishes first.
     VerifydInstance v(Settings{{"VERIFYD_KEY_RPM", "100000000"}});
-    const std::string key = v.key(kTestA);
-    const std::string path = "/verify/" + v.send_ok(key, "+14155552671")["id"].get<std::string>();
-    Headers closing = bearer(key);
-    closing.emplace_back("Connection", "close");
+    const ClosingRequest closing = closing_request(v);
 
     constexpr int kThreads = 3;
     constexpr int kRequestsEach = 5000;
@@ -230,39 +258,31 @@ TEST_CASE(
     const auto give_up = Clock::now() + std::chrono::seconds(60);
     std::atomic<int> made{0};
     std::atomic<int> ended{0};
-    std::mutex failures_lock;
-    std::vector<std::string> failures;
+    Failures failures;
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < kRequestsEach && Clock::now() < give_up; ++i) {
                 HttpClient once = v.client(std::chrono::seconds(10));
                 ++made;
-                std::string failure;
                 try {
-                    const int status = once.get(path, closing).status;
+                    const int status = once.get(closing.path, closing.closing).status;
                     if (status != 200)
-                        failure = "status " + std::to_string(status);
+                        failures.add("status " + std::to_string(status));
                     else if (once.closed_by_server(std::chrono::seconds(5)))
                         ++ended;
                     else
-                        failure = "answered, and the connection still open 5 s later";
+                        failures.add("answered, and the connection still open 5 s later");
                 } catch (const HttpError& e) {
-                    failure = e.what();
-                }
-                if (!failure.empty()) {
-                    std::lock_guard<std::mutex> guard(failures_lock);
-                    if (failures.size() < 10) failures.push_back(failure);
+                    failures.add(e.what());
                 }
             }
         });
     }
     for (auto& thread : threads) thread.join();
 
-    std::string first_failures;
-    for (const auto& failure : failures) first_failures += failure + "\n";
     INFO(ended.load() << " of " << made.load() << " connections ended; first failures:\n"
-                      << first_failures);
+                      << failures.text());
     CHECK(failures.empty());
     CHECK(ended.load() == made.load());
     CHECK(made.load() >= kFewestRequests);
