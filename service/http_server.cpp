@@ -9,12 +9,11 @@
 // thread looks twice a second; an unfinished request gets 408, an idle connection is
 // closed); its defaults (60 s, 60 s, 300 s) are set from ConnectionLimits here. It has
 // no cap on connections: the Handler counts them.
-// Pistache only announces "Connection: close"; ending the connection is ours, and must
-// never go through the fd number after the fact: once the client closes, Pistache closes
-// that fd and the kernel hands the number to the next accepted connection. A connection
-// that will be ended holds a descriptor of its own for its socket (ConnectionEnd).
-// Answers are written as bytes through the peer, not through Pistache's ResponseWriter,
-// so that the end follows every written answer (write_answer).
+// Pistache only announces "Connection: close"; ending the connection is ours. Answers
+// are written, and connections ended, through a descriptor of the connection's own
+// (ConnectionSocket), never through the fd number after the fact: once the client
+// closes, Pistache closes that fd and the kernel hands the number to the next accepted
+// connection.
 // Pistache 0.0.5 answers a request it cannot parse and then reads on, so the rest of an
 // oversized body, or of a request framed one way by a proxy and another by Pistache, would
 // be read as requests: the Handler looks at the bytes itself first (http_framing.hpp) and
@@ -69,20 +68,21 @@ bool wants_close(const Http::Request& request) {
     return control == Http::ConnectionControl::Close;
 }
 
-// Where one connection is in reading its current request, beside Pistache's parser. The
-// I/O thread alone reads and writes all but the last three, which the thread that
-// answers shares under the mutex.
+// Where one connection is in reading its current request, beside Pistache's parser, and
+// its socket. The I/O thread alone reads and writes the fields above the mutex; the
+// thread that answers shares those below it.
 struct Framing {
+    explicit Framing(const Tcp::Peer& peer) : socket(std::make_shared<ConnectionSocket>(peer)) {}
+
     std::string head;        // the request's first bytes, until its header block is complete
     size_t head_length = 0;  // the header block's length once checked; 0 before
     size_t fed = 0;          // the request's bytes given to the parser so far
     bool refused = false;    // nothing more is read: a request was refused, or came too early
     std::mutex mutex;
     bool answering = false;  // a request was read and its answer is not yet written
-    // Bytes came while answering (a pipelined request): the answer closes the connection,
-    // through this end when a descriptor for it could be had.
+    // Bytes came while answering (a pipelined request): the answer ends the connection.
     bool end_after_answer = false;
-    std::shared_ptr<ConnectionEnd> end;
+    const std::shared_ptr<ConnectionSocket> socket;
 };
 constexpr const char* kFramingData = "verifyd.framing";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -98,7 +98,7 @@ class Handler : public Http::Handler {
     // public name; this one does that too, then counts the connection.
     void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
         peer->putData(ParserData, std::make_shared<Http::RequestParser>(getMaxRequestSize()));
-        peer->putData(kFramingData, std::make_shared<Framing>());
+        peer->putData(kFramingData, std::make_shared<Framing>(*peer));
         if (!gate_) return;
         auto ticket = gate_->admit();
         peer->putData("verifyd.connection", ticket);
@@ -129,7 +129,6 @@ class Handler : public Http::Handler {
             if (framing->answering) {
                 framing->refused = true;
                 framing->end_after_answer = true;
-                framing->end = ConnectionEnd::of(*peer, ConnectionEnd::Mode::Linger);
                 return;
             }
         }
@@ -155,7 +154,8 @@ class Handler : public Http::Handler {
                 // one whose body came along already needs none.
                 if (verdict.framing.expects_continue &&
                     bytes.size() - block < verdict.framing.content_length)
-                    peer->send(RawBuffer(std::string(kContinue), kContinue.size()));
+                    ConnectionSocket::write(framing->socket, *peer, std::string(kContinue),
+                                            ConnectionSocket::End::Keep);
                 framing->head_length = block;
                 framing->head.clear();
             }
@@ -214,14 +214,8 @@ class Handler : public Http::Handler {
         in.header = [&request](const std::string& name) { return request_header(request, name); };
         in.body = request.body();
 
-        // While draining, every connection is closed after its response, so clients
-        // reconnect to a replica that is staying. A request already in flight when the
-        // draining begins has no ConnectionEnd: its response says close, and the client,
-        // as HTTP/1.1 requires, does not send another on that connection.
-        std::shared_ptr<ConnectionEnd> ending;
-        if (more || wants_close(request) || api_->draining())
-            ending = ConnectionEnd::of(
-                *peer, more ? ConnectionEnd::Mode::Linger : ConnectionEnd::Mode::Close);
+        using End = ConnectionSocket::End;
+        const End ending = more ? End::Linger : wants_close(request) ? End::Close : End::Keep;
         {
             std::lock_guard<std::mutex> lock(framing->mutex);
             framing->answering = true;
@@ -229,29 +223,29 @@ class Handler : public Http::Handler {
         Answering answering{request.version(), request.method() == Http::Method::Head};
         std::weak_ptr<Tcp::Peer> answered = peer;
         api_->handle(in, [api = api_, answered, ending, framing, answering](HttpResponse out) {
-            std::shared_ptr<ConnectionEnd> end = ending;
-            bool close = ending || api->draining();
-            // Held until the answer is queued, so that a request read meanwhile is answered
-            // after it, and one that came before it closes the connection.
+            // Held until the answer is written, so that a request read meanwhile is answered
+            // after it, and one that came before it ends the connection.
             std::lock_guard<std::mutex> lock(framing->mutex);
             framing->answering = false;
-            if (framing->end_after_answer) {
-                close = true;
-                if (!end) end = framing->end;
-            }
+            End end = ending;
+            // While draining, every connection is closed after its response, so clients
+            // reconnect to a replica that is staying.
+            if (end == End::Keep && api->draining()) end = End::Close;
+            if (framing->end_after_answer) end = End::Linger;
             // A client that left before its answer has nobody left to tell.
-            if (auto peer = answered.lock()) write_answer(*peer, answering, out, end, close);
+            if (auto peer = answered.lock()) write_answer(*peer, *framing, answering, out, end);
         });
     }
 
     // Answers a request whose bytes could not be read as one request, and reads nothing
     // more from its connection, which ends once the answer is written.
     void refuse(const std::shared_ptr<Tcp::Peer>& peer, const FramingProblem& problem) {
-        std::static_pointer_cast<Framing>(peer->getData(kFramingData))->refused = true;
+        auto framing = std::static_pointer_cast<Framing>(peer->getData(kFramingData));
+        framing->refused = true;
         getParser(peer)->reset();
-        write_answer(*peer, Answering{Http::Version::Http11, false},
+        write_answer(*peer, *framing, Answering{Http::Version::Http11, false},
                      api_->refuse_unreadable(problem.status, problem.problem),
-                     ConnectionEnd::of(*peer, ConnectionEnd::Mode::Linger), true);
+                     ConnectionSocket::End::Linger);
     }
 
     // What of the request its answer is written for.
@@ -260,34 +254,24 @@ class Handler : public Http::Handler {
         bool head;  // the GET's status and header fields, without its body (RFC 9110 §9.3.2)
     };
 
-    // Writes the answer's bytes through the peer, and ends the connection once they are
-    // written (or cannot be) when there is an end. Not through Pistache's ResponseWriter:
-    // Pistache 0.0.5 settles the promise its send returns without that promise's lock,
-    // so a continuation attached from the answering thread while the I/O thread settles
-    // it can be lost, and the connection would never end. The promise of a raw send is
-    // settled under its lock. An answer to a HEAD keeps the Content-Length of the body it
-    // leaves out (RFC 9110 §8.6).
-    static void write_answer(Tcp::Peer& peer, const Answering& answering, const HttpResponse& out,
-                             const std::shared_ptr<ConnectionEnd>& ending, bool close) {
+    // Writes the answer through the connection's socket, then ends the connection as
+    // `end` says. An answer to a HEAD keeps the Content-Length of the body it leaves out
+    // (RFC 9110 §8.6).
+    static void write_answer(Tcp::Peer& peer, const Framing& framing, const Answering& answering,
+                             const HttpResponse& out, ConnectionSocket::End end) {
         std::string bytes = answering.version == Http::Version::Http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
         bytes += std::to_string(out.status);
         bytes += ' ';
         bytes += Http::codeString(static_cast<Http::Code>(out.status));
         bytes += "\r\nContent-Type: " + out.content_type + "\r\n";
         for (const auto& [name, value] : out.headers) bytes += name + ": " + value + "\r\n";
-        bytes += close ? "Connection: Close\r\n" : "Connection: Keep-Alive\r\n";
+        bytes += end == ConnectionSocket::End::Keep ? "Connection: Keep-Alive\r\n"
+                                                    : "Connection: Close\r\n";
         bytes += "Content-Length: " + std::to_string(out.body.size()) + "\r\n\r\n";
         if (!answering.head) bytes += out.body;
         // As Pistache's ResponseWriter does: the connection waits for its next request.
         peer.setIdle(true);
-        try {
-            const size_t length = bytes.size();
-            auto sent = peer.send(RawBuffer(std::move(bytes), length));
-            if (ending)
-                sent.then([ending](ssize_t) { ending->end(); },
-                          [ending](std::exception_ptr) { ending->end(); });
-        } catch (const std::exception&) {
-        }
+        ConnectionSocket::write(framing.socket, peer, std::move(bytes), end);
     }
 
     Api* api_;
