@@ -6,6 +6,7 @@
 #include <chrono>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "support/api_checks.hpp"
 #include "support/raw_connection.hpp"
@@ -312,6 +313,49 @@ TEST_CASE(
     const json listed =
         require_success(v.get("/messages?to=%2B" + us_number(10301).substr(1), v.key(kTestA)), 200);
     CHECK(listed["messages"].empty());
+}
+
+TEST_CASE(
+    "answers larger than the connection takes at once arrive whole and in order, and the "
+    "connection ends after the last when asked") {
+    VerifydInstance v;
+    // Forty documents of about 150 KB each, asked one after another on one connection
+    // whose client reads nothing until the last is asked, and then a few KB at a time:
+    // more than the socket's buffers hold, so most of it waits in verifyd.
+    constexpr int kDocuments = 40;
+    RawConnection connection(v.port(), 4096);
+    for (int i = 0; i < kDocuments; ++i) {
+        REQUIRE(connection.write("GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(
+        connection.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+    CHECK(connection.read_until_closed(std::chrono::seconds(20)));
+
+    // The answers, one after another, each cut at its Content-Length.
+    const std::string& received = connection.received();
+    std::vector<std::string> bodies;
+    size_t at = 0;
+    while (at < received.size()) {
+        INFO("answer " << bodies.size() + 1 << " begins: " << received.substr(at, 100));
+        REQUIRE(received.compare(at, 17, "HTTP/1.1 200 OK\r\n") == 0);
+        const size_t head_end = received.find("\r\n\r\n", at);
+        REQUIRE(head_end != std::string::npos);
+        std::string head = received.substr(at, head_end - at);
+        std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+        const size_t length_at = head.find("content-length: ");
+        REQUIRE(length_at != std::string::npos);
+        const size_t length = std::stoul(head.substr(length_at + 16));
+        REQUIRE(received.size() >= head_end + 4 + length);
+        bodies.push_back(received.substr(head_end + 4, length));
+        at = head_end + 4 + length;
+    }
+    REQUIRE(bodies.size() == kDocuments + 1);
+    const json document = json::parse(bodies.front(), nullptr, false);
+    REQUIRE_FALSE(document.is_discarded());
+    CHECK(document.contains("openapi"));
+    for (int i = 1; i < kDocuments; ++i) CHECK(bodies[i] == bodies.front());
+    CHECK(bodies.back().find("\"status\":\"ok\"") != std::string::npos);
 }
 
 TEST_CASE("a body over 1 MiB is refused with 413 and the service goes on") {

@@ -12,8 +12,13 @@
 
 namespace verifyd_test {
 
-RawConnection::RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+RawConnection::RawConnection(int port, int receive_buffer)
+    : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
     REQUIRE(fd_ >= 0);
+    // Before connecting, so that the window offered to the server is already this small.
+    if (receive_buffer > 0)
+        REQUIRE(::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) ==
+                0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<uint16_t>(port));

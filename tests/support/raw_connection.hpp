@@ -10,7 +10,9 @@ namespace verifyd_test {
 
 class RawConnection {
   public:
-    explicit RawConnection(int port);
+    // `receive_buffer`: the socket's receive buffer in bytes (SO_RCVBUF), for a client that
+    // takes an answer slower than the server writes it; 0 leaves the system's.
+    explicit RawConnection(int port, int receive_buffer = 0);
     ~RawConnection();
     RawConnection(const RawConnection&) = delete;
     RawConnection& operator=(const RawConnection&) = delete;
