@@ -2,6 +2,8 @@
 // (housekeeping.cpp), nor stopping the store and the outbox, which main does after.
 #include "verifyd/listeners.hpp"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -22,6 +24,27 @@ bool start_one(HttpServer& server, const std::string& address) {
     }
 }
 
+// Each connection holds two descriptors (Pistache's and its own, connections.hpp). The
+// soft limit on open files is raised to the hard one, as the system allows any process;
+// a limit that still holds fewer than the connection cap needs is said, not refused:
+// connections past it are refused at accept, as past the cap.
+void raise_descriptor_limit(int max_connections) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    // Beside the connections: Redis lanes, the listeners, the log, the provider's calls.
+    const rlim_t needed = 2 * static_cast<rlim_t>(max_connections) + 256;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed)
+        log_event(LogLevel::Warn, "the open-file limit holds fewer connections than the cap",
+                  {{"open_file_limit", static_cast<uint64_t>(limit.rlim_cur)},
+                   {"max_connections", max_connections},
+                   {"needed", static_cast<uint64_t>(needed)}});
+}
+
 }  // namespace
 
 Listeners::Listeners(Api& api, const Config& config, Metrics& metrics)
@@ -36,6 +59,7 @@ Listeners::Listeners(Api& api, const Config& config, Metrics& metrics)
 }
 
 bool Listeners::start() {
+    raise_descriptor_limit(config_.connections.max_connections);
     return start_one(api_port_, listen_address()) &&
            (!operations_port_ || start_one(*operations_port_, metrics_address()));
 }
@@ -49,8 +73,9 @@ void Listeners::drain_and_close() {
                          std::chrono::milliseconds(4 * config_.redis_timeout_ms + 1000);
     while (api_.in_flight() > 0 && std::chrono::steady_clock::now() < give_up)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    // A request is counted out once its response is handed to Pistache, whose I/O thread
-    // writes it a moment later; closing the listener before then would drop it. (Waiting
+    // A request is counted out once its answer is written, but the part of a large answer
+    // that its socket could not take at once is handed to Pistache, whose I/O thread
+    // writes it as the client reads; closing the listener at once would drop it. (Waiting
     // on the write's promise instead is not safe: Pistache 0.0.5's promises race when
     // one thread attaches a continuation while the I/O thread resolves them.)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -4,12 +4,16 @@
 // at accept and counted, and the operations listener serves health and metrics without
 // waiting for Redis.
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -300,6 +304,55 @@ TEST_CASE("a kept-alive connection idle for the idle timeout is closed, and one 
     }
     CHECK(busy.connections_opened() == 1);
     CHECK(idle.closed_by_server(milliseconds(1000)));
+}
+
+TEST_CASE(
+    "verifyd raises its open-file limit to the hard limit, and warns when that holds fewer "
+    "than two descriptors for each connection of the cap") {
+    rlimit inherited{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &inherited) == 0);
+    REQUIRE(inherited.rlim_max != RLIM_INFINITY);
+    rlimit lowered = inherited;
+    lowered.rlim_cur = std::min<rlim_t>(512, inherited.rlim_max);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+    // verifyd inherits the lowered limit; this process takes its own back at once.
+    std::unique_ptr<VerifydInstance> capped_high;
+    std::unique_ptr<VerifydInstance> capped_low;
+    try {
+        capped_high =
+            std::make_unique<VerifydInstance>(Settings{{"VERIFYD_MAX_CONNECTIONS", "1000000"}});
+        capped_low =
+            std::make_unique<VerifydInstance>(Settings{{"VERIFYD_MAX_CONNECTIONS", "100"}});
+    } catch (...) {
+        ::setrlimit(RLIMIT_NOFILE, &inherited);
+        throw;
+    }
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &inherited) == 0);
+
+    for (VerifydInstance* v : {capped_high.get(), capped_low.get()}) {
+        std::ifstream limits("/proc/" + std::to_string(v->process().pid()) + "/limits");
+        std::string line;
+        while (std::getline(limits, line) && line.rfind("Max open files", 0) != 0) {
+        }
+        INFO(line);
+        std::istringstream fields(line.substr(std::string("Max open files").size()));
+        rlim_t soft = 0;
+        rlim_t hard = 0;
+        fields >> soft >> hard;
+        CHECK(soft == inherited.rlim_max);
+        CHECK(hard == inherited.rlim_max);
+    }
+    const std::string warning = "the open-file limit holds fewer connections than the cap";
+    // 2 × 1,000,000 + 256 descriptors: more than the hard limits of most systems.
+    if (inherited.rlim_max < 2000256)
+        CHECK(wait_for_log_lines(capped_high->process(), "warn", warning, 1,
+                                 std::chrono::seconds(5)));
+    // 2 × 100 + 256.
+    if (inherited.rlim_max >= 456) {
+        capped_low->stop();
+        INFO(capped_low->log());
+        CHECK(capped_low->log().find(warning) == std::string::npos);
+    }
 }
 
 TEST_CASE(
