@@ -191,14 +191,6 @@ TEST_CASE("a body sent with Transfer-Encoding is refused with 411, the connectio
     CHECK(v.log().find("smuggled") == std::string::npos);
 }
 
-std::string send_request_bytes(VerifydInstance& v, const std::string& to) {
-    const std::string body = json{{"to", to}}.dump();
-    return "POST /verify/send HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-           v.key(kTestA) +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n\r\n" + body;
-}
-
 size_t messages_to(VerifydInstance& v, const std::string& to) {
     return require_success(v.get("/messages?to=%2B" + to.substr(1), v.key(kTestA)), 200)["messages"]
         .size();
@@ -206,7 +198,7 @@ size_t messages_to(VerifydInstance& v, const std::string& to) {
 
 TEST_CASE("a request that arrives a few bytes at a time is read as one, and the next after it") {
     VerifydInstance v;
-    const std::string request = send_request_bytes(v, us_number(10701));
+    const std::string request = send_request_bytes(v.key(kTestA), us_number(10701));
     RawConnection connection(v.port());
     // Pieces that cut the header block's end, a header line and the body.
     for (size_t at = 0; at < request.size(); at += 7) {
@@ -225,7 +217,8 @@ TEST_CASE("empty lines before a request and after a body are ignored, and the co
     RawConnection connection(v.port());
     // As some clients send them (RFC 9112 §2.2): before a request line, after a body in
     // the same write, and after a body in a write of their own.
-    REQUIRE(connection.write("\r\n\r\n" + send_request_bytes(v, us_number(10901)) + "\r\n"));
+    REQUIRE(connection.write("\r\n\r\n" + send_request_bytes(v.key(kTestA), us_number(10901)) +
+                             "\r\n"));
     REQUIRE(connection.read_until_received("\"success\":true}", std::chrono::seconds(5)));
     CHECK(connection.received().rfind("HTTP/1.1 201 Created", 0) == 0);
     REQUIRE(connection.write("\r\n"));
@@ -262,7 +255,7 @@ TEST_CASE("nothing is read after pipelined requests, even once the first is answ
         connection.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
                          "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     REQUIRE(connection.read_until_received("\"success\":true}", std::chrono::seconds(5)));
-    connection.write(send_request_bytes(v, us_number(10801)));
+    connection.write(send_request_bytes(v.key(kTestA), us_number(10801)));
     CHECK(connection.read_until_closed(std::chrono::seconds(5)));
     const std::string& received = connection.received();
     INFO(received.substr(0, 600));
@@ -280,9 +273,9 @@ TEST_CASE(
     // being answered.
     v.redis().command({"CLIENT", "PAUSE", "2000", "WRITE"});
     RawConnection connection(v.port());
-    REQUIRE(connection.write(send_request_bytes(v, us_number(10401))));
+    REQUIRE(connection.write(send_request_bytes(v.key(kTestA), us_number(10401))));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    connection.write(send_request_bytes(v, us_number(10402)));
+    connection.write(send_request_bytes(v.key(kTestA), us_number(10402)));
     CHECK(connection.read_until_closed(std::chrono::seconds(8)));
     const std::string& received = connection.received();
     INFO(received.substr(0, 600));

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "support/api_checks.hpp"
+#include "support/raw_connection.hpp"
 #include "support/temp_dir.hpp"
 #include "support/verifyd_instance.hpp"
 
@@ -232,6 +233,52 @@ TEST_CASE(
     CHECK(status->code == 0);
     CHECK(exited_after >= delay - milliseconds(50));
     CHECK(exited_after < delay + seconds(3));
+}
+
+TEST_CASE(
+    "while draining, a kept-alive connection's next answer says close and verifyd ends the "
+    "connection, so that its client reconnects to a replica that stays") {
+    VerifydInstance v(Settings{{"VERIFYD_SHUTDOWN_DELAY_MS", "6000"}});
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    RawConnection kept(v.port());
+    REQUIRE(kept.write(request));
+    REQUIRE(kept.read_until_received("\"success\":true}", seconds(5)));
+    CHECK(kept.received().find("Connection: Keep-Alive") != std::string::npos);
+
+    v.process().send_signal(SIGTERM);
+    const auto signalled = Clock::now();
+    while (v.client(seconds(5)).get("/readyz").status != 503 &&
+           Clock::now() - signalled < seconds(2))
+        std::this_thread::sleep_for(milliseconds(5));
+    const size_t first_answer = kept.received().size();
+    REQUIRE(kept.write(request));
+    CHECK(kept.read_until_closed(seconds(3)));
+    const std::string second = kept.received().substr(first_answer);
+    INFO(second);
+    CHECK(second.rfind("HTTP/1.1 200 OK", 0) == 0);
+    CHECK(second.find("Connection: Close") != std::string::npos);
+    // Well inside the delay: the end was verifyd's, not the listener's closing.
+    CHECK(Clock::now() - signalled < milliseconds(4500));
+}
+
+TEST_CASE(
+    "a kept-alive connection whose request was in flight when the draining began is ended "
+    "after its answer") {
+    VerifydInstance v(
+        Settings{{"VERIFYD_SHUTDOWN_DELAY_MS", "6000"}, {"VERIFYD_REDIS_TIMEOUT_MS", "5000"}});
+    RawConnection kept(v.port());
+    // Redis holds the send's calls, so that the draining begins while it is in flight.
+    v.redis().command({"CLIENT", "PAUSE", "1500", "WRITE"});
+    REQUIRE(kept.write(send_request_bytes(v.key(kTestA), us_number(8201))));
+    std::this_thread::sleep_for(milliseconds(200));
+    v.process().send_signal(SIGTERM);
+    const auto signalled = Clock::now();
+    CHECK(kept.read_until_closed(seconds(4)));
+    INFO(kept.received().substr(0, 400));
+    CHECK(kept.received().rfind("HTTP/1.1 201", 0) == 0);
+    CHECK(kept.received().find("Connection: Close") != std::string::npos);
+    // Well inside the delay: the end was verifyd's, not the listener's closing.
+    CHECK(Clock::now() - signalled < milliseconds(4500));
 }
 
 TEST_CASE("a request in flight at shutdown is answered before verifyd exits") {

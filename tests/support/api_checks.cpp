@@ -218,6 +218,13 @@ std::string us_number(int n) {
     return std::string("+1415555") + digits;
 }
 
+std::string send_request_bytes(const std::string& key, const std::string& to) {
+    const std::string body = nlohmann::json{{"to", to}}.dump();
+    return "POST /verify/send HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + key +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+}
+
 void avoid_window_edge(int window_seconds, double margin_seconds) {
     using namespace std::chrono;
     const double now =

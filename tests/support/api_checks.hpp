@@ -49,6 +49,8 @@ bool contains_key(const nlohmann::json& value, const std::string& name);
 
 // +1 415 555 nnnn: libphonenumber 8.12 takes all 10000 as valid FIXED_LINE_OR_MOBILE.
 std::string us_number(int n);
+// The bytes of a POST /verify/send to `to` with API key `key`, as a raw client writes them.
+std::string send_request_bytes(const std::string& key, const std::string& to);
 // A code of the same length that is certainly not `code`.
 std::string wrong_code(const std::string& code);
 
