@@ -248,7 +248,7 @@ class Handler : public Http::Handler {
                      ConnectionSocket::End::Linger);
     }
 
-    // What of the request its answer is written for.
+    // What the answer needs to know of its request.
     struct Answering {
         Http::Version version;
         bool head;  // the GET's status and header fields, without its body (RFC 9110 §9.3.2)

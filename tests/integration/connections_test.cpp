@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -105,6 +106,26 @@ struct ClosingRequest {
     Headers closing;
 };
 
+// `threads` threads, each making up to `each` requests, every one on a connection of its
+// own (`one_request`), until `budget` has passed; how many were made.
+int one_request_clients(VerifydInstance& v, int threads, int each, Clock::duration budget,
+                        const std::function<void(HttpClient&)>& one_request) {
+    const auto give_up = Clock::now() + budget;
+    std::atomic<int> made{0};
+    std::vector<std::thread> running;
+    for (int t = 0; t < threads; ++t) {
+        running.emplace_back([&] {
+            for (int i = 0; i < each && Clock::now() < give_up; ++i) {
+                HttpClient once = v.client(std::chrono::seconds(10));
+                ++made;
+                one_request(once);
+            }
+        });
+    }
+    for (auto& thread : running) thread.join();
+    return made.load();
+}
+
 ClosingRequest closing_request(VerifydInstance& v) {
     const std::string key = v.key(kTestA);
     ClosingRequest request{"/verify/" + v.send_ok(key, "+14155552671")["id"].get<std::string>(),
@@ -189,32 +210,12 @@ TEST_CASE(
     // Enough closes to meet the race many times over, even when a loaded machine (the
     // sanitized suite beside another) runs out of time before all were made.
     constexpr int kFewestRequests = 3000;
-    const auto give_up = Clock::now() + std::chrono::seconds(90);
-    std::atomic<int> made{0};
     std::atomic<int> answered{0};
     std::atomic<bool> closers_done{false};
     Failures failures;
 
-    std::vector<std::thread> closers;
-    for (int t = 0; t < kClosingThreads; ++t) {
-        closers.emplace_back([&] {
-            for (int i = 0; i < kRequestsEach && Clock::now() < give_up; ++i) {
-                HttpClient once = v.client(std::chrono::seconds(10));
-                ++made;
-                try {
-                    const int status = once.get(closing.path, closing.closing).status;
-                    if (status == 200)
-                        ++answered;
-                    else
-                        failures.add("closing client: status " + std::to_string(status));
-                } catch (const HttpError& e) {
-                    failures.add(std::string("closing client: ") + e.what());
-                }
-                once.close();
-            }
-        });
-    }
-    // Kept-alive clients beside them: each must keep its one connection throughout.
+    // Kept-alive clients beside the closing ones: each must keep its one connection
+    // throughout.
     int kept_alive_requests = 0;
     std::vector<int> kept_alive_connections;
     std::thread kept_alive([&] {
@@ -234,16 +235,28 @@ TEST_CASE(
         }
         for (auto& client : clients) kept_alive_connections.push_back(client.connections_opened());
     });
-    for (auto& closer : closers) closer.join();
+    const int made = one_request_clients(
+        v, kClosingThreads, kRequestsEach, std::chrono::seconds(90), [&](HttpClient& once) {
+            try {
+                const int status = once.get(closing.path, closing.closing).status;
+                if (status == 200)
+                    ++answered;
+                else
+                    failures.add("closing client: status " + std::to_string(status));
+            } catch (const HttpError& e) {
+                failures.add(std::string("closing client: ") + e.what());
+            }
+            once.close();
+        });
     closers_done = true;
     kept_alive.join();
 
-    INFO("answered " << answered.load() << " of " << made.load() << " closing requests, "
+    INFO("answered " << answered.load() << " of " << made << " closing requests, "
                      << kept_alive_requests << " kept-alive ones");
     INFO("first failures:\n" << failures.text());
     CHECK(failures.empty());
-    CHECK(answered.load() == made.load());
-    CHECK(made.load() >= kFewestRequests);
+    CHECK(answered.load() == made);
+    CHECK(made >= kFewestRequests);
     for (int opened : kept_alive_connections) CHECK(opened == 1);
 }
 
@@ -259,37 +272,28 @@ TEST_CASE(
     constexpr int kThreads = 3;
     constexpr int kRequestsEach = 5000;
     constexpr int kFewestRequests = 3000;
-    const auto give_up = Clock::now() + std::chrono::seconds(60);
-    std::atomic<int> made{0};
     std::atomic<int> ended{0};
     Failures failures;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([&] {
-            for (int i = 0; i < kRequestsEach && Clock::now() < give_up; ++i) {
-                HttpClient once = v.client(std::chrono::seconds(10));
-                ++made;
-                try {
-                    const int status = once.get(closing.path, closing.closing).status;
-                    if (status != 200)
-                        failures.add("status " + std::to_string(status));
-                    else if (once.closed_by_server(std::chrono::seconds(5)))
-                        ++ended;
-                    else
-                        failures.add("answered, and the connection still open 5 s later");
-                } catch (const HttpError& e) {
-                    failures.add(e.what());
-                }
+    const int made = one_request_clients(
+        v, kThreads, kRequestsEach, std::chrono::seconds(60), [&](HttpClient& once) {
+            try {
+                const int status = once.get(closing.path, closing.closing).status;
+                if (status != 200)
+                    failures.add("status " + std::to_string(status));
+                else if (once.closed_by_server(std::chrono::seconds(5)))
+                    ++ended;
+                else
+                    failures.add("answered, and the connection still open 5 s later");
+            } catch (const HttpError& e) {
+                failures.add(e.what());
             }
         });
-    }
-    for (auto& thread : threads) thread.join();
 
-    INFO(ended.load() << " of " << made.load() << " connections ended; first failures:\n"
+    INFO(ended.load() << " of " << made << " connections ended; first failures:\n"
                       << failures.text());
     CHECK(failures.empty());
-    CHECK(ended.load() == made.load());
-    CHECK(made.load() >= kFewestRequests);
+    CHECK(ended.load() == made);
+    CHECK(made >= kFewestRequests);
 }
 
 TEST_CASE("a kept-alive connection idle for the idle timeout is closed, and one in use is not") {
